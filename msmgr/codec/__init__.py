@@ -1,0 +1,61 @@
+"""msmgr.codec: the sans-IO MSNP codec (MSNP2-MSNP18, both directions, byte-exact).
+
+No IO here: this package never imports trio, socket or time. Feed bytes to a
+``Framer``, get ``Command`` objects out; call ``Command.to_bytes()`` to write one.
+"""
+
+from __future__ import annotations
+
+from .challenge import (
+    MSNP6_KEY,
+    MSNP11_KEY,
+    ClientKey,
+    challenge_md5,
+    challenge_msnp11,
+    challenge_response,
+    login_hash,
+)
+from .command import Command, CommandType, Direction, canonical_line, line_bytes
+from .errors import LimitExceeded, MsnpError, ProtocolError
+from .framer import (
+    DEFAULT_MAX_LINE,
+    DEFAULT_MAX_PAYLOAD,
+    Desync,
+    Dialect,
+    Event,
+    Framer,
+    Limits,
+    Passthrough,
+    Unparsed,
+)
+from .tables import has_payload, has_trid, parse_version
+
+__all__ = [
+    "DEFAULT_MAX_LINE",
+    "DEFAULT_MAX_PAYLOAD",
+    "MSNP6_KEY",
+    "MSNP11_KEY",
+    "ClientKey",
+    "Command",
+    "CommandType",
+    "Desync",
+    "Dialect",
+    "Direction",
+    "Event",
+    "Framer",
+    "LimitExceeded",
+    "Limits",
+    "MsnpError",
+    "Passthrough",
+    "ProtocolError",
+    "Unparsed",
+    "canonical_line",
+    "challenge_md5",
+    "challenge_msnp11",
+    "challenge_response",
+    "has_payload",
+    "has_trid",
+    "line_bytes",
+    "login_hash",
+    "parse_version",
+]

@@ -1,0 +1,253 @@
+"""msmgr/codec/framer: bytes in, commands out, for one direction of one connection.
+
+Strategy:
+
+* ``feed(data)`` appends to a buffer and returns every command that is now complete,
+  in order. Chunking does not matter: the same bytes in one piece, in two, or one at a
+  time give the same commands.
+* A command is a line ended by LF (CRLF normally; a bare LF is accepted and kept), plus,
+  for payload commands (``tables.has_payload``), exactly N bytes after it, where N is the
+  line's last token. Every command keeps its exact bytes in ``raw``: concatenating the
+  ``raw`` of all commands returned gives back every byte consumed.
+* Limits are explicit (``Limits``): a line longer than ``max_line`` bytes or a payload
+  larger than ``max_payload`` bytes is an error. The buffer therefore never holds more
+  than ``max_line + max_payload`` bytes.
+* Two modes. Strict (the library and the server): anything invalid raises
+  ``ProtocolError`` naming the bytes. Tolerant (the proxy): nothing is ever dropped or
+  altered. A line that is not a command comes out as ``Unparsed``; when framing is lost
+  (a limit exceeded) the framer says so once (``Desync``) and hands every later byte of
+  that direction back as ``Passthrough``.
+* The server's ``VER`` reply sets ``dialect.version``; pass one ``Dialect`` to both
+  directions' framers so that both see the negotiated version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .command import Command, Direction
+from .errors import LimitExceeded, ProtocolError
+from .tables import has_payload, has_trid, parse_version
+
+DEFAULT_MAX_LINE = 16 * 1024
+"""Longest accepted command line, line end included. Real lines stay under 2 KiB
+(MSNP15 SSO tickets are the longest); 16 KiB leaves room without letting a peer that
+never sends a line end make the buffer grow."""
+
+DEFAULT_MAX_PAYLOAD = 1024 * 1024
+"""Largest accepted payload. Real payloads stay under 16 KiB (ADL lists, Shields.xml);
+1 MiB is the cap the reference suggests as the sign of a lost framing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The framer's explicit bounds on a line and a payload, in bytes."""
+
+    max_line: int = DEFAULT_MAX_LINE
+    max_payload: int = DEFAULT_MAX_PAYLOAD
+
+
+@dataclass(slots=True)
+class Dialect:
+    """What both directions of a connection know about it: the negotiated MSNP version."""
+
+    version: int | None = None
+
+
+@dataclass(slots=True)
+class Unparsed:
+    """A line that is not an MSNP command, passed on unchanged (tolerant mode only)."""
+
+    raw: bytes
+    reason: str
+
+
+@dataclass(slots=True)
+class Desync:
+    """Framing was lost in this direction; every later byte arrives as Passthrough."""
+
+    reason: str
+
+
+@dataclass(slots=True)
+class Passthrough:
+    """Bytes passed on unframed, after a Desync (tolerant mode only)."""
+
+    data: bytes
+
+
+Event = Command | Unparsed | Desync | Passthrough
+
+
+def _is_verb(token: str) -> bool:
+    return len(token) == 3 and token.isascii() and (token.isupper() or token.isdigit())
+
+
+def _is_number(token: str) -> bool:
+    return token.isdigit() and token.isascii()
+
+
+class Framer:
+    """Splits one direction's byte stream into commands.
+
+    Args:
+        direction: which way the bytes travel; decides the payload and TrID tables.
+        strict: raise ``ProtocolError`` on invalid input (True) or pass it on (False).
+        dialect: shared connection knowledge (the MSNP version); a new one if omitted.
+        limits: the line and payload limits.
+    """
+
+    __slots__ = ("_buf", "_desynced", "_need", "dialect", "direction", "limits", "strict")
+
+    def __init__(
+        self,
+        direction: Direction,
+        *,
+        strict: bool = True,
+        dialect: Dialect | None = None,
+        limits: Limits | None = None,
+    ) -> None:
+        self.direction = direction
+        self.strict = strict
+        self.dialect = dialect if dialect is not None else Dialect()
+        self.limits = limits if limits is not None else Limits()
+        self._buf = bytearray()
+        self._need = 0  # no complete command can exist while len(_buf) < _need
+        self._desynced = False
+
+    @property
+    def pending(self) -> int:
+        """How many bytes are buffered, waiting for the rest of a command."""
+        return len(self._buf)
+
+    @property
+    def desynced(self) -> bool:
+        """True once framing was lost (tolerant mode): later bytes are Passthrough."""
+        return self._desynced
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Event]:
+        """Add bytes; return the events completed by them, in order.
+
+        Raises:
+            ProtocolError: in strict mode, on invalid input or an exceeded limit.
+        """
+        if self._desynced:
+            return [Passthrough(bytes(data))] if data else []
+        buf = self._buf
+        if buf:
+            buf += data
+            if len(buf) < self._need or (self._need == 0 and b"\n" not in data):
+                if self._need == 0 and len(buf) > self.limits.max_line:
+                    return self._lost_in_buffer(f"line longer than {self.limits.max_line} bytes")
+                return []
+            work = bytes(buf)
+            buf.clear()
+        else:
+            work = bytes(data)
+        events: list[Event] = []
+        pos = self._parse(work, events)
+        if pos < len(work):
+            buf += work[pos:] if pos else work
+        return events
+
+    def close(self) -> list[Event]:
+        """End of stream: report bytes left over in the middle of a command.
+
+        Raises:
+            ProtocolError: in strict mode, if a partial command is left.
+        """
+        if not self._buf or self._desynced:
+            return []
+        rest = bytes(self._buf)
+        self._buf.clear()
+        self._need = 0
+        reason = "connection closed in the middle of a command"
+        if self.strict:
+            raise ProtocolError(reason, rest)
+        return [Unparsed(rest, reason)]
+
+    # -- internals -------------------------------------------------------------
+
+    def _lost_in_buffer(self, reason: str) -> list[Event]:
+        work = bytes(self._buf)
+        self._buf.clear()
+        events: list[Event] = []
+        self._framing_lost(work, 0, events, reason)
+        return events
+
+    def _parse(self, work: bytes, events: list[Event]) -> int:
+        """Parse complete commands from ``work``; return the offset of the first unused byte."""
+        direction = self.direction
+        dialect = self.dialect
+        max_line = self.limits.max_line
+        max_payload = self.limits.max_payload
+        size = len(work)
+        pos = 0
+        self._need = 0
+        while pos < size:
+            nl = work.find(b"\n", pos)
+            if nl < 0 or nl - pos >= max_line:
+                if nl >= 0 or size - pos > max_line:
+                    return self._framing_lost(
+                        work,
+                        pos,
+                        events,
+                        f"line longer than {max_line} bytes",
+                    )
+                return pos
+            end = nl - 1 if nl > pos and work[nl - 1] == 0x0D else nl
+            text = work[pos:end].decode("utf-8", "surrogateescape")
+            tokens = text.split(" ")
+            verb = tokens[0]
+            if not _is_verb(verb):
+                raw = work[pos : nl + 1]
+                if self.strict:
+                    raise ProtocolError("not an MSNP command line", raw)
+                events.append(Unparsed(raw, "not an MSNP command line"))
+                pos = nl + 1
+                continue
+            stop = nl + 1
+            payload: bytes | None = None
+            ntok = len(tokens)
+            if (
+                ntok > 1
+                and has_payload(direction, verb, ntok - 1, dialect.version)
+                and _is_number(tokens[-1])
+            ):
+                count = int(tokens[-1])
+                if count > max_payload:
+                    return self._framing_lost(
+                        work,
+                        pos,
+                        events,
+                        f"payload of {count} bytes is larger than the limit of {max_payload}",
+                    )
+                stop = nl + 1 + count
+                if stop > size:
+                    self._need = stop - pos
+                    return pos
+                payload = work[nl + 1 : stop]
+                args = tokens[1:-1]
+            else:
+                args = tokens[1:]
+            trid: int | None = None
+            if args and _is_number(args[0]) and has_trid(direction, verb, dialect.version):
+                trid = int(args[0])
+                del args[0]
+            if verb == "VER" and direction is Direction.S2C:
+                for token in args:
+                    version = parse_version(token)
+                    if version is not None:
+                        dialect.version = version
+                        break
+            events.append(Command(verb, trid, tuple(args), payload, work[pos:stop]))
+            pos = stop
+        return pos
+
+    def _framing_lost(self, work: bytes, pos: int, events: list[Event], reason: str) -> int:
+        if self.strict:
+            raise LimitExceeded(reason, work[pos : pos + 80])
+        self._desynced = True
+        events.append(Desync(reason))
+        events.append(Passthrough(work[pos:]))
+        return len(work)

@@ -1,0 +1,132 @@
+"""msmgr/codec/tables: which commands carry a payload and which carry a TrID.
+
+Strategy: MSNP gives no generic way to tell a payload command from a plain one: many
+plain lines end in a number (``NLN ... 268435492``, ``SYN 8 15 1 1``, ``QRY 10``). So
+the decision is table-driven, per direction, and only then checked against the line:
+a command has a payload when its verb is in the direction's set *and* its last token
+is all digits (``ADL 6 OK`` is the payload-less reply to a payload ``ADL``).
+
+Numeric error replies carry a payload only from MSNP13 on (``241 8 120`` + XML); on a
+connection whose version is unknown (a switchboard has no VER) a three-token error with
+a numeric last token is taken as one, since MSNP2-12 errors are ``NNN trid`` only.
+
+TrIDs: server-originated commands either have none (NLN, RNG, JOI, ...) or a ``0``
+placeholder (CHL 0, ADD 0 RL, GCF 0). From MSNP8 on the SYN burst (GTC, BLP, PRP, LSG,
+LST, BPR) has none; only LSG's first token there (a group id) looks like one, so LSG is
+listed per version. Everything else: a TrID is the first argument when it is all digits.
+"""
+
+from __future__ import annotations
+
+from .command import Direction
+
+# Verbs whose last token, when all digits, is a payload byte count (reference b.4).
+PAYLOAD_VERBS: dict[Direction, frozenset[str]] = {
+    Direction.C2S: frozenset(
+        {
+            "MSG",  # SB message
+            "QRY",  # challenge response (MSNP6+)
+            "PAG",  # pager (MSNP5-8)
+            "PGD",  # pager (MSNP9+)
+            "UUX",  # personal message (MSNP10/11+)
+            "ADL",
+            "RML",
+            "FQY",  # MSNP13+ contact list XML
+            "UUN",  # MSNP13+
+            "UUM",  # MSNP14+ Yahoo interop
+            "SDG",
+            "PUT",
+            "DEL",  # MSNP21+
+            "SDC",  # papyon lists it (send to contact)
+        }
+    ),
+    Direction.S2C: frozenset(
+        {
+            "MSG",  # NS profile/mail notices and SB messages
+            "NOT",  # MSNP5+ alerts
+            "IPG",  # MSNP6+ pager
+            "GCF",  # MSNP11+ Shields.xml
+            "UBX",
+            "UBN",
+            "UBM",
+            "ADL",
+            "RML",
+            "FQY",
+            "UUX",  # "UUX trid 0" (count 0)
+            "NFY",
+            "SDG",
+            "PUT",
+            "DEL",
+        }
+    ),
+}
+
+# First MSNP version whose numeric error replies may carry a payload.
+ERROR_PAYLOAD_SINCE = 13
+
+# Verbs that never carry a TrID, per direction (reference b.2).
+NO_TRID_VERBS: dict[Direction, frozenset[str]] = {
+    Direction.C2S: frozenset({"PNG", "OUT"}),
+    Direction.S2C: frozenset(
+        {
+            "NLN",
+            "FLN",
+            "RNG",
+            "NOT",
+            "IPG",
+            "QNG",
+            "OUT",
+            "MSG",
+            "JOI",
+            "BYE",
+            "BPR",  # MSNP5-7: a list version first; MSNP8: nothing
+            "UBX",
+            "UBN",
+            "UBM",
+            "NFY",
+        }
+    ),
+}
+
+# Verbs whose leading number is not a TrID from the given MSNP version on (S2C only).
+NO_TRID_SINCE: dict[str, int] = {"LSG": 8}
+
+# The last MSNP version this toolkit frames on purpose; later ones pass unparsed verbs.
+MIN_VERSION = 2
+MAX_VERSION = 18
+
+
+def has_payload(
+    direction: Direction, verb: str, tokens_after_verb: int, version: int | None
+) -> bool:
+    """Whether ``verb`` may carry a payload in ``direction`` (the last token must be digits).
+
+    Args:
+        direction: which way the line travels.
+        verb: the first token of the line.
+        tokens_after_verb: how many tokens follow the verb.
+        version: the negotiated MSNP version, or None when unknown.
+    """
+    if verb in PAYLOAD_VERBS[direction]:
+        return tokens_after_verb >= 1
+    if direction is Direction.S2C and len(verb) == 3 and verb.isdigit():
+        return tokens_after_verb >= 2 and (version is None or version >= ERROR_PAYLOAD_SINCE)
+    return False
+
+
+def has_trid(direction: Direction, verb: str, version: int | None) -> bool:
+    """Whether a leading all-digit argument of ``verb`` is a TrID."""
+    if verb in NO_TRID_VERBS[direction]:
+        return False
+    if direction is Direction.S2C:
+        since = NO_TRID_SINCE.get(verb)
+        if since is not None and version is not None and version >= since:
+            return False
+    return True
+
+
+def parse_version(token: str) -> int | None:
+    """``"MSNP8"`` -> 8; anything else (``"CVR0"``, ``"0"``) -> None."""
+    if token.startswith("MSNP") and token[4:].isdigit():
+        return int(token[4:])
+    return None

@@ -1,0 +1,33 @@
+"""The ``msproxy`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``msproxy`` with all its sub-commands."""
+    parser = argparse.ArgumentParser(
+        prog="msproxy", description="MSNP man-in-the-middle proxy and traffic inspector."
+    )
+    parser.add_argument("--version", action="version", version=f"msproxy {__version__}")
+    parser.add_subparsers(dest="command", metavar="COMMAND")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``msproxy`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

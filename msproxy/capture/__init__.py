@@ -1,0 +1,34 @@
+"""msproxy.capture: the capture format (JSON Lines) and its writer and reader."""
+
+from __future__ import annotations
+
+from .format import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    CaptureFormatError,
+    Record,
+    command_record,
+    get_bytes,
+    header_record,
+    put_bytes,
+    rebuild,
+    record_command,
+)
+from .reader import read_capture
+from .writer import CaptureWriter, encode_record
+
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "CaptureFormatError",
+    "CaptureWriter",
+    "Record",
+    "command_record",
+    "encode_record",
+    "get_bytes",
+    "header_record",
+    "put_bytes",
+    "read_capture",
+    "rebuild",
+    "record_command",
+]

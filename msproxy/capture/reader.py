@@ -1,0 +1,57 @@
+"""msproxy/capture/reader: stream the records of a capture file."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+
+from .format import RECORD_TYPES, CaptureFormatError, Record, check_header
+
+logger = logging.getLogger(__name__)
+
+
+def read_capture(path: str | os.PathLike[str]) -> Iterator[Record]:
+    """Yield every record of the capture at ``path``, the header first.
+
+    A torn last line (a writer killed mid-write) is skipped with a warning. A corrupt
+    line anywhere else, an unknown format or version, is an error.
+
+    Raises:
+        CaptureFormatError: the file is not a capture this reader understands.
+    """
+    with open(path, "rb") as file:
+        previous: bytes | None = None
+        number = 0
+        for line in file:
+            if previous is not None:
+                number += 1
+                yield _parse(previous, number, path)
+            previous = line
+        if previous is None:
+            raise CaptureFormatError(f"{path}: empty file, not a capture")
+        number += 1
+        if previous.endswith(b"\n"):
+            yield _parse(previous, number, path)
+            return
+        try:
+            record = _parse(previous, number, path)
+        except CaptureFormatError:
+            logger.warning("%s: line %d is torn (incomplete last record), skipped", path, number)
+            return
+        yield record
+
+
+def _parse(line: bytes, number: int, path: str | os.PathLike[str]) -> Record:
+    try:
+        record = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CaptureFormatError(f"{path}: line {number} is not JSON: {exc}") from None
+    if not isinstance(record, dict):
+        raise CaptureFormatError(f"{path}: line {number} is not a JSON object")
+    if number == 1:
+        check_header(record)
+    elif record.get("type") not in RECORD_TYPES:
+        raise CaptureFormatError(f"{path}: line {number} has unknown type {record.get('type')!r}")
+    return record

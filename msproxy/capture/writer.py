@@ -1,0 +1,85 @@
+"""msproxy/capture/writer: append-only capture files, every record on disk when written."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .format import Record, header_record
+
+
+def encode_record(record: Record) -> bytes:
+    """One record as one line of JSON (UTF-8, no inner newlines)."""
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+class CaptureWriter:
+    """An open capture file: records are appended with one ``write(2)`` per call.
+
+    The file is created readable and writable by its owner only (0600). Each call to
+    ``write``/``write_many`` issues a single unbuffered write, so a process killed at
+    any moment leaves a file whose every complete line is a valid record.
+
+    Args:
+        path: the capture file; it must not exist yet unless ``append`` is True.
+        tool: the name and version of the program writing it, for the header.
+        started: the capture's start time (Unix seconds), for the header.
+        append: add to an existing capture instead of creating a new one.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        tool: str,
+        started: float,
+        append: bool = False,
+        **header: Any,
+    ) -> None:
+        self.path = Path(path)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        if not append:
+            flags |= os.O_EXCL
+        self._fd: int | None = os.open(self.path, flags, 0o600)
+        self.records_written = 0
+        if not append or os.fstat(self._fd).st_size == 0:
+            self.write(header_record(started, tool, **header))
+
+    @property
+    def closed(self) -> bool:
+        return self._fd is None
+
+    def write(self, record: Record) -> None:
+        """Append one record."""
+        self._write(encode_record(record))
+        self.records_written += 1
+
+    def write_many(self, records: Iterable[Record]) -> None:
+        """Append several records in one write."""
+        lines = [encode_record(r) for r in records]
+        if lines:
+            self._write(b"".join(lines))
+            self.records_written += len(lines)
+
+    def _write(self, data: bytes) -> None:
+        if self._fd is None:
+            raise ValueError(f"capture {self.path} is closed")
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> CaptureWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
