@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
 from . import __version__
+
+# Each name is a module msmgr.cli.<name> with ``register(subparsers) -> None``, which adds
+# its sub-command and sets ``run=<function(args) -> int>`` as the parser default.
+SUBCOMMANDS: tuple[str, ...] = ()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,7 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="msmgr", description="MSN Messenger protocol library, client and reference server."
     )
     parser.add_argument("--version", action="version", version=f"msmgr {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        importlib.import_module(f"msmgr.cli.{name}").register(subparsers)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""The msproxy sub-commands, one module each (see msproxy/__main__.py)."""
