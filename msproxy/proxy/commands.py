@@ -1,0 +1,73 @@
+"""msproxy/proxy/commands: what a ``Relay`` asks its driver to do (commands out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from msmgr.codec import Command
+from msmgr.debug import Debug
+from msproxy.capture import Record as CaptureRecord
+
+from .events import Side
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendData:
+    """Write ``data`` to ``side`` (await it before reading more: that is the backpressure)."""
+
+    side: Side
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloseSide:
+    """Close ``side``: only its sending half (``half_close``) or the whole connection."""
+
+    side: Side
+    half_close: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenUpstream:
+    """The client's first command arrived: choose the upstream and connect (blocking).
+
+    The driver routes on ``first`` (an SB cookie in ``USR``/``ANS``, or ``VER`` after an
+    ``XFR NS``) and replies with ``UpstreamOpened``.
+    """
+
+    first: Command
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestRedirect:
+    """The upstream sent ``XFR``/``RNG`` naming ``target``: remember it (blocking).
+
+    The driver stores the pending redirect (keyed by ``cookie`` for SB, by the client's
+    address for NS) and replies with ``RedirectReady`` giving the address to tell the client.
+    """
+
+    target: str
+    kind: str  # "NS" or "SB"
+    via: str  # "XFR" or "RNG"
+    cookie: str | None = None
+    sessid: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Record:
+    """Append these capture records (one batch per received chunk)."""
+
+    records: list[CaptureRecord]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Log:
+    """A log line selected by a debug ``flag``: ``msg % args`` at ``level``."""
+
+    flag: Debug
+    level: int
+    msg: str
+    args: tuple[object, ...] = ()
+
+
+ProxyCommand = SendData | CloseSide | OpenUpstream | RequestRedirect | Record | Log

@@ -1,0 +1,70 @@
+"""msproxy/proxy/events: what the driver feeds into a ``Relay`` (events in)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Side(enum.Enum):
+    """One of the two ends of a proxied connection."""
+
+    CLIENT = "client"
+    UPSTREAM = "upstream"
+
+    @property
+    def other(self) -> Side:
+        return Side.UPSTREAM if self is Side.CLIENT else Side.CLIENT
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataReceived:
+    """Bytes arrived from one side at time ``t`` (seconds, the capture's clock)."""
+
+    side: Side
+    data: bytes
+    t: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionClosed:
+    """One side ended: a clean end of stream (``error`` None) or a failure (``error`` says why)."""
+
+    side: Side
+    t: float = 0.0
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpstreamOpened:
+    """Reply to ``OpenUpstream``: the upstream connection is open, or failed (``error``).
+
+    ``role`` is ``"DS"``, ``"NS"`` or ``"SB"``; ``parent`` and ``via`` name the connection
+    and command (``"XFR"``/``"RNG"``) whose redirect led here, when there was one.
+    """
+
+    upstream: str
+    role: str
+    t: float = 0.0
+    parent: int | None = None
+    via: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RedirectReady:
+    """Reply to ``RequestRedirect``: tell the client ``address`` (None: refused, forward as is)."""
+
+    address: str | None
+    t: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Shutdown:
+    """The proxy is stopping: record the close of a connection still open."""
+
+    t: float = 0.0
+    reason: str = "proxy shutting down"
+
+
+Event = DataReceived | ConnectionClosed | UpstreamOpened | RedirectReady | Shutdown

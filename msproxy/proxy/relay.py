@@ -1,0 +1,642 @@
+"""msproxy/proxy/relay: the sans-IO core of one proxied connection (events in, commands out).
+
+Strategy:
+
+* Two tolerant ``Framer`` s (client to server, server to client) share one ``Dialect``.
+  What goes out to the other side is the ``raw`` of each parsed event, so every byte is
+  forwarded exactly as it arrived; a command is forwarded once it is complete, which is
+  what lets the relay rewrite an ``XFR``/``RNG`` line before the client sees it.
+* The only change ever made is the address token of ``XFR NS``, ``XFR SB`` and ``RNG``
+  (see ``rewrite``). The capture keeps the command as received, then a ``rewrite`` record.
+* States: WAITING_FIRST (no upstream yet: the client's first command decides where to
+  connect, ``OpenUpstream``), CONNECTING (client bytes held until ``UpstreamOpened``),
+  RELAYING, CLOSED. A redirect blocks the server-to-client direction between
+  ``RequestRedirect`` and ``RedirectReady``; later events of that direction wait.
+* Every command becomes a capture record (secrets replaced when a ``Redactor`` is
+  given), lines that are not commands become ``raw`` + ``error`` records, and one
+  ``Record`` batch is emitted per received chunk, after the ``SendData``, so that
+  forwarding never waits for bookkeeping.
+* A line or payload over the limits (``Desync``) closes the connection: ``error`` and
+  ``close`` records, both sides closed.
+* Log commands: COMMAND_SEND for client commands, COMMAND_RECV for server commands (the
+  proxy stands where the client's library would), PACKET_SEND / PACKET_RECV for the bytes
+  of each chunk, NOTIFICATION for list/presence commands when the COMMAND flag of that
+  direction is off, OPEN / CLOSE for the connection, HANDLER for routing and rewrites,
+  CONFUSED (always, at WARNING) for malformed traffic and limits.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+
+from msmgr.codec import (
+    Command,
+    Desync,
+    Dialect,
+    Direction,
+    Framer,
+    Limits,
+    Passthrough,
+    Unparsed,
+)
+from msmgr.codec import Event as FramerEvent
+from msmgr.debug import Debug
+from msproxy.capture import Record as CaptureRecord
+from msproxy.capture import command_record, put_bytes
+
+from .commands import (
+    CloseSide,
+    Log,
+    OpenUpstream,
+    ProxyCommand,
+    Record,
+    RequestRedirect,
+    SendData,
+)
+from .console import ARROWS, command_text, hexdump
+from .events import (
+    ConnectionClosed,
+    DataReceived,
+    Event,
+    RedirectReady,
+    Shutdown,
+    Side,
+    UpstreamOpened,
+)
+from .redact import Redactor
+from .rewrite import RedirectInfo, find_redirect, replace_token
+
+NOTIFICATION_VERBS = frozenset(
+    [
+        "GTC",
+        "BLP",
+        "PRP",
+        "LSG",
+        "LST",
+        "BPR",
+        "ADD",
+        "REM",
+        "ADC",
+        "ADG",
+        "RMG",
+        "REG",
+        "REA",
+        "SBP",
+        "ADL",
+        "RML",
+        "ILN",
+        "NLN",
+        "FLN",
+        "UBX",
+        "UBN",
+        "NOT",
+    ]
+)
+_REDIRECT_VERBS = frozenset({"XFR", "RNG"})
+_DIRECTION = {Side.CLIENT: Direction.C2S, Side.UPSTREAM: Direction.S2C}
+_DIR = {Side.CLIENT: "c2s", Side.UPSTREAM: "s2c"}
+_COMMAND_FLAG = {Side.CLIENT: Debug.COMMAND_SEND, Side.UPSTREAM: Debug.COMMAND_RECV}
+_PACKET_FLAG = {Side.CLIENT: Debug.PACKET_SEND, Side.UPSTREAM: Debug.PACKET_RECV}
+
+
+class State(enum.Enum):
+    """Where a Relay is in the life of its connection."""
+
+    WAITING_FIRST = "waiting-first"
+    CONNECTING = "connecting"
+    RELAYING = "relaying"
+    CLOSED = "closed"
+
+
+class _Batch:
+    """What one event produces: bytes to forward and capture records, flushed in order."""
+
+    __slots__ = ("chunks", "out", "records")
+
+    def __init__(self, out: list[ProxyCommand]) -> None:
+        self.out = out
+        self.chunks: list[bytes] = []
+        self.records: list[CaptureRecord] = []
+
+    def flush(self, to: Side) -> None:
+        if self.chunks:
+            data = self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
+            self.out.append(SendData(side=to, data=data))
+            self.chunks = []
+        self.flush_records()
+
+    def flush_records(self) -> None:
+        if self.records:
+            self.out.append(Record(records=self.records))
+            self.records = []
+
+
+class Relay:
+    """The state of one proxied client connection; feed it events with ``handle``.
+
+    Args:
+        conn: the connection number used in capture records and log lines.
+        client: the client's address (``host:port``), for the ``open`` record.
+        redactor: replaces secrets in capture records; None keeps them.
+        debug: the debug flags selecting which ``Log`` commands are produced.
+        limits: line and payload limits; exceeding one closes the connection.
+    """
+
+    __slots__ = (
+        "_awaiting",
+        "_eof",
+        "_framers",
+        "_held",
+        "_open_recorded",
+        "_queued",
+        "client",
+        "close_reason",
+        "closed_by",
+        "conn",
+        "debug",
+        "dialect",
+        "redactor",
+        "role",
+        "state",
+        "upstream",
+    )
+
+    def __init__(
+        self,
+        conn: int,
+        *,
+        client: str,
+        redactor: Redactor | None = None,
+        debug: Debug = Debug.NONE,
+        limits: Limits | None = None,
+    ) -> None:
+        self.conn = conn
+        self.client = client
+        self.redactor = redactor
+        self.debug = debug
+        self.dialect = Dialect()
+        self._framers = {
+            Side.CLIENT: Framer(Direction.C2S, strict=False, dialect=self.dialect, limits=limits),
+            Side.UPSTREAM: Framer(Direction.S2C, strict=False, dialect=self.dialect, limits=limits),
+        }
+        self.state = State.WAITING_FIRST
+        self.role: str | None = None
+        self.upstream: str | None = None
+        self.closed_by: str | None = None
+        self.close_reason: str | None = None
+        self._held: list[tuple[FramerEvent, float]] = []
+        self._queued: list[tuple[FramerEvent, float]] = []
+        self._awaiting: tuple[Command, RedirectInfo] | None = None
+        self._eof: set[Side] = set()
+        self._open_recorded = False
+
+    @property
+    def name(self) -> str:
+        """``DS#1``, ``NS#2``, ``SB#3`` (``#4`` before the upstream is chosen)."""
+        return f"{self.role or ''}#{self.conn}"
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection is over (both sides to be closed)."""
+        return self.state is State.CLOSED
+
+    @property
+    def redirect_pending(self) -> bool:
+        """True between a ``RequestRedirect`` and its ``RedirectReady``."""
+        return self._awaiting is not None
+
+    @property
+    def pending(self) -> int:
+        """Bytes buffered in both framers (a partial command each way)."""
+        return sum(f.pending for f in self._framers.values())
+
+    def handle(self, event: Event) -> list[ProxyCommand]:
+        """Process one event; return the commands to execute, in order."""
+        out: list[ProxyCommand] = []
+        match event:
+            case DataReceived(side=side, data=data, t=t):
+                self._on_data(side, data, t, out)
+            case ConnectionClosed():
+                self._on_closed(event, out)
+            case UpstreamOpened():
+                self._on_upstream_opened(event, out)
+            case RedirectReady(address=address, t=t):
+                self._on_redirect_ready(address, t, out)
+            case Shutdown(t=t, reason=reason):
+                if not self.closed:
+                    batch = _Batch(out)
+                    if self.state is State.RELAYING:
+                        for side in Side:
+                            self._flush_framer(side, t, batch, forward=False)
+                    else:
+                        self._held.extend((e, t) for e in self._framers[Side.CLIENT].close())
+                        self._process_held(batch, forward=False)
+                    batch.flush_records()
+                    if not self.closed:
+                        self._finish("proxy", reason, t, out)
+        return out
+
+    # -- data ---------------------------------------------------------------------
+
+    def _on_data(self, side: Side, data: bytes, t: float, out: list[ProxyCommand]) -> None:
+        if self.closed:
+            return
+        flag = _PACKET_FLAG[side]
+        if self.debug & flag:
+            out.append(
+                Log(
+                    flag=flag,
+                    level=logging.DEBUG,
+                    msg="%s %s %d bytes\n%s",
+                    args=(self.name, ARROWS[_DIR[side]], len(data), hexdump(data)),
+                )
+            )
+        events = self._framers[side].feed(data)
+        if not events:
+            return
+        if self.state is State.RELAYING and not (side is Side.UPSTREAM and self._awaiting):
+            self._process(side, events, t, out)
+            return
+        if side is Side.UPSTREAM:
+            self._queued.extend((e, t) for e in events)
+            return
+        # Client bytes before the upstream is open: hold them; the first command routes.
+        first = self.state is State.WAITING_FIRST
+        self._held.extend((e, t) for e in events)
+        if first:
+            for event, _ in self._held:
+                if isinstance(event, Command):
+                    self.state = State.CONNECTING
+                    out.append(OpenUpstream(first=event))
+                    return
+                if isinstance(event, Desync):
+                    batch = _Batch(out)
+                    self._process_held(batch, forward=False)
+                    return
+
+    def _process(
+        self,
+        side: Side,
+        events: list[FramerEvent],
+        t: float,
+        out: list[ProxyCommand],
+        batch: _Batch | None = None,
+    ) -> None:
+        own = batch is None
+        if batch is None:
+            batch = _Batch(out)
+        to = side.other
+        for index, event in enumerate(events):
+            if isinstance(event, Command):
+                batch.records.append(self._command_record(side, event, t))
+                if self.debug:
+                    self._log_command(side, event, out)
+                if side is Side.UPSTREAM and event.verb in _REDIRECT_VERBS:
+                    info = find_redirect(event)
+                    if info is not None:
+                        batch.flush(to)
+                        self._awaiting = (event, info)
+                        self._queued[:0] = [(e, t) for e in events[index + 1 :]]
+                        out.append(
+                            RequestRedirect(
+                                target=info.address,
+                                kind=info.kind,
+                                via=info.via,
+                                cookie=info.cookie,
+                                sessid=info.sessid,
+                            )
+                        )
+                        return
+                batch.chunks.append(event.raw or event.to_bytes())
+            elif isinstance(event, Unparsed):
+                self._unparsed(side, event, t, batch, out, forward=True)
+            elif isinstance(event, Desync):
+                batch.flush(to)
+                self._desync(side, event, events[index + 1 :], t, out)
+                return
+            # else: Passthrough after a desync; the connection is being closed
+        if own:
+            batch.flush(to)
+
+    def _command_record(self, side: Side, command: Command, t: float) -> CaptureRecord:
+        redacted = None
+        if self.redactor is not None and command.verb in ("USR", "MSG"):
+            redacted = self.redactor.redact(_DIRECTION[side], command)
+        record = command_record(self.conn, _DIR[side], redacted or command, t)
+        if redacted is not None:
+            record["redacted"] = True
+        return record
+
+    def _log_command(self, side: Side, command: Command, out: list[ProxyCommand]) -> None:
+        flag = _COMMAND_FLAG[side]
+        if not self.debug & flag:
+            if not (self.debug & Debug.NOTIFICATION and command.verb in NOTIFICATION_VERBS):
+                return
+            flag = Debug.NOTIFICATION
+        shown = command
+        if self.redactor is not None and command.verb in ("USR", "MSG"):
+            shown = self.redactor.redact(_DIRECTION[side], command) or command
+        out.append(
+            Log(
+                flag=flag,
+                level=logging.DEBUG,
+                msg="%s %s %s",
+                args=(self.name, ARROWS[_DIR[side]], command_text(shown)),
+            )
+        )
+
+    def _unparsed(
+        self,
+        side: Side,
+        event: Unparsed,
+        t: float,
+        batch: _Batch,
+        out: list[ProxyCommand],
+        *,
+        forward: bool,
+    ) -> None:
+        direction = _DIR[side]
+        raw: CaptureRecord = {"type": "raw", "t": t, "conn": self.conn, "dir": direction}
+        put_bytes(raw, "data", event.raw)
+        raw["reason"] = event.reason
+        if not forward:
+            raw["forwarded"] = False
+        error: CaptureRecord = {
+            "type": "error",
+            "t": t,
+            "conn": self.conn,
+            "dir": direction,
+            "kind": "unparsed",
+            "reason": event.reason,
+        }
+        batch.records.extend((error, raw))
+        if forward:
+            batch.chunks.append(event.raw)
+        out.append(
+            Log(
+                flag=Debug.CONFUSED,
+                level=logging.WARNING,
+                msg="%s %s %s (%d bytes%s): %r",
+                args=(
+                    self.name,
+                    ARROWS[direction],
+                    event.reason,
+                    len(event.raw),
+                    "" if forward else ", not forwarded",
+                    event.raw[:80],
+                ),
+            )
+        )
+
+    def _desync(
+        self,
+        side: Side,
+        event: Desync,
+        rest: list[FramerEvent],
+        t: float,
+        out: list[ProxyCommand],
+    ) -> None:
+        direction = _DIR[side]
+        records: list[CaptureRecord] = [
+            {
+                "type": "error",
+                "t": t,
+                "conn": self.conn,
+                "dir": direction,
+                "kind": "limit",
+                "reason": event.reason,
+            }
+        ]
+        for later in rest:
+            if isinstance(later, Passthrough) and later.data:
+                raw: CaptureRecord = {"type": "raw", "t": t, "conn": self.conn, "dir": direction}
+                put_bytes(raw, "data", later.data)
+                raw["reason"] = "after desync"
+                raw["forwarded"] = False
+                records.append(raw)
+        out.append(Record(records=records))
+        out.append(
+            Log(
+                flag=Debug.CONFUSED,
+                level=logging.WARNING,
+                msg="%s %s %s: closing the connection",
+                args=(self.name, ARROWS[direction], event.reason),
+            )
+        )
+        self._finish("proxy", f"limit exceeded ({direction}): {event.reason}", t, out)
+
+    # -- upstream and redirects ---------------------------------------------------
+
+    def _on_upstream_opened(self, event: UpstreamOpened, out: list[ProxyCommand]) -> None:
+        if self.state is not State.CONNECTING:
+            raise RuntimeError(f"UpstreamOpened in state {self.state.value}")
+        self.role = event.role
+        self.upstream = event.upstream
+        t = event.t
+        out.append(Record(records=[self._open_record(t, event.parent, event.via)]))
+        if event.error is not None:
+            out.append(
+                Record(
+                    records=[
+                        {
+                            "type": "error",
+                            "t": t,
+                            "conn": self.conn,
+                            "kind": "connect",
+                            "reason": f"cannot connect to {event.upstream}: {event.error}",
+                        }
+                    ]
+                )
+            )
+            out.append(
+                Log(
+                    flag=Debug.OPEN,
+                    level=logging.WARNING,
+                    msg="%s cannot connect to %s %s: %s",
+                    args=(self.name, event.role, event.upstream, event.error),
+                )
+            )
+            batch = _Batch(out)
+            self._process_held(batch, forward=False)
+            if not self.closed:
+                self._finish("proxy", f"upstream connection failed: {event.error}", t, out)
+            return
+        if self.debug & Debug.OPEN:
+            via = f" (via {event.via} on #{event.parent})" if event.via else ""
+            out.append(
+                Log(
+                    flag=Debug.OPEN,
+                    level=logging.DEBUG,
+                    msg="%s %s connected to %s%s",
+                    args=(self.name, self.client, event.upstream, via),
+                )
+            )
+        self.state = State.RELAYING
+        self._process_held(_Batch(out), forward=True)
+
+    def _process_held(self, batch: _Batch, *, forward: bool) -> None:
+        held, self._held = self._held, []
+        if forward:
+            # Group consecutive held events by time so records keep their arrival time.
+            for event, t in held:
+                if self.closed:
+                    break
+                self._process(Side.CLIENT, [event], t, batch.out, batch)
+            batch.flush(Side.UPSTREAM)
+            return
+        # Not forwarded (no upstream): still record every byte the client sent.
+        if not self._open_recorded:
+            t0 = held[0][1] if held else 0.0
+            batch.out.append(Record(records=[self._open_record(t0, None, None)]))
+        for event, t in held:
+            if isinstance(event, Command):
+                batch.records.append(self._command_record(Side.CLIENT, event, t))
+            elif isinstance(event, Unparsed):
+                self._unparsed(Side.CLIENT, event, t, batch, batch.out, forward=False)
+            elif isinstance(event, Desync):
+                batch.flush_records()
+                self._desync(Side.CLIENT, event, [], t, batch.out)
+                return
+        batch.flush_records()
+
+    def _open_record(self, t: float, parent: int | None, via: str | None) -> CaptureRecord:
+        self._open_recorded = True
+        return {
+            "type": "open",
+            "t": t,
+            "conn": self.conn,
+            "role": self.role,
+            "client": self.client,
+            "upstream": self.upstream,
+            "parent": parent,
+            "via": via,
+        }
+
+    def _on_redirect_ready(self, address: str | None, t: float, out: list[ProxyCommand]) -> None:
+        if self._awaiting is None:
+            raise RuntimeError("RedirectReady without a pending RequestRedirect")
+        command, info = self._awaiting
+        self._awaiting = None
+        batch = _Batch(out)
+        raw = command.raw or command.to_bytes()
+        if address is None:
+            batch.records.append(
+                {
+                    "type": "error",
+                    "t": t,
+                    "conn": self.conn,
+                    "dir": "s2c",
+                    "kind": "rewrite",
+                    "reason": f"redirect to {info.address} refused; forwarded unchanged",
+                }
+            )
+            out.append(
+                Log(
+                    flag=Debug.CONFUSED,
+                    level=logging.WARNING,
+                    msg="%s cannot proxy the redirect to %s: the client will connect directly",
+                    args=(self.name, info.address),
+                )
+            )
+            batch.chunks.append(raw)
+        else:
+            batch.chunks.append(replace_token(raw, info.token, address.encode("utf-8")))
+            rewrite: CaptureRecord = {
+                "type": "rewrite",
+                "t": t,
+                "conn": self.conn,
+                "dir": "s2c",
+                "cmd": command.verb,
+                "kind": info.kind,
+                "original": info.address,
+                "new": address,
+            }
+            if info.cookie is not None:
+                rewrite["cookie"] = info.cookie
+            if info.sessid is not None:
+                rewrite["sessid"] = info.sessid
+            batch.records.append(rewrite)
+            if self.debug & Debug.HANDLER:
+                out.append(
+                    Log(
+                        flag=Debug.HANDLER,
+                        level=logging.DEBUG,
+                        msg="%s rewrote %s %s %s -> %s",
+                        args=(self.name, command.verb, info.kind, info.address, address),
+                    )
+                )
+        queued, self._queued = self._queued, []
+        if not queued:
+            batch.flush(Side.CLIENT)
+            return
+        for index, (event, qt) in enumerate(queued):
+            self._process(Side.UPSTREAM, [event], qt, out, batch)
+            if self.redirect_pending or self.closed:
+                self._queued[:0] = queued[index + 1 :]
+                return
+        batch.flush(Side.CLIENT)
+
+    # -- closing ------------------------------------------------------------------
+
+    def _flush_framer(self, side: Side, t: float, batch: _Batch, *, forward: bool) -> None:
+        for event in self._framers[side].close():
+            if isinstance(event, Unparsed):
+                self._unparsed(side, event, t, batch, batch.out, forward=forward)
+
+    def _on_closed(self, event: ConnectionClosed, out: list[ProxyCommand]) -> None:
+        if self.closed:
+            return
+        side, t = event.side, event.t
+        batch = _Batch(out)
+        if self.state is not State.RELAYING:
+            # Before the upstream opened (only the client can close then).
+            self._held.extend((e, t) for e in self._framers[side].close())
+            self._process_held(batch, forward=False)
+            if not self.closed:
+                self._finish(side.value, event.error or "closed before the upstream opened", t, out)
+            return
+        if side is Side.UPSTREAM and self._awaiting is not None:
+            self._on_redirect_ready(None, t, out)
+        self._flush_framer(side, t, batch, forward=True)
+        batch.flush(side.other)
+        if self.closed_by is None:
+            self.closed_by = side.value
+        if event.error is not None:
+            self._finish(side.value, event.error, t, out)
+            return
+        self._eof.add(side)
+        if self.debug & Debug.CLOSE:
+            out.append(
+                Log(
+                    flag=Debug.CLOSE,
+                    level=logging.DEBUG,
+                    msg="%s %s closed its side",
+                    args=(self.name, side.value),
+                )
+            )
+        if len(self._eof) == 2:
+            self._finish(self.closed_by, "closed", t, out)
+        else:
+            out.append(CloseSide(side=side.other, half_close=True))
+
+    def _finish(self, by: str, reason: str, t: float, out: list[ProxyCommand]) -> None:
+        self.state = State.CLOSED
+        self.closed_by = by
+        self.close_reason = reason
+        out.append(
+            Record(
+                records=[{"type": "close", "t": t, "conn": self.conn, "by": by, "reason": reason}]
+            )
+        )
+        if self.debug & Debug.CLOSE:
+            out.append(
+                Log(
+                    flag=Debug.CLOSE,
+                    level=logging.DEBUG,
+                    msg="%s closed by %s: %s",
+                    args=(self.name, by, reason),
+                )
+            )
+        out.append(CloseSide(side=Side.CLIENT, half_close=False))
+        out.append(CloseSide(side=Side.UPSTREAM, half_close=False))

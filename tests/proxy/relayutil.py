@@ -1,0 +1,65 @@
+"""Helpers for driving a Relay in tests without sockets."""
+
+from __future__ import annotations
+
+from msproxy.capture import Record as CaptureRecord
+from msproxy.capture import rebuild
+from msproxy.proxy.commands import (
+    CloseSide,
+    OpenUpstream,
+    ProxyCommand,
+    Record,
+    RequestRedirect,
+    SendData,
+)
+from msproxy.proxy.events import DataReceived, RedirectReady, Side, UpstreamOpened
+from msproxy.proxy.relay import Relay
+
+
+def sent(commands: list[ProxyCommand], side: Side) -> bytes:
+    """Every byte the commands write to ``side``."""
+    return b"".join(c.data for c in commands if isinstance(c, SendData) and c.side is side)
+
+
+def records(commands: list[ProxyCommand]) -> list[CaptureRecord]:
+    """Every capture record the commands carry, in order."""
+    return [r for c in commands if isinstance(c, Record) for r in c.records]
+
+
+def closes(commands: list[ProxyCommand]) -> list[CloseSide]:
+    return [c for c in commands if isinstance(c, CloseSide)]
+
+
+def rebuilt(recs: list[CaptureRecord], direction: str) -> bytes:
+    """The bytes of one direction as the capture records tell them."""
+    return b"".join(rebuild(r) for r in recs if r.get("dir") == direction)
+
+
+class Driver:
+    """Runs a Relay like the trio driver would: answers blocking commands at once."""
+
+    def __init__(self, relay: Relay, *, local: str | None = "127.0.0.1:1863") -> None:
+        self.relay = relay
+        self.local = local
+        self.log: list[ProxyCommand] = []
+        self.redirects: list[RequestRedirect] = []
+        self.opens: list[OpenUpstream] = []
+
+    def feed(self, side: Side, data: bytes) -> list[ProxyCommand]:
+        done = self.run(self.relay.handle(DataReceived(side=side, data=data)))
+        self.log += done
+        return done
+
+    def run(self, commands: list[ProxyCommand]) -> list[ProxyCommand]:
+        done: list[ProxyCommand] = []
+        for command in commands:
+            done.append(command)
+            if isinstance(command, OpenUpstream):
+                self.opens.append(command)
+                done += self.run(
+                    self.relay.handle(UpstreamOpened(upstream="10.0.0.1:1863", role="DS"))
+                )
+            elif isinstance(command, RequestRedirect):
+                self.redirects.append(command)
+                done += self.run(self.relay.handle(RedirectReady(address=self.local)))
+        return done

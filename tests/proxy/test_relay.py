@@ -1,0 +1,334 @@
+"""The sans-IO relay: routing, byte-exact forwarding, rewrites, records, limits, closing."""
+
+from __future__ import annotations
+
+import pytest
+
+from msmgr.codec import Limits
+from msproxy.proxy.commands import CloseSide, OpenUpstream, Record, RequestRedirect, SendData
+from msproxy.proxy.events import (
+    ConnectionClosed,
+    DataReceived,
+    RedirectReady,
+    Shutdown,
+    Side,
+    UpstreamOpened,
+)
+from msproxy.proxy.relay import Relay, State
+
+from .relayutil import Driver, closes, rebuilt, records, sent
+
+C2S = [
+    b"VER 1 MSNP8 CVR0\r\n",
+    b"CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 5.0.0515 MSMSGS alice@hotmail.com\r\n",
+    b"USR 3 TWN I alice@hotmail.com\r\n",
+    b"SYN 8 0\r\n",
+    b"QRY 10 msmsgs@msnmsgr.com 32\r\n8f2f5a91b72102cd28355e9fc9000d6e",
+    b"PNG\r\n",
+    b"bogus line\n",
+    b"MSG 4 N 19\r\nMIME-Version: 1.0\r\n",
+]
+S2C = [
+    b"VER 1 MSNP8\r\n",
+    b"CVR 2 5.0.0537 5.0.0537 1.0.0863 http://x/setupdl.exe http://messenger.microsoft.com\r\n",
+    b"USR 6 TWN S lc=1033,id=507\r\n",
+    b"MSG Hotmail Hotmail 24\r\nContent-Type: text/plain",
+    b"SYN 8 15 1 1\r\n",
+    b"LST bob@x.com Bob 11 0\r\n",
+    b"CHL 0 15570131571988941333\r\n",
+    b"MSG bob@x.com Bob 6\r\n\x00\xff\x01\x02\r\n",
+    b"QNG\r\n",
+]
+
+
+def started(**kwargs: object) -> tuple[Relay, Driver]:
+    relay = Relay(1, client="127.0.0.1:5000", **kwargs)  # type: ignore[arg-type]
+    driver = Driver(relay)
+    driver.feed(Side.CLIENT, C2S[0])
+    assert relay.state is State.RELAYING
+    return relay, driver
+
+
+def test_first_command_opens_upstream_and_is_held_until_open() -> None:
+    relay = Relay(7, client="127.0.0.1:5000")
+    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"VER 1 MSN"))
+    assert out == []
+    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"P8 CVR0\r\nCVR 2 x\r\n"))
+    assert [type(c) for c in out] == [OpenUpstream]
+    first = out[0]
+    assert isinstance(first, OpenUpstream)
+    assert first.first.verb == "VER"
+    assert sent(out, Side.UPSTREAM) == b""
+    out = relay.handle(UpstreamOpened(upstream="10.0.0.1:1863", role="NS", parent=3, via="XFR"))
+    assert sent(out, Side.UPSTREAM) == b"VER 1 MSNP8 CVR0\r\nCVR 2 x\r\n"
+    recs = records(out)
+    assert recs[0] == {
+        "type": "open",
+        "t": 0.0,
+        "conn": 7,
+        "role": "NS",
+        "client": "127.0.0.1:5000",
+        "upstream": "10.0.0.1:1863",
+        "parent": 3,
+        "via": "XFR",
+    }
+    assert [r["cmd"] for r in recs[1:]] == ["VER", "CVR"]
+    assert relay.name == "NS#7"
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 7, 64, 100000])
+def test_forwarded_bytes_and_capture_equal_input_for_any_chunking(chunk: int) -> None:
+    _relay, driver = started(redactor=None)
+    client = b"".join(C2S[1:])
+    server = b"".join(S2C)
+    for i in range(0, max(len(client), len(server)), chunk):
+        driver.feed(Side.CLIENT, client[i : i + chunk])
+        driver.feed(Side.UPSTREAM, server[i : i + chunk])
+    assert sent(driver.log, Side.UPSTREAM) == b"".join(C2S)
+    assert sent(driver.log, Side.CLIENT) == server
+    recs = records(driver.log)
+    assert rebuilt(recs, "c2s") == b"".join(C2S)
+    assert rebuilt(recs, "s2c") == server
+    kinds = [r["type"] for r in recs]
+    assert kinds.count("cmd") == len(C2S) - 1 + len(S2C)
+    assert any(r["type"] == "error" and r["kind"] == "unparsed" for r in recs)
+
+
+def test_split_points_of_every_two_chunk_division() -> None:
+    data = b"".join(S2C)
+    for cut in range(len(data) + 1):
+        _relay, driver = started()
+        driver.feed(Side.UPSTREAM, data[:cut])
+        driver.feed(Side.UPSTREAM, data[cut:])
+        assert sent(driver.log, Side.CLIENT) == data, cut
+
+
+REWRITES = [
+    # (server line, kind, via, cookie, sessid, expected line to the client)
+    (b"XFR 3 NS 10.0.0.5:1863\r\n", "NS", "XFR", None, None, b"XFR 3 NS 127.0.0.1:1863\r\n"),
+    (b"XFR 3 NS 10.0.0.5:1863 0\r\n", "NS", "XFR", None, None, b"XFR 3 NS 127.0.0.1:1863 0\r\n"),
+    (
+        b"XFR 2 NS 207.46.106.145:1863 0 207.46.104.20:1863\r\n",
+        "NS",
+        "XFR",
+        None,
+        None,
+        b"XFR 2 NS 127.0.0.1:1863 0 207.46.104.20:1863\r\n",
+    ),
+    (
+        b"XFR 3 NS ns.example.com:1863 U D\r\n",
+        "NS",
+        "XFR",
+        None,
+        None,
+        b"XFR 3 NS 127.0.0.1:1863 U D\r\n",
+    ),
+    (
+        b"XFR 15 SB 207.46.108.37:1863 CKI 17262740.1050826919.32308\r\n",
+        "SB",
+        "XFR",
+        "17262740.1050826919.32308",
+        None,
+        b"XFR 15 SB 127.0.0.1:1863 CKI 17262740.1050826919.32308\r\n",
+    ),
+    (
+        b"XFR 15 SB 207.46.108.37:1863 CKI 1.2.3 U messenger.msn.com\r\n",
+        "SB",
+        "XFR",
+        "1.2.3",
+        None,
+        b"XFR 15 SB 127.0.0.1:1863 CKI 1.2.3 U messenger.msn.com\r\n",
+    ),
+    (
+        b"XFR 15 SB 207.46.108.37:1863 CKI 1.2.3 U messenger.msn.com 1\n",
+        "SB",
+        "XFR",
+        "1.2.3",
+        None,
+        b"XFR 15 SB 127.0.0.1:1863 CKI 1.2.3 U messenger.msn.com 1\n",
+    ),
+    (
+        b"RNG 17342299 207.46.108.78:1863 CKI 1056411141.26158 bob@x.com Bob\r\n",
+        "SB",
+        "RNG",
+        "1056411141.26158",
+        "17342299",
+        b"RNG 17342299 127.0.0.1:1863 CKI 1056411141.26158 bob@x.com Bob\r\n",
+    ),
+    (
+        b"RNG 17 sb.example.com:1864 CKI 9.9 bob@x.com Bob U messenger.hotmail.com 1\r\n",
+        "SB",
+        "RNG",
+        "9.9",
+        "17",
+        b"RNG 17 127.0.0.1:1863 CKI 9.9 bob@x.com Bob U messenger.hotmail.com 1\r\n",
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "kind", "via", "cookie", "sessid", "expected"), REWRITES)
+def test_every_redirect_form_is_rewritten(
+    line: bytes, kind: str, via: str, cookie: str | None, sessid: str | None, expected: bytes
+) -> None:
+    relay, _ = started()
+    before, after = b"SYN 8 0\r\n", b"QNG\r\n"
+    out = relay.handle(DataReceived(side=Side.UPSTREAM, data=before + line + after, t=5.0))
+    assert sent(out, Side.CLIENT) == before
+    request = out[-1]
+    assert isinstance(request, RequestRedirect)
+    original = line.rstrip(b"\r\n").split(b" ")[3 if via == "XFR" else 2].decode()
+    assert (request.target, request.kind, request.via) == (original, kind, via)
+    assert (request.cookie, request.sessid) == (cookie, sessid)
+    assert relay.redirect_pending
+    # More server data while waiting stays queued, in order.
+    assert relay.handle(DataReceived(side=Side.UPSTREAM, data=b"NLN NLN a@b.c A\r\n")) == []
+    out2 = relay.handle(RedirectReady(address="127.0.0.1:1863", t=5.0))
+    assert sent(out2, Side.CLIENT) == expected + after + b"NLN NLN a@b.c A\r\n"
+    recs = records(out) + records(out2)
+    rewrite = next(r for r in recs if r["type"] == "rewrite")
+    assert rewrite["original"] == original
+    assert rewrite["new"] == "127.0.0.1:1863"
+    assert rewrite["kind"] == kind
+    # The capture keeps the line as received.
+    assert rebuilt(recs, "s2c") == before + line + after + b"NLN NLN a@b.c A\r\n"
+
+
+def test_two_redirects_in_one_chunk_both_rewritten() -> None:
+    _relay, driver = started()
+    data = b"XFR 1 SB 1.1.1.1:1 CKI a\r\nXFR 2 SB 2.2.2.2:2 CKI b\r\nQNG\r\n"
+    driver.feed(Side.UPSTREAM, data)
+    assert [r.cookie for r in driver.redirects] == ["a", "b"]
+    assert sent(driver.log, Side.CLIENT) == (
+        b"XFR 1 SB 127.0.0.1:1863 CKI a\r\nXFR 2 SB 127.0.0.1:1863 CKI b\r\nQNG\r\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "line", [b"XFR 3 NS 0\r\n", b"XFR 3 SB\r\n", b"XFR 3 XX 1.2.3.4:5\r\n", b"RNG 5\r\n"]
+)
+def test_non_redirects_pass_unchanged(line: bytes) -> None:
+    relay, _ = started()
+    out = relay.handle(DataReceived(side=Side.UPSTREAM, data=line))
+    assert not any(isinstance(c, RequestRedirect) for c in out)
+    assert sent(out, Side.CLIENT) == line
+
+
+def test_client_xfr_request_is_not_a_redirect() -> None:
+    relay, _ = started()
+    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"XFR 9 SB\r\n"))
+    assert sent(out, Side.UPSTREAM) == b"XFR 9 SB\r\n"
+
+
+def test_refused_redirect_is_forwarded_unchanged_with_an_error() -> None:
+    relay, _ = started()
+    line = b"XFR 15 SB 1.2.3.4:1863 CKI c\r\n"
+    relay.handle(DataReceived(side=Side.UPSTREAM, data=line))
+    out = relay.handle(RedirectReady(address=None))
+    assert sent(out, Side.CLIENT) == line
+    assert [r["kind"] for r in records(out) if r["type"] == "error"] == ["rewrite"]
+
+
+def test_unparsed_is_forwarded_and_recorded() -> None:
+    relay, _ = started()
+    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"hello there\r\nPNG\r\n"))
+    assert sent(out, Side.UPSTREAM) == b"hello there\r\nPNG\r\n"
+    recs = records(out)
+    assert [r["type"] for r in recs] == ["error", "raw", "cmd"]
+    assert recs[1]["data"] == "hello there\r\n"
+
+
+def test_line_over_the_limit_closes_the_connection() -> None:
+    relay, _ = started(limits=Limits(max_line=64, max_payload=100))
+    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"PNG\r\n" + b"A" * 100))
+    assert sent(out, Side.UPSTREAM) == b"PNG\r\n"
+    recs = records(out)
+    assert [r["type"] for r in recs] == ["cmd", "error", "raw", "close"]
+    assert recs[1]["kind"] == "limit"
+    assert recs[2]["forwarded"] is False
+    assert recs[3]["by"] == "proxy"
+    assert {(c.side, c.half_close) for c in closes(out)} == {
+        (Side.CLIENT, False),
+        (Side.UPSTREAM, False),
+    }
+    assert relay.closed
+    assert relay.handle(DataReceived(side=Side.CLIENT, data=b"PNG\r\n")) == []
+
+
+def test_payload_over_the_limit_closes_the_connection() -> None:
+    relay, _ = started(limits=Limits(max_line=64, max_payload=100))
+    out = relay.handle(DataReceived(side=Side.UPSTREAM, data=b"MSG a b 5000\r\nxx"))
+    assert sent(out, Side.CLIENT) == b""
+    assert [r["kind"] for r in records(out) if r["type"] == "error"] == ["limit"]
+    assert relay.closed
+
+
+def test_clean_close_is_half_closed_then_finished() -> None:
+    relay, _ = started()
+    out = relay.handle(ConnectionClosed(side=Side.CLIENT, t=1.0))
+    assert closes(out) == [CloseSide(side=Side.UPSTREAM, half_close=True)]
+    assert records(out) == []
+    out = relay.handle(ConnectionClosed(side=Side.UPSTREAM, t=2.0))
+    assert records(out) == [
+        {"type": "close", "t": 2.0, "conn": 1, "by": "client", "reason": "closed"}
+    ]
+    assert len(closes(out)) == 2
+    assert relay.closed
+
+
+def test_close_in_the_middle_of_a_payload_forwards_and_records_the_rest() -> None:
+    relay, _ = started()
+    out = relay.handle(DataReceived(side=Side.UPSTREAM, data=b"QNG\r\nMSG a b 100\r\npartial"))
+    assert sent(out, Side.CLIENT) == b"QNG\r\n"
+    out = relay.handle(ConnectionClosed(side=Side.UPSTREAM))
+    assert sent(out, Side.CLIENT) == b"MSG a b 100\r\npartial"
+    recs = records(out)
+    assert [r["type"] for r in recs] == ["error", "raw"]
+    assert recs[1]["data"] == "MSG a b 100\r\npartial"
+
+
+def test_broken_side_finishes_at_once() -> None:
+    relay, _ = started()
+    out = relay.handle(ConnectionClosed(side=Side.UPSTREAM, error="connection reset"))
+    assert records(out)[-1]["reason"] == "connection reset"
+    assert records(out)[-1]["by"] == "upstream"
+    assert len(closes(out)) == 2
+
+
+def test_upstream_failure_records_open_error_close_with_the_held_bytes() -> None:
+    relay = Relay(2, client="127.0.0.1:9")
+    relay.handle(DataReceived(side=Side.CLIENT, data=b"VER 1 MSNP8 CVR0\r\n"))
+    out = relay.handle(UpstreamOpened(upstream="10.9.9.9:1863", role="DS", error="refused"))
+    recs = records(out)
+    assert [r["type"] for r in recs] == ["open", "error", "cmd", "close"]
+    assert rebuilt(recs, "c2s") == b"VER 1 MSNP8 CVR0\r\n"
+    assert sent(out, Side.UPSTREAM) == b""
+    assert relay.closed
+
+
+def test_client_closing_before_any_command_is_recorded() -> None:
+    relay = Relay(3, client="127.0.0.1:9")
+    relay.handle(DataReceived(side=Side.CLIENT, data=b"VER 1 MSN"))
+    out = relay.handle(ConnectionClosed(side=Side.CLIENT))
+    recs = records(out)
+    assert [r["type"] for r in recs] == ["open", "error", "raw", "close"]
+    assert recs[2]["data"] == "VER 1 MSN"
+    assert recs[-1]["by"] == "client"
+
+
+def test_shutdown_records_the_close() -> None:
+    relay, _ = started()
+    out = relay.handle(Shutdown(t=9.0))
+    assert records(out)[-1] == {
+        "type": "close",
+        "t": 9.0,
+        "conn": 1,
+        "by": "proxy",
+        "reason": "proxy shutting down",
+    }
+    assert relay.handle(Shutdown()) == []
+
+
+def test_records_come_after_the_data_they_describe() -> None:
+    relay, _ = started()
+    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"PNG\r\n"))
+    assert [type(c) for c in out] == [SendData, Record]
