@@ -27,7 +27,13 @@ from dataclasses import dataclass
 
 from .command import Command, Direction
 from .errors import LimitExceeded, ProtocolError
-from .tables import has_payload, has_trid, parse_version
+from .tables import (
+    ERROR_PAYLOAD_SINCE,
+    NO_TRID_VERBS,
+    PAYLOAD_VERBS,
+    has_trid,
+    parse_version,
+)
 
 DEFAULT_MAX_LINE = 16 * 1024
 """Longest accepted command line, line end included. Real lines stay under 2 KiB
@@ -77,6 +83,9 @@ class Passthrough:
 
 
 Event = Command | Unparsed | Desync | Passthrough
+
+
+_VALID_VERBS: set[str] = set()  # verbs already checked by _is_verb (a cache)
 
 
 def _is_verb(token: str) -> bool:
@@ -176,73 +185,95 @@ class Framer:
         return events
 
     def _parse(self, work: bytes, events: list[Event]) -> int:
-        """Parse complete commands from ``work``; return the offset of the first unused byte."""
-        direction = self.direction
+        """Parse complete commands from ``work``; return the offset of the first unused byte.
+
+        This is the hot loop of the proxy, so the table look-ups of ``tables.has_payload``
+        and ``tables.has_trid`` are inlined here (the property tests hold them equal).
+        """
+        s2c = self.direction is Direction.S2C
+        payload_verbs = PAYLOAD_VERBS[self.direction]
+        no_trid = NO_TRID_VERBS[self.direction]
         dialect = self.dialect
+        valid = _VALID_VERBS
         max_line = self.limits.max_line
         max_payload = self.limits.max_payload
+        find = work.find
+        append = events.append
         size = len(work)
         pos = 0
         self._need = 0
         while pos < size:
-            nl = work.find(b"\n", pos)
+            nl = find(b"\n", pos)
             if nl < 0 or nl - pos >= max_line:
                 if nl >= 0 or size - pos > max_line:
-                    return self._framing_lost(
-                        work,
-                        pos,
-                        events,
-                        f"line longer than {max_line} bytes",
-                    )
+                    reason = f"line longer than {max_line} bytes"
+                    return self._framing_lost(work, pos, events, reason)
                 return pos
-            end = nl - 1 if nl > pos and work[nl - 1] == 0x0D else nl
-            text = work[pos:end].decode("utf-8", "surrogateescape")
-            tokens = text.split(" ")
+            end = nl - 1 if nl > pos and work[nl - 1] == 13 else nl
+            tokens = work[pos:end].decode("utf-8", "surrogateescape").split(" ")
             verb = tokens[0]
-            if not _is_verb(verb):
-                raw = work[pos : nl + 1]
-                if self.strict:
-                    raise ProtocolError("not an MSNP command line", raw)
-                events.append(Unparsed(raw, "not an MSNP command line"))
-                pos = nl + 1
-                continue
+            if verb not in valid:
+                if not _is_verb(verb):
+                    raw = work[pos : nl + 1]
+                    if self.strict:
+                        raise ProtocolError("not an MSNP command line", raw)
+                    append(Unparsed(raw, "not an MSNP command line"))
+                    pos = nl + 1
+                    continue
+                valid.add(verb)  # bounded: at most 26**3 + 1000 verbs
             stop = nl + 1
             payload: bytes | None = None
-            ntok = len(tokens)
+            last = tokens[-1]
             if (
-                ntok > 1
-                and has_payload(direction, verb, ntok - 1, dialect.version)
-                and _is_number(tokens[-1])
-            ):
-                count = int(tokens[-1])
-                if count > max_payload:
-                    return self._framing_lost(
-                        work,
-                        pos,
-                        events,
-                        f"payload of {count} bytes is larger than the limit of {max_payload}",
+                (
+                    verb in payload_verbs
+                    or (
+                        s2c
+                        and verb.isdigit()
+                        and len(tokens) > 2
+                        and (dialect.version is None or dialect.version >= ERROR_PAYLOAD_SINCE)
                     )
-                stop = nl + 1 + count
+                )
+                and len(tokens) > 1
+                and last.isdigit()
+                and last.isascii()
+            ):
+                count = int(last)
+                if count > max_payload:
+                    reason = f"payload of {count} bytes is larger than the limit of {max_payload}"
+                    return self._framing_lost(work, pos, events, reason)
+                stop += count
                 if stop > size:
                     self._need = stop - pos
                     return pos
                 payload = work[nl + 1 : stop]
-                args = tokens[1:-1]
-            else:
-                args = tokens[1:]
+                del tokens[-1]
             trid: int | None = None
-            if args and _is_number(args[0]) and has_trid(direction, verb, dialect.version):
-                trid = int(args[0])
-                del args[0]
-            if verb == "VER" and direction is Direction.S2C:
-                for token in args:
-                    version = parse_version(token)
-                    if version is not None:
-                        dialect.version = version
-                        break
-            events.append(Command(verb, trid, tuple(args), payload, work[pos:stop]))
+            if len(tokens) > 1:
+                first = tokens[1]
+                if (
+                    first.isdigit()
+                    and first.isascii()
+                    and verb not in no_trid
+                    and (
+                        verb != "LSG" or not s2c or has_trid(self.direction, verb, dialect.version)
+                    )
+                ):
+                    trid = int(first)
+                    del tokens[1]
+                if s2c and verb == "VER":
+                    self._note_version(tokens)
+            del tokens[0]
+            append(Command(verb, trid, tuple(tokens), payload, work[pos:stop]))
             pos = stop
         return pos
+
+    def _note_version(self, tokens: list[str]) -> None:
+        for token in tokens[1:]:
+            version = parse_version(token)
+            if version is not None:
+                self.dialect.version = version
+                return
 
     def _framing_lost(self, work: bytes, pos: int, events: list[Event], reason: str) -> int:
         if self.strict:
