@@ -1,0 +1,113 @@
+"""msmgr/server/app: ``serve_reference`` binds the four roles and serves them together.
+
+Each role has its own listener and each connection its own task (``trio.serve_listeners``).
+A connection handler never takes the server down: network and protocol errors end only
+that connection; an unexpected exception is logged with its traceback, counted in
+``ServerState.internal_errors`` and ends only that connection too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import NoReturn
+
+import h11
+import trio
+
+from msmgr.codec import ProtocolError
+from msmgr.stream import ConnectionClosed
+
+from .config import ServerAddresses, ServerConfig
+from .context import ServerContext
+from .dispatch import handle_dispatch
+from .notification import handle_notification
+from .passport_http import handle_http
+from .state import ServerState
+from .switchboard import handle_switchboard
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[ServerContext, trio.SocketStream], Awaitable[None]]
+WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+
+
+async def _bind(host: str, port: int) -> tuple[list[trio.SocketListener], tuple[str, int]]:
+    listeners = await trio.open_tcp_listeners(port, host=host or None)
+    sockname = listeners[0].socket.getsockname()
+    return listeners, (str(sockname[0]), int(sockname[1]))
+
+
+def _guarded(
+    ctx: ServerContext, role: str, handler: Handler
+) -> Callable[[trio.SocketStream], Awaitable[None]]:
+    async def run(stream: trio.SocketStream) -> None:
+        try:
+            await handler(ctx, stream)
+        except (
+            ConnectionClosed,
+            ProtocolError,
+            OSError,
+            trio.BrokenResourceError,
+            h11.ProtocolError,
+        ) as exc:
+            logger.info("%s connection ended: %s", role, exc)
+        except Exception:
+            ctx.state.internal_errors += 1
+            logger.exception("%s connection failed with an internal error", role)
+        finally:
+            await trio.aclose_forcefully(stream)
+
+    return run
+
+
+async def serve_reference(
+    config: ServerConfig,
+    *,
+    state: ServerState | None = None,
+    task_status: trio.TaskStatus[ServerAddresses] = trio.TASK_STATUS_IGNORED,
+) -> NoReturn:
+    """Run the reference MSNP server (DS, NS, SB and Passport HTTP) until cancelled.
+
+    Args:
+        config: hosts, ports (0 = any free port), accounts and timers.
+        state: the state to serve (default: a new one for ``config.users``); pass one to
+            inspect it from tests.
+        task_status: receives the bound ``ServerAddresses`` once all roles listen.
+    """
+    if state is None:
+        state = ServerState.from_users(config.users)
+    bound = {}
+    listeners = {}
+    for role, port in (
+        ("ds", config.ds_port),
+        ("ns", config.ns_port),
+        ("sb", config.sb_port),
+        ("http", config.http_port),
+    ):
+        listeners[role], bound[role] = await _bind(config.host, port)
+    host = config.advertise_host or ("127.0.0.1" if config.host in WILDCARDS else bound["ds"][0])
+    advertised = {role: (host, addr[1]) for role, addr in bound.items()}
+    ctx = ServerContext(
+        config, state, advertised["ds"], advertised["ns"], advertised["sb"], advertised["http"]
+    )
+    handlers: dict[str, Handler] = {
+        "ds": handle_dispatch,
+        "ns": handle_notification,
+        "sb": handle_switchboard,
+        "http": handle_http,
+    }
+    async with trio.open_nursery() as nursery:
+        for role, handler in handlers.items():
+            await nursery.start(
+                partial(trio.serve_listeners, _guarded(ctx, role.upper(), handler), listeners[role])
+            )
+            logger.info("%s listening on %s:%d", role.upper(), *bound[role])
+        task_status.started(
+            ServerAddresses(
+                advertised["ds"], advertised["ns"], advertised["sb"], advertised["http"]
+            )
+        )
+        await trio.sleep_forever()
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,235 @@
+"""msmgr/server/notification: the notification server (login, lists, presence, CHL).
+
+Per connection: VER/INF/CVR (``handshake``), then login — MSNP2-7 ``USR MD5 I/S``
+(salt, ``md5(salt + password)``), MSNP8 ``USR TWN I/S`` (Passport challenge string, then
+the ticket issued by ``passport_http``) — then ``USR OK`` and the profile message.
+Logged in: the list commands (``lists``), CHG (``presence``), XFR SB, PNG, OUT and, from
+MSNP6 on, the CHL/QRY challenge after the first CHG (again every
+``challenge_interval`` seconds if set; no QRY within ``chl_timeout`` closes).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+
+import trio
+
+from msmgr.codec import Command, challenge_md5, login_hash
+
+from . import formats, presence
+from .connection import Connection
+from .context import CommandError, ServerContext, command_loop, unexpected
+from .handshake import Handshake, Outcome
+from .lists import HANDLERS
+from .state import NsSession
+
+logger = logging.getLogger(__name__)
+
+CHALLENGE_KEYS = {
+    "msmsgs@msnmsgr.com": "Q1P7W2E4J9R8U3S5",
+    "PROD0038W!61ZTF9": "VT6PX?UQTM4WM%YR",
+    "PROD0058#7IL2{QD": "QHDCY@7R1TB6W?5B",
+    "PROD0061VRRZH@4F": "JXQ6J@TUOGYV@N0M",
+    "PROD00504RLUG%WL": "I2EBK%PYNLZL5_J4",
+    "PROD0076ENE8*@AW": "CEQJ8}OE0!WTSWII",
+}
+"""The MSNP6-10 CHL key pairs accepted in QRY (reference d.3)."""
+
+TWN_CHALLENGE = (
+    "lc=1033,id=507,tw=40,fs=1,ru=http%3A%2F%2Fmessenger%2Emsn%2Ecom,ct={ct},"
+    "kpp=1,kv=5,ver=2.1.0173.1,tpf={tpf}"
+)
+
+
+class NotificationConnection:
+    """One client connection to the notification server."""
+
+    def __init__(self, ctx: ServerContext, conn: Connection) -> None:
+        self.ctx = ctx
+        self.conn = conn
+        self.handshake = Handshake(conn)
+        self.pending: tuple[str, str, str] | None = None  # scheme, e-mail, salt
+        self.session: NsSession | None = None
+        self.challenge: str | None = None
+        self.answered = trio.Event()
+
+    @property
+    def version(self) -> int:
+        assert self.handshake.version is not None
+        return self.handshake.version
+
+    async def run(self) -> None:
+        """Serve commands until the client leaves; then take it offline."""
+        try:
+            await command_loop(self.conn, self.handle)
+        finally:
+            self.logout()
+
+    async def handle(self, command: Command) -> bool:
+        outcome = await self.handshake.handle(command)
+        if outcome is not Outcome.NOT_MINE:
+            return outcome is Outcome.HANDLED
+        verb = command.verb
+        try:
+            if verb == "PNG":
+                await self.conn.send(formats.qng(self.version))
+            elif verb == "OUT":
+                await self.conn.send(Command("OUT"))
+                return False
+            elif verb == "USR":
+                await self.usr(command)
+            elif self.session is None:
+                raise CommandError(unexpected(verb))
+            elif verb == "QRY":
+                return await self.qry(command)
+            else:
+                await self.conn.send(*self.logged_in(self.session, command))
+        except CommandError as exc:
+            await self.conn.send(formats.error(exc.code, command.trid))
+        return True
+
+    # -- login -----------------------------------------------------------------
+
+    async def usr(self, command: Command) -> None:
+        if self.session is not None:
+            raise CommandError(207)
+        if len(command.args) != 3 or command.args[1] not in ("I", "S"):
+            raise CommandError(201)
+        scheme, step, value = command.args
+        if scheme != ("TWN" if self.version >= 8 else "MD5"):
+            raise CommandError(911)
+        if step == "I":
+            if scheme == "MD5":
+                salt = f"{int(time.time())}.{secrets.randbelow(10**9):09d}"
+                reply = salt
+            else:
+                salt = ""
+                reply = TWN_CHALLENGE.format(ct=int(time.time()), tpf=secrets.token_hex(16))
+            self.pending = (scheme, value, salt)
+            await self.conn.send(Command("USR", command.trid, (scheme, "S", reply)))
+            return
+        if self.pending is None or self.pending[0] != scheme:
+            raise CommandError(unexpected("USR"))
+        _, email, salt = self.pending
+        self.pending = None
+        account = self.ctx.state.accounts.get(email)
+        if scheme == "MD5":
+            ok = account is not None and value == login_hash(salt, account.password)
+            mspauth = secrets.token_urlsafe(48) + "$$"
+        else:
+            ok = account is not None and self.ctx.state.check_ticket(email, value)
+            mspauth = value.partition("&")[0].removeprefix("t=")
+        if account is None or not ok:
+            logger.info("%s: login of %s failed", self.conn, email)
+            raise CommandError(911)
+        await self.login(command.trid, email, mspauth)
+
+    async def login(self, trid: int | None, email: str, mspauth: str) -> None:
+        state = self.ctx.state
+        session = NsSession(email, self.version, self.conn)
+        before = presence.audience(state, email)
+        old = state.register(session)
+        self.session = session
+        if old is not None:
+            old.outbox.post(Command("OUT", None, ("OTH",)))
+            old.outbox.kick("signed in elsewhere")
+        presence.announce(state, email, before)
+        account = state.accounts[email]
+        logger.info("%s: %s logged in with MSNP%d", self.conn, email, self.version)
+        await self.conn.send(
+            formats.usr_ok(trid, self.version, email, account.name),
+            formats.profile(account, mspauth, self.conn.peer),
+        )
+
+    def logout(self) -> None:
+        """Take the session offline (once), telling its watchers."""
+        session, self.session = self.session, None
+        if session is None:
+            return
+        state = self.ctx.state
+        before = presence.audience(state, session.email)
+        if state.unregister(session):
+            presence.announce(state, session.email, before)
+        logger.info("%s: %s logged out", self.conn, session.email)
+
+    # -- logged in -------------------------------------------------------------
+
+    def logged_in(self, session: NsSession, command: Command) -> list[Command]:
+        verb = command.verb
+        if verb == "CHG":
+            return self.chg(session, command)
+        if verb == "XFR":
+            if command.args != ("SB",):
+                raise CommandError(201)
+            if session.status is None or session.status == "HDN":
+                raise CommandError(913)
+            cookie = self.ctx.state.new_sb_cookie(session.email)
+            return [formats.xfr_sb(command.trid, self.ctx.sb, cookie)]
+        entry = HANDLERS.get(verb)
+        if entry is None or self.version < entry[0]:
+            raise CommandError(unexpected(verb) if entry is None else 200)
+        return entry[1](self.ctx.state, session, command)
+
+    def chg(self, session: NsSession, command: Command) -> list[Command]:
+        args = command.args
+        if not args or args[0] not in presence.STATUSES:
+            raise CommandError(201)
+        client_id = session.client_id
+        if self.version >= 8 and len(args) > 1:
+            if not args[1].isdigit() or len(args[1]) > 10:
+                raise CommandError(201)
+            client_id = int(args[1])
+        state = self.ctx.state
+        first = session.status is None
+        before = presence.audience(state, session.email)
+        session.status = args[0]
+        session.client_id = client_id
+        presence.announce(state, session.email, before)
+        replies = [formats.chg(command.trid, self.version, session.status, client_id)]
+        if first:
+            replies += presence.initial(state, session, command.trid)
+            if self.version >= 6:
+                self.conn.nursery.start_soon(self.challenger)
+        return replies
+
+    # -- challenges ------------------------------------------------------------
+
+    async def challenger(self) -> None:
+        """Send CHL now (and every ``challenge_interval``); close if a QRY is late."""
+        config = self.ctx.config
+        while True:
+            self.challenge = "".join(str(secrets.randbelow(10)) for _ in range(20))
+            self.answered = trio.Event()
+            self.conn.post(Command("CHL", 0, (self.challenge,)))
+            with trio.move_on_after(config.chl_timeout):
+                await self.answered.wait()
+            if not self.answered.is_set():
+                self.conn.kick("no QRY in time")
+                return
+            if config.challenge_interval is None:
+                return
+            await trio.sleep(config.challenge_interval)
+
+    async def qry(self, command: Command) -> bool:
+        if self.challenge is None:
+            raise CommandError(715)
+        key = CHALLENGE_KEYS.get(command.args[0]) if len(command.args) == 1 else None
+        payload = command.payload or b""
+        if key is None or payload.decode("ascii", "replace") != challenge_md5(self.challenge, key):
+            logger.info("%s: wrong QRY, disconnecting", self.conn)
+            await self.conn.send(formats.error(540, command.trid))
+            return False
+        self.challenge = None
+        self.answered.set()
+        await self.conn.send(Command("QRY", command.trid))
+        return True
+
+
+async def handle_notification(ctx: ServerContext, stream: trio.SocketStream) -> None:
+    """Serve one client connection to the notification server."""
+    conn = Connection(
+        stream, "NS", queue_size=ctx.config.send_queue, send_timeout=ctx.config.send_timeout
+    )
+    await conn.run(NotificationConnection(ctx, conn).run)
