@@ -1,0 +1,379 @@
+"""msmgr/client/connection: one connection to a DS, NS or SB (Net::Msmgr::Connection).
+
+Strategy: a connection runs two tasks in the session's nursery, a reader and a writer.
+``send()`` only enqueues (Net::Msmgr's send queue); the writer drains the queue in order.
+The reader parses commands with ``msmgr.stream.CommandStream``, completes the request
+waiting for that TrID (``request()``), runs the owner's internal hook (the session's
+NS or SB logic), then every registered handler. When the peer goes away the reader
+fails the waiting requests with ``ConnectionLost`` and dispatches the pseudo event
+``close``; closing it ourselves (``close()``/``shutdown()``) does not.
+
+Every wait has a timeout: connecting (``session.connect_timeout``), requests
+(``session.request_timeout`` unless given), flushing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import trio
+
+from msmgr.codec import Command, Dialect, MsnpError
+from msmgr.debug import Debug, flag_logger
+from msmgr.stream import CommandStream, ConnectionClosed, Role
+
+from .command import needs_trid
+from .errors import (
+    ConnectFailed,
+    ConnectionLost,
+    NotConnected,
+    RequestTimeout,
+    ServerError,
+)
+from .handlers import Handler, HandlerTable
+
+if TYPE_CHECKING:
+    from .session import Session
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SERVER = "messenger.hotmail.com"
+DEFAULT_PORT = 1863
+DEFAULT_DEBUG = Debug.NOTIFICATION  # Net::Msmgr::Connection's default
+MAX_QUEUE = 4096  # commands waiting to be written; more means the peer stopped reading
+
+CoreHook = Callable[[Command], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A request waiting for its reply (matched by TrID)."""
+
+    request: Command
+    accept: Collection[str]
+    done: trio.Event = field(default_factory=trio.Event)
+    reply: Command | None = None
+    error: Exception | None = None
+
+
+@dataclass(slots=True)
+class _Flush:
+    """A marker in the transmit queue: set once everything before it was written."""
+
+    done: trio.Event = field(default_factory=trio.Event)
+
+
+class Connection:
+    """A connection to an MSN server: the DS, an NS, or (as Switchboard) an SB."""
+
+    def __init__(
+        self,
+        session: Session,
+        nserver: str = DEFAULT_SERVER,
+        nsport: int = DEFAULT_PORT,
+        name: str = "Dispatch Server",
+        debug: Debug | int = DEFAULT_DEBUG,
+        handlers: HandlerTable | None = None,
+    ) -> None:
+        self.session = session
+        self.nserver = nserver
+        self.nsport = nsport
+        self.name = name
+        self.debug = Debug(debug)
+        self.handlers = handlers if handlers is not None else HandlerTable()
+        self.open = False
+        self.close_reason: str | None = None
+        self.dialect = Dialect()
+        self.core: CoreHook | None = None  # the session's own processing, before handlers
+        self._stream: CommandStream | None = None
+        self._send_q, self._recv_q = trio.open_memory_channel[Command | _Flush](MAX_QUEUE)
+        self._pending: dict[int, _Pending] = {}
+        self._scope: trio.CancelScope | None = None
+        self._closed = trio.Event()
+        self._started = False
+
+    def __repr__(self) -> str:
+        state = "open" if self.open else "closed"
+        return f"<{type(self).__name__} {self.name!r} {self.nserver}:{self.nsport} {state}>"
+
+    @property
+    def version(self) -> int | None:
+        """The MSNP version negotiated on this connection (None before VER, and on an SB)."""
+        return self.dialect.version
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection has been closed (by either side)."""
+        return self._closed.is_set()
+
+    # -- connecting --------------------------------------------------------------------
+
+    async def connect(self) -> Connection:
+        """Open the TCP connection and start its reader and writer in the session's nursery.
+
+        Raises:
+            ConnectFailed: refused, unreachable or not within ``session.connect_timeout``.
+        """
+        if self._started:
+            raise RuntimeError(f"{self.name} was already connected once")
+        self._started = True
+        open_log = flag_logger(Debug.OPEN)
+        if self.debug & Debug.OPEN:
+            open_log.debug("%s connecting to: %s:%s", self.name, self.nserver, self.nsport)
+        timeout = self.session.connect_timeout
+        try:
+            with trio.fail_after(timeout):
+                stream = await self.session.open_stream(self.nserver, self.nsport)
+        except trio.TooSlowError:
+            self._closed.set()
+            raise ConnectFailed(
+                f"{self.name}: no connection to {self.nserver}:{self.nsport} within {timeout} s"
+            ) from None
+        except OSError as exc:
+            self._closed.set()
+            raise ConnectFailed(
+                f"{self.name}: cannot connect to {self.nserver}:{self.nsport}: {exc}"
+            ) from exc
+        await self.attach(stream)
+        if self.debug & Debug.OPEN:
+            open_log.debug("%s connected", self.name)
+        return self
+
+    async def attach(self, stream: trio.abc.Stream) -> None:
+        """Run the connection over an already open stream (what ``connect`` does after opening)."""
+        self._started = True
+        self._stream = CommandStream(stream, Role.CLIENT, dialect=self.dialect)
+        self.open = True
+        await self.session.nursery.start(self._run)
+
+    async def _run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        assert self._stream is not None
+        peer_closed = False
+        try:
+            with trio.CancelScope() as scope:
+                self._scope = scope
+                task_status.started()
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._writer)
+                    peer_closed = await self._reader()
+                    nursery.cancel_scope.cancel()
+        finally:
+            self.open = False
+            self._fail_pending(ConnectionLost(f"{self.name}: {self.close_reason or 'closed'}"))
+            self._release_flushes()
+            with trio.CancelScope(shield=True):
+                await trio.aclose_forcefully(self._stream.stream)
+            if self.debug & Debug.CLOSE:
+                flag_logger(Debug.CLOSE).debug(
+                    "Connection to %s:%s (%s) closed", self.nserver, self.nsport, self.name
+                )
+            self._closed.set()
+        if peer_closed:
+            event = Command.make_pseudo("close", self)
+            if self.core is not None:
+                await self.core(event)
+            await self.dispatch(event)
+
+    async def _reader(self) -> bool:
+        """Read and dispatch until the peer closes; True if it did (not our close)."""
+        assert self._stream is not None
+        recv_log = flag_logger(Debug.COMMAND_RECV)
+        packet_log = flag_logger(Debug.PACKET_RECV)
+        while True:
+            try:
+                command = await self._stream.receive()
+            except ConnectionClosed as exc:
+                self.close_reason = self.close_reason or f"connection closed by server ({exc})"
+                return True
+            except MsnpError as exc:
+                self.close_reason = f"server sent invalid data: {exc}"
+                if self.debug & Debug.CONFUSED:
+                    flag_logger(Debug.CONFUSED).debug("%s: %s", self.name, self.close_reason)
+                logger.warning("%s: %s", self.name, self.close_reason)
+                return True
+            if self.debug & Debug.PACKET_RECV:
+                packet_log.debug("%s <<< %r", self.name, command.raw)
+            if self.debug & Debug.COMMAND_RECV:
+                recv_log.debug("<-- %s", command)
+            self._complete(command)
+            if self.core is not None:
+                await self.core(command)
+            await self.dispatch(command)
+
+    async def _writer(self) -> None:
+        assert self._stream is not None
+        send_log = flag_logger(Debug.COMMAND_SEND)
+        packet_log = flag_logger(Debug.PACKET_SEND)
+        async for item in self._recv_q:
+            if isinstance(item, _Flush):
+                item.done.set()
+                continue
+            data = item.to_bytes()
+            try:
+                await self._stream.send_bytes(data)
+            except ConnectionClosed as exc:
+                if self.debug & Debug.CONFUSED:
+                    flag_logger(Debug.CONFUSED).debug("%s: Not connected (%s)", self.name, exc)
+                self.close_reason = self.close_reason or f"write failed: {exc}"
+                return
+            if self.debug & Debug.PACKET_SEND:
+                packet_log.debug("%s >>> %r", self.name, data)
+            if self.debug & Debug.COMMAND_SEND:
+                send_log.debug("--> %s", item)
+
+    # -- sending -----------------------------------------------------------------------
+
+    def send(self, command: Command) -> Command:
+        """Enqueue ``command`` for sending; allocate its TrID first if it needs one.
+
+        Returns the command (its ``trid`` set), like Net::Msmgr's ``Command::send``.
+
+        Raises:
+            NotConnected: the connection is not open.
+        """
+        if command.pseudo:
+            return command
+        if command.trid is None and command.raw is None and needs_trid(command):
+            command.trid = self.session.trids.next()
+        self._enqueue(command)
+        return command
+
+    def _enqueue(self, item: Command | _Flush) -> None:
+        if not self.open:
+            if self.debug & Debug.CONFUSED:
+                flag_logger(Debug.CONFUSED).debug("%s: Not connected", self.name)
+            raise NotConnected(f"{self.name} is not connected ({self.close_reason or 'closed'})")
+        try:
+            self._send_q.send_nowait(item)
+        except trio.WouldBlock:
+            raise NotConnected(f"{self.name}: transmit queue full ({MAX_QUEUE})") from None
+
+    async def flush(self, time_limit: float | None = None) -> None:
+        """Wait until everything enqueued so far has been written.
+
+        Raises:
+            NotConnected: the connection is closed.
+            RequestTimeout: not written within ``time_limit`` (default: the request timeout).
+        """
+        marker = _Flush()
+        self._enqueue(marker)
+        limit = self.session.request_timeout if time_limit is None else time_limit
+        with trio.move_on_after(limit) as scope:
+            await marker.done.wait()
+        if scope.cancelled_caught:
+            raise RequestTimeout(f"{self.name}: could not write within {limit} s")
+        if not self.open and self.close_reason:
+            raise ConnectionLost(f"{self.name}: {self.close_reason}")
+
+    async def request(
+        self,
+        command: Command,
+        *,
+        accept: Collection[str] = (),
+        time_limit: float | None = None,
+    ) -> Command:
+        """Send ``command`` and return the reply with its TrID.
+
+        Args:
+            command: the request (a TrID is allocated).
+            accept: verbs besides the request's own that count as the reply (other
+                commands with the same TrID, such as ``IRO`` before ``ANS``, are only
+                dispatched to handlers).
+            timeout: seconds to wait; default ``session.request_timeout``.
+
+        Raises:
+            ServerError: the reply is a numeric error.
+            ConnectionLost: the connection closed first.
+            RequestTimeout: no reply in time.
+        """
+        if command.trid is None:
+            command.trid = self.session.trids.next()
+        pending = _Pending(command, frozenset({command.verb, *accept}))
+        self._pending[command.trid] = pending
+        try:
+            self.send(command)
+            limit = self.session.request_timeout if time_limit is None else time_limit
+            with trio.move_on_after(limit) as scope:
+                await pending.done.wait()
+            if scope.cancelled_caught:
+                raise RequestTimeout(f"{self.name}: no reply to {command.line!r} within {limit} s")
+        finally:
+            self._pending.pop(command.trid, None)
+        if pending.error is not None:
+            raise pending.error
+        reply = pending.reply
+        assert reply is not None
+        if reply.is_error:
+            raise ServerError(int(reply.verb), reply, command)
+        return reply
+
+    def _complete(self, command: Command) -> None:
+        if command.trid is None:
+            return
+        pending = self._pending.get(command.trid)
+        if pending is None or pending.done.is_set():
+            return
+        if command.is_error or command.verb in pending.accept:
+            pending.reply = command
+            pending.done.set()
+
+    def _fail_pending(self, error: Exception) -> None:
+        for pending in self._pending.values():
+            if not pending.done.is_set():
+                pending.error = error
+                pending.done.set()
+
+    def _release_flushes(self) -> None:
+        while True:
+            try:
+                item = self._recv_q.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                return
+            if isinstance(item, _Flush):
+                item.done.set()
+
+    # -- handlers ----------------------------------------------------------------------
+
+    def add_handler(self, handler: Handler, *commands: str) -> None:
+        """Call ``handler`` for every received command (or pseudo event) named in ``commands``."""
+        self.handlers.add(handler, *commands, owner=self.session)
+
+    def remove_handler(self, handler: Handler, *commands: str) -> None:
+        """Stop calling ``handler`` for ``commands`` (all names if none given)."""
+        self.handlers.remove(handler, *commands)
+
+    async def dispatch(self, command: Command) -> None:
+        """Call the handlers registered for ``command.verb`` (Net::Msmgr's ``dispatch_all``)."""
+        await self.handlers.dispatch(
+            command, owner=self.session, conn_name=self.name, debug=self.session.debug
+        )
+
+    # -- closing -----------------------------------------------------------------------
+
+    async def shutdown(self) -> None:
+        """Send ``OUT``, wait (briefly) until it is written, then close."""
+        if self.open:
+            try:
+                self.send(Command("OUT"))
+                await self.flush(time_limit=min(5.0, self.session.request_timeout))
+            except (NotConnected, ConnectionLost, RequestTimeout) as exc:
+                logger.debug("%s: OUT not sent: %s", self.name, exc)
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connection (no ``close`` event: that is for the peer going away)."""
+        self.close_reason = self.close_reason or "closed by client"
+        self.open = False
+        self._send_q.close()
+        if self._scope is not None:
+            self._scope.cancel()
+        elif not self._started:
+            self._closed.set()
+        await self.wait_closed()
+
+    async def wait_closed(self) -> None:
+        """Wait until the connection is closed (by either side)."""
+        await self._closed.wait()

@@ -1,0 +1,95 @@
+"""msmgr/client/errors: the exceptions the client library raises."""
+
+from __future__ import annotations
+
+from msmgr.codec import Command, MsnpError
+
+
+class ClientError(MsnpError):
+    """Base class of the client library's errors (network, protocol, authentication)."""
+
+
+class ConnectFailed(ClientError):
+    """A TCP (or TLS) connection to a server could not be opened in time."""
+
+
+class NotConnected(ClientError):
+    """A command was sent on a connection that is not (or no longer) open."""
+
+
+class ConnectionLost(ClientError):
+    """The server closed the connection (or it broke) while a reply was awaited."""
+
+
+class RequestTimeout(ClientError, TimeoutError):
+    """No reply to a request (or no event awaited) arrived within the timeout."""
+
+
+class ServerError(ClientError):
+    """The server answered a request with a numeric error reply (``217 5``).
+
+    Attributes:
+        code: the error code (``217``).
+        command: the error reply as received.
+        request: the request it answers, if known.
+    """
+
+    def __init__(self, code: int, command: Command, request: Command | None = None) -> None:
+        self.code = code
+        self.command = command
+        self.request = request
+        what = f" to {request.line!r}" if request is not None else ""
+        meaning = ERROR_MEANINGS.get(code, "unknown error")
+        super().__init__(f"server error {code} ({meaning}){what}")
+
+
+class AuthenticationError(ClientError):
+    """The server or the Passport service rejected the handle or password."""
+
+
+class ProtocolMismatch(ClientError):
+    """The server and the client have no protocol version (or method) in common."""
+
+
+class MessageNotDelivered(ClientError):
+    """The switchboard answered a message with NAK."""
+
+
+ERROR_MEANINGS: dict[int, str] = {
+    200: "syntax error",
+    201: "invalid parameter",
+    205: "invalid user",
+    206: "domain name missing",
+    207: "already logged in",
+    208: "invalid user name",
+    209: "nickname change illegal",
+    210: "list full",
+    215: "already there",
+    216: "not on list",
+    217: "user not online",
+    218: "already in that mode",
+    219: "user is in the opposite list",
+    280: "switchboard failed",
+    281: "transfer to switchboard failed",
+    300: "required field missing",
+    302: "not logged in",
+    500: "internal server error",
+    501: "database server error",
+    502: "command disabled",
+    540: "challenge response failed",
+    600: "server is busy",
+    601: "server is unavailable",
+    604: "server is going down",
+    710: "bad CVR parameters",
+    711: "write is blocking",
+    712: "session is overloaded",
+    713: "calling too rapidly",
+    714: "too many sessions",
+    715: "not expected",
+    800: "changing too rapidly",
+    910: "server too busy",
+    911: "authentication failed",
+    913: "not allowed when offline",
+    920: "not accepting new users",
+    928: "bad ticket",
+}

@@ -1,0 +1,240 @@
+"""msmgr/client/lists: the contact lists, groups and presence a session learns from the NS.
+
+Pure bookkeeping (no IO): ``ContactLists.handle(command, version)`` digests one NS
+command. Both list-sync formats are understood:
+
+* MSNP2-7: ``LST trid LIST ver idx total [email name [groups]]``, one list at a time;
+  ``total == 0`` means the list is empty. A sync is complete when FL, AL, BL and RL
+  have each been seen to their last item.
+* MSNP8+: ``SYN trid ver ncontacts ngroups``, then (no TrIDs) ``GTC``, ``BLP``,
+  ``PRP``, ``LSG id name 0``, ``LST email name bits [groups]`` (FL=1 AL=2 BL=4 RL=8),
+  each optionally followed by ``BPR key value`` lines. Complete after ``ncontacts`` LSTs.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from dataclasses import dataclass, field
+
+from msmgr.codec import Command
+
+LIST_NAMES = ("FL", "AL", "BL", "RL")
+LIST_BITS = {"FL": 1, "AL": 2, "BL": 4, "RL": 8}
+
+STATUS_WORDS = {
+    "NLN": "Online",
+    "BSY": "Busy",
+    "IDL": "Idle",
+    "BRB": "Be Right Back",
+    "AWY": "Away",
+    "PHN": "On the phone",
+    "LUN": "Out to Lunch",
+    "HDN": "Hidden",
+    "FLN": "Offline",
+}
+STATES = ("NLN", "BSY", "IDL", "BRB", "AWY", "PHN", "LUN", "HDN")
+
+
+def unquote(text: str) -> str:
+    """A URL-encoded parameter (friendly name, group name) as text."""
+    return urllib.parse.unquote(text)
+
+
+@dataclass(slots=True)
+class Contact:
+    """One entry of the contact lists: handle, friendly name, lists, groups, phones."""
+
+    email: str
+    name: str = ""
+    lists: set[str] = field(default_factory=set)
+    groups: list[str] = field(default_factory=list)
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Presence:
+    """A contact's current status as the NS last reported it (ILN/NLN)."""
+
+    status: str
+    name: str = ""
+
+    @property
+    def word(self) -> str:
+        """The status as Net::Msmgr's roster shows it (``"Online"``)."""
+        return STATUS_WORDS.get(self.status, self.status)
+
+
+class ContactLists:
+    """The forward, allow, block and reverse lists, groups, settings and presence."""
+
+    def __init__(self) -> None:
+        self.lists: dict[str, list[str]] = {name: [] for name in LIST_NAMES}
+        self.contacts: dict[str, Contact] = {}
+        self.groups: dict[str, str] = {}
+        self.settings: dict[str, str] = {}  # GTC, BLP and PRP values
+        self.presence: dict[str, Presence] = {}
+        self.version = 0
+        self._expect_contacts: int | None = None
+        self._seen_contacts = 0
+        self._lists_done: set[str] = set()
+        self._last: Contact | None = None
+        self.syncing = False
+
+    # -- sync bookkeeping ----------------------------------------------------------------
+
+    def start_sync(self) -> None:
+        """A SYN request was sent: completeness is judged from its reply on."""
+        self.syncing = True
+        self._expect_contacts = None
+        self._seen_contacts = 0
+        self._lists_done = set()
+
+    @property
+    def complete(self) -> bool:
+        """True when the sync started by ``start_sync`` has delivered everything."""
+        return not self.syncing
+
+    def _check_done(self, version: int | None) -> None:
+        if not self.syncing:
+            return
+        if version is not None and version >= 8:
+            if self._expect_contacts is not None and self._seen_contacts >= self._expect_contacts:
+                self.syncing = False
+        elif self._lists_done >= set(LIST_NAMES):
+            self.syncing = False
+
+    def _reset(self) -> None:
+        self.lists = {name: [] for name in LIST_NAMES}
+        self.contacts = {}
+        self.groups = {}
+
+    # -- digesting commands --------------------------------------------------------------
+
+    def handle(self, command: Command, version: int | None) -> None:
+        """Update the lists from one NS command (others are ignored)."""
+        verb, args = command.verb, command.args
+        modern = version is not None and version >= 8
+        if verb == "SYN" and args:
+            self._on_syn(args, modern, version)
+        elif verb == "LST":
+            if modern and command.trid is None:
+                self._on_lst8(args)
+            else:
+                self._on_lst2(args)
+            self._check_done(version)
+        elif verb == "LSG":
+            self._on_lsg(args, modern)
+        elif verb == "BPR":
+            self._on_bpr(args)
+        elif verb in ("GTC", "BLP") and args:
+            self.settings[verb] = args[-1]
+        elif verb == "PRP" and len(args) >= 2:
+            self.settings[args[-2]] = unquote(args[-1])
+        elif verb == "ADD" and len(args) >= 3:
+            self._on_add(args)
+        elif verb == "REM" and len(args) >= 2:
+            self._on_rem(args)
+        elif verb in ("ILN", "NLN") and len(args) >= 2:
+            name = unquote(args[2]) if len(args) >= 3 else ""
+            self.presence[args[1]] = Presence(args[0], name)
+            contact = self.contacts.get(args[1])
+            if contact is not None and name:
+                contact.name = name
+        elif verb == "FLN" and args:
+            self.presence.pop(args[0], None)
+
+    def _on_syn(self, args: tuple[str, ...], modern: bool, version: int | None) -> None:
+        new_version = int(args[0]) if args[0].isdigit() else self.version
+        if new_version == self.version and len(args) < 3:
+            self.syncing = False  # up to date: nothing follows
+            return
+        self._reset()
+        self.version = new_version
+        if modern:
+            self._expect_contacts = int(args[1]) if len(args) >= 2 and args[1].isdigit() else 0
+        self._check_done(version)
+
+    def _contact(self, email: str) -> Contact:
+        contact = self.contacts.get(email)
+        if contact is None:
+            contact = self.contacts[email] = Contact(email)
+        return contact
+
+    def _on_lst2(self, args: tuple[str, ...]) -> None:
+        # LST LIST ver idx total [email name [groups]]  (the TrID is already stripped)
+        if len(args) < 4 or args[0] not in LIST_NAMES:
+            return
+        name, idx, total = args[0], args[2], args[3]
+        if args[1].isdigit():
+            self.version = int(args[1])
+        if total == "0" or not (idx.isdigit() and total.isdigit()):
+            self.lists[name] = []
+            self._lists_done.add(name)
+            return
+        if len(args) >= 5:
+            email = args[4]
+            if email not in self.lists[name]:
+                self.lists[name].append(email)
+            contact = self._contact(email)
+            contact.lists.add(name)
+            if len(args) >= 6:
+                contact.name = unquote(args[5])
+            if len(args) >= 7 and name == "FL":
+                contact.groups = args[6].split(",")
+        if int(idx) >= int(total):
+            self._lists_done.add(name)
+
+    def _on_lst8(self, args: tuple[str, ...]) -> None:
+        # LST email name bits [groups]
+        if len(args) < 3 or not args[2].isdigit():
+            return
+        contact = self._contact(args[0])
+        contact.name = unquote(args[1])
+        bits = int(args[2])
+        for name, bit in LIST_BITS.items():
+            if bits & bit:
+                contact.lists.add(name)
+                if contact.email not in self.lists[name]:
+                    self.lists[name].append(contact.email)
+        if len(args) >= 4:
+            contact.groups = args[3].split(",")
+        self._last = contact
+        self._seen_contacts += 1
+
+    def _on_lsg(self, args: tuple[str, ...], modern: bool) -> None:
+        if modern and len(args) >= 2:  # LSG id name 0
+            self.groups[args[0]] = unquote(args[1])
+        elif len(args) >= 5:  # MSNP7: LSG ver idx total id name 0
+            self.groups[args[3]] = unquote(args[4])
+
+    def _on_bpr(self, args: tuple[str, ...]) -> None:
+        if len(args) == 2 and self._last is not None:  # MSNP8: belongs to the last LST
+            self._last.properties[args[0]] = unquote(args[1])
+        elif len(args) >= 4:  # MSNP5-7: BPR ver email key value
+            self._contact(args[1]).properties[args[2]] = unquote(args[3])
+
+    def _on_add(self, args: tuple[str, ...]) -> None:
+        # ADD LIST ver email name [group]  (MSNP2-9)
+        name = args[0]
+        if name not in self.lists:
+            return
+        rest = args[2:] if args[1].isdigit() and len(args) >= 4 else args[1:]
+        email = rest[0]
+        if email not in self.lists[name]:
+            self.lists[name].append(email)
+        contact = self._contact(email)
+        contact.lists.add(name)
+        if len(rest) >= 2:
+            contact.name = unquote(rest[1])
+
+    def _on_rem(self, args: tuple[str, ...]) -> None:
+        # REM LIST ver email  (MSNP2-9)
+        name = args[0]
+        if name not in self.lists:
+            return
+        email = args[2] if args[1].isdigit() and len(args) >= 3 else args[1]
+        if email in self.lists[name]:
+            self.lists[name].remove(email)
+        contact = self.contacts.get(email)
+        if contact is not None:
+            contact.lists.discard(name)

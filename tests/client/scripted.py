@@ -1,0 +1,112 @@
+"""Scripted MSNP servers for the client tests: each test writes its server's side."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import partial
+
+import trio
+import trio.testing
+
+from msmgr.codec import Command, login_hash
+from msmgr.stream import CommandStream, ConnectionClosed, Role
+
+HOST = "127.0.0.1"
+ALICE = "alice@example.com"
+ALICE_PW = "alice-password"
+SALT = "1013928519.693957190"
+
+
+class Peer:
+    """The server end of one connection, driven by a test script."""
+
+    def __init__(self, stream: trio.abc.Stream) -> None:
+        self.cs = CommandStream(stream, Role.SERVER)
+
+    async def expect(self, verb: str) -> Command:
+        """The next command from the client, which must be ``verb``."""
+        command = await self.cs.receive()
+        assert command.verb == verb, f"expected {verb}, got {command.line!r}"
+        return command
+
+    async def receive_or_eof(self) -> Command | None:
+        """The next command, or None when the client hung up."""
+        try:
+            return await self.cs.receive()
+        except ConnectionClosed:
+            return None
+
+    async def send(
+        self, verb: str, trid: int | None = None, *args: str, payload: bytes | None = None
+    ) -> None:
+        await self.cs.send(Command(verb, trid, tuple(args), payload))
+
+    async def reply(self, request: Command, *args: str) -> None:
+        """Answer ``request`` with its own verb and TrID."""
+        await self.send(request.verb, request.trid, *args)
+
+    async def md5_login(
+        self, version: str = "MSNP7", handle: str = ALICE, password: str = ALICE_PW
+    ) -> None:
+        """Play the server side of a whole MD5 login (VER, INF, USR I, USR S, OK)."""
+        ver = await self.expect("VER")
+        assert version in ver.args
+        await self.reply(ver, version)
+        inf = await self.expect("INF")
+        await self.reply(inf, "MD5")
+        usr = await self.expect("USR")
+        assert usr.args == ("MD5", "I", handle)
+        await self.reply(usr, "MD5", "S", SALT)
+        usr = await self.expect("USR")
+        if usr.args[2] == login_hash(SALT, password):
+            await self.reply(usr, "OK", handle, "Alice%20A.")
+        else:
+            await self.send("911", usr.trid)
+
+    async def aclose(self) -> None:
+        await self.cs.aclose()
+
+
+Script = Callable[[Peer], Awaitable[None]]
+
+
+async def serve(nursery: trio.Nursery, script: Script) -> tuple[str, int]:
+    """Listen on 127.0.0.1 (port 0); run ``script`` for each connection; return the address."""
+
+    async def handle(stream: trio.SocketStream) -> None:
+        peer = Peer(stream)
+        try:
+            await script(peer)
+        finally:
+            await peer.aclose()
+
+    listeners = await nursery.start(partial(trio.serve_tcp, handle, 0, host=HOST))
+    return HOST, listeners[0].socket.getsockname()[1]
+
+
+class MemoryServer:
+    """Memory-stream connections (autojump-clock tests): each ``open_stream`` runs ``script``."""
+
+    def __init__(self, nursery: trio.Nursery, script: Script) -> None:
+        self.nursery = nursery
+        self.script = script
+        self.opened: list[tuple[str, int]] = []
+
+    async def open_stream(self, host: str, port: int) -> trio.abc.Stream:
+        self.opened.append((host, port))
+        client, server = trio.testing.memory_stream_pair()
+        self.nursery.start_soon(self._run, server)
+        return client
+
+    async def _run(self, stream: trio.abc.Stream) -> None:
+        peer = Peer(stream)
+        try:
+            await self.script(peer)
+        finally:
+            await peer.aclose()
+
+
+async def until(predicate: Callable[[], object], step: float = 0.01) -> None:
+    """Wait until ``predicate()`` is true (tests wrap this in ``trio.fail_after``)."""
+    while not predicate():  # noqa: ASYNC110 - polls state a handler or server script sets
+        await trio.sleep(step)

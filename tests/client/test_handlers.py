@@ -1,0 +1,162 @@
+"""Handler forms (callable, tuple, session method name, object + method; sync and async),
+pseudo events, and the debug flags' output."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+import trio
+import trio.lowlevel
+
+from msmgr.client import Connection, HandlerTable, Session
+from msmgr.codec import Command
+from msmgr.debug import Debug
+
+from .scripted import ALICE, ALICE_PW, Peer, serve, until
+
+
+class RecordingSession(Session):
+    """A session with a method to name as handler."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.calls: list[tuple[str, ...]] = []
+
+    def on_nln(self, command: Command, tag: str = "-") -> None:
+        self.calls.append(("method", command.args[1], tag))
+
+
+class Watcher:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, ...]] = []
+
+    async def note(self, command: Command, extra: str) -> None:
+        await trio.lowlevel.checkpoint()
+        self.seen.append((command.verb, extra))
+
+
+async def presence_script(peer: Peer) -> None:
+    await peer.md5_login("MSNP7")
+    await peer.send("NLN", None, "AWY", "bob@example.com", "Bob")
+    await peer.send("GTC", 0, "13", "N")
+    await peer.expect("OUT")
+
+
+async def test_every_handler_form_is_called_in_order(nursery: trio.Nursery) -> None:
+    order: list[tuple[Any, ...]] = []
+    watcher = Watcher()
+
+    async def async_handler(command: Command) -> None:
+        await trio.lowlevel.checkpoint()
+        order.append(("async", command.args[0]))
+
+    def with_extras(command: Command, a: int, b: str) -> None:
+        order.append(("tuple", command.verb, a, b))
+
+    address = await serve(nursery, presence_script)
+    with trio.fail_after(5):
+        session = RecordingSession(ALICE, ALICE_PW, server=address, protocol=7)
+        async with session:
+            session.add_handler(lambda c: order.append(("sync", c.verb)), "NLN")
+            session.add_handler(async_handler, "NLN")
+            session.add_handler((with_extras, 1, "two"), "NLN", "GTC")
+            session.add_handler("on_nln", "NLN")
+            session.add_handler(("on_nln", "tagged"), "NLN")
+            session.add_handler((watcher, "note", "x"), "GTC")
+            logins: list[Any] = []
+            session.add_handler(logins.append, "login")
+            await session.login()
+            assert logins == [session]
+            await until(lambda: watcher.seen)
+    assert order == [
+        ("sync", "NLN"),
+        ("async", "AWY"),
+        ("tuple", "NLN", 1, "two"),
+        ("tuple", "GTC", 1, "two"),
+    ]
+    assert session.calls == [
+        ("method", "bob@example.com", "-"),
+        ("method", "bob@example.com", "tagged"),
+    ]
+    assert watcher.seen == [("GTC", "x")]
+
+
+def test_bad_handlers_are_refused_when_added() -> None:
+    session = Session(ALICE, ALICE_PW)
+    with pytest.raises(ValueError, match="no method 'no_such_method'"):
+        session.add_handler("no_such_method", "NLN")
+    with pytest.raises(TypeError, match="not a handler"):
+        session.add_handler(42, "NLN")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="at least one"):
+        session.add_handler(print)
+    table = HandlerTable()
+    table.add(print, "NLN", "FLN")
+    table.remove(print, "NLN")
+    assert "NLN" not in table
+    assert table.get("FLN") == [print]
+
+
+async def test_connection_handlers_and_close_event(nursery: trio.Nursery) -> None:
+    async def script(peer: Peer) -> None:
+        await peer.send("NLN", None, "NLN", "bob@example.com", "Bob")
+
+    address = await serve(nursery, script)
+    got: list[Any] = []
+    with trio.fail_after(5):
+        async with Session(ALICE, ALICE_PW) as session:
+            conn = Connection(session, *address, name="Test")
+            conn.add_handler(got.append, "NLN", "close")
+            await conn.connect()
+            await conn.wait_closed()
+            await until(lambda: len(got) >= 2)
+    nln, closed = got
+    assert isinstance(nln, Command)
+    assert nln.args[0] == "NLN"
+    assert closed is conn
+    assert not conn.open
+
+
+async def test_debug_flags_log_to_their_loggers(
+    nursery: trio.Nursery, caplog: pytest.LogCaptureFixture
+) -> None:
+    address = await serve(nursery, presence_script)
+    caplog.set_level(logging.DEBUG, logger="msmgr.debug")
+    host, port = address
+    with trio.fail_after(5):
+        async with Session(ALICE, ALICE_PW, server=address, protocol=7, debug=511) as session:
+            session.add_handler(lambda c: None, "NLN")
+            await session.login()
+            await until(lambda: "GTC" in session.contact_lists.settings)
+
+    def lines(flag: Debug) -> list[str]:
+        name = f"msmgr.debug.{flag.name.lower()}"  # type: ignore[union-attr]
+        return [r.getMessage() for r in caplog.records if r.name == name]
+
+    assert lines(Debug.COMMAND_SEND)[0] == "--> VER 1 MSNP7 MSNP6 MSNP5 MSNP4 MSNP3 MSNP2 CVR0"
+    assert "<-- VER 1 MSNP7" in lines(Debug.COMMAND_RECV)
+    assert "--> OUT" in lines(Debug.COMMAND_SEND)
+    assert (
+        lines(Debug.PACKET_SEND)[0]
+        == "Dispatch Server >>> b'VER 1 MSNP7 MSNP6 MSNP5 MSNP4 MSNP3 MSNP2 CVR0\\r\\n'"
+    )
+    assert lines(Debug.PACKET_RECV)[0] == "Dispatch Server <<< b'VER 1 MSNP7\\r\\n'"
+    assert lines(Debug.OPEN) == [
+        f"Dispatch Server connecting to: {host}:{port}",
+        "Dispatch Server connected",
+    ]
+    assert lines(Debug.CLOSE) == [f"Connection to {host}:{port} (Notification Server) closed"]
+    assert lines(Debug.HANDLER) == ["Notification Server is calling a NLN handler"]
+    assert lines(Debug.NOTIFICATION) == ["GTC 0 13 N"]
+
+
+async def test_no_debug_output_without_flags(
+    nursery: trio.Nursery, caplog: pytest.LogCaptureFixture
+) -> None:
+    address = await serve(nursery, presence_script)
+    caplog.set_level(logging.DEBUG, logger="msmgr.debug")
+    with trio.fail_after(5):
+        async with Session(ALICE, ALICE_PW, server=address, protocol=7) as session:
+            await session.login()
+    assert [r for r in caplog.records if r.name.startswith("msmgr.debug")] == []
