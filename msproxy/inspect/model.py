@@ -1,0 +1,162 @@
+"""msproxy/inspect/model: a capture read into memory, with its connections named.
+
+Connections are named after their role, in the order their ``open`` records appear:
+``DS``, ``NS`` (a second one of the same role becomes ``NS#2``), and ``SB#1``, ``SB#2``...
+for switchboards. A connection without a role (or seen without an ``open`` record) is
+``#<conn>``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from msproxy.capture import CaptureFormatError, Record, read_capture
+from msproxy.capture.format import check_header
+
+
+@dataclass(slots=True)
+class Connection:
+    """One proxied connection, as told by its ``open`` and ``close`` records."""
+
+    conn: int
+    name: str
+    role: str | None = None
+    client: str | None = None
+    upstream: str | None = None
+    parent: int | None = None
+    via: str | None = None
+    opened: float | None = None
+    closed: float | None = None
+    closed_by: str | None = None
+    close_reason: str | None = None
+    last_seen: float | None = None
+
+
+@dataclass(slots=True)
+class Capture:
+    """A whole capture in memory: header, the other records in order, the connections."""
+
+    header: Record
+    records: list[Record]
+    connections: dict[int, Connection]
+    source: str = "<records>"
+
+    @property
+    def started(self) -> float:
+        """The time relative times count from: the header's ``started``, else the first ``t``."""
+        started = self.header.get("started")
+        if isinstance(started, int | float):
+            return float(started)
+        for record in self.records:
+            t = record.get("t")
+            if isinstance(t, int | float):
+                return float(t)
+        return 0.0
+
+    def relative(self, record: Record) -> float | None:
+        """Seconds from the start of the capture to ``record`` (None without a ``t``)."""
+        t = record.get("t")
+        if not isinstance(t, int | float):
+            return None
+        return float(t) - self.started
+
+    def name(self, conn: object) -> str:
+        """The display name of connection ``conn`` (``NS``, ``SB#2``, ...)."""
+        if isinstance(conn, int) and conn in self.connections:
+            return self.connections[conn].name
+        return f"#{conn}"
+
+    def commands(self, conn: int | None = None) -> Iterator[Record]:
+        """The ``cmd`` records, of one connection or of all."""
+        for record in self.records:
+            if record.get("type") == "cmd" and (conn is None or record.get("conn") == conn):
+                yield record
+
+    def by_role(self) -> dict[str | None, list[Connection]]:
+        """The connections grouped by role, each group in the order they were opened."""
+        groups: dict[str | None, list[Connection]] = {}
+        for connection in self.connections.values():
+            groups.setdefault(connection.role, []).append(connection)
+        return groups
+
+
+def load_capture(path: str | os.PathLike[str]) -> Capture:
+    """Read the capture at ``path`` into memory.
+
+    Raises:
+        OSError: the file cannot be read.
+        CaptureFormatError: it is not a capture this reader understands.
+    """
+    return make_capture(read_capture(path), source=os.fspath(path))
+
+
+def make_capture(records: Iterable[Record], *, source: str = "<records>") -> Capture:
+    """A ``Capture`` from records, the header first (as ``read_capture`` yields them).
+
+    Raises:
+        CaptureFormatError: no header, or a record without an integer ``conn``.
+    """
+    iterator = iter(records)
+    header = next(iterator, None)
+    if header is None:
+        raise CaptureFormatError(f"{source}: empty capture (no header)")
+    check_header(header)
+    body: list[Record] = []
+    connections: dict[int, Connection] = {}
+    counts: dict[str | None, int] = {}
+    for number, record in enumerate(iterator, start=2):
+        conn = record.get("conn")
+        if not isinstance(conn, int) or isinstance(conn, bool):
+            raise CaptureFormatError(
+                f"{source}: record {number} ({record.get('type')!r}) has no integer 'conn'"
+            )
+        body.append(record)
+        t = record.get("t")
+        known = connections.get(conn)
+        if record.get("type") == "open" and known is None:
+            role = record.get("role")
+            role = role if isinstance(role, str) else None
+            known = connections[conn] = Connection(
+                conn,
+                _next_name(role, conn, counts),
+                role=role,
+                client=_str_or_none(record.get("client")),
+                upstream=_str_or_none(record.get("upstream")),
+                parent=record.get("parent") if isinstance(record.get("parent"), int) else None,
+                via=_str_or_none(record.get("via")),
+                opened=float(t) if isinstance(t, int | float) else None,
+            )
+        elif known is None:
+            known = connections[conn] = Connection(conn, f"#{conn}")
+        if isinstance(t, int | float):
+            known.last_seen = float(t)
+        if record.get("type") == "close":
+            known.closed = float(t) if isinstance(t, int | float) else None
+            known.closed_by = _str_or_none(record.get("by"))
+            known.close_reason = _str_or_none(record.get("reason"))
+    return Capture(header, body, connections, source)
+
+
+def _next_name(role: str | None, conn: int, counts: dict[str | None, int]) -> str:
+    if role is None:
+        return f"#{conn}"
+    counts[role] = counts.get(role, 0) + 1
+    n = counts[role]
+    if role == "SB":
+        return f"SB#{n}"
+    return role if n == 1 else f"{role}#{n}"
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def error_text(record: Record) -> str:
+    """The text of an ``error`` record: its ``message`` (``reason`` in early writers)."""
+    for key in ("message", "reason"):
+        value = record.get(key)
+        if isinstance(value, str):
+            return value
+    return ""

@@ -1,0 +1,78 @@
+"""msproxy/inspect/payload: describe and print payloads (MIME text, XML or binary)."""
+
+from __future__ import annotations
+
+_TEXT_CONTROLS = frozenset("\r\n\t")
+
+
+def is_text(payload: bytes) -> bool:
+    """True when ``payload`` is UTF-8 text without control characters other than CR, LF, tab."""
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return "\x7f" not in text and all(ch >= " " or ch in _TEXT_CONTROLS for ch in text)
+
+
+def content_type(payload: bytes) -> str | None:
+    """The media type of a MIME-like payload (``text/plain``), without parameters."""
+    head, _, _ = payload.partition(b"\r\n\r\n")
+    for line in head.split(b"\n"):
+        name, sep, value = line.partition(b":")
+        if sep and name.strip().lower() == b"content-type":
+            media = value.split(b";", 1)[0].strip().decode("utf-8", "replace")
+            return media or None
+    return None
+
+
+def describe(payload: bytes) -> str:
+    """A short description: content type (or ``xml``/``text``/``binary``) and size."""
+    media = content_type(payload)
+    if media is None:
+        if not is_text(payload):
+            media = "binary"
+        elif payload.lstrip().startswith(b"<"):
+            media = "xml"
+        else:
+            media = "text"
+    size = len(payload)
+    return f"{media}, {size} byte{'' if size == 1 else 's'}"
+
+
+def hexdump(data: bytes, width: int = 16) -> list[str]:
+    """``data`` as hex/ASCII dump lines: offset, hex bytes, printable characters."""
+    lines = []
+    for offset in range(0, len(data), width):
+        chunk = data[offset : offset + width]
+        hexes = " ".join(f"{b:02x}" for b in chunk)
+        text = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
+        lines.append(f"{offset:08x}  {hexes:<{width * 3 - 1}}  |{text}|")
+    return lines
+
+
+def payload_lines(payload: bytes) -> list[str]:
+    """The payload for printing: its text lines, or a hex dump when it is not text."""
+    if not is_text(payload):
+        return hexdump(payload)
+    text = payload.decode("utf-8")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
+
+
+def escape(data: bytes) -> str:
+    """``data`` with line ends and other control or non-UTF-8 bytes escaped (``\\r\\n``)."""
+    out = []
+    for ch in data.decode("utf-8", "backslashreplace"):
+        if ch == "\r":
+            out.append("\\r")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    return "".join(out)

@@ -1,0 +1,117 @@
+"""msproxy/inspect/show: one readable line per capture record (plus optional payload).
+
+A line is: time since the capture started, connection name, a direction marker
+(``->`` client to server, ``<-`` server to client, ``**`` open/close/rewrite, ``!!``
+error) and the command line, with a payload summary in brackets::
+
+      0.153  NS    <- MSG Hotmail Hotmail 231  [text/x-msmsgsprofile, 231 bytes]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from msproxy.capture import Record, get_bytes, record_command
+
+from .model import Capture, error_text
+from .payload import describe, escape, hexdump, payload_lines
+
+ARROWS = {"c2s": "->", "s2c": "<-"}
+META = "**"
+ERROR = "!!"
+RAW_PREVIEW = 60
+INDENT = " " * 8
+
+_COLORS = {"c2s": "32", "s2c": "36", META: "2", ERROR: "31", "num": "31"}
+
+
+@dataclass(frozen=True, slots=True)
+class ShowOptions:
+    """How ``show`` prints: payload bodies, exact wire bytes, ANSI colour."""
+
+    payload: bool = False
+    raw: bool = False
+    color: bool = False
+
+
+def show_lines(
+    capture: Capture,
+    keep: Callable[[Record], bool] = lambda record: True,
+    options: ShowOptions = ShowOptions(),
+) -> Iterator[str]:
+    """The printed lines of every record of ``capture`` that ``keep`` accepts."""
+    width = max([4, *(len(c.name) for c in capture.connections.values())])
+    for record in capture.records:
+        if keep(record):
+            yield from render_record(capture, record, options, width)
+
+
+def render_record(
+    capture: Capture, record: Record, options: ShowOptions = ShowOptions(), width: int = 4
+) -> list[str]:
+    """The printed lines of one record: a summary line, then any payload/dump lines."""
+    rel = capture.relative(record)
+    stamp = f"{rel:10.3f}" if rel is not None else " " * 9 + "?"
+    name = capture.name(record.get("conn"))
+    marker, text, extra, tone = _describe(capture, record, options)
+    text = f"{marker} {text}"
+    if options.color:
+        text = f"\x1b[{_COLORS[tone]}m{text}\x1b[0m"
+    return [f"{stamp}  {name:<{width}}  {text}", *(INDENT + line for line in extra)]
+
+
+def _describe(
+    capture: Capture, record: Record, options: ShowOptions
+) -> tuple[str, str, list[str], str]:
+    """(marker, text, extra lines, colour key) of one record."""
+    kind = record.get("type")
+    direction = record.get("dir")
+    if kind == "cmd":
+        command = record_command(record)
+        payload = command.payload
+        if options.raw:
+            raw = command.to_bytes()
+            line = raw if payload is None else raw[: len(raw) - len(payload)]
+            text = escape(line)
+        else:
+            text = command.line
+        if payload is not None:
+            text += f"  [{describe(payload)}]"
+        if record.get("redacted"):
+            text += "  [redacted]"
+        extra = payload_lines(payload) if options.payload and payload is not None else []
+        tone = "num" if command.is_error else str(direction)
+        return ARROWS.get(str(direction), "??"), text, extra, tone
+    if kind == "raw":
+        data = get_bytes(record, "data") or b""
+        reason = record.get("reason", "?")
+        if record.get("forwarded") is False:
+            reason += ", not forwarded"
+        preview = escape(data[:RAW_PREVIEW]) + ("..." if len(data) > RAW_PREVIEW else "")
+        text = f"raw {len(data)} bytes ({reason}): {preview}"
+        extra = hexdump(data) if options.raw or options.payload else []
+        return ARROWS.get(str(direction), "??"), text, extra, ERROR
+    if kind == "open":
+        fields = [f"open {record.get('role') or '?'}"]
+        fields += [
+            f"{key}={record[key]}" for key in ("client", "upstream") if record.get(key) is not None
+        ]
+        if record.get("parent") is not None:
+            fields.append(f"parent={capture.name(record['parent'])}")
+        if record.get("via") is not None:
+            fields.append(f"via={record['via']}")
+        return META, " ".join(fields), [], META
+    if kind == "close":
+        text = f"close by {record.get('by', '?')}"
+        if record.get("reason"):
+            text += f": {record['reason']}"
+        return META, text, [], META
+    if kind == "rewrite":
+        text = f"rewrite {record.get('cmd')} {record.get('original')} => {record.get('new')}"
+        return META, text, [], META
+    if kind == "error":
+        where = f" ({direction})" if direction else ""
+        text = f"error {record.get('kind', '?')}{where}: {error_text(record)}"
+        return ERROR, text, [], ERROR
+    return META, f"{kind} record", [], META  # pragma: no cover - the reader checks types

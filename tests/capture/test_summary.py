@@ -1,0 +1,128 @@
+"""``msproxy summary``: the numbers in each table, computed independently from the sample."""
+
+from __future__ import annotations
+
+import statistics
+
+import pytest
+
+from msproxy.__main__ import main
+from msproxy.capture import rebuild
+from msproxy.inspect import Capture
+from msproxy.inspect.summary import (
+    connection_table,
+    error_table,
+    latency_table,
+    percentile,
+    verb_table,
+)
+
+from .conftest import MD5_CHAT, TWN_LOGIN
+
+
+def rows_by(table_rows: list[list[object]], column: int = 0) -> dict[object, list[object]]:
+    return {row[column]: row for row in table_rows}
+
+
+def test_connection_table_counts(chat: Capture) -> None:
+    table = connection_table(chat)
+    rows = rows_by(table.rows)
+    assert list(rows) == [1, 2, 3, 4]
+    col = {name: i for i, name in enumerate(table.headers)}
+    for conn, row in rows.items():
+        mine = [r for r in chat.records if r["conn"] == conn]
+        opened = next(r for r in mine if r["type"] == "open")
+        closed = next(r for r in mine if r["type"] == "close")
+        for direction in ("c2s", "s2c"):
+            cmds = [r for r in mine if r["type"] == "cmd" and r["dir"] == direction]
+            assert row[col[f"cmds {direction}"]] == len(cmds)
+            assert row[col[f"bytes {direction}"]] == sum(len(rebuild(r)) for r in cmds)
+        assert row[col["role"]] == opened["role"]
+        assert row[col["client"]] == opened["client"]
+        assert row[col["duration s"]] == f"{closed['t'] - opened['t']:.3f}"
+        assert row[col["closed by"]] == f"{closed['by']}: {closed['reason']}"
+    assert rows[3][col["parent"]] == "NS"
+    assert rows[3][col["via"]] == "XFR"
+    assert rows[4][col["via"]] == "RNG"
+
+
+def test_verb_table(chat: Capture) -> None:
+    rows = rows_by(verb_table(chat).rows)
+    assert list(rows) == sorted(rows, key=str)
+    msgs = [r for r in chat.records if r.get("cmd") == "MSG" and r["type"] == "cmd"]
+    c2s = [r for r in msgs if r["dir"] == "c2s"]
+    s2c = [r for r in msgs if r["dir"] == "s2c"]
+    assert rows["MSG"] == [
+        "MSG",
+        len(c2s),
+        len(s2c),
+        sum(len(r["payload"].encode()) for r in c2s),
+        sum(len(r["payload"].encode()) for r in s2c),
+    ]
+    assert rows["LST"][1:3] == [0, 4]
+
+
+def expected_latencies(capture: Capture, verb: str) -> list[float]:
+    """Request -> first reply with the same TrID on the same connection (by brute force)."""
+    out = []
+    records = [r for r in capture.records if r["type"] == "cmd"]
+    for i, request in enumerate(records):
+        if request["dir"] != "c2s" or request["cmd"] != verb or request["trid"] is None:
+            continue
+        reply = next(
+            r
+            for r in records[i + 1 :]
+            if r["dir"] == "s2c" and r["conn"] == request["conn"] and r["trid"] == request["trid"]
+        )
+        out.append(reply["t"] - request["t"])
+    return out
+
+
+@pytest.mark.parametrize("verb", ["USR", "CAL", "VER", "SYN"])
+def test_latency_table(chat: Capture, verb: str) -> None:
+    rows = rows_by(latency_table(chat).rows)
+    values = expected_latencies(chat, verb)
+    assert values
+    assert rows[verb] == [
+        verb,
+        len(values),
+        f"{statistics.median(values) * 1000:.1f}",
+        f"{sorted(values)[-1] * 1000:.1f}" if len(values) < 20 else rows[verb][3],
+        f"{max(values) * 1000:.1f}",
+    ]
+    assert "PNG" not in rows
+    assert "OUT" not in rows
+
+
+def test_qry_round_trip_in_msnp8(twn: Capture) -> None:
+    rows = rows_by(latency_table(twn).rows)
+    assert rows["QRY"][1] == 1
+    assert float(str(rows["QRY"][2])) == pytest.approx(
+        expected_latencies(twn, "QRY")[0] * 1000, abs=0.05
+    )
+
+
+def test_percentile_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.95) == 95.0
+    assert percentile([3.0, 1.0, 2.0], 0.95) == 3.0
+    assert percentile([5.0], 0.5) == 5.0
+
+
+def test_error_table(chat: Capture, twn: Capture) -> None:
+    rows = error_table(chat).rows
+    assert rows == [["0.348", "SB#1", "s2c", "217 3", "reply to CAL"]]
+    assert error_table(twn).rows == []
+
+
+def test_cli_summary_is_deterministic(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["summary", str(MD5_CHAT)]) == 0
+    first = capsys.readouterr().out
+    assert main(["summary", str(MD5_CHAT)]) == 0
+    assert capsys.readouterr().out == first
+    for title in ("Connections", "Commands", "TrID round trips (ms)", "Errors"):
+        assert f"\n{title}\n" in "\n" + first
+    assert main(["summary", str(TWN_LOGIN), "--format", "github"]) == 0
+    out = capsys.readouterr().out
+    assert "Errors\n(none)" in out
+    assert "| QRY " in out
