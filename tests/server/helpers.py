@@ -57,6 +57,17 @@ class ScriptedClient:
             seen.append(command)
         return seen
 
+    async def sync_or_closed(self) -> list[Command]:
+        """Like ``sync``, but also ends when the server closes the connection."""
+        seen: list[Command] = []
+        try:
+            await self.commands.send(Command("PNG"))
+            while (command := await self.recv()).verb != "QNG":
+                seen.append(command)
+        except ConnectionClosed:
+            pass
+        return seen
+
     async def closed(self) -> bool:
         """True when the server closes the connection (after any remaining lines)."""
         try:
