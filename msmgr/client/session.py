@@ -177,7 +177,13 @@ class Session:
         assert self._nursery is not None
         self._nursery.cancel_scope.cancel()
         self._nursery = None
-        return await stack.__aexit__(exc_type, exc, tb)
+        try:
+            return await stack.__aexit__(exc_type, exc, tb)
+        except BaseExceptionGroup as group:
+            # The block's own exception, alone: raise it as it was, not wrapped in a group.
+            if exc is not None and len(group.exceptions) == 1 and group.exceptions[0] is exc:
+                raise exc from exc.__cause__
+            raise
 
     async def aclose(self) -> None:
         """Log out (briefly, even when cancelled) and close every connection."""
