@@ -1,0 +1,79 @@
+"""``msproxy diff``: compare two captures per connection, ignoring volatile fields."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from msproxy.capture import CaptureFormatError
+from msproxy.inspect.clitools import fail, open_capture
+from msproxy.inspect.diff import diff_captures, format_diff
+from msproxy.inspect.normalize import IGNORE_RULES, parse_ignore
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``diff`` sub-command."""
+    parser = subparsers.add_parser(
+        "diff",
+        help="compare two captures (exit 0 equal, 1 different, 2 trouble)",
+        description=(
+            "Compare two captures connection by connection (DS with DS, NS with NS, the "
+            "n-th SB with the n-th SB), ignoring values that differ between runs. Exit "
+            "status: 0 equal, 1 different, 2 trouble."
+        ),
+    )
+    parser.add_argument("a", metavar="A", help="the first capture")
+    parser.add_argument("b", metavar="B", help="the second capture")
+    parser.add_argument(
+        "--ignore",
+        default="all",
+        metavar="RULES",
+        help=f"comma-separated rules among {','.join(IGNORE_RULES)}; 'all' (default) or 'none'",
+    )
+    parser.add_argument(
+        "--conn-role",
+        metavar="ROLE[,ROLE]",
+        help="compare only connections of these roles (DS, NS, SB)",
+    )
+    parser.add_argument(
+        "--split-directions",
+        action="store_true",
+        help="compare each direction on its own (ignores how the two interleave)",
+    )
+    parser.add_argument(
+        "-U", "--context", type=int, default=3, metavar="N", help="lines of context (3)"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="only the exit status")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the differences; 0 when equal, 1 when different, 2 on trouble."""
+    try:
+        ignore = parse_ignore(args.ignore)
+    except ValueError as exc:
+        return fail("diff", str(exc))
+    if args.context < 0:
+        return fail("diff", "--context must not be negative")
+    roles = [r for r in args.conn_role.split(",") if r] if args.conn_role else None
+    a = open_capture("diff", args.a)
+    if isinstance(a, int):
+        return a
+    b = open_capture("diff", args.b)
+    if isinstance(b, int):
+        return b
+    try:
+        diffs = diff_captures(
+            a,
+            b,
+            ignore,
+            roles=roles,
+            context=args.context,
+            split_directions=args.split_directions,
+        )
+    except CaptureFormatError as exc:
+        return fail("diff", str(exc))
+    if diffs and not args.quiet:
+        sys.stdout.write(format_diff(diffs, args.a, args.b))
+    return 1 if diffs else 0

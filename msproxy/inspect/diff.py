@@ -1,0 +1,188 @@
+"""msproxy/inspect/diff: compare two captures session by session, like diff(1).
+
+Connections are paired by role and order: the first DS of A with the first DS of B, the
+first NS with the first NS, the n-th switchboard with the n-th switchboard. Each pair's
+commands (both directions, in capture order) are normalised under the ignore rules
+(``normalize``) and aligned with ``difflib.SequenceMatcher``; the differences are shown
+unified-style with the original command lines. A connection that exists on one side
+only is all removed or all added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+
+from msproxy.capture import Record, get_bytes, record_command
+
+from .model import Capture, Connection, make_capture
+from .normalize import DEFAULT_IGNORE, normalize_record
+
+ARROWS = {"c2s": "->", "s2c": "<-"}
+ROLE_ORDER = {"DS": 0, "NS": 1, "SB": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One compared item of a connection: a command (or raw bytes) with its key and text."""
+
+    key: str  # the normalised form: what is compared
+    text: str  # the original form: what is shown
+    record: Record
+
+
+@dataclass(frozen=True, slots=True)
+class DiffLine:
+    """A line of a hunk: ``" "`` in both, ``"-"`` only in A, ``"+"`` only in B."""
+
+    tag: str
+    text: str
+
+
+@dataclass(slots=True)
+class Hunk:
+    """A run of differences with context; starts are 1-based entry numbers."""
+
+    a_start: int
+    a_count: int
+    b_start: int
+    b_count: int
+    lines: list[DiffLine] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ConnectionDiff:
+    """The differences of one pair of aligned connections (either may be missing)."""
+
+    label: str
+    role: str | None
+    a_conn: int | None
+    b_conn: int | None
+    hunks: list[Hunk] = field(default_factory=list)
+
+    @property
+    def removed(self) -> int:
+        return sum(1 for h in self.hunks for line in h.lines if line.tag == "-")
+
+    @property
+    def added(self) -> int:
+        return sum(1 for h in self.hunks for line in h.lines if line.tag == "+")
+
+
+def _as_capture(records: Capture | Iterable[Record]) -> Capture:
+    return records if isinstance(records, Capture) else make_capture(records)
+
+
+def entries(
+    capture: Capture,
+    conn: int,
+    ignore: Iterable[str] = DEFAULT_IGNORE,
+    direction: str | None = None,
+) -> list[Entry]:
+    """The compared items of connection ``conn``: its ``cmd`` and ``raw`` records."""
+    rules = frozenset(ignore)
+    out = []
+    for record in capture.records:
+        if record.get("conn") != conn or (direction and record.get("dir") != direction):
+            continue
+        arrow = ARROWS.get(str(record.get("dir")), "??")
+        if record.get("type") == "cmd":
+            normalized = normalize_record(record, rules)
+            command = record_command(record)
+            text = command.line
+            if normalized.payload is not None:
+                text += f"  [{normalized.payload}]"
+            out.append(Entry(f"{arrow} {normalized.text}", f"{arrow} {text}", record))
+        elif record.get("type") == "raw":
+            data = get_bytes(record, "data") or b""
+            text = f"{arrow} raw {data!r}"
+            out.append(Entry(text, text, record))
+    return out
+
+
+def pair_connections(
+    a: Capture, b: Capture, roles: Iterable[str] | None = None
+) -> list[tuple[str, str | None, Connection | None, Connection | None]]:
+    """(label, role, A's connection, B's connection) for every aligned pair."""
+    wanted = {r.upper() for r in roles} if roles is not None else None
+    a_groups, b_groups = a.by_role(), b.by_role()
+    pairs = []
+    for role in sorted(
+        set(a_groups) | set(b_groups), key=lambda r: (ROLE_ORDER.get(r or "", 9), r or "")
+    ):
+        if wanted is not None and (role or "").upper() not in wanted:
+            continue
+        a_list, b_list = a_groups.get(role, []), b_groups.get(role, [])
+        for index in range(max(len(a_list), len(b_list))):
+            a_conn = a_list[index] if index < len(a_list) else None
+            b_conn = b_list[index] if index < len(b_list) else None
+            label = (a_conn or b_conn).name if role else f"?#{index + 1}"  # type: ignore[union-attr]
+            pairs.append((label, role, a_conn, b_conn))
+    return pairs
+
+
+def diff_entries(a: list[Entry], b: list[Entry], context: int = 3) -> list[Hunk]:
+    """Unified-diff hunks between two entry lists (empty when their keys are equal)."""
+    matcher = SequenceMatcher(None, [e.key for e in a], [e.key for e in b], autojunk=False)
+    hunks = []
+    for group in matcher.get_grouped_opcodes(context):
+        first, last = group[0], group[-1]
+        hunk = Hunk(first[1] + 1, last[2] - first[1], first[3] + 1, last[4] - first[3])
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                hunk.lines.extend(DiffLine(" ", e.text) for e in a[i1:i2])
+                continue
+            hunk.lines.extend(DiffLine("-", e.text) for e in a[i1:i2])
+            hunk.lines.extend(DiffLine("+", e.text) for e in b[j1:j2])
+        hunks.append(hunk)
+    return hunks
+
+
+def diff_captures(
+    a_records: Capture | Iterable[Record],
+    b_records: Capture | Iterable[Record],
+    ignore: Iterable[str] = DEFAULT_IGNORE,
+    *,
+    roles: Iterable[str] | None = None,
+    context: int = 3,
+    split_directions: bool = False,
+) -> list[ConnectionDiff]:
+    """The differences between two captures; an empty list means "equal".
+
+    Args:
+        a_records, b_records: the captures (``Capture`` or records, header first).
+        ignore: the normalisation rules (``normalize.IGNORE_RULES``); default: all.
+        roles: compare only connections of these roles (``["NS"]``).
+        context: lines of context around each difference.
+        split_directions: compare each direction separately (insensitive to how the
+            two directions interleave, which can vary with timing).
+    """
+    a, b = _as_capture(a_records), _as_capture(b_records)
+    rules = frozenset(ignore)
+    result = []
+    for label, role, a_conn, b_conn in pair_connections(a, b, roles):
+        diff = ConnectionDiff(
+            label, role, a_conn.conn if a_conn else None, b_conn.conn if b_conn else None
+        )
+        for direction in ("c2s", "s2c") if split_directions else (None,):
+            a_entries = entries(a, a_conn.conn, rules, direction) if a_conn else []
+            b_entries = entries(b, b_conn.conn, rules, direction) if b_conn else []
+            diff.hunks.extend(diff_entries(a_entries, b_entries, context))
+        if diff.hunks:
+            result.append(diff)
+    return result
+
+
+def format_diff(diffs: list[ConnectionDiff], a_name: str = "a", b_name: str = "b") -> str:
+    """The differences as unified-style text (empty string when there are none)."""
+    out: list[str] = []
+    for diff in diffs:
+        a_side = f"{a_name} {diff.label} (conn {diff.a_conn})" if diff.a_conn else "/dev/null"
+        b_side = f"{b_name} {diff.label} (conn {diff.b_conn})" if diff.b_conn else "/dev/null"
+        out.append(f"--- {a_side}")
+        out.append(f"+++ {b_side}")
+        for hunk in diff.hunks:
+            out.append(f"@@ -{hunk.a_start},{hunk.a_count} +{hunk.b_start},{hunk.b_count} @@")
+            out.extend(f"{line.tag}{line.text}" for line in hunk.lines)
+    return "".join(line + "\n" for line in out)
