@@ -52,7 +52,7 @@ def command_text(command: Command) -> str:
     return f"{line} {payload_summary(command.payload)}"
 
 
-def hexdump(data: bytes, width: int = 16) -> str:
+def hexdump(data: bytes | bytearray, width: int = 16) -> str:
     """A classic offset / hex / ASCII dump of ``data``, one line per ``width`` bytes."""
     lines = []
     for offset in range(0, len(data), width):

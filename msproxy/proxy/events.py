@@ -22,7 +22,7 @@ class DataReceived:
     """Bytes arrived from one side at time ``t`` (seconds, the capture's clock)."""
 
     side: Side
-    data: bytes
+    data: bytes | bytearray
     t: float = 0.0
 
 

@@ -239,7 +239,9 @@ class Relay:
 
     # -- data ---------------------------------------------------------------------
 
-    def _on_data(self, side: Side, data: bytes, t: float, out: list[ProxyCommand]) -> None:
+    def _on_data(
+        self, side: Side, data: bytes | bytearray, t: float, out: list[ProxyCommand]
+    ) -> None:
         if self.closed:
             return
         flag = _PACKET_FLAG[side]

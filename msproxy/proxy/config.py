@@ -1,0 +1,57 @@
+"""msproxy/proxy/config: everything ``serve_proxy`` needs to know, in one frozen object."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import trio
+
+from msmgr.codec import Limits
+from msmgr.debug import Debug
+
+Connect = Callable[[str, int], Awaitable[trio.abc.Stream]]
+"""Opens a byte stream to (host, port); ``trio.open_tcp_stream`` by default."""
+
+
+async def open_tcp(host: str, port: int) -> trio.abc.Stream:
+    """The default ``Connect``: a TCP connection (hostnames resolved by trio)."""
+    return await trio.open_tcp_stream(host, port)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProxyConfig:
+    """How to run the proxy.
+
+    Attributes:
+        upstream: the DS (or NS) clients are sent to when no redirect is pending.
+        listen: where to accept clients; port 0 picks a free port.
+        capture: the capture file to create (None: no capture).
+        public_host: the host (optionally ``host:port``) written into rewritten
+            redirects; default: the address the client reached the proxy on.
+        redact: replace secrets in the capture (never in forwarded bytes).
+        debug: Net::Msmgr debug flags selecting the console output.
+        connect_timeout: seconds to open an upstream connection.
+        redirect_ttl: seconds a redirect waits for the client's new connection.
+        max_pending_redirects: bound on remembered redirects (oldest dropped first).
+        max_ns_listeners: bound on the extra listeners, one per NS target.
+        limits: line and payload limits; exceeding one closes that connection.
+        connect: how to open upstream connections (tests inject memory streams).
+        clock: the time written into capture records (Unix seconds).
+    """
+
+    upstream: tuple[str, int]
+    listen: tuple[str, int] = ("127.0.0.1", 1863)
+    capture: Path | None = None
+    public_host: str | None = None
+    redact: bool = True
+    debug: Debug = Debug.NONE
+    connect_timeout: float = 10.0
+    redirect_ttl: float = 300.0
+    max_pending_redirects: int = 10_000
+    max_ns_listeners: int = 64
+    limits: Limits = field(default_factory=Limits)
+    connect: Connect = open_tcp
+    clock: Callable[[], float] = time.time

@@ -1,0 +1,193 @@
+"""msproxy/proxy/server: ``serve_proxy``, the listener and what all sessions share.
+
+The main listener takes a client's first connection, which goes to the configured
+upstream (the DS), and its switchboard connections (``XFR SB``/``RNG``), recognised by
+their cookie. Each NS target named in an ``XFR NS`` gets a listener of its own (opened
+on first use, bounded), so that NS connections, which start with ``VER`` like a DS
+connection, go to exactly the server the redirect named (see ``redirects``). The proxy
+connects to nothing else: no open relay.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import NoReturn
+
+import trio
+
+from msproxy import __version__
+from msproxy.capture import CaptureWriter
+
+from .addr import format_address, parse_address
+from .config import ProxyConfig
+from .redact import Redactor
+from .redirects import RedirectTable
+from .session import Session
+from .sink import CaptureSink
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyListening:
+    """What ``serve_proxy`` reports once it accepts connections."""
+
+    address: tuple[str, int]
+    listeners: list[trio.SocketListener]
+    capture: Path | None
+
+    @property
+    def url(self) -> str:
+        """``host:port`` of the listener, as a client would be told."""
+        return format_address(*self.address)
+
+
+class Proxy:
+    """State shared by all sessions: config, capture sink, pending redirects.
+
+    ``handle_client`` runs one session; ``serve_proxy`` feeds it from the listener, and
+    tests may call it with any ``trio.abc.Stream`` (memory streams included).
+    """
+
+    def __init__(self, config: ProxyConfig, sink: CaptureSink, *, port: int) -> None:
+        self.config = config
+        self.sink = sink
+        self.port = port
+        self.redirects = RedirectTable(
+            ttl=config.redirect_ttl, max_pending=config.max_pending_redirects
+        )
+        self.redactor = Redactor() if config.redact else None
+        self._ids = itertools.count(1)
+        self.now = config.clock
+        self.active = 0
+        self.nursery: trio.Nursery | None = None
+        self._ns_ports: dict[tuple[str, int], int] = {}
+
+    @staticmethod
+    def now_monotonic() -> float:
+        return trio.current_time()
+
+    def advertised(self, local: tuple[str, int] | None, port: int) -> str:
+        """The address written into rewritten redirects, for listener ``port``.
+
+        ``--public-host`` wins (its port, if given, only for the main listener); else the
+        address the client reached the proxy on.
+        """
+        public = self.config.public_host
+        if public:
+            host, public_port = parse_address(public, default_port=self.port)
+            return format_address(host, public_port if port == self.port else port)
+        host = local[0] if local else self.config.listen[0]
+        if host in ("", "0.0.0.0", "::"):
+            host = "127.0.0.1"
+        return format_address(host, port)
+
+    async def ns_port(self, target: tuple[str, int]) -> int | None:
+        """The port of the listener for NS ``target`` (opened on first use), or None.
+
+        None when the proxy has no nursery to serve it (``handle_client`` used alone),
+        when ``max_ns_listeners`` are open already, or when binding fails.
+        """
+        port = self._ns_ports.get(target)
+        if port is not None:
+            return port
+        if self.nursery is None or len(self._ns_ports) >= self.config.max_ns_listeners:
+            logger.warning("no NS listener available for %s", format_address(*target))
+            return None
+        try:
+            listeners = await trio.open_tcp_listeners(0, host=self.config.listen[0])
+        except OSError as exc:
+            logger.warning("cannot open an NS listener: %s", exc)
+            return None
+        port = int(listeners[0].socket.getsockname()[1])
+        self._ns_ports[target] = port
+        logger.info("NS %s is proxied on port %d", format_address(*target), port)
+        handler = partial(self.handle_client, ns_target=target)
+        self.nursery.start_soon(partial(trio.serve_listeners, handler, listeners))
+        return port
+
+    async def handle_client(
+        self, stream: trio.abc.Stream, *, ns_target: tuple[str, int] | None = None
+    ) -> None:
+        """Proxy one client connection until it ends; never raises for its failures.
+
+        ``ns_target``: the connection came to the listener of that NS (see ``ns_port``).
+        """
+        conn = next(self._ids)
+        client_addr, local_addr = _addresses(stream)
+        session = Session(
+            self,
+            conn,
+            stream,
+            client_addr=client_addr,
+            local_addr=local_addr,
+            ns_target=ns_target,
+        )
+        self.active += 1
+        try:
+            await session.run()
+        except* (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as group:
+            logger.warning("#%d ended with an error: %r", conn, group.exceptions[0])
+        finally:
+            self.active -= 1
+
+
+def _addresses(
+    stream: trio.abc.Stream,
+) -> tuple[tuple[str, int] | None, tuple[str, int] | None]:
+    sock = getattr(stream, "socket", None)
+    if sock is None:
+        return None, None
+    try:
+        peer, local = sock.getpeername(), sock.getsockname()
+    except OSError:
+        return None, None
+    return (peer[0], peer[1]), (local[0], local[1])
+
+
+async def serve_proxy(
+    config: ProxyConfig, *, task_status: trio.TaskStatus[ProxyListening] = trio.TASK_STATUS_IGNORED
+) -> NoReturn:
+    """Accept clients on ``config.listen`` and proxy them; runs until cancelled.
+
+    Reports a ``ProxyListening`` through ``task_status`` once listening. On cancellation
+    every open connection is closed and its close record written before the capture
+    file is closed.
+
+    Raises:
+        OSError: the listener cannot be opened or the capture file cannot be created.
+    """
+    host, port = config.listen
+    listeners = await trio.open_tcp_listeners(port, host=host)
+    writer: CaptureWriter | None = None
+    try:
+        if config.capture is not None:
+            writer = CaptureWriter(
+                config.capture,
+                tool=f"msproxy {__version__}",
+                started=config.clock(),
+                upstream=format_address(*config.upstream),
+                redacted=config.redact,
+            )
+        sink = CaptureSink(writer)
+        bound = listeners[0].socket.getsockname()
+        proxy = Proxy(config, sink, port=bound[1])
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(sink.run)
+                proxy.nursery = nursery
+                logger.info("listening on %s", format_address(bound[0], bound[1]))
+                task_status.started(ProxyListening((bound[0], bound[1]), listeners, config.capture))
+                await trio.serve_listeners(proxy.handle_client, listeners, handler_nursery=nursery)
+        finally:
+            sink.flush()
+    finally:
+        if writer is not None:
+            writer.close()
+        for listener in listeners:
+            await trio.aclose_forcefully(listener)
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,246 @@
+"""msproxy/proxy/session: the trio driver of one proxied connection.
+
+One ``Session`` per accepted client. It feeds what it reads into its ``Relay`` and
+executes the commands that come back, in order, *before* reading again: a slow reader
+on one side therefore stops the proxy reading from the other (backpressure, bounded
+buffers). Each side has its own pump task in the session's nursery; the upstream pump
+starts once the client's first command has chosen the upstream (``OpenUpstream``).
+
+Failures stay inside the session: a broken or refused connection becomes a
+``ConnectionClosed``/``UpstreamOpened(error=...)`` event, which the relay records and
+turns into closing commands. When the session is cancelled (the proxy stops), the relay
+still gets a ``Shutdown`` so the capture has the close record.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import trio
+
+from msmgr.codec import Command
+from msmgr.debug import flag_logger
+
+from .addr import format_address, parse_address
+from .commands import (
+    CloseSide,
+    Log,
+    OpenUpstream,
+    ProxyCommand,
+    Record,
+    RequestRedirect,
+    SendData,
+)
+from .events import (
+    ConnectionClosed,
+    DataReceived,
+    RedirectReady,
+    Shutdown,
+    Side,
+    UpstreamOpened,
+)
+from .redirects import Redirect
+from .relay import Relay
+
+if TYPE_CHECKING:
+    from .server import Proxy
+
+logger = logging.getLogger(__name__)
+
+RECEIVE_SIZE = 65536
+_STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError)
+
+
+class Session:
+    """One client connection through the proxy, and its upstream connection."""
+
+    def __init__(
+        self,
+        proxy: Proxy,
+        conn: int,
+        client_stream: trio.abc.Stream,
+        *,
+        client_addr: tuple[str, int] | None,
+        local_addr: tuple[str, int] | None,
+        ns_target: tuple[str, int] | None = None,
+    ) -> None:
+        self.proxy = proxy
+        self.ns_target = ns_target
+        self.conn = conn
+        self.client_addr = client_addr
+        self.local_addr = local_addr
+        client = format_address(*client_addr) if client_addr else "unknown"
+        config = proxy.config
+        self.relay = Relay(
+            conn,
+            client=client,
+            redactor=proxy.redactor,
+            debug=config.debug,
+            limits=config.limits,
+        )
+        self.streams: dict[Side, trio.abc.Stream] = {Side.CLIENT: client_stream}
+        self._nursery: trio.Nursery | None = None
+
+    async def run(self) -> None:
+        """Relay until both sides are closed (or the session is cancelled)."""
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                nursery.start_soon(self._pump, Side.CLIENT)
+        finally:
+            if not self.relay.closed:
+                self._execute_now(self.relay.handle(Shutdown(t=self.proxy.now())))
+            for stream in self.streams.values():
+                await trio.aclose_forcefully(stream)
+
+    # -- pumps --------------------------------------------------------------------
+
+    async def _pump(self, side: Side) -> None:
+        stream = self.streams[side]
+        relay = self.relay
+        proxy = self.proxy
+        sink = proxy.sink
+        while not relay.closed:
+            try:
+                data = await stream.receive_some(RECEIVE_SIZE)
+            except _STREAM_ERRORS as exc:
+                # (after the relay closed, it ignores this event)
+                event = ConnectionClosed(side=side, t=proxy.now(), error=_why(exc, "receive"))
+                await self._execute(relay.handle(event))
+                return
+            if not data:
+                await self._execute(relay.handle(ConnectionClosed(side=side, t=proxy.now())))
+                return
+            await self._execute(relay.handle(DataReceived(side=side, data=data, t=proxy.now())))
+            if sink.backlog > sink.high_water:
+                await sink.wait_room()
+
+    # -- executing relay commands ------------------------------------------------
+
+    async def _execute(self, commands: list[ProxyCommand]) -> None:
+        for command in commands:
+            match command:
+                case SendData(side=side, data=data):
+                    stream = self.streams.get(side)
+                    if stream is None:  # pragma: no cover - the relay never sends early
+                        raise RuntimeError(f"SendData to {side.value} before it is open")
+                    try:
+                        await stream.send_all(data)
+                    except _STREAM_ERRORS as exc:
+                        if self.relay.closed:
+                            return
+                        event = ConnectionClosed(
+                            side=side, t=self.proxy.now(), error=_why(exc, "send")
+                        )
+                        await self._execute(self.relay.handle(event))
+                        return
+                case Record(records=records):
+                    self.proxy.sink.put(records)
+                case Log(flag=flag, level=level, msg=msg, args=args):
+                    flag_logger(flag).log(level, msg, *args)
+                case CloseSide(side=side, half_close=half):
+                    await self._close(side, half)
+                case OpenUpstream(first=first):
+                    await self._execute(await self._open_upstream(first))
+                case RequestRedirect():
+                    reply = await self._redirect(command)
+                    await self._execute(self.relay.handle(reply))
+
+    def _execute_now(self, commands: list[ProxyCommand]) -> None:
+        """Execute what needs no waiting (records, logs): used while being cancelled."""
+        for command in commands:
+            if isinstance(command, Record):
+                self.proxy.sink.put(command.records)
+            elif isinstance(command, Log):
+                flag_logger(command.flag).log(command.level, command.msg, *command.args)
+
+    async def _close(self, side: Side, half: bool) -> None:
+        stream = self.streams.get(side)
+        if not half:
+            if self._nursery is not None:
+                self._nursery.cancel_scope.cancel()
+            return
+        if stream is None:
+            return
+        if isinstance(stream, trio.abc.HalfCloseableStream):
+            try:
+                await stream.send_eof()
+            except (*_STREAM_ERRORS, trio.BusyResourceError, OSError):
+                pass
+        else:
+            await trio.aclose_forcefully(stream)
+
+    async def _open_upstream(self, first: Command) -> list[ProxyCommand]:
+        proxy = self.proxy
+        config = proxy.config
+        client_host = self.client_addr[0] if self.client_addr else ""
+        if self.ns_target is not None:
+            route = proxy.redirects.claim_ns(client_host, self.ns_target, proxy.now_monotonic())
+        else:
+            route = proxy.redirects.route(client_host, first, proxy.now_monotonic())
+        if self.ns_target is not None and route is None:
+            target, role, parent, via = self.ns_target, "NS", None, None
+        elif route is None:
+            target, role, parent, via = config.upstream, "DS", None, None
+        else:
+            target, role, parent, via = route.target, route.kind, route.parent, route.via
+        upstream = format_address(*target)
+        try:
+            with trio.fail_after(config.connect_timeout):
+                stream = await config.connect(*target)
+        except (OSError, trio.TooSlowError) as exc:
+            error = "timed out" if isinstance(exc, trio.TooSlowError) else str(exc)
+            logger.warning("#%d cannot connect to %s %s: %s", self.conn, role, upstream, error)
+            return self.relay.handle(
+                UpstreamOpened(
+                    upstream=upstream,
+                    role=role,
+                    t=proxy.now(),
+                    parent=parent,
+                    via=via,
+                    error=error or type(exc).__name__,
+                )
+            )
+        self.streams[Side.UPSTREAM] = stream
+        logger.info("#%d %s connected to %s %s", self.conn, upstream, role, upstream)
+        assert self._nursery is not None
+        self._nursery.start_soon(self._pump, Side.UPSTREAM)
+        return self.relay.handle(
+            UpstreamOpened(upstream=upstream, role=role, t=proxy.now(), parent=parent, via=via)
+        )
+
+    async def _redirect(self, request: RequestRedirect) -> RedirectReady:
+        proxy = self.proxy
+        try:
+            target = parse_address(request.target)
+        except ValueError as exc:
+            logger.warning("#%d unusable redirect address: %s", self.conn, exc)
+            return RedirectReady(address=None, t=proxy.now())
+        if request.kind == "SB" and request.cookie is None:
+            return RedirectReady(address=None, t=proxy.now())
+        port = proxy.port
+        if request.kind == "NS":
+            ns_port = await proxy.ns_port(target)
+            if ns_port is None:
+                return RedirectReady(address=None, t=proxy.now())
+            port = ns_port
+        client_host = self.client_addr[0] if self.client_addr else ""
+        proxy.redirects.add(
+            Redirect(
+                kind=request.kind,
+                via=request.via,
+                target=target,
+                parent=self.conn,
+                client_host=client_host,
+                expires=proxy.now_monotonic() + proxy.redirects.ttl,
+                cookie=request.cookie,
+                sessid=request.sessid,
+            ),
+            proxy.now_monotonic(),
+        )
+        return RedirectReady(address=proxy.advertised(self.local_addr, port), t=proxy.now())
+
+
+def _why(exc: BaseException, what: str) -> str:
+    return f"{what} failed: {exc}" if str(exc) else f"{what} failed: {type(exc).__name__}"

@@ -1,0 +1,116 @@
+"""End to end over 127.0.0.1: scripted DS/NS/SB servers, the proxy, scripted clients."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from functools import partial
+from pathlib import Path
+
+import pytest
+import trio
+
+from msproxy.capture import Record, read_capture, rebuild
+from msproxy.proxy.config import ProxyConfig
+from msproxy.proxy.server import ProxyListening, serve_proxy
+
+from .world import ClientRun, World, client_script
+
+VERSIONS = [2, 5, 7, 8, 11, 13, 15, 18]
+
+
+async def run_world(
+    tmp_path: Path, versions: list[int], *, redact: bool = False
+) -> tuple[World, list[ClientRun], list[Record], ProxyListening]:
+    world = World()
+    runs = [ClientRun() for _ in versions]
+    capture = tmp_path / "cap.jsonl"
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            await world.start(nursery)
+            config = ProxyConfig(
+                upstream=world.ds, listen=("127.0.0.1", 0), capture=capture, redact=redact
+            )
+            listening: ProxyListening = await nursery.start(serve_proxy, config)
+            async with trio.open_nursery() as clients:
+                for i, (version, run) in enumerate(zip(versions, runs, strict=True)):
+                    clients.start_soon(
+                        partial(
+                            client_script, listening.address, version, f"user{i}@x.com", run=run
+                        )
+                    )
+            # Let the servers see the last bytes, then stop everything.
+            await trio.testing.wait_all_tasks_blocked()
+            nursery.cancel_scope.cancel()
+    return world, runs, list(read_capture(capture)), listening
+
+
+def by_conn(records: list[Record]) -> dict[int, list[Record]]:
+    conns: dict[int, list[Record]] = {}
+    for record in records[1:]:
+        conns.setdefault(record["conn"], []).append(record)
+    return conns
+
+
+def rewritten(data: bytes, records: list[Record]) -> bytes:
+    for record in records:
+        if record["type"] == "rewrite":
+            data = data.replace(record["original"].encode(), record["new"].encode(), 1)
+    return data
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_one_client_every_byte_through(tmp_path: Path, version: int) -> None:
+    world, (run,), records, listening = await run_world(tmp_path, [version])
+    # The client was only ever told the proxy's addresses: its NS listener, then the main one.
+    assert run.told[1:] == [listening.url] * 2
+    host, port = run.told[0].split(":")
+    assert host == "127.0.0.1"
+    assert int(port) not in (world.ds[1], world.ns[1], world.sb[1], listening.address[1])
+    conns = by_conn(records)
+    assert [c[0]["role"] for c in conns.values()] == ["DS", "NS", "SB", "SB"]
+    assert [c[0]["via"] for c in conns.values()] == [None, "XFR", "XFR", "RNG"]
+    assert [c[0]["parent"] for c in conns.values()] == [None, 1, 2, 2]
+    assert all(c[-1]["type"] == "close" for c in conns.values())
+    check_bytes(world, [run], conns)
+
+
+async def test_fifty_clients_no_cross_talk(tmp_path: Path) -> None:
+    versions = [VERSIONS[i % len(VERSIONS)] for i in range(50)]
+    world, runs, records, _ = await run_world(tmp_path, versions)
+    conns = by_conn(records)
+    assert len(conns) == 200
+    assert Counter(c[0]["role"] for c in conns.values()) == {"DS": 50, "NS": 50, "SB": 100}
+    check_bytes(world, runs, conns)
+
+
+def check_bytes(world: World, runs: list[ClientRun], conns: dict[int, list[Record]]) -> None:
+    """Both ends agree byte for byte (but for rewrites), and the capture rebuilds both."""
+    client_side: dict[str, tuple[bytes, bytes]] = {}
+    for run in runs:
+        for tap in run.taps:
+            client_side[tap.local] = (bytes(tap.sent), bytes(tap.received))
+    captured_c2s, captured_s2c = [], []
+    for records in conns.values():
+        sent, received = client_side[records[0]["client"]]
+        c2s = b"".join(rebuild(r) for r in records if r.get("dir") == "c2s")
+        s2c = b"".join(rebuild(r) for r in records if r.get("dir") == "s2c")
+        assert c2s == sent
+        assert rewritten(s2c, records) == received
+        assert s2c != received or not any(r["type"] == "rewrite" for r in records)
+        captured_c2s.append(c2s)
+        captured_s2c.append(s2c)
+    # The servers received exactly what the clients sent, and sent what the capture says.
+    assert sorted(bytes(t.received) for t in world.taps) == sorted(captured_c2s)
+    assert sorted(bytes(t.sent) for t in world.taps) == sorted(captured_s2c)
+
+
+async def test_capture_is_0600_and_redacted_by_default(tmp_path: Path) -> None:
+    _, _, records, listening = await run_world(tmp_path, [8], redact=True)
+    assert listening.capture is not None
+    assert os.stat(listening.capture).st_mode & 0o777 == 0o600
+    text = listening.capture.read_text()
+    assert "secret-of-user0" not in text
+    assert "sekrit" not in text
+    assert sum(1 for r in records if r["type"] == "cmd" and r.get("redacted")) == 2
+    assert records[0]["redacted"] is True
