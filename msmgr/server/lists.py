@@ -60,6 +60,7 @@ def add(state: ServerState, session: NsSession, command: Command) -> list[Comman
         if group is None or group in me.fl_groups.get(email, []):
             raise CommandError(215)
         me.fl_groups[email].append(group)
+        me.bump()
         return [_list_line("ADD", command.trid, list_name, me, email, contact.name, group)]
     before = presence.audience(state, me.email)
     me.lists[list_name].append(email)

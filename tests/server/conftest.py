@@ -25,9 +25,11 @@ async def start_reference(
     return addrs
 
 
-@pytest.fixture(autouse=True)
-async def _close_scripted_clients() -> AsyncIterator[None]:
-    yield
+@pytest.fixture
+async def scripted_clients() -> AsyncIterator[list[ScriptedClient]]:
+    """Every ``ScriptedClient`` a test opens, closed when the test ends."""
+    ScriptedClient.opened.clear()
+    yield ScriptedClient.opened
     for client in ScriptedClient.opened:
         await trio.aclose_forcefully(client.commands.stream)
     ScriptedClient.opened.clear()
@@ -41,7 +43,7 @@ def reference_state() -> ServerState:
 
 @pytest.fixture
 async def reference_server(
-    nursery: trio.Nursery, reference_state: ServerState
+    nursery: trio.Nursery, reference_state: ServerState, scripted_clients: list[ScriptedClient]
 ) -> AsyncIterator[ServerAddresses]:
     """A running reference server on 127.0.0.1 (all ports ephemeral)."""
     yield await start_reference(nursery, ServerConfig(), reference_state)
