@@ -25,14 +25,18 @@ async def start_reference(
     return addrs
 
 
+async def _close_scripted_clients() -> None:
+    for client in ScriptedClient.opened:
+        await trio.aclose_forcefully(client.commands.stream)
+    ScriptedClient.opened.clear()
+
+
 @pytest.fixture
 async def scripted_clients() -> AsyncIterator[list[ScriptedClient]]:
     """Every ``ScriptedClient`` a test opens, closed when the test ends."""
     ScriptedClient.opened.clear()
     yield ScriptedClient.opened
-    for client in ScriptedClient.opened:
-        await trio.aclose_forcefully(client.commands.stream)
-    ScriptedClient.opened.clear()
+    await _close_scripted_clients()
 
 
 @pytest.fixture
@@ -43,8 +47,15 @@ def reference_state() -> ServerState:
 
 @pytest.fixture
 async def reference_server(
-    nursery: trio.Nursery, reference_state: ServerState, scripted_clients: list[ScriptedClient]
+    nursery: trio.Nursery, reference_state: ServerState
 ) -> AsyncIterator[ServerAddresses]:
-    """A running reference server on 127.0.0.1 (all ports ephemeral)."""
+    """A running reference server on 127.0.0.1 (all ports ephemeral).
+
+    Needs only pytest-trio's ``nursery`` and ``reference_state``; import both fixtures
+    (``from tests.server.conftest import reference_server, reference_state``) to reuse it.
+    Scripted clients of ``tests/server/helpers.py`` are closed at the end.
+    """
+    ScriptedClient.opened.clear()
     yield await start_reference(nursery, ServerConfig(), reference_state)
+    await _close_scripted_clients()
     assert reference_state.internal_errors == 0, "the server logged an internal error"
