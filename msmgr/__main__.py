@@ -11,7 +11,7 @@ from . import __version__
 
 # Each name is a module msmgr.cli.<name> with ``register(subparsers) -> None``, which adds
 # its sub-command and sets ``run=<function(args) -> int>`` as the parser default.
-SUBCOMMANDS: tuple[str, ...] = ("serve",)
+SUBCOMMANDS: tuple[str, ...] = ("serve", "send", "listen", "presence", "contacts")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -323,7 +323,7 @@ class Session:
         except ServerError as exc:
             if exc.code in (911, 917, 928):
                 raise AuthenticationError(
-                    f"{conn.name} rejected the login of {handle} (error {exc.code})"
+                    f"{conn.name} refused the login of {handle} (error {exc.code})"
                 ) from exc
             raise
         if reply.args[:1] != ("OK",):

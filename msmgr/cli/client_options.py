@@ -1,0 +1,141 @@
+"""Options and plumbing shared by the client sub-commands (send, listen, presence, contacts).
+
+Not a sub-command itself. Every client sub-command takes ``--server HOST:PORT``,
+``--user``, ``--password`` (or ``$MSMGR_PASSWORD``), ``--protocol MSNPn`` (the highest
+version offered), ``--nexus URL`` (Passport nexus for MSNP8), ``--debug FLAGS``
+(Net::Msmgr debug flags), ``--timeout SECONDS`` and ``-v``/``-q``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import trio
+
+from msmgr.client import ClientError, Session, protocol_number
+from msmgr.client.address import parse_address
+from msmgr.client.passport import DEFAULT_NEXUS
+from msmgr.debug import Debug, parse_debug
+from msmgr.logsetup import configure_logging
+
+DEFAULT_SERVER = "messenger.hotmail.com:1863"
+
+AsyncMain = Callable[[argparse.Namespace], Awaitable[int]]
+
+
+def _server(text: str) -> tuple[str, int]:
+    try:
+        return parse_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _protocol(text: str) -> int:
+    try:
+        return protocol_number(text if not text.isdigit() else int(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _debug(text: str) -> Debug:
+    try:
+        return parse_debug(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text}")
+    return value
+
+
+def add_login_options(parser: argparse.ArgumentParser) -> None:
+    """The options every logging-in sub-command takes."""
+    group = parser.add_argument_group("login")
+    group.add_argument(
+        "--server", type=_server, default=DEFAULT_SERVER, metavar="HOST:PORT",
+        help=f"dispatch (or notification) server (default {DEFAULT_SERVER})",
+    )  # fmt: skip
+    group.add_argument("--user", required=True, metavar="EMAIL", help="the account to log in")
+    group.add_argument("--password", metavar="PW", help="its password (default: $MSMGR_PASSWORD)")
+    group.add_argument(
+        "--protocol", type=_protocol, default=8, metavar="MSNPn",
+        help="highest protocol version to offer (default MSNP8; MSNP2-7 log in with MD5)",
+    )  # fmt: skip
+    group.add_argument(
+        "--nexus", default=DEFAULT_NEXUS, metavar="URL",
+        help=f"Passport 1.4 nexus for MSNP8 (default {DEFAULT_NEXUS})",
+    )  # fmt: skip
+    group.add_argument(
+        "--debug", type=_debug, default=Debug.NONE, metavar="FLAGS",
+        help="Net::Msmgr debug flags: a number or names, e.g. COMMAND_SEND,COMMAND_RECV",
+    )  # fmt: skip
+    group.add_argument(
+        "--timeout", type=_seconds, default=30.0, metavar="SECONDS",
+        help="limit for connecting, logging in and each request (default 30)",
+    )  # fmt: skip
+    group.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    group.add_argument("-q", "--quiet", action="count", default=0, help="less log output")
+
+
+def make_session(args: argparse.Namespace, **overrides: Any) -> Session:
+    """A Session configured from the parsed options.
+
+    Raises:
+        ClientError: no password given.
+    """
+    password = args.password if args.password is not None else os.environ.get("MSMGR_PASSWORD")
+    if password is None:
+        raise ClientError("no password: use --password or set MSMGR_PASSWORD")
+    options: dict[str, Any] = {
+        "server": args.server,
+        "protocol": args.protocol,
+        "nexus_url": args.nexus,
+        "debug": args.debug,
+        "connect_timeout": args.timeout,
+        "request_timeout": args.timeout,
+        "login_timeout": args.timeout,
+    }
+    options.update(overrides)
+    return Session(args.user, password, **options)
+
+
+def run_client(name: str, main: AsyncMain, args: argparse.Namespace) -> int:
+    """Configure logging, run ``main`` under trio, turn failures into a message and status 1."""
+    configure_logging(args.verbose - args.quiet, debug_loggers=bool(args.debug))
+    try:
+        return trio.run(main, args)
+    except KeyboardInterrupt:
+        return 130
+    except ClientError as exc:
+        print(f"msmgr {name}: error: {exc}", file=sys.stderr)
+        return 1
+    except ExceptionGroup as group:
+        errors, rest = group.split(ClientError)
+        if errors is None or rest is not None:
+            raise
+        for error in _leaves(errors):
+            print(f"msmgr {name}: error: {error}", file=sys.stderr)
+        return 1
+
+
+def _leaves(group: BaseExceptionGroup[ClientError]) -> list[BaseException]:
+    found: list[BaseException] = []
+    for exc in group.exceptions:
+        found.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return found
+
+
+async def run_guarded(name: str, main: AsyncMain, args: argparse.Namespace) -> int:
+    """``main(args)``, with client errors printed and turned into status 1 (for tests)."""
+    try:
+        return await main(args)
+    except ClientError as exc:
+        print(f"msmgr {name}: error: {exc}", file=sys.stderr)
+        return 1
