@@ -18,6 +18,8 @@ DEFAULT_GROUP = "Other%20Contacts"
 MAX_GROUPS = 30
 MAX_GROUP_NAME = 61  # URL-encoded characters, as the originals counted them
 MAX_FRIENDLY_NAME = 387
+PROPERTIES = ("PHH", "PHW", "PHM", "MOB", "MBE")
+PHONE_PROPERTIES = ("PHH", "PHW", "PHM", "MOB")  # shown to contacts as BPR
 
 _HANDLE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+")
 
@@ -45,6 +47,7 @@ class Account:
     gtc: str = "A"
     blp: str = "AL"
     list_version: int = 0
+    properties: dict[str, str] = field(default_factory=dict)  # PRP key -> URL-encoded value
 
     def __post_init__(self) -> None:
         if not self.name:

@@ -118,24 +118,33 @@ def list_reply(
 
 
 def syn(
-    trid: int | None, version: int, account: Account, known: int, names: dict[str, str]
+    trid: int | None,
+    version: int,
+    account: Account,
+    known: int,
+    names: dict[str, str],
+    phones: dict[str, dict[str, str]] | None = None,
 ) -> list[Command]:
     """The whole answer to ``SYN trid known`` (just the SYN line when up to date).
 
     Args:
         names: handle -> URL-encoded friendly name of every contact.
+        phones: handle -> the phone properties a contact shows (BPR, MSNP5+).
     """
+    phones = phones or {}
     ver = account.list_version
     if known == ver:
         return [Command("SYN", trid, (str(ver),))]
     if version >= 8:
-        return _syn8(trid, account, names)
+        return _syn8(trid, account, names, phones)
     v = str(ver)
     out = [
         Command("SYN", trid, (v,)),
         Command("GTC", trid, (v, account.gtc)),
         Command("BLP", trid, (v, account.blp)),
     ]
+    if version >= 5:
+        out += [Command("PRP", trid, (v, k, val)) for k, val in account.properties.items()]
     if version >= 7:
         total = str(len(account.groups))
         for idx, (gid, gname) in enumerate(sorted(account.groups.items()), 1):
@@ -157,10 +166,17 @@ def syn(
             if version >= 7 and list_name == "FL":
                 args += (_groups(account, email),)
             out.append(Command("LST", trid, args))
+            if version >= 5 and list_name == "FL":
+                out += [
+                    Command("BPR", None, (v, email, k, val))
+                    for k, val in phones.get(email, {}).items()
+                ]
     return out
 
 
-def _syn8(trid: int | None, account: Account, names: dict[str, str]) -> list[Command]:
+def _syn8(
+    trid: int | None, account: Account, names: dict[str, str], phones: dict[str, dict[str, str]]
+) -> list[Command]:
     contacts = account.contacts()
     out = [
         Command(
@@ -169,6 +185,7 @@ def _syn8(trid: int | None, account: Account, names: dict[str, str]) -> list[Com
         Command("GTC", None, (account.gtc,)),
         Command("BLP", None, (account.blp,)),
     ]
+    out += [Command("PRP", None, (k, val)) for k, val in account.properties.items()]
     for gid, gname in sorted(account.groups.items()):
         out.append(Command("LSG", None, (str(gid), gname, "0")))
     for email in contacts:
@@ -176,6 +193,8 @@ def _syn8(trid: int | None, account: Account, names: dict[str, str]) -> list[Com
         if account.on("FL", email):
             args += (_groups(account, email),)
         out.append(Command("LST", None, args))
+        if account.on("FL", email):
+            out += [Command("BPR", None, (k, val)) for k, val in phones.get(email, {}).items()]
     return out
 
 

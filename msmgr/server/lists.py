@@ -11,7 +11,15 @@ from __future__ import annotations
 from msmgr.codec import Command
 
 from . import formats, presence
-from .accounts import MAX_FRIENDLY_NAME, MAX_GROUP_NAME, MAX_GROUPS, Account, valid_handle
+from .accounts import (
+    MAX_FRIENDLY_NAME,
+    MAX_GROUP_NAME,
+    MAX_GROUPS,
+    PHONE_PROPERTIES,
+    PROPERTIES,
+    Account,
+    valid_handle,
+)
 from .context import CommandError
 from .state import NsSession, ServerState
 
@@ -30,8 +38,28 @@ def syn(state: ServerState, session: NsSession, command: Command) -> list[Comman
         raise CommandError(201)
     known = _int(command.args[0])
     account = state.accounts[session.email]
-    names = {email: state.accounts[email].name for email in account.contacts()}
-    return formats.syn(command.trid, session.version, account, known, names)
+    contacts = [state.accounts[email] for email in account.contacts()]
+    names = {contact.email: contact.name for contact in contacts}
+    phones = {
+        c.email: {k: v for k, v in c.properties.items() if k in PHONE_PROPERTIES}
+        for c in contacts
+        if c.allows(account.email)
+    }
+    return formats.syn(command.trid, session.version, account, known, names, phones)
+
+
+def prp(state: ServerState, session: NsSession, command: Command) -> list[Command]:
+    """``PRP trid KEY [value]`` (MSNP5+): set (or, without a value, clear) a phone number."""
+    me = state.accounts[session.email]
+    if not 1 <= len(command.args) <= 2 or command.args[0] not in PROPERTIES:
+        raise CommandError(201)
+    key = command.args[0]
+    value = command.args[1] if len(command.args) == 2 else ""
+    if value:
+        me.properties[key] = value
+    else:
+        me.properties.pop(key, None)
+    return [Command("PRP", command.trid, (str(me.bump()), key, *((value,) if value else ())))]
 
 
 def add(state: ServerState, session: NsSession, command: Command) -> list[Command]:
@@ -231,6 +259,7 @@ HANDLERS = {
     "GTC": (2, gtc),
     "BLP": (2, blp),
     "REA": (2, rea),
+    "PRP": (5, prp),
     "ADG": (7, adg),
     "RMG": (7, rmg),
     "REG": (7, reg),

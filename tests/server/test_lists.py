@@ -214,3 +214,23 @@ async def test_slow_reader_is_dropped_without_stalling_the_sender(
         assert bye.args == ("bob@example.com",)
         trid = await alice.send("SYN", "1")  # alice's other connection is fine too
         await alice.expect("SYN", trid)
+
+
+async def test_prp_and_bpr_in_sync(reference_server: ServerAddresses) -> None:
+    with trio.fail_after(10):
+        bob, _ = await login(reference_server, "bob@example.com", "bob-password", 7)
+        trid = await bob.send("PRP", "PHH", "555%20123")
+        assert (await bob.expect("PRP", trid)).args == ("2", "PHH", "555%20123")
+        trid = await bob.send("PRP", "XXX", "1")
+        await bob.expect("201", trid)
+        trid = await bob.send("SYN", "0")
+        own = [c.line for c in await bob.sync() if c.verb == "PRP"]
+        assert own == [f"PRP {trid} 2 PHH 555%20123"]
+        alice7, _ = await login(reference_server, "alice@example.com", "alice-password", 7)
+        await alice7.send("SYN", "0")
+        bpr = [c.line for c in await alice7.sync() if c.verb == "BPR"]
+        assert bpr == ["BPR 1 bob@example.com PHH 555%20123"]
+        alice8, _ = await login(reference_server, "alice@example.com", "alice-password", 8)
+        await alice8.send("SYN", "0")
+        lines = [c.line for c in await alice8.sync()]
+        assert lines[lines.index("BPR PHH 555%20123") - 1].startswith("LST bob@example.com ")
