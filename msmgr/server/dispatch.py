@@ -16,7 +16,7 @@ from msmgr.codec import Command
 
 from . import formats
 from .connection import Connection
-from .context import ServerContext, command_loop
+from .context import ServerContext, command_loop, unexpected
 from .handshake import Handshake, Outcome
 
 logger = logging.getLogger(__name__)
@@ -52,9 +52,7 @@ async def handle_dispatch(ctx: ServerContext, stream: trio.SocketStream) -> None
         if verb == "OUT":
             await conn.send(Command("OUT"))
             return False
-        await conn.send(
-            formats.error(715 if len(verb) == 3 and verb.isalpha() else 200, command.trid)
-        )
+        await conn.send(formats.error(unexpected(verb), command.trid))
         return True
 
     await conn.run(lambda: command_loop(conn, handle))
