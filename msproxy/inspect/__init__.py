@@ -6,6 +6,27 @@ command-line front ends live in ``msproxy/cli/{show,summary,diff,replay}.py``.
 
 from __future__ import annotations
 
+from .diff import ConnectionDiff, diff_captures, format_diff
 from .model import Capture, Connection, load_capture, make_capture
+from .normalize import DEFAULT_IGNORE, IGNORE_RULES, normalize
+from .replay import ReplayIssue, ReplayReport, replay_as_client, replay_as_server, serve_replay
+from .streams import rebuild_direction
 
-__all__ = ["Capture", "Connection", "load_capture", "make_capture"]
+__all__ = [
+    "DEFAULT_IGNORE",
+    "IGNORE_RULES",
+    "Capture",
+    "Connection",
+    "ConnectionDiff",
+    "ReplayIssue",
+    "ReplayReport",
+    "diff_captures",
+    "format_diff",
+    "load_capture",
+    "make_capture",
+    "normalize",
+    "rebuild_direction",
+    "replay_as_client",
+    "replay_as_server",
+    "serve_replay",
+]

@@ -117,7 +117,8 @@ def pair_connections(
         for index in range(max(len(a_list), len(b_list))):
             a_conn = a_list[index] if index < len(a_list) else None
             b_conn = b_list[index] if index < len(b_list) else None
-            label = (a_conn or b_conn).name if role else f"?#{index + 1}"  # type: ignore[union-attr]
+            either = a_conn if a_conn is not None else b_list[index]
+            label = either.name if role else f"?#{index + 1}"
             pairs.append((label, role, a_conn, b_conn))
     return pairs
 
