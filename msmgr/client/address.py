@@ -14,20 +14,22 @@ def parse_address(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int
     text = text.strip()
     if not text:
         raise ValueError("empty server address")
+    has_port = False
     if text.startswith("["):
         host, sep, rest = text[1:].partition("]")
         if not sep:
             raise ValueError(f"bad server address {text!r}: no closing bracket")
-        port_text = rest[1:] if rest.startswith(":") else ""
         if rest and not rest.startswith(":"):
             raise ValueError(f"bad server address {text!r}")
+        has_port, port_text = bool(rest), rest[1:]
     elif text.count(":") == 1:
         host, _, port_text = text.partition(":")
+        has_port = True
     else:  # a host name, an IPv4 address, or a bare IPv6 address: no port
         host, port_text = text, ""
     if not host:
         raise ValueError(f"bad server address {text!r}: no host")
-    if not port_text:
+    if not has_port:
         return host, default_port
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise ValueError(f"bad server address {text!r}: port must be 1-65535")

@@ -145,13 +145,17 @@ class ContactLists:
 
     def _on_syn(self, args: tuple[str, ...], modern: bool, version: int | None) -> None:
         new_version = int(args[0]) if args[0].isdigit() else self.version
+        if len(args) == 2 and not args[0].isdigit():  # MSNP10+ "SYN trid stamp stamp": up to date
+            self.syncing = False
+            return
         if new_version == self.version and len(args) < 3:
             self.syncing = False  # up to date: nothing follows
             return
         self._reset()
         self.version = new_version
-        if modern:
-            self._expect_contacts = int(args[1]) if len(args) >= 2 and args[1].isdigit() else 0
+        if modern:  # MSNP8-9: SYN ver contacts groups; MSNP10+: SYN stamp stamp contacts groups
+            count = args[-2] if len(args) >= 3 else "0"
+            self._expect_contacts = int(count) if count.isdigit() else 0
         self._check_done(version)
 
     def _contact(self, email: str) -> Contact:
@@ -185,7 +189,11 @@ class ContactLists:
             self._lists_done.add(name)
 
     def _on_lst8(self, args: tuple[str, ...]) -> None:
-        # LST email name bits [groups]
+        # MSNP8-9: LST email name bits [groups]; MSNP10+: LST N=email [F=name] [C=id] bits [groups]
+        if args and args[0].startswith("N="):
+            name = next((a[2:] for a in args if a.startswith("F=")), "")
+            rest = tuple(a for a in args[1:] if a[:2] not in ("F=", "C="))
+            args = (args[0][2:], name, *rest)
         if len(args) < 3 or not args[2].isdigit():
             return
         contact = self._contact(args[0])

@@ -328,7 +328,9 @@ class Session:
             raise
         if reply.args[:1] != ("OK",):
             raise ProtocolMismatch(f"unexpected answer to USR: {reply.line!r}")
-        self.friendly_name = unquote(reply.args[2]) if len(reply.args) > 2 else handle
+        # USR trid OK handle [name] [verified restricted]; MSNP10+ leaves the name out
+        has_name = len(reply.args) > 2 and version < 10
+        self.friendly_name = unquote(reply.args[2]) if has_name else handle
         self.logged_in = True
         conn.name = "Notification Server"
         self.nursery.start_soon(self._keepalive, conn)

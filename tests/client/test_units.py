@@ -1,0 +1,83 @@
+"""Small pure pieces: addresses, MIME messages, User, TrIDs, protocol names."""
+
+from __future__ import annotations
+
+import pytest
+
+from msmgr.client import (
+    TridCounter,
+    User,
+    format_address,
+    make,
+    parse_address,
+    parse_message,
+    protocol_number,
+    text_message,
+    typing_message,
+)
+from msmgr.codec import Command, CommandType, login_hash
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("207.46.106.145:1863", ("207.46.106.145", 1863)),
+        ("ns.example.test:1864", ("ns.example.test", 1864)),
+        ("[::1]:1863", ("::1", 1863)),
+        ("[2001:db8::5]", ("2001:db8::5", 1863)),
+        ("::1", ("::1", 1863)),
+        ("host", ("host", 1863)),
+    ],
+)
+def test_parse_address(text: str, expected: tuple[str, int]) -> None:
+    assert parse_address(text) == expected
+    host, port = expected
+    assert parse_address(format_address(host, port)) == expected
+
+
+@pytest.mark.parametrize("bad", ["", "host:", "host:0", "host:70000", "host:x", "[::1", ":1863"])
+def test_bad_addresses(bad: str) -> None:
+    with pytest.raises(ValueError, match="address"):
+        parse_address(bad)
+
+
+def test_text_message_round_trip() -> None:
+    body = text_message("h\u00e9llo", font="Times New Roman")
+    assert body == (
+        b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"
+        b"X-MMS-IM-Format: FN=Times%20New%20Roman; EF=; CO=0; CS=0; PF=22\r\n\r\n"
+        + "h\u00e9llo".encode()
+    )
+    message = parse_message(Command("MSG", None, ("bob@x.com", "Bob%20B"), body))
+    assert (message.sender, message.name, message.text) == ("bob@x.com", "Bob B", "h\u00e9llo")
+    assert message.is_text
+    typing = parse_message(Command("MSG", None, ("bob@x.com", "Bob"), typing_message("bob@x.com")))
+    assert typing.is_typing
+    assert typing.headers["typinguser"] == "bob@x.com"
+    with pytest.raises(ValueError, match="not a message"):
+        parse_message(Command("NLN", None, ("NLN",)))
+
+
+def test_user_crypto_passwd() -> None:
+    user = User("alice@example.com", "pw")
+    with pytest.raises(ValueError, match="no salt"):
+        user.crypto_passwd()
+    assert user.crypto_passwd("123.456") == login_hash("123.456", "pw")
+    assert user.salt == "123.456"
+    assert "pw" not in repr(user)
+
+
+def test_command_types_and_trids() -> None:
+    counter = TridCounter()
+    assert [counter.next(), counter.next()] == [1, 2]
+    assert make("CAL", "bob@x.com").type is CommandType.ASYNC  # no TrID until sent
+    assert make("CAL", "bob@x.com").with_trid(3).type is CommandType.NORMAL
+    assert make("MSG", "N", payload=b"x").type is CommandType.PAYLOAD
+    assert Command.make_pseudo("login").type is CommandType.PSEUDO
+
+
+def test_protocol_number() -> None:
+    assert protocol_number("MSNP8") == 8
+    assert protocol_number("msnp2") == 2
+    with pytest.raises(ValueError, match="MSNP2"):
+        protocol_number("MSNP1")
