@@ -91,8 +91,11 @@ class Session:
         finally:
             if not self.relay.closed:
                 self._execute_now(self.relay.handle(Shutdown(t=self.proxy.now())))
-            for stream in self.streams.values():
-                await trio.aclose_forcefully(stream)
+            # Shielded: under cancellation the first close's checkpoint would raise and
+            # leave the other stream open.
+            with trio.CancelScope(shield=True):
+                for stream in self.streams.values():
+                    await trio.aclose_forcefully(stream)
 
     # -- pumps --------------------------------------------------------------------
 

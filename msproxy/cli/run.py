@@ -1,0 +1,176 @@
+"""``msproxy run``: proxy MSN clients to a server, printing and capturing every command.
+
+Debug flags (Net::Msmgr's, ``--debug 12`` or ``--debug COMMAND_SEND,COMMAND_RECV``), as
+the proxy uses them, each on its logger ``msmgr.debug.<flag>``:
+
+* COMMAND_SEND (4): commands from the client; COMMAND_RECV (8): commands from the server
+  (the proxy stands where the client's library would);
+* PACKET_SEND (1) / PACKET_RECV (2): a hexdump of every chunk from the client / server;
+* OPEN (16) / CLOSE (32): connections opened (with where they were routed) and closed;
+* CONFUSED (64): malformed lines, exceeded limits (always shown: they are warnings);
+* HANDLER (128): every address rewrite;
+* NOTIFICATION (256): list and presence commands, when COMMAND_* are off.
+
+Without ``--debug`` the console shows commands, opens and closes (``4|8|16|32``);
+``-q`` without ``--debug`` shows only warnings. ``-v``/``-vv`` add the proxy's own
+INFO/DEBUG logging.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+import sys
+import time
+from functools import partial
+from pathlib import Path
+from typing import TextIO
+
+import trio
+
+from msmgr.debug import Debug, parse_debug
+from msmgr.logsetup import configure_logging
+from msproxy.proxy.addr import format_address, parse_address
+from msproxy.proxy.config import ProxyConfig
+from msproxy.proxy.server import ProxyListening, serve_proxy
+
+DEFAULT_DEBUG = Debug.COMMAND_SEND | Debug.COMMAND_RECV | Debug.OPEN | Debug.CLOSE
+
+
+def _address(text: str) -> tuple[str, int]:
+    try:
+        return parse_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _debug(text: str) -> Debug:
+    try:
+        return parse_debug(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``run`` sub-command."""
+    parser = subparsers.add_parser(
+        "run",
+        help="run the proxy between MSN clients and a server",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--listen",
+        type=_address,
+        default=("127.0.0.1", 1863),
+        metavar="HOST:PORT",
+        help="where clients connect (default 127.0.0.1:1863; [::1]:1863 for IPv6)",
+    )
+    parser.add_argument(
+        "--upstream",
+        type=_address,
+        metavar="HOST:PORT",
+        help="the DS/NS to send clients to (default: start the embedded reference server)",
+    )
+    parser.add_argument(
+        "--capture",
+        type=Path,
+        metavar="PATH",
+        help="capture file to create (default captures/msproxy-YYYYmmdd-HHMMSS.jsonl)",
+    )
+    parser.add_argument("--debug", type=_debug, metavar="FLAGS", help="Net::Msmgr debug flags")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    parser.add_argument("-q", "--quiet", action="count", default=0, help="less logging")
+    parser.add_argument(
+        "--public-host",
+        metavar="HOST[:PORT]",
+        help="the host written into rewritten XFR/RNG (default: the address clients reached)",
+    )
+    parser.add_argument(
+        "--no-redact",
+        action="store_true",
+        help="keep passwords' hashes, tickets and MSPAuth in the capture",
+    )
+    parser.set_defaults(run=main)
+
+
+def default_capture(now: float | None = None) -> Path:
+    """``captures/msproxy-YYYYmmdd-HHMMSS.jsonl`` (the folder is created)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    folder = Path("captures")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"msproxy-{stamp}.jsonl"
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the proxy until SIGINT/SIGTERM; 0 on a clean stop, 1 when it cannot start."""
+    debug: Debug | None = args.debug
+    if debug is None:
+        debug = Debug.NONE if args.quiet else DEFAULT_DEBUG
+    configure_logging(args.verbose - args.quiet, debug_loggers=bool(debug))
+    capture = args.capture if args.capture is not None else default_capture()
+    config = ProxyConfig(
+        upstream=args.upstream or ("", 0),
+        listen=args.listen,
+        capture=capture,
+        public_host=args.public_host,
+        redact=not args.no_redact,
+        debug=debug,
+    )
+    try:
+        return trio.run(partial(run, config, embedded=args.upstream is None))
+    except OSError as exc:
+        print(f"msproxy: {exc}", file=sys.stderr)
+        return 1
+    except ReferenceServerMissing as exc:
+        print(f"msproxy: {exc}", file=sys.stderr)
+        return 2
+
+
+class ReferenceServerMissing(RuntimeError):
+    """``--upstream`` was left out and the embedded reference server is not available."""
+
+
+async def run(
+    config: ProxyConfig,
+    *,
+    embedded: bool = False,
+    out: TextIO | None = None,
+    task_status: trio.TaskStatus[ProxyListening] = trio.TASK_STATUS_IGNORED,
+) -> int:
+    """Run the proxy (and the embedded reference server when ``embedded``) until a signal.
+
+    Prints one line saying where it listens and captures. Cancel it (or send SIGINT or
+    SIGTERM) to stop: connections are closed and their close records written.
+    """
+    out = out if out is not None else sys.stdout
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            if embedded:
+                config = await _start_reference(nursery, config)
+            listening: ProxyListening = await nursery.start(serve_proxy, config)
+            print(
+                f"msproxy listening on {listening.url}, upstream "
+                f"{format_address(*config.upstream)}, capturing to {listening.capture}",
+                file=out,
+                flush=True,
+            )
+            task_status.started(listening)
+            async for _ in signals:
+                break
+            nursery.cancel_scope.cancel()
+    return 0
+
+
+async def _start_reference(nursery: trio.Nursery, config: ProxyConfig) -> ProxyConfig:
+    try:
+        from msmgr.server import ServerAddresses, ServerConfig, serve_reference
+    except ImportError as exc:
+        raise ReferenceServerMissing(
+            f"no --upstream given and the embedded reference server is unavailable ({exc})"
+        ) from None
+    addresses: ServerAddresses = await nursery.start(
+        partial(serve_reference, ServerConfig(host="127.0.0.1"))
+    )
+    return dataclasses.replace(config, upstream=addresses.ds)

@@ -1,0 +1,78 @@
+"""``msproxy run``: argument errors, and the run coroutine started and stopped in-process."""
+
+from __future__ import annotations
+
+import io
+from functools import partial
+from pathlib import Path
+
+import pytest
+import trio
+
+from msmgr.codec import Command
+from msmgr.debug import Debug
+from msmgr.stream import CommandStream, Role
+from msproxy.__main__ import build_parser, main
+from msproxy.capture import read_capture
+from msproxy.cli.run import DEFAULT_DEBUG, default_capture, run
+from msproxy.proxy.config import ProxyConfig
+from msproxy.proxy.server import ProxyListening
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--listen", "127.0.0.1:99999"],
+        ["run", "--upstream", "host:port"],
+        ["run", "--debug", "NOT_A_FLAG"],
+        ["run", "--debug", "4096"],
+    ],
+)
+def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_arguments_parse() -> None:
+    args = build_parser().parse_args(
+        ["run", "--listen", "[::1]:1864", "--upstream", "ds.example.com:1863", "--debug", "12"]
+    )
+    assert args.listen == ("::1", 1864)
+    assert args.upstream == ("ds.example.com", 1863)
+    assert args.debug == Debug.COMMAND_SEND | Debug.COMMAND_RECV
+    assert DEFAULT_DEBUG & Debug.OPEN
+
+
+def test_default_capture_is_timestamped_in_captures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = default_capture(0.0)
+    assert path.parent == Path("captures")
+    assert path.parent.is_dir()
+    assert path.name.startswith("msproxy-")
+    assert path.suffix == ".jsonl"
+
+
+async def test_run_with_embedded_reference_server_then_stop(tmp_path: Path) -> None:
+    capture = tmp_path / "c.jsonl"
+    out = io.StringIO()
+    config = ProxyConfig(upstream=("", 0), listen=("127.0.0.1", 0), capture=capture)
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            listening: ProxyListening = await nursery.start(
+                partial(run, config, embedded=True, out=out)
+            )
+            stream = await trio.open_tcp_stream(*listening.address)
+            async with stream:
+                client = CommandStream(stream, Role.CLIENT)
+                await client.send(Command("VER", 1, ("MSNP7", "CVR0")))
+                assert (await client.receive()).args == ("MSNP7",)
+                nursery.cancel_scope.cancel()
+    (line,) = out.getvalue().splitlines()
+    assert line.startswith(f"msproxy listening on {listening.url}, upstream 127.0.0.1:")
+    assert line.endswith(f"capturing to {capture}")
+    kinds = [r["type"] for r in read_capture(capture)]
+    assert kinds == ["header", "open", "cmd", "cmd", "close"]
