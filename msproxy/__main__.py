@@ -11,7 +11,7 @@ from . import __version__
 
 # Each name is a module msproxy.cli.<name> with ``register(subparsers) -> None``, which adds
 # its sub-command and sets ``run=<function(args) -> int>`` as the parser default.
-SUBCOMMANDS: tuple[str, ...] = ("run", "show", "summary", "diff", "replay")
+SUBCOMMANDS: tuple[str, ...] = ("demo", "run", "show", "summary", "diff", "replay")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,81 @@
+"""``msproxy demo``: reference server, proxy and two clients on loopback; then the capture.
+
+Runs ``msproxy.demo.run_demo``, then prints the capture it wrote (as ``msproxy show``
+does) and its summary (as ``msproxy summary`` does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+import trio
+
+from msmgr.logsetup import configure_logging
+from msproxy.demo import run_demo
+from msproxy.inspect.clitools import use_color
+from msproxy.inspect.model import load_capture
+from msproxy.inspect.show import ShowOptions, show_lines
+from msproxy.inspect.summary import format_tables, summarize
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``demo`` sub-command."""
+    parser = subparsers.add_parser(
+        "demo",
+        help="watch a whole MSN session through the proxy (embedded server, two clients)",
+        description=__doc__,
+    )
+    parser.add_argument(
+        "--capture",
+        type=Path,
+        metavar="PATH",
+        help="capture file to create (default captures/demo-YYYYmmdd-HHMMSS.jsonl)",
+    )
+    parser.add_argument("--alice-protocol", default="MSNP8", metavar="MSNPn")
+    parser.add_argument("--bob-protocol", default="MSNP7", metavar="MSNPn")
+    parser.add_argument(
+        "--color", choices=["auto", "always", "never"], default="auto", help="colour the capture"
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+    parser.set_defaults(run=run)
+
+
+def default_capture(folder: Path = Path("captures")) -> Path:
+    """A new timestamped capture path under ``folder`` (created if needed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / time.strftime("demo-%Y%m%d-%H%M%S.jsonl")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the demo and print its capture; 0 on success."""
+    configure_logging(args.verbose)
+    capture = args.capture or default_capture()
+
+    def say(text: str) -> None:
+        print(f"* {text}", flush=True)
+
+    try:
+        result = trio.run(
+            partial(
+                run_demo,
+                capture,
+                alice_protocol=args.alice_protocol,
+                bob_protocol=args.bob_protocol,
+                say=say,
+            )
+        )
+    except Exception as exc:  # a failed demo must say why, in one line
+        print(f"msproxy demo: error: {exc!r}", file=sys.stderr)
+        return 1
+    loaded = load_capture(result.capture)
+    options = ShowOptions(color=use_color(args.color, sys.stdout))
+    print(f"\n== The capture, {result.capture} (msproxy show {result.capture}) ==\n")
+    for line in show_lines(loaded, options=options):
+        print(line)
+    print(f"\n== Its summary (msproxy summary {result.capture}) ==\n")
+    sys.stdout.write(format_tables(summarize(loaded)))
+    return 0
