@@ -54,6 +54,19 @@ def test_case_parses_to_expected_fields(c: Case) -> None:
 
 
 @pytest.mark.parametrize("c", CASES, ids=case_id)
+def test_case_at_every_split_point_and_byte_by_byte(c: Case) -> None:
+    expected = (c.verb, c.trid, c.args, c.payload, c.wire)
+    for cuts in [*([cut] for cut in range(1, len(c.wire))), list(range(1, len(c.wire)))]:
+        framer = framer_for(c)
+        events = feed_chunks(framer, c.wire, cuts)
+        assert len(events) == 1, cuts
+        cmd = events[0]
+        assert isinstance(cmd, Command)
+        assert (cmd.verb, cmd.trid, cmd.args, cmd.payload, cmd.raw) == expected, cuts
+        assert framer.pending == 0
+
+
+@pytest.mark.parametrize("c", CASES, ids=case_id)
 def test_case_built_in_code_serialises_to_the_wire_form(c: Case) -> None:
     built = Command(c.verb, c.trid, c.args, c.payload)
     assert built.to_bytes() == c.wire
