@@ -18,6 +18,7 @@ import trio
 
 from msmgr.client import ClientError, Session, protocol_number
 from msmgr.client.address import parse_address
+from msmgr.client.errors import describe
 from msmgr.client.passport import DEFAULT_NEXUS
 from msmgr.debug import Debug, parse_debug
 from msmgr.logsetup import configure_logging
@@ -114,14 +115,14 @@ def run_client(name: str, main: AsyncMain, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 130
     except ClientError as exc:
-        print(f"msmgr {name}: error: {exc}", file=sys.stderr)
+        print(f"msmgr {name}: error: {describe(exc)}", file=sys.stderr)
         return 1
     except ExceptionGroup as group:
         errors, rest = group.split(ClientError)
         if errors is None or rest is not None:
             raise
         for error in _leaves(errors):
-            print(f"msmgr {name}: error: {error}", file=sys.stderr)
+            print(f"msmgr {name}: error: {describe(error)}", file=sys.stderr)
         return 1
 
 
@@ -137,5 +138,5 @@ async def run_guarded(name: str, main: AsyncMain, args: argparse.Namespace) -> i
     try:
         return await main(args)
     except ClientError as exc:
-        print(f"msmgr {name}: error: {exc}", file=sys.stderr)
+        print(f"msmgr {name}: error: {describe(exc)}", file=sys.stderr)
         return 1

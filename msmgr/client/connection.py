@@ -32,6 +32,7 @@ from .errors import (
     NotConnected,
     RequestTimeout,
     ServerError,
+    describe,
 )
 from .handlers import Handler, HandlerTable
 
@@ -135,7 +136,7 @@ class Connection:
         except OSError as exc:
             self._closed.set()
             raise ConnectFailed(
-                f"{self.name}: cannot connect to {self.nserver}:{self.nsport}: {exc}"
+                f"{self.name}: cannot connect to {self.nserver}:{self.nsport}: {describe(exc)}"
             ) from exc
         await self.attach(stream)
         if self.debug & Debug.OPEN:
@@ -186,7 +187,9 @@ class Connection:
             try:
                 command = await self._stream.receive()
             except ConnectionClosed as exc:
-                self.close_reason = self.close_reason or f"connection closed by server ({exc})"
+                self.close_reason = (
+                    self.close_reason or f"connection closed by server ({describe(exc)})"
+                )
                 return True
             except MsnpError as exc:
                 self.close_reason = f"server sent invalid data: {exc}"
@@ -217,7 +220,7 @@ class Connection:
             except ConnectionClosed as exc:
                 if self.debug & Debug.CONFUSED:
                     flag_logger(Debug.CONFUSED).debug("%s: Not connected (%s)", self.name, exc)
-                self.close_reason = self.close_reason or f"write failed: {exc}"
+                self.close_reason = self.close_reason or f"write failed: {describe(exc)}"
                 return
             if self.debug & Debug.PACKET_SEND:
                 packet_log.debug("%s >>> %r", self.name, data)

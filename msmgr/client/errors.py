@@ -1,8 +1,28 @@
-"""msmgr/client/errors: the exceptions the client library raises."""
+"""msmgr/client/errors: the exceptions the client library raises, and ``describe``."""
 
 from __future__ import annotations
 
+import ssl
+
 from msmgr.codec import Command, MsnpError
+
+
+def describe(exc: BaseException) -> str:
+    """A never-empty reason for ``exc``, for error messages.
+
+    Some exceptions say nothing themselves (``trio.BrokenResourceError()`` wrapping an
+    ``ssl.SSLError``): then the first non-empty message down the ``__cause__`` /
+    ``__context__`` chain is used, and with none at all the type name. A TLS failure
+    anywhere in the chain is called one (``TLS error: [SSL: WRONG_VERSION_NUMBER] ...``).
+    """
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    prefix = "TLS error: " if any(isinstance(e, ssl.SSLError) for e in chain) else ""
+    text = next((str(e).strip() for e in chain if str(e).strip()), type(exc).__name__)
+    return prefix + text
 
 
 class ClientError(MsnpError):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import h11
 import trio
 
-from .errors import ClientError
+from .errors import ClientError, describe
 
 MAX_BODY = 256 * 1024  # Passport answers are a few KiB of HTML at most
 
@@ -73,9 +73,9 @@ async def http_get(
     except trio.TooSlowError:
         raise HttpError(f"GET {url}: no complete answer within {time_limit} s") from None
     except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-        raise HttpError(f"GET {url}: {exc}") from exc
+        raise HttpError(f"GET {url}: {describe(exc)}") from exc
     except h11.ProtocolError as exc:
-        raise HttpError(f"GET {url}: invalid HTTP response: {exc}") from exc
+        raise HttpError(f"GET {url}: invalid HTTP response: {describe(exc)}") from exc
 
 
 async def _exchange(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import urllib.parse
 from collections.abc import Callable
 from functools import partial
@@ -11,6 +12,8 @@ import pytest
 import trio
 
 from msmgr.client import AuthenticationError, HttpError, PassportClient, PassportError
+from msmgr.client.errors import describe
+from msmgr.client.http import http_get
 from msmgr.client.passport import authorization_header, parse_header_list, parse_ticket
 
 from .scripted import HOST
@@ -112,6 +115,36 @@ async def test_https_uses_tls(nursery: trio.Nursery) -> None:
     client = PassportClient(f"https://{HOST}:{port}/rdr/pprdr.asp", timeout=5)
     with trio.fail_after(5), pytest.raises(HttpError, match="GET https"):
         await client.get_ticket("a@b.c", "pw", CHALLENGE)
+
+
+async def test_tls_to_a_plain_http_server_says_why(nursery: trio.Nursery) -> None:
+    """The TLS error is named even though trio's BrokenResourceError has no message."""
+
+    async def plain_http(stream: trio.SocketStream) -> None:
+        await stream.receive_some(65536)  # the ClientHello
+        await stream.send_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    listeners = await nursery.start(partial(trio.serve_tcp, plain_http, 0, host=HOST))
+    url = f"https://{HOST}:{listeners[0].socket.getsockname()[1]}/login"
+    with trio.fail_after(5), pytest.raises(HttpError) as info:
+        await http_get(url)
+    message = str(info.value)
+    assert message.startswith(f"GET {url}: TLS error: ")
+    assert "SSL" in message.removeprefix(f"GET {url}: TLS error: ")
+
+
+def test_describe_walks_the_cause_chain() -> None:
+    try:
+        try:
+            raise ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+        except ssl.SSLError as exc:
+            raise trio.BrokenResourceError() from exc
+    except trio.BrokenResourceError as exc:
+        broken = exc
+    assert str(broken) == ""
+    assert describe(broken) == "TLS error: [SSL: WRONG_VERSION_NUMBER] wrong version number"
+    assert describe(trio.BrokenResourceError()) == "BrokenResourceError"
+    assert describe(OSError("refused")) == "refused"
 
 
 def test_header_helpers() -> None:
