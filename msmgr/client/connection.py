@@ -200,7 +200,7 @@ class Connection:
             if self.debug & Debug.PACKET_RECV:
                 packet_log.debug("%s <<< %r", self.name, command.raw)
             if self.debug & Debug.COMMAND_RECV:
-                recv_log.debug("<-- %s", command)
+                recv_log.debug("%s <-- %s", self.name, command)
             self._complete(command)
             if self.core is not None:
                 await self.core(command)
@@ -215,6 +215,11 @@ class Connection:
                 item.done.set()
                 continue
             data = item.to_bytes()
+            # Logged before writing: a reply can be read (and logged) before send_bytes returns.
+            if self.debug & Debug.PACKET_SEND:
+                packet_log.debug("%s >>> %r", self.name, data)
+            if self.debug & Debug.COMMAND_SEND:
+                send_log.debug("%s --> %s", self.name, item)
             try:
                 await self._stream.send_bytes(data)
             except ConnectionClosed as exc:
@@ -222,10 +227,6 @@ class Connection:
                     flag_logger(Debug.CONFUSED).debug("%s: Not connected (%s)", self.name, exc)
                 self.close_reason = self.close_reason or f"write failed: {describe(exc)}"
                 return
-            if self.debug & Debug.PACKET_SEND:
-                packet_log.debug("%s >>> %r", self.name, data)
-            if self.debug & Debug.COMMAND_SEND:
-                send_log.debug("--> %s", item)
 
     # -- sending -----------------------------------------------------------------------
 

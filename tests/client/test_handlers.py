@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 import trio
 import trio.lowlevel
+import trio.testing
 
 from msmgr.client import Connection, HandlerTable, Session
-from msmgr.codec import Command
+from msmgr.codec import Command, login_hash
 from msmgr.debug import Debug
 
-from .scripted import ALICE, ALICE_PW, Peer, serve, until
+from .scripted import ALICE, ALICE_PW, SALT, MemoryServer, Peer, serve, until
 
 
 class RecordingSession(Session):
@@ -134,9 +135,12 @@ async def test_debug_flags_log_to_their_loggers(
         name = f"msmgr.debug.{flag.name.lower()}"  # type: ignore[union-attr]
         return [r.getMessage() for r in caplog.records if r.name == name]
 
-    assert lines(Debug.COMMAND_SEND)[0] == "--> VER 1 MSNP7 MSNP6 MSNP5 MSNP4 MSNP3 MSNP2 CVR0"
-    assert "<-- VER 1 MSNP7" in lines(Debug.COMMAND_RECV)
-    assert "--> OUT" in lines(Debug.COMMAND_SEND)
+    assert (
+        lines(Debug.COMMAND_SEND)[0]
+        == "Dispatch Server --> VER 1 MSNP7 MSNP6 MSNP5 MSNP4 MSNP3 MSNP2 CVR0"
+    )
+    assert "Dispatch Server <-- VER 1 MSNP7" in lines(Debug.COMMAND_RECV)
+    assert "Notification Server --> OUT" in lines(Debug.COMMAND_SEND)
     assert (
         lines(Debug.PACKET_SEND)[0]
         == "Dispatch Server >>> b'VER 1 MSNP7 MSNP6 MSNP5 MSNP4 MSNP3 MSNP2 CVR0\\r\\n'"
@@ -160,3 +164,76 @@ async def test_no_debug_output_without_flags(
         async with Session(ALICE, ALICE_PW, server=address, protocol=7) as session:
             await session.login()
     assert [r for r in caplog.records if r.name.startswith("msmgr.debug")] == []
+
+
+class ReplyFirstStream(trio.abc.Stream):
+    """A stream whose ``send_all`` returns only once the reply was logged (or 1 s passed).
+
+    This is the worst legal scheduling for the client: the reply is read and logged
+    while the request's write has not returned yet.
+    """
+
+    def __init__(self, inner: trio.abc.Stream, replied: list[trio.Event]) -> None:
+        self.inner = inner
+        self.replied = replied
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        self.replied[0] = trio.Event()
+        await self.inner.send_all(data)
+        with trio.move_on_after(1):
+            await self.replied[0].wait()
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        return await self.inner.receive_some(max_bytes)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class EventOnRecord(logging.Handler):
+    def __init__(self, replied: list[trio.Event]) -> None:
+        super().__init__(logging.DEBUG)
+        self.replied = replied
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+        if record.name == "msmgr.debug.command_recv":
+            self.replied[0].set()
+
+
+async def test_sent_commands_are_logged_before_their_replies(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    server = MemoryServer(nursery, presence_script)
+    replied = [trio.Event()]
+
+    async def open_stream(host: str, port: int) -> trio.abc.Stream:
+        return ReplyFirstStream(await server.open_stream(host, port), replied)
+
+    handler = EventOnRecord(replied)
+    debug_logger = logging.getLogger("msmgr.debug")
+    old_level = debug_logger.level
+    debug_logger.setLevel(logging.DEBUG)
+    debug_logger.addHandler(handler)
+    try:
+        flags = Debug.COMMAND_SEND | Debug.COMMAND_RECV
+        async with Session(
+            ALICE, ALICE_PW, open_stream=open_stream, protocol=7, debug=flags
+        ) as session:
+            await session.login()
+    finally:
+        debug_logger.removeHandler(handler)
+        debug_logger.setLevel(old_level)
+    dialogue = [m for m in handler.messages if " VER " in m or " USR " in m]
+    assert dialogue == [
+        "Dispatch Server --> VER 1 MSNP7 MSNP6 MSNP5 MSNP4 MSNP3 MSNP2 CVR0",
+        "Dispatch Server <-- VER 1 MSNP7",
+        f"Dispatch Server --> USR 3 MD5 I {ALICE}",
+        "Dispatch Server <-- USR 3 MD5 S 1013928519.693957190",
+        f"Dispatch Server --> USR 4 MD5 S {login_hash(SALT, ALICE_PW)}",
+        f"Dispatch Server <-- USR 4 OK {ALICE} Alice%20A.",
+    ]
