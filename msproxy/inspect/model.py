@@ -134,7 +134,9 @@ def make_capture(records: Iterable[Record], *, source: str = "<records>") -> Cap
             known.last_seen = float(t)
         if record.get("type") == "close":
             known.closed = float(t) if isinstance(t, int | float) else None
-            known.closed_by = _str_or_none(record.get("by"))
+            by = _str_or_none(record.get("by"))
+            # Captures from before the format was fixed said "upstream" for the server.
+            known.closed_by = "server" if by == "upstream" else by
             known.close_reason = _str_or_none(record.get("reason"))
     return Capture(header, body, connections, source)
 
@@ -154,7 +156,10 @@ def _str_or_none(value: object) -> str | None:
 
 
 def error_text(record: Record) -> str:
-    """The text of an ``error`` record: its ``message`` (``reason`` in early writers)."""
+    """The text of an ``error`` record: its ``message``.
+
+    (Captures written before the format was fixed had it in ``reason``: still read.)
+    """
     for key in ("message", "reason"):
         value = record.get(key)
         if isinstance(value, str):

@@ -34,6 +34,8 @@ class ProxyConfig:
         redact: replace secrets in the capture (never in forwarded bytes).
         debug: Net::Msmgr debug flags selecting the console output.
         connect_timeout: seconds to open an upstream connection.
+        first_command_timeout: seconds a new client connection may take to send its
+            first command (which routes it); a silent client is closed after that.
         redirect_ttl: seconds a redirect waits for the client's new connection.
         max_pending_redirects: bound on remembered redirects (oldest dropped first).
         max_ns_listeners: bound on the extra listeners, one per NS target.
@@ -49,6 +51,7 @@ class ProxyConfig:
     redact: bool = True
     debug: Debug = Debug.NONE
     connect_timeout: float = 10.0
+    first_command_timeout: float = 60.0
     redirect_ttl: float = 300.0
     max_pending_redirects: int = 10_000
     max_ns_listeners: int = 64

@@ -14,8 +14,13 @@ Strategy:
   ``RequestRedirect`` and ``RedirectReady``; later events of that direction wait.
 * Every command becomes a capture record (secrets replaced when a ``Redactor`` is
   given), lines that are not commands become ``raw`` + ``error`` records, and one
-  ``Record`` batch is emitted per received chunk, after the ``SendData``, so that
-  forwarding never waits for bookkeeping.
+  ``Record`` batch is emitted per received chunk, *before* the ``SendData`` that forwards
+  it: queueing records never waits, so every command read is recorded even when the
+  forward then fails.
+* The ``open`` record carries the accept time (``opened``) and is written before any
+  other record of the connection (``ready``: when the upstream connection was made).
+  The ``close`` record's ``t`` is when the first side ended (``by`` says which:
+  ``client``, ``server`` or ``proxy``); ``finished`` is when the other side was done too.
 * A line or payload over the limits (``Desync``) closes the connection: ``error`` and
   ``close`` records, both sides closed.
 * Log commands: COMMAND_SEND for client commands, COMMAND_RECV for server commands (the
@@ -96,6 +101,7 @@ NOTIFICATION_VERBS = frozenset(
 _REDIRECT_VERBS = frozenset({"XFR", "RNG"})
 _DIRECTION = {Side.CLIENT: Direction.C2S, Side.UPSTREAM: Direction.S2C}
 _DIR = {Side.CLIENT: "c2s", Side.UPSTREAM: "s2c"}
+_BY = {Side.CLIENT: "client", Side.UPSTREAM: "server"}
 _COMMAND_FLAG = {Side.CLIENT: Debug.COMMAND_SEND, Side.UPSTREAM: Debug.COMMAND_RECV}
 _PACKET_FLAG = {Side.CLIENT: Debug.PACKET_SEND, Side.UPSTREAM: Debug.PACKET_RECV}
 
@@ -120,11 +126,13 @@ class _Batch:
         self.records: list[CaptureRecord] = []
 
     def flush(self, to: Side) -> None:
+        # Records first: they are queued without waiting, so a send that fails (or is
+        # cancelled) can never lose the record of a command that was read.
+        self.flush_records()
         if self.chunks:
             data = self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
             self.out.append(SendData(side=to, data=data))
             self.chunks = []
-        self.flush_records()
 
     def flush_records(self) -> None:
         if self.records:
@@ -141,11 +149,13 @@ class Relay:
         redactor: replaces secrets in capture records; None keeps them.
         debug: the debug flags selecting which ``Log`` commands are produced.
         limits: line and payload limits; exceeding one closes the connection.
+        opened: when the client's connection was accepted (the ``open`` record's ``t``).
     """
 
     __slots__ = (
         "_awaiting",
         "_eof",
+        "_first_close",
         "_framers",
         "_held",
         "_open_recorded",
@@ -156,6 +166,7 @@ class Relay:
         "conn",
         "debug",
         "dialect",
+        "opened",
         "redactor",
         "role",
         "state",
@@ -170,8 +181,10 @@ class Relay:
         redactor: Redactor | None = None,
         debug: Debug = Debug.NONE,
         limits: Limits | None = None,
+        opened: float = 0.0,
     ) -> None:
         self.conn = conn
+        self.opened = opened
         self.client = client
         self.redactor = redactor
         self.debug = debug
@@ -190,6 +203,7 @@ class Relay:
         self._awaiting: tuple[Command, RedirectInfo] | None = None
         self._eof: set[Side] = set()
         self._open_recorded = False
+        self._first_close: float | None = None
 
     @property
     def name(self) -> str:
@@ -370,7 +384,7 @@ class Relay:
             "conn": self.conn,
             "dir": direction,
             "kind": "unparsed",
-            "reason": event.reason,
+            "message": event.reason,
         }
         batch.records.extend((error, raw))
         if forward:
@@ -407,7 +421,7 @@ class Relay:
                 "conn": self.conn,
                 "dir": direction,
                 "kind": "limit",
-                "reason": event.reason,
+                "message": event.reason,
             }
         ]
         for later in rest:
@@ -436,7 +450,7 @@ class Relay:
         self.role = event.role
         self.upstream = event.upstream
         t = event.t
-        out.append(Record(records=[self._open_record(t, event.parent, event.via)]))
+        out.append(Record(records=[self._open_record(event.parent, event.via, ready=t)]))
         if event.error is not None:
             out.append(
                 Record(
@@ -446,7 +460,7 @@ class Relay:
                             "t": t,
                             "conn": self.conn,
                             "kind": "connect",
-                            "reason": f"cannot connect to {event.upstream}: {event.error}",
+                            "message": f"cannot connect to {event.upstream}: {event.error}",
                         }
                     ]
                 )
@@ -489,8 +503,7 @@ class Relay:
             return
         # Not forwarded (no upstream): still record every byte the client sent.
         if not self._open_recorded:
-            t0 = held[0][1] if held else 0.0
-            batch.out.append(Record(records=[self._open_record(t0, None, None)]))
+            batch.out.append(Record(records=[self._open_record(None, None)]))
         for event, t in held:
             if isinstance(event, Command):
                 batch.records.append(self._command_record(Side.CLIENT, event, t))
@@ -502,11 +515,13 @@ class Relay:
                 return
         batch.flush_records()
 
-    def _open_record(self, t: float, parent: int | None, via: str | None) -> CaptureRecord:
+    def _open_record(
+        self, parent: int | None, via: str | None, *, ready: float | None = None
+    ) -> CaptureRecord:
         self._open_recorded = True
-        return {
+        record: CaptureRecord = {
             "type": "open",
-            "t": t,
+            "t": self.opened,
             "conn": self.conn,
             "role": self.role,
             "client": self.client,
@@ -514,6 +529,9 @@ class Relay:
             "parent": parent,
             "via": via,
         }
+        if ready is not None:
+            record["ready"] = ready
+        return record
 
     def _on_redirect_ready(self, address: str | None, t: float, out: list[ProxyCommand]) -> None:
         if self._awaiting is None:
@@ -530,7 +548,7 @@ class Relay:
                     "conn": self.conn,
                     "dir": "s2c",
                     "kind": "rewrite",
-                    "reason": f"redirect to {info.address} refused; forwarded unchanged",
+                    "message": f"redirect to {info.address} refused; forwarded unchanged",
                 }
             )
             out.append(
@@ -596,16 +614,17 @@ class Relay:
             self._held.extend((e, t) for e in self._framers[side].close())
             self._process_held(batch, forward=False)
             if not self.closed:
-                self._finish(side.value, event.error or "closed before the upstream opened", t, out)
+                self._finish(_BY[side], event.error or "closed before the upstream opened", t, out)
             return
         if side is Side.UPSTREAM and self._awaiting is not None:
             self._on_redirect_ready(None, t, out)
         self._flush_framer(side, t, batch, forward=True)
         batch.flush(side.other)
         if self.closed_by is None:
-            self.closed_by = side.value
+            self.closed_by = _BY[side]
+            self._first_close = t
         if event.error is not None:
-            self._finish(side.value, event.error, t, out)
+            self._finish(_BY[side], event.error, t, out)
             return
         self._eof.add(side)
         if self.debug & Debug.CLOSE:
@@ -618,19 +637,28 @@ class Relay:
                 )
             )
         if len(self._eof) == 2:
-            self._finish(self.closed_by, "closed", t, out)
+            first = self._first_close if self._first_close is not None else t
+            self._finish(self.closed_by, "end of stream", first, out, finished=t)
         else:
             out.append(CloseSide(side=side.other, half_close=True))
 
-    def _finish(self, by: str, reason: str, t: float, out: list[ProxyCommand]) -> None:
+    def _finish(
+        self,
+        by: str,
+        reason: str,
+        t: float,
+        out: list[ProxyCommand],
+        *,
+        finished: float | None = None,
+    ) -> None:
         self.state = State.CLOSED
         self.closed_by = by
         self.close_reason = reason
-        out.append(
-            Record(
-                records=[{"type": "close", "t": t, "conn": self.conn, "by": by, "reason": reason}]
-            )
-        )
+        record: CaptureRecord = {"type": "close", "t": t, "conn": self.conn, "by": by}
+        record["reason"] = reason
+        if finished is not None:
+            record["finished"] = finished
+        out.append(Record(records=[record]))
         if self.debug & Debug.CLOSE:
             out.append(
                 Log(

@@ -41,7 +41,7 @@ from .events import (
     UpstreamOpened,
 )
 from .redirects import Redirect
-from .relay import Relay
+from .relay import Relay, State
 
 if TYPE_CHECKING:
     from .server import Proxy
@@ -78,6 +78,7 @@ class Session:
             redactor=proxy.redactor,
             debug=config.debug,
             limits=config.limits,
+            opened=proxy.now(),
         )
         self.streams: dict[Side, trio.abc.Stream] = {Side.CLIENT: client_stream}
         self._nursery: trio.Nursery | None = None
@@ -104,6 +105,8 @@ class Session:
         relay = self.relay
         proxy = self.proxy
         sink = proxy.sink
+        if side is Side.CLIENT and not await self._await_first_command(stream):
+            return
         while not relay.closed:
             try:
                 data = await stream.receive_some(RECEIVE_SIZE)
@@ -119,36 +122,85 @@ class Session:
             if sink.backlog > sink.high_water:
                 await sink.wait_room()
 
+    async def _await_first_command(self, stream: trio.abc.Stream) -> bool:
+        """Read the client until its first command routes the connection.
+
+        The relay must leave WAITING_FIRST within ``first_command_timeout`` of the
+        accept, else it records a close ``by: "proxy"`` and the session ends. Returns
+        whether the client pump goes on (False: the connection is over).
+        """
+        relay = self.relay
+        proxy = self.proxy
+        timeout = proxy.config.first_command_timeout
+        commands: list[ProxyCommand] = []
+        with trio.move_on_after(timeout):
+            while relay.state is State.WAITING_FIRST:
+                try:
+                    data = await stream.receive_some(RECEIVE_SIZE)
+                except _STREAM_ERRORS as exc:
+                    error = _why(exc, "receive")
+                    commands = relay.handle(
+                        ConnectionClosed(side=Side.CLIENT, t=proxy.now(), error=error)
+                    )
+                    break
+                if not data:
+                    commands = relay.handle(ConnectionClosed(side=Side.CLIENT, t=proxy.now()))
+                    break
+                commands = relay.handle(DataReceived(side=Side.CLIENT, data=data, t=proxy.now()))
+                if relay.state is State.WAITING_FIRST:
+                    await self._execute(commands)  # logs only: nothing here waits
+                    commands = []
+        if relay.state is State.WAITING_FIRST:
+            reason = f"no command within {timeout:g} s"
+            logger.info("#%d closed: %s", self.conn, reason)
+            commands = relay.handle(Shutdown(t=proxy.now(), reason=reason))
+        # Outside the timeout: opening the upstream has a timeout of its own.
+        await self._execute(commands)
+        return not relay.closed
+
     # -- executing relay commands ------------------------------------------------
 
     async def _execute(self, commands: list[ProxyCommand]) -> None:
-        for command in commands:
-            match command:
-                case SendData(side=side, data=data):
-                    stream = self.streams.get(side)
-                    if stream is None:  # pragma: no cover - the relay never sends early
-                        raise RuntimeError(f"SendData to {side.value} before it is open")
-                    try:
-                        await stream.send_all(data)
-                    except _STREAM_ERRORS as exc:
-                        if self.relay.closed:
-                            return
-                        event = ConnectionClosed(
-                            side=side, t=self.proxy.now(), error=_why(exc, "send")
-                        )
-                        await self._execute(self.relay.handle(event))
-                        return
-                case Record(records=records):
-                    self.proxy.sink.put(records)
-                case Log(flag=flag, level=level, msg=msg, args=args):
-                    flag_logger(flag).log(level, msg, *args)
-                case CloseSide(side=side, half_close=half):
-                    await self._close(side, half)
-                case OpenUpstream(first=first):
-                    await self._execute(await self._open_upstream(first))
-                case RequestRedirect():
-                    reply = await self._redirect(command)
-                    await self._execute(self.relay.handle(reply))
+        """Execute ``commands`` in order.
+
+        Whatever happens on the way (a failed send, cancellation), the ``Record`` and
+        ``Log`` commands after it are still executed: every command read gets recorded.
+        """
+        for index, command in enumerate(commands):
+            try:
+                failed = await self._execute_one(command)
+            except BaseException:
+                self._execute_now(commands[index + 1 :])
+                raise
+            if failed is not None:
+                self._execute_now(commands[index + 1 :])
+                if not self.relay.closed:
+                    await self._execute(self.relay.handle(failed))
+                return
+
+    async def _execute_one(self, command: ProxyCommand) -> ConnectionClosed | None:
+        """Execute one command; a send that failed comes back as the event to handle."""
+        match command:
+            case SendData(side=side, data=data):
+                stream = self.streams.get(side)
+                if stream is None:  # pragma: no cover - the relay never sends early
+                    raise RuntimeError(f"SendData to {side.value} before it is open")
+                try:
+                    await stream.send_all(data)
+                except _STREAM_ERRORS as exc:
+                    return ConnectionClosed(side=side, t=self.proxy.now(), error=_why(exc, "send"))
+            case Record(records=records):
+                self.proxy.sink.put(records)
+            case Log(flag=flag, level=level, msg=msg, args=args):
+                flag_logger(flag).log(level, msg, *args)
+            case CloseSide(side=side, half_close=half):
+                await self._close(side, half)
+            case OpenUpstream(first=first):
+                await self._execute(await self._open_upstream(first))
+            case RequestRedirect():
+                reply = await self._redirect(command)
+                await self._execute(self.relay.handle(reply))
+        return None
 
     def _execute_now(self, commands: list[ProxyCommand]) -> None:
         """Execute what needs no waiting (records, logs): used while being cancelled."""

@@ -50,29 +50,34 @@ def started(**kwargs: object) -> tuple[Relay, Driver]:
 
 
 def test_first_command_opens_upstream_and_is_held_until_open() -> None:
-    relay = Relay(7, client="127.0.0.1:5000")
-    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"VER 1 MSN"))
+    relay = Relay(7, client="127.0.0.1:5000", opened=1.0)
+    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"VER 1 MSN", t=2.0))
     assert out == []
-    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"P8 CVR0\r\nCVR 2 x\r\n"))
+    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"P8 CVR0\r\nCVR 2 x\r\n", t=2.5))
     assert [type(c) for c in out] == [OpenUpstream]
     first = out[0]
     assert isinstance(first, OpenUpstream)
     assert first.first.verb == "VER"
     assert sent(out, Side.UPSTREAM) == b""
-    out = relay.handle(UpstreamOpened(upstream="10.0.0.1:1863", role="NS", parent=3, via="XFR"))
+    out = relay.handle(
+        UpstreamOpened(upstream="10.0.0.1:1863", role="NS", parent=3, via="XFR", t=3.0)
+    )
     assert sent(out, Side.UPSTREAM) == b"VER 1 MSNP8 CVR0\r\nCVR 2 x\r\n"
     recs = records(out)
+    # The open record comes first, with the accept time; the commands keep their arrival
+    # time; ``ready`` is when the upstream connection was made.
     assert recs[0] == {
         "type": "open",
-        "t": 0.0,
+        "t": 1.0,
         "conn": 7,
         "role": "NS",
         "client": "127.0.0.1:5000",
         "upstream": "10.0.0.1:1863",
         "parent": 3,
         "via": "XFR",
+        "ready": 3.0,
     }
-    assert [r["cmd"] for r in recs[1:]] == ["VER", "CVR"]
+    assert [(r["cmd"], r["t"]) for r in recs[1:]] == [("VER", 2.5), ("CVR", 2.5)]
     assert relay.name == "NS#7"
 
 
@@ -262,14 +267,23 @@ def test_payload_over_the_limit_closes_the_connection() -> None:
     assert relay.closed
 
 
-def test_clean_close_is_half_closed_then_finished() -> None:
+@pytest.mark.parametrize(("first", "by"), [(Side.CLIENT, "client"), (Side.UPSTREAM, "server")])
+def test_clean_close_is_half_closed_then_finished(first: Side, by: str) -> None:
     relay, _ = started()
-    out = relay.handle(ConnectionClosed(side=Side.CLIENT, t=1.0))
-    assert closes(out) == [CloseSide(side=Side.UPSTREAM, half_close=True)]
+    out = relay.handle(ConnectionClosed(side=first, t=1.0))
+    assert closes(out) == [CloseSide(side=first.other, half_close=True)]
     assert records(out) == []
-    out = relay.handle(ConnectionClosed(side=Side.UPSTREAM, t=2.0))
+    out = relay.handle(ConnectionClosed(side=first.other, t=2.0))
+    # ``t``: when the first side ended; ``finished``: when both were done.
     assert records(out) == [
-        {"type": "close", "t": 2.0, "conn": 1, "by": "client", "reason": "closed"}
+        {
+            "type": "close",
+            "t": 1.0,
+            "conn": 1,
+            "by": by,
+            "reason": "end of stream",
+            "finished": 2.0,
+        }
     ]
     assert len(closes(out)) == 2
     assert relay.closed
@@ -290,7 +304,7 @@ def test_broken_side_finishes_at_once() -> None:
     relay, _ = started()
     out = relay.handle(ConnectionClosed(side=Side.UPSTREAM, error="connection reset"))
     assert records(out)[-1]["reason"] == "connection reset"
-    assert records(out)[-1]["by"] == "upstream"
+    assert records(out)[-1]["by"] == "server"
     assert len(closes(out)) == 2
 
 
@@ -328,7 +342,18 @@ def test_shutdown_records_the_close() -> None:
     assert relay.handle(Shutdown()) == []
 
 
-def test_records_come_after_the_data_they_describe() -> None:
+def test_records_come_before_the_data_they_describe() -> None:
+    """Queueing a record never fails, forwarding may: records go first."""
     relay, _ = started()
     out = relay.handle(DataReceived(side=Side.CLIENT, data=b"PNG\r\n"))
-    assert [type(c) for c in out] == [SendData, Record]
+    assert [type(c) for c in out] == [Record, SendData]
+    out = relay.handle(DataReceived(side=Side.UPSTREAM, data=b"QNG 50\r\nOUT\r\n"))
+    assert [type(c) for c in out] == [Record, SendData]
+
+
+def test_error_records_carry_message() -> None:
+    relay, _ = started()
+    out = relay.handle(DataReceived(side=Side.UPSTREAM, data=b"what?\r\n"))
+    (error,) = [r for r in records(out) if r["type"] == "error"]
+    assert error["message"] == "not an MSNP command line"
+    assert "reason" not in error
