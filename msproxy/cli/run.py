@@ -45,6 +45,13 @@ def _address(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _listen_address(text: str) -> tuple[str, int]:
+    try:
+        return parse_address(text, allow_zero=True)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _debug(text: str) -> Debug:
     try:
         return parse_debug(text)
@@ -62,10 +69,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--listen",
-        type=_address,
+        type=_listen_address,
         default=("127.0.0.1", 1863),
         metavar="HOST:PORT",
-        help="where clients connect (default 127.0.0.1:1863; [::1]:1863 for IPv6)",
+        help="where clients connect (default 127.0.0.1:1863; [::1]:1863 for IPv6; "
+        "port 0: any free port, printed at start)",
     )
     parser.add_argument(
         "--upstream",

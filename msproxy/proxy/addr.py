@@ -6,11 +6,16 @@ MSNP_PORT = 1863
 """The port MSNP servers listen on; assumed when an address names none."""
 
 
-def parse_address(text: str, default_port: int = MSNP_PORT) -> tuple[str, int]:
+def parse_address(
+    text: str, default_port: int = MSNP_PORT, *, allow_zero: bool = False
+) -> tuple[str, int]:
     """``"10.0.0.5:1863"``, ``"[::1]:1863"``, ``"host"`` -> (host, port).
 
+    ``allow_zero``: accept port 0 (a listener's "any free port").
+
     Raises:
-        ValueError: the port is not a number in 1..65535 or the host is empty.
+        ValueError: the port is not a number in 1..65535 (0..65535 with ``allow_zero``)
+            or the host is empty.
     """
     text = text.strip()
     if text.startswith("["):
@@ -29,7 +34,8 @@ def parse_address(text: str, default_port: int = MSNP_PORT) -> tuple[str, int]:
         raise ValueError(f"no host in address {text!r}")
     if not port_text:
         return host, default_port
-    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
+    lowest = 0 if allow_zero else 1
+    if not (port_text.isascii() and port_text.isdigit()) or not lowest <= int(port_text) < 65536:
         raise ValueError(f"bad port {port_text!r} in address {text!r}")
     return host, int(port_text)
 

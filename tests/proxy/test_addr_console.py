@@ -29,6 +29,13 @@ def test_parse_address_rejects(text: str) -> None:
         parse_address(text)
 
 
+def test_parse_address_port_zero_only_when_allowed() -> None:
+    assert parse_address("127.0.0.1:0", allow_zero=True) == ("127.0.0.1", 0)
+    assert parse_address("[::1]:0", allow_zero=True) == ("::1", 0)
+    with pytest.raises(ValueError, match="port"):
+        parse_address("h:70000", allow_zero=True)
+
+
 def test_format_address() -> None:
     assert format_address("127.0.0.1", 5) == "127.0.0.1:5"
     assert format_address("::1", 5) == "[::1]:5"

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
+import re
+import signal
+import subprocess
+import sys
 from functools import partial
 from pathlib import Path
 
@@ -76,3 +81,57 @@ async def test_run_with_embedded_reference_server_then_stop(tmp_path: Path) -> N
     assert line.endswith(f"capturing to {capture}")
     kinds = [r["type"] for r in read_capture(capture)]
     assert kinds == ["header", "open", "cmd", "cmd", "close"]
+
+
+async def answer_ver(stream: trio.SocketStream) -> None:
+    """A scripted upstream: answers each chunk starting with VER, until the end."""
+    async with stream:
+        try:
+            async for chunk in stream:
+                if chunk.startswith(b"VER "):
+                    await stream.send_all(b"VER 1 MSNP8\r\n")
+        except trio.BrokenResourceError:
+            pass
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+async def test_signal_stops_msproxy_run_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
+    capture = tmp_path / "c.jsonl"
+    errors = tmp_path / "stderr.txt"
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            (up,) = await nursery.start(partial(trio.serve_tcp, answer_ver, 0, host="127.0.0.1"))
+            upstream = f"127.0.0.1:{up.socket.getsockname()[1]}"
+            argv = [sys.executable, "-m", "msproxy", "run", "--listen", "127.0.0.1:0"]
+            argv += ["--upstream", upstream, "--capture", str(capture)]
+            with errors.open("wb") as err:
+                proc = await trio.lowlevel.open_process(
+                    argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err
+                )
+            try:
+                assert proc.stdout is not None
+                line = b""
+                while not line.endswith(b"\n"):
+                    chunk = await proc.stdout.receive_some(1000)
+                    assert chunk, f"msproxy exited: {errors.read_text()}"
+                    line += chunk
+                match = re.match(rb"msproxy listening on 127\.0\.0\.1:(\d+),", line)
+                assert match, line
+                client = await trio.open_tcp_stream("127.0.0.1", int(match[1]))
+                await client.send_all(b"VER 1 MSNP8 CVR0\r\n")
+                assert await client.receive_some(100) == b"VER 1 MSNP8\r\n"
+                proc.send_signal(sig)
+                assert await proc.wait() == 0, errors.read_text()
+                assert await client.receive_some(100) == b""  # closed by the proxy
+                await client.aclose()
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+            nursery.cancel_scope.cancel()
+    lines = capture.read_bytes().split(b"\n")
+    assert lines.pop() == b""  # every line ended
+    records = [json.loads(line) for line in lines]
+    assert [r["type"] for r in records] == ["header", "open", "cmd", "cmd", "close"]
+    assert records[-1]["conn"] == records[1]["conn"]
+    assert records[-1]["by"] == "proxy"
