@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from msmgr.client import (
@@ -81,3 +84,25 @@ def test_protocol_number() -> None:
     assert protocol_number("msnp2") == 2
     with pytest.raises(ValueError, match="MSNP2"):
         protocol_number("MSNP1")
+
+
+def test_the_package_reexports_the_client_api() -> None:
+    import msmgr
+    import msmgr.client
+    import msmgr.debug
+
+    for name in ("Session", "open_session", "Connection", "Switchboard", "Conversation", "User"):
+        assert getattr(msmgr, name) is getattr(msmgr.client, name), name
+    for name in ("ClientError", "ServerError", "AuthenticationError", "ConnectionLost"):
+        assert issubclass(getattr(msmgr, name), msmgr.ClientError), name
+    assert msmgr.DEBUG_COMMAND_SEND is msmgr.debug.Debug.COMMAND_SEND
+    assert all(hasattr(msmgr, name) for name in msmgr.__all__)
+
+
+@pytest.mark.parametrize(
+    "module", ["msmgr", "msmgr.client.session", "msmgr.stream", "msmgr.codec", "msmgr.cli.contacts"]
+)
+def test_any_entry_point_imports_without_a_cycle(module: str) -> None:
+    code = f"import {module}; from msmgr import Session, open_session, Command, DEBUG_OPEN"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
