@@ -2,7 +2,8 @@
 
 Not a sub-command itself. Every client sub-command takes ``--server HOST:PORT``,
 ``--user``, ``--password`` (or ``$MSMGR_PASSWORD``), ``--protocol MSNPn`` (the highest
-version offered), ``--nexus URL`` (Passport nexus for MSNP8), ``--debug FLAGS``
+version offered: MSNP2-7 log in with MD5, MSNP8-12 with Passport 1.4; MSNP13+ are
+refused when the arguments are parsed), ``--nexus URL`` (Passport nexus), ``--debug FLAGS``
 (Net::Msmgr debug flags), ``--timeout SECONDS`` and ``-v``/``-q``.
 """
 
@@ -67,11 +68,12 @@ def add_login_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--password", metavar="PW", help="its password (default: $MSMGR_PASSWORD)")
     group.add_argument(
         "--protocol", type=_protocol, default=8, metavar="MSNPn",
-        help="highest protocol version to offer (default MSNP8; MSNP2-7 log in with MD5)",
+        help="highest protocol version to offer, MSNP2-MSNP12 (default MSNP8; MSNP2-7 log in"
+        " with MD5, MSNP8-12 with Passport 1.4; MSNP13+ are not supported)",
     )  # fmt: skip
     group.add_argument(
         "--nexus", default=DEFAULT_NEXUS, metavar="URL",
-        help=f"Passport 1.4 nexus for MSNP8 (default {DEFAULT_NEXUS})",
+        help=f"Passport 1.4 nexus for MSNP8-12 (default {DEFAULT_NEXUS})",
     )  # fmt: skip
     group.add_argument(
         "--debug", type=_debug, default=Debug.NONE, metavar="FLAGS",

@@ -10,6 +10,10 @@ Log in, keep presence, hold conversations and run bots::
 
 Net::Msmgr names: ``Connection``, ``Switchboard``, ``Conversation``, ``Session``,
 ``User``; commands are ``msmgr.codec.Command`` (its ``.type`` gives the four kinds).
+
+Protocol versions: MSNP2-7 (MD5 login) and MSNP8-12 (Passport 1.4 login, ``SYN`` list
+sync in its MSNP8-9 and MSNP10-12 forms). MSNP13+ (SOAP address book, ``ADL``; SSO from
+MSNP15) are not supported and refused when a ``Session`` is made.
 """
 
 from __future__ import annotations

@@ -1,22 +1,31 @@
 """msmgr/client/lists: the contact lists, groups and presence a session learns from the NS.
 
 Pure bookkeeping (no IO): ``ContactLists.handle(command, version)`` digests one NS
-command. Both list-sync formats are understood:
+command. The list-sync formats of MSNP2-12 are understood (MSNP13+ moved the lists to
+the SOAP address book):
 
 * MSNP2-7: ``LST trid LIST ver idx total [email name [groups]]``, one list at a time;
   ``total == 0`` means the list is empty. A sync is complete when FL, AL, BL and RL
-  have each been seen to their last item.
-* MSNP8+: ``SYN trid ver ncontacts ngroups``, then (no TrIDs) ``GTC``, ``BLP``,
+  have each been seen to their last item. MSNP7 adds ``LSG trid ver idx total id name 0``.
+* MSNP8-9: ``SYN trid ver ncontacts ngroups``, then (no TrIDs) ``GTC``, ``BLP``,
   ``PRP``, ``LSG id name 0``, ``LST email name bits [groups]`` (FL=1 AL=2 BL=4 RL=8),
   each optionally followed by ``BPR key value`` lines. Complete after ``ncontacts`` LSTs.
+* MSNP10-12: ``SYN trid stamp stamp ncontacts ngroups`` (the counts are the last two
+  tokens; ``SYN trid stamp stamp`` alone means up to date), ``LSG name id`` (name
+  first), ``LST N=email [F=name] [C=guid] bits [network] [groups]``: the list bits are
+  the first all-digit token after the keyed fields; MSNP12 (and some MSNP11 servers)
+  put a network/type number after them; groups are comma-separated ids.
 """
 
 from __future__ import annotations
 
+import logging
 import urllib.parse
 from dataclasses import dataclass, field
 
 from msmgr.codec import Command
+
+logger = logging.getLogger(__name__)
 
 LIST_NAMES = ("FL", "AL", "BL", "RL")
 LIST_BITS = {"FL": 1, "AL": 2, "BL": 4, "RL": 8}
@@ -49,6 +58,8 @@ class Contact:
     lists: set[str] = field(default_factory=set)
     groups: list[str] = field(default_factory=list)
     properties: dict[str, str] = field(default_factory=dict)
+    guid: str = ""  # MSNP10+: the contact id (C=), used by REM FL
+    network: str = ""  # MSNP12: the number after the list bits (1 = Messenger)
 
 
 @dataclass(slots=True)
@@ -73,7 +84,8 @@ class ContactLists:
         self.groups: dict[str, str] = {}
         self.settings: dict[str, str] = {}  # GTC, BLP and PRP values
         self.presence: dict[str, Presence] = {}
-        self.version = 0
+        self.version = 0  # MSNP2-9 list version
+        self.stamps: tuple[str, ...] = ()  # MSNP10-12: the two timestamps of the last SYN
         self._expect_contacts: int | None = None
         self._seen_contacts = 0
         self._lists_done: set[str] = set()
@@ -115,15 +127,15 @@ class ContactLists:
         verb, args = command.verb, command.args
         modern = version is not None and version >= 8
         if verb == "SYN" and args:
-            self._on_syn(args, modern, version)
+            self._on_syn(args, version)
         elif verb == "LST":
             if modern and command.trid is None:
-                self._on_lst8(args)
+                self._on_lst8(args, version)
             else:
                 self._on_lst2(args)
             self._check_done(version)
         elif verb == "LSG":
-            self._on_lsg(args, modern)
+            self._on_lsg(args, version)
         elif verb == "BPR":
             self._on_bpr(args)
         elif verb in ("GTC", "BLP") and args:
@@ -132,6 +144,8 @@ class ContactLists:
             self.settings[args[-2]] = unquote(args[-1])
         elif verb == "ADD" and len(args) >= 3:
             self._on_add(args)
+        elif verb == "ADC" and len(args) >= 2:
+            self._on_adc(args)
         elif verb == "REM" and len(args) >= 2:
             self._on_rem(args)
         elif verb in ("ILN", "NLN") and len(args) >= 2:
@@ -143,19 +157,28 @@ class ContactLists:
         elif verb == "FLN" and args:
             self.presence.pop(args[0], None)
 
-    def _on_syn(self, args: tuple[str, ...], modern: bool, version: int | None) -> None:
-        new_version = int(args[0]) if args[0].isdigit() else self.version
-        if len(args) == 2 and not args[0].isdigit():  # MSNP10+ "SYN trid stamp stamp": up to date
-            self.syncing = False
+    def _on_syn(self, args: tuple[str, ...], version: int | None) -> None:
+        if version is None or version < 8:  # SYN ver: the lists follow unless up to date
+            new_version = int(args[0]) if args[0].isdigit() else self.version
+            if new_version == self.version and len(args) < 3:
+                self.syncing = False  # up to date: nothing follows
+                return
+            self._reset()
+            self.version = new_version
+            self._check_done(version)
             return
-        if new_version == self.version and len(args) < 3:
-            self.syncing = False  # up to date: nothing follows
+        # MSNP8-9: SYN ver [contacts groups]; MSNP10-12: SYN stamp stamp [contacts groups]
+        head = 1 if version < 10 else 2
+        counts = args[head:][-2:]
+        if version < 10 and args[0].isdigit():
+            self.version = int(args[0])
+        elif version >= 10:
+            self.stamps = args[:head]
+        if len(counts) < 2 or not all(c.isdigit() for c in counts):
+            self.syncing = False  # up to date: no counts, nothing follows
             return
         self._reset()
-        self.version = new_version
-        if modern:  # MSNP8-9: SYN ver contacts groups; MSNP10+: SYN stamp stamp contacts groups
-            count = args[-2] if len(args) >= 3 else "0"
-            self._expect_contacts = int(count) if count.isdigit() else 0
+        self._expect_contacts = int(counts[0])
         self._check_done(version)
 
     def _contact(self, email: str) -> Contact:
@@ -188,29 +211,44 @@ class ContactLists:
         if int(idx) >= int(total):
             self._lists_done.add(name)
 
-    def _on_lst8(self, args: tuple[str, ...]) -> None:
-        # MSNP8-9: LST email name bits [groups]; MSNP10+: LST N=email [F=name] [C=id] bits [groups]
-        if args and args[0].startswith("N="):
-            name = next((a[2:] for a in args if a.startswith("F=")), "")
-            rest = tuple(a for a in args[1:] if a[:2] not in ("F=", "C="))
-            args = (args[0][2:], name, *rest)
-        if len(args) < 3 or not args[2].isdigit():
+    def _on_lst8(self, args: tuple[str, ...], version: int | None) -> None:
+        """MSNP8-9 ``LST email name bits [groups]``; MSNP10-12 ``LST N=… F=… C=… bits …``."""
+        self._seen_contacts += 1  # counted even if unusable, so the sync still completes
+        keyed = {a[:2]: a[2:] for a in args if a[:2] in ("N=", "F=", "C=")}
+        if "N=" in keyed:
+            rest = [a for a in args if a[:2] not in ("N=", "F=", "C=")]
+            email, name = keyed["N="], keyed.get("F=", keyed["N="])
+        elif len(args) >= 3:
+            email, name, rest = args[0], args[1], list(args[2:])
+        else:
+            logger.warning("ignoring an LST line without a contact: %r", " ".join(args))
             return
-        contact = self._contact(args[0])
-        contact.name = unquote(args[1])
-        bits = int(args[2])
-        for name, bit in LIST_BITS.items():
+        bits_at = next((i for i, a in enumerate(rest) if a.isdigit()), None)
+        if bits_at is None:
+            logger.warning("ignoring an LST line without list bits: %r", " ".join(args))
+            return
+        contact = self._contact(email)
+        contact.name = unquote(name)
+        contact.guid = keyed.get("C=", contact.guid)
+        bits = int(rest[bits_at])
+        for list_name, bit in LIST_BITS.items():
             if bits & bit:
-                contact.lists.add(name)
-                if contact.email not in self.lists[name]:
-                    self.lists[name].append(contact.email)
-        if len(args) >= 4:
-            contact.groups = args[3].split(",")
+                contact.lists.add(list_name)
+                if email not in self.lists[list_name]:
+                    self.lists[list_name].append(email)
+        after = rest[bits_at + 1 :]
+        # MSNP12 (and some MSNP11 servers): a network number before the groups. From
+        # MSNP11 on group ids are GUIDs, so a lone number there is that field too.
+        if after and after[0].isdigit() and (len(after) >= 2 or (version or 0) >= 11):
+            contact.network = after.pop(0)
+        if after:
+            contact.groups = [g for g in after[0].split(",") if g]
         self._last = contact
-        self._seen_contacts += 1
 
-    def _on_lsg(self, args: tuple[str, ...], modern: bool) -> None:
-        if modern and len(args) >= 2:  # LSG id name 0
+    def _on_lsg(self, args: tuple[str, ...], version: int | None) -> None:
+        if version is not None and version >= 10 and len(args) >= 2:  # LSG name id
+            self.groups[args[1]] = unquote(args[0])
+        elif version is not None and version >= 8 and len(args) >= 2:  # LSG id name 0
             self.groups[args[0]] = unquote(args[1])
         elif len(args) >= 5:  # MSNP7: LSG ver idx total id name 0
             self.groups[args[3]] = unquote(args[4])
@@ -235,14 +273,42 @@ class ContactLists:
         if len(rest) >= 2:
             contact.name = unquote(rest[1])
 
-    def _on_rem(self, args: tuple[str, ...]) -> None:
-        # REM LIST ver email  (MSNP2-9)
+    def _on_adc(self, args: tuple[str, ...]) -> None:
+        # ADC LIST N=email [F=name] [C=guid] [group]  or  ADC FL C=guid group  (MSNP10-12)
         name = args[0]
         if name not in self.lists:
             return
-        email = args[2] if args[1].isdigit() and len(args) >= 3 else args[1]
+        keyed = {a[:2]: a[2:] for a in args[1:] if a[:2] in ("N=", "F=", "C=")}
+        email = keyed.get("N=") or self._email_of(keyed.get("C=", ""))
+        if not email:
+            return
+        if email not in self.lists[name]:
+            self.lists[name].append(email)
+        contact = self._contact(email)
+        contact.lists.add(name)
+        contact.guid = keyed.get("C=", contact.guid)
+        if "F=" in keyed:
+            contact.name = unquote(keyed["F="])
+
+    def _email_of(self, token: str) -> str:
+        """``token`` itself if it is a known handle, else the handle whose guid it is."""
+        if token in self.contacts:
+            return token
+        return next((c.email for c in self.contacts.values() if c.guid and c.guid == token), token)
+
+    def _on_rem(self, args: tuple[str, ...]) -> None:
+        # REM LIST ver email [group]  (MSNP2-9);  REM LIST email|guid [group]  (MSNP10-12)
+        name = args[0]
+        if name not in self.lists:
+            return
+        rest = args[2:] if args[1].isdigit() and len(args) >= 3 else args[1:]
+        email = self._email_of(rest[0])
+        contact = self.contacts.get(email)
+        if len(rest) >= 2 and name == "FL":  # out of one group only
+            if contact is not None and rest[1] in contact.groups:
+                contact.groups.remove(rest[1])
+            return
         if email in self.lists[name]:
             self.lists[name].remove(email)
-        contact = self.contacts.get(email)
         if contact is not None:
             contact.lists.discard(name)

@@ -10,6 +10,13 @@ handlers registered with ``add_handler`` run after it, for every NS the session 
 All background tasks (each connection's reader and writer, the keep-alive, answering
 RNGs) run in the session's nursery: ``async with Session(...)`` (or ``open_session``)
 owns it, and leaving it logs out and closes every connection.
+
+Supported protocol versions: MSNP2-7 (``USR MD5``) and MSNP8-12 (``USR TWN`` with a
+Passport 1.4 ticket; list sync by ``SYN``, MSNP10+ with timestamps and ``N=``/``F=``/
+``C=`` fields). MSNP13 and later keep the contact lists in the SOAP address book
+(``ADL``; from MSNP15 also an SSO login), which this library does not speak: asking
+for them (``protocol="MSNP13"``) is refused with ``ValueError`` when the Session is
+made, rather than logging in to empty lists.
 """
 
 from __future__ import annotations
@@ -48,13 +55,15 @@ logger = logging.getLogger(__name__)
 
 MIN_VERSION = 2
 DEFAULT_VERSION = 8  # highest version offered: MSNP8 (TWN), falling back to MD5 (MSNP7..2)
-MAX_SUPPORTED = 18
+MAX_SUPPORTED = 12  # MSNP13+ need the SOAP address book (and 15+ SSO): not implemented
+MIN_TWN = 8  # MSNP8+ log in with Passport 1.4 (TWN); older ones with MD5
+MIN_STAMPED_SYN = 10  # MSNP10+: SYN carries two timestamps instead of a list version
 MAX_REDIRECTS = 5
 DEFAULT_PING_INTERVAL = 45.0  # seconds between PNGs until a QNG says otherwise
 NOTIFICATION_VERBS = frozenset(
     {"GTC", "BLP", "PRP", "LSG", "ADD", "REM", "REA", "ADG", "RMG", "REG"}
 )
-LIST_VERBS = frozenset({"SYN", "LST", "LSG", "BPR", "GTC", "BLP", "PRP", "ADD", "REM"})
+LIST_VERBS = frozenset({"SYN", "LST", "LSG", "BPR", "GTC", "BLP", "PRP", "ADD", "ADC", "REM"})
 CVR_ARGS = ("0x0409", "winnt", "5.1", "i386", "MSNMSGR", "5.0.0515", "MSMSGS")
 
 StreamOpener = Callable[[str, int], Awaitable[trio.abc.Stream]]
@@ -64,10 +73,15 @@ def protocol_number(protocol: str | int) -> int:
     """``"MSNP8"`` or ``8`` -> 8.
 
     Raises:
-        ValueError: not a protocol name or out of range.
+        ValueError: not a protocol name, or outside the supported MSNP2-MSNP12.
     """
     number = protocol if isinstance(protocol, int) else parse_version(protocol.upper())
-    if number is None or not MIN_VERSION <= number <= MAX_SUPPORTED:
+    if number is not None and number > MAX_SUPPORTED:
+        raise ValueError(
+            f"MSNP{number} is not supported (its contact lists live in the SOAP address"
+            f" book); the client speaks MSNP{MIN_VERSION}..MSNP{MAX_SUPPORTED}: {protocol!r}"
+        )
+    if number is None or not number >= MIN_VERSION:
         raise ValueError(f"protocol must be MSNP{MIN_VERSION}..MSNP{MAX_SUPPORTED}: {protocol!r}")
     return number
 
@@ -300,7 +314,7 @@ class Session:
         conn.dialect.version = version
         handle = self.handle
         try:
-            if version >= 8:
+            if version >= MIN_TWN:
                 await conn.request(make("CVR", *CVR_ARGS, handle))
                 reply = await conn.request(make("USR", "TWN", "I", handle), accept=("XFR",))
                 if reply.verb == "XFR":
@@ -357,6 +371,8 @@ class Session:
             self.contact_lists.handle(command, self.version)
             if not self.contact_lists.syncing:
                 self._sync_done.set()
+        if verb == "PRP" and command.args[-2:-1] == ("MFN",):  # MSNP10+: our friendly name
+            self.friendly_name = unquote(command.args[-1])
         if verb in NOTIFICATION_VERBS and self.debug & Debug.NOTIFICATION:
             flag_logger(Debug.NOTIFICATION).debug("%s", command)
         if verb == "CHL" and command.args and ns is not None:
@@ -395,11 +411,20 @@ class Session:
     # -- user requests (Net::Msmgr's ui_*) ----------------------------------------------
 
     async def sync(self, *, time_limit: float | None = None) -> ContactLists:
-        """Synchronise the contact lists (``SYN``) and wait until they are complete."""
+        """Synchronise the contact lists (``SYN``) and wait until they are complete.
+
+        MSNP2-9 send the list version (``SYN trid 12``; the server answers with nothing
+        more when it is current), MSNP10-12 two timestamps, always ``SYN trid 0 0``
+        here: the whole lists are asked for and replace what was known.
+        """
         ns = self._require_ns()
         self.contact_lists.start_sync()
         self._sync_done = trio.Event()
-        await ns.request(make("SYN", str(self.contact_lists.version)), time_limit=time_limit)
+        if (self.version or 0) >= MIN_STAMPED_SYN:
+            request = make("SYN", "0", "0")
+        else:
+            request = make("SYN", str(self.contact_lists.version))
+        await ns.request(request, time_limit=time_limit)
         limit = self.request_timeout if time_limit is None else time_limit
         with trio.move_on_after(limit) as scope:
             await self._sync_done.wait()

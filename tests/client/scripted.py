@@ -15,6 +15,8 @@ HOST = "127.0.0.1"
 ALICE = "alice@example.com"
 ALICE_PW = "alice-password"
 SALT = "1013928519.693957190"
+CHALLENGE = "lc=1033,id=507,tw=40,fs=1,ct=1,kpp=1,kv=5"
+TICKET = "t=T&p=P"
 
 
 class Peer:
@@ -63,8 +65,40 @@ class Peer:
         else:
             await self.send("911", usr.trid)
 
+    async def twn_login(self, version: int = 8, handle: str = ALICE) -> None:
+        """Play the server side of a Passport login (VER, CVR, USR TWN I/S) at MSNP8-12.
+
+        The ticket must be ``TICKET`` (what ``FakePassport`` hands out). MSNP10+ leave the
+        friendly name out of ``USR OK``; MSNP11+ follow it with ``SBS 0 null``.
+        """
+        ver = await self.expect("VER")
+        assert f"MSNP{version}" in ver.args
+        await self.reply(ver, f"MSNP{version}")
+        await self.reply(await self.expect("CVR"), "7.0.0816", "7.0.0816", "6.0.0602", "x", "y")
+        usr = await self.expect("USR")
+        assert usr.args == ("TWN", "I", handle)
+        await self.reply(usr, "TWN", "S", CHALLENGE)
+        usr = await self.expect("USR")
+        assert usr.args == ("TWN", "S", TICKET)
+        name = ("Alice%20A.",) if version < 10 else ()
+        await self.reply(usr, "OK", handle, *name, "1", "0")
+        if version >= 11:
+            await self.send_line("SBS 0 null")
+
+    async def send_line(self, line: str) -> None:
+        """Send one line exactly as written (CRLF added)."""
+        await self.cs.send_bytes(line.encode() + b"\r\n")
+
     async def aclose(self) -> None:
         await self.cs.aclose()
+
+
+class FakePassport:
+    """Stands in for ``PassportClient``: checks the challenge, hands out ``TICKET``."""
+
+    async def get_ticket(self, handle: str, password: str, challenge: str) -> str:
+        assert (handle, password, challenge) == (ALICE, ALICE_PW, CHALLENGE)
+        return TICKET
 
 
 Script = Callable[[Peer], Awaitable[None]]
