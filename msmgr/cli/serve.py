@@ -2,8 +2,9 @@
 
 Defaults: listen on 127.0.0.1, dispatch server on port 1863 (the original port), the
 other roles on free ports chosen by the system; the demo accounts of
-``msmgr.server.DEMO_USERS`` unless ``--user``/``--users-file`` name others. Logging:
-INFO by default (one line per connection open/close/login), ``-v`` adds every command,
+``msmgr.server.DEMO_USERS`` (friendly names Alice, Bob and Carol) unless ``--user`` or
+``--users-file`` name others (their friendly names start as their e-mail addresses).
+Logging: INFO by default (one line per connection open/close/login), ``-v`` adds every command,
 ``-q`` only warnings. Ctrl-C (or SIGTERM) stops the server and exits with status 0.
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 import trio
 
 from msmgr.logsetup import configure_logging
-from msmgr.server import DEMO_USERS, ServerAddresses, ServerConfig, serve_reference
+from msmgr.server import DEMO_NAMES, DEMO_USERS, ServerAddresses, ServerConfig, serve_reference
 
 
 def parse_user(text: str) -> tuple[str, str]:
@@ -103,6 +104,7 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
         sb_port=args.sb_port,
         http_port=args.http_port,
         users=users or dict(DEMO_USERS),
+        names={} if users else dict(DEMO_NAMES),
         advertise_host=args.advertise,
         challenge_interval=args.challenge_interval,
     )

@@ -8,6 +8,7 @@ accepts contacts that exist). Friendly names and group names are kept in their w
 from __future__ import annotations
 
 import re
+import uuid
 import zlib
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -20,6 +21,9 @@ MAX_GROUP_NAME = 61  # URL-encoded characters, as the originals counted them
 MAX_FRIENDLY_NAME = 387
 PROPERTIES = ("PHH", "PHW", "PHM", "MOB", "MBE")
 PHONE_PROPERTIES = ("PHH", "PHW", "PHM", "MOB")  # shown to contacts as BPR
+
+GUID_NAMESPACE = uuid.UUID("6d73676d-7220-7265-6665-72656e636521")
+"""The uuid5 namespace of contact and group GUIDs (MSNP10+); GUIDs are derived, not stored."""
 
 _HANDLE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+")
 
@@ -48,6 +52,7 @@ class Account:
     blp: str = "AL"
     list_version: int = 0
     properties: dict[str, str] = field(default_factory=dict)  # PRP key -> URL-encoded value
+    personal: bytes | None = None  # the last UUX payload (MSNP10+), relayed as UBX (MSNP11+)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -87,10 +92,38 @@ class Account:
         self.list_version += 1
         return self.list_version
 
+    # -- MSNP10+ GUIDs (stable: derived from the handles and group ids) --------
 
-def build_accounts(users: dict[str, str]) -> dict[str, Account]:
-    """Accounts for ``users`` (e-mail -> password), all on each other's FL, AL and RL."""
-    accounts = {email: Account(email, password) for email, password in users.items()}
+    def contact_guid(self, email: str) -> str:
+        """The GUID of ``email`` in this account's address book (``C=`` in MSNP10+)."""
+        return str(uuid.uuid5(GUID_NAMESPACE, f"{self.email}/contact/{email}"))
+
+    def group_guid(self, gid: int) -> str:
+        """The GUID of group ``gid`` (MSNP10+ LSG, ADG, RMG, REG and LST group fields)."""
+        return str(uuid.uuid5(GUID_NAMESPACE, f"{self.email}/group/{gid}"))
+
+    def contact_by_guid(self, guid: str) -> str | None:
+        """The handle on the FL whose contact GUID is ``guid``, or None."""
+        return next((e for e in self.lists["FL"] if self.contact_guid(e) == guid), None)
+
+    def group_by_guid(self, guid: str) -> int | None:
+        """The group id whose GUID is ``guid``, or None."""
+        return next((g for g in self.groups if self.group_guid(g) == guid), None)
+
+
+def build_accounts(
+    users: dict[str, str], names: dict[str, str] | None = None
+) -> dict[str, Account]:
+    """Accounts for ``users`` (e-mail -> password), all on each other's FL, AL and RL.
+
+    Args:
+        names: e-mail -> URL-encoded friendly name, as if the account had set it;
+            accounts not named here show their handle (as new MSN accounts did).
+    """
+    names = names or {}
+    accounts = {
+        email: Account(email, password, names.get(email, "")) for email, password in users.items()
+    }
     for account in accounts.values():
         for other in accounts:
             if other == account.email:

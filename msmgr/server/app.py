@@ -77,7 +77,7 @@ async def serve_reference(
         task_status: receives the bound ``ServerAddresses`` once all roles listen.
     """
     if state is None:
-        state = ServerState.from_users(config.users)
+        state = ServerState.from_users(config.users, config.names)
     bound = {}
     listeners = {}
     for role, port in (

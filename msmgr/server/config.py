@@ -12,6 +12,14 @@ DEMO_USERS: dict[str, str] = {
 """The accounts served when none are given; every configured account has all the others
 on its FL, AL and RL, so presence and switchboards work out of the box."""
 
+DEMO_NAMES: dict[str, str] = {
+    "alice@example.com": "Alice",
+    "bob@example.com": "Bob",
+    "carol@example.com": "Carol",
+}
+"""The friendly names the demo accounts serve, as if they had set them (REA / PRP MFN).
+Only ``ServerConfig``'s default uses them; ``ServerState.from_users`` alone does not."""
+
 SEND_QUEUE_SIZE = 256
 """Commands that may wait for one slow client before it is dropped (see connection.py)."""
 
@@ -23,6 +31,10 @@ def _demo_users() -> dict[str, str]:
     return dict(DEMO_USERS)
 
 
+def _demo_names() -> dict[str, str]:
+    return dict(DEMO_NAMES)
+
+
 @dataclass
 class ServerConfig:
     """Where the reference server listens, whom it knows, and how strict it is.
@@ -31,6 +43,8 @@ class ServerConfig:
         host: the address all roles bind to.
         ds_port, ns_port, sb_port, http_port: the ports (0 = any free port).
         users: e-mail -> password; all of them are each other's contacts.
+        names: e-mail -> URL-encoded friendly name for accounts that start with one set
+            (default: ``DEMO_NAMES``); the others show their handle.
         advertise_host: the host put in XFR and RNG (default: ``host``).
         challenge_interval: seconds between CHLs after the first one (MSNP6+);
             None = only the one after the first CHG.
@@ -45,6 +59,7 @@ class ServerConfig:
     sb_port: int = 0
     http_port: int = 0
     users: dict[str, str] = field(default_factory=_demo_users)
+    names: dict[str, str] = field(default_factory=_demo_names)
     advertise_host: str | None = None
     challenge_interval: float | None = None
     chl_timeout: float = 50.0

@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 Address = tuple[str, int]
 
 MIN_VERSION = 2
-MAX_VERSION = 8
+MAX_VERSION = 12
 
 
 @dataclass
@@ -100,9 +100,14 @@ KNOWN_VERBS = frozenset(
         "ANS",
         "CAL",
         "MSG",
+        "PGD",
+        "ADC",
+        "SBP",
+        "UUX",
+        "GCF",
     ]
 )
-"""Commands of MSNP2-8 clients: out of place they get 715, anything else gets 200."""
+"""Commands of MSNP2-12 clients: out of place they get 715, anything else gets 200."""
 
 
 def unexpected(verb: str) -> int:

@@ -1,7 +1,7 @@
 """msmgr/server/dispatch: the dispatch server, whose only job is to redirect to the NS.
 
 After VER (and optionally INF/CVR), ``USR trid MD5 I email`` (MSNP2-7) or
-``USR trid TWN I email`` (MSNP8) is answered with ``XFR trid NS ...`` in the form of the
+``USR trid TWN I email`` (MSNP8-12) is answered with ``XFR trid NS ...`` in the form of the
 negotiated version; the client then closes and goes to the NS. PNG is answered; OUT
 closes; anything else is ``715`` (not expected here).
 """

@@ -4,15 +4,23 @@ Each function returns a ``Command`` (or a list) in the shape the original server
 for the negotiated MSNP version (reference b.3, c.1-c.5):
 
 * XFR NS: MSNP2 ``host:port``; 3-6 ``host:port 0``; 7+ ``host:port 0 current:port``.
-* USR OK: 2-5 ``email name``; 6-7 ``+ 1`` (verified); 8+ ``+ 1 0`` (verified, restricted).
-* CHG/ILN/NLN: the client-id field from MSNP8 on.
-* SYN burst: 2-7 every line has the TrID and list version; MSNP8 none of them do.
+* USR OK: 2-5 ``email name``; 6-7 ``+ 1`` (verified); 8-9 ``+ 1 0`` (verified,
+  restricted); 10+ ``OK email 1 0`` (no friendly name).
+* CHG/ILN/NLN: the client-id field from MSNP8 on; from MSNP9 the URL-encoded MSNObject
+  after it, when the client set one.
+* SYN burst: 2-7 every line has the TrID and list version; MSNP8-9 none of them do;
+  MSNP10+ ``SYN trid <ts> <ts> n m``, ``PRP MFN``, ``LSG name guid`` and
+  ``LST N= F= C= bits [groupguids]`` (MSNP12: a network id ``1`` before the groups).
+* List replies: up to MSNP9 with the list version (``ADD trid FL 12 ...``); MSNP10+
+  without it (``ADC trid FL N=... F=... C=...``, ``GTC trid A``).
 * QNG: bare up to MSNP8, ``QNG 50`` from MSNP9.
+* SB IRO/JOI: the participant's client capabilities at the end from MSNP12 on.
 """
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 from msmgr.codec import Command
 
@@ -66,6 +74,8 @@ def rng(sessid: int, sb: Address, cookie: str, inviter: str, name: str) -> Comma
 
 def usr_ok(trid: int | None, version: int, email: str, name: str) -> Command:
     """The NS's ``USR trid OK`` with the flags of ``version``."""
+    if version >= 10:
+        return Command("USR", trid, ("OK", email, "1", "0"))
     args: tuple[str, ...] = ("OK", email, name)
     if version >= 8:
         args += ("1", "0")
@@ -74,30 +84,78 @@ def usr_ok(trid: int | None, version: int, email: str, name: str) -> Command:
     return Command("USR", trid, args)
 
 
-def chg(trid: int | None, version: int, status: str, client_id: int) -> Command:
+def _client(version: int, client_id: int, msnobj: str) -> tuple[str, ...]:
+    if version < 8:
+        return ()
+    if version >= 9 and msnobj:
+        return (str(client_id), msnobj)
+    return (str(client_id),)
+
+
+def chg(trid: int | None, version: int, status: str, client_id: int, msnobj: str = "") -> Command:
     """The echo of a status change."""
-    args: tuple[str, ...] = (status,)
-    if version >= 8:
-        args += (str(client_id),)
-    return Command("CHG", trid, args)
+    return Command("CHG", trid, (status, *_client(version, client_id, msnobj)))
 
 
 def iln(
-    trid: int | None, version: int, status: str, email: str, name: str, client_id: int
+    trid: int | None,
+    version: int,
+    status: str,
+    email: str,
+    name: str,
+    client_id: int,
+    msnobj: str = "",
 ) -> Command:
-    """Initial presence of a contact, in reply to CHG or ADD."""
-    args: tuple[str, ...] = (status, email, name)
-    if version >= 8:
-        args += (str(client_id),)
-    return Command("ILN", trid, args)
+    """Initial presence of a contact, in reply to CHG or ADD/ADC."""
+    return Command("ILN", trid, (status, email, name, *_client(version, client_id, msnobj)))
 
 
-def nln(version: int, status: str, email: str, name: str, client_id: int) -> Command:
+def nln(
+    version: int, status: str, email: str, name: str, client_id: int, msnobj: str = ""
+) -> Command:
     """A contact's presence change."""
-    args: tuple[str, ...] = (status, email, name)
-    if version >= 8:
-        args += (str(client_id),)
-    return Command("NLN", None, args)
+    return Command("NLN", None, (status, email, name, *_client(version, client_id, msnobj)))
+
+
+def ubx(email: str, personal: bytes) -> Command:
+    """A contact's personal message and current media (MSNP11+), the UUX payload as sent."""
+    return Command("UBX", None, (email,), personal)
+
+
+def sbs() -> Command:
+    """The line MSNP11+ servers sent between ``USR OK`` and the profile."""
+    return Command("SBS", 0, ("null",))
+
+
+SHIELDS_XML = (
+    b'<?xml version="1.0" encoding="utf-8" ?>'
+    b'<config><shield><cli maj="7" min="0" minbld="0" maxbld="9999" deny=" " /></shield>'
+    b"<block></block></config>"
+)
+"""The answer to ``GCF trid Shields.xml`` (MSNP11+): no client is denied anything."""
+
+
+def gcf(trid: int | None, filename: str) -> Command:
+    """``GCF trid Shields.xml len`` + the configuration file."""
+    return Command("GCF", trid, (filename,), SHIELDS_XML)
+
+
+def iro(
+    trid: int | None, version: int, index: int, total: int, email: str, name: str, caps: int
+) -> Command:
+    """One participant of a switchboard, for a client that answered RNG (ANS)."""
+    args: tuple[str, ...] = (str(index), str(total), email, name)
+    if version >= 12:
+        args += (str(caps),)
+    return Command("IRO", trid, args)
+
+
+def joi(version: int, email: str, name: str, caps: int) -> Command:
+    """A participant joined the switchboard (``caps`` shown to MSNP12+ clients)."""
+    args: tuple[str, ...] = (email, name)
+    if version >= 12:
+        args += (str(caps),)
+    return Command("JOI", None, args)
 
 
 def fln(email: str) -> Command:
@@ -115,6 +173,34 @@ def list_reply(
 ) -> Command:
     """``ADD``/``REM`` replies and pushes: ``VERB trid LIST ver ...``."""
     return Command(verb, trid, (list_name, str(list_version), *rest))
+
+
+def versioned(version: int, account: Account) -> tuple[str, ...]:
+    """The list-version field of a reply: ``(ver,)`` up to MSNP9, nothing from MSNP10."""
+    return () if version >= 10 else (str(account.list_version),)
+
+
+def rl_added(version: int, list_version: int, email: str, name: str) -> Command:
+    """Told to a contact when ``email`` adds it: ``ADD 0 RL ver`` / ``ADC 0 RL N= F=``."""
+    if version >= 10:
+        return Command("ADC", 0, ("RL", f"N={email}", f"F={name}"))
+    return list_reply("ADD", 0, "RL", list_version, email, name)
+
+
+def rl_removed(version: int, list_version: int, email: str) -> Command:
+    """Told to a contact when ``email`` removes it: ``REM 0 RL [ver] email``."""
+    if version >= 10:
+        return Command("REM", 0, ("RL", email))
+    return list_reply("REM", 0, "RL", list_version, email)
+
+
+SYN_EPOCH = datetime(2005, 1, 1, tzinfo=UTC)
+
+
+def list_stamp(list_version: int) -> str:
+    """The MSNP10+ SYN timestamp standing for ``list_version`` (one second per change)."""
+    when = SYN_EPOCH + timedelta(seconds=list_version)
+    return f"{when:%Y-%m-%dT%H:%M:%S}.0000000-00:00"
 
 
 def syn(
@@ -135,6 +221,8 @@ def syn(
     ver = account.list_version
     if known == ver:
         return [Command("SYN", trid, (str(ver),))]
+    if version >= 10:
+        return _syn10(trid, version, account, names, phones)
     if version >= 8:
         return _syn8(trid, account, names, phones)
     v = str(ver)
@@ -196,6 +284,55 @@ def _syn8(
         if account.on("FL", email):
             out += [Command("BPR", None, (k, val)) for k, val in phones.get(email, {}).items()]
     return out
+
+
+def syn_current(trid: int | None, account: Account) -> Command:
+    """The MSNP10+ answer to a SYN whose timestamps are current: ``SYN trid ts ts``."""
+    stamp = list_stamp(account.list_version)
+    return Command("SYN", trid, (stamp, stamp))
+
+
+def _syn10(
+    trid: int | None,
+    version: int,
+    account: Account,
+    names: dict[str, str],
+    phones: dict[str, dict[str, str]],
+) -> list[Command]:
+    contacts = account.contacts()
+    stamp = list_stamp(account.list_version)
+    out = [
+        Command("SYN", trid, (stamp, stamp, str(len(contacts)), str(len(account.groups)))),
+        Command("GTC", None, (account.gtc,)),
+        Command("BLP", None, (account.blp,)),
+        Command("PRP", None, ("MFN", account.name)),
+    ]
+    out += [Command("PRP", None, (k, val)) for k, val in account.properties.items()]
+    for gid, gname in sorted(account.groups.items()):
+        out.append(Command("LSG", None, (gname, account.group_guid(gid))))
+    for email in contacts:
+        out.append(lst10(version, account, email, names.get(email, email)))
+        if account.on("FL", email):
+            out += [Command("BPR", None, (k, val)) for k, val in phones.get(email, {}).items()]
+    return out
+
+
+def lst10(version: int, account: Account, email: str, name: str) -> Command:
+    """One MSNP10+ LST line: ``N= F= [C=] bits [1 (MSNP12)] [group GUIDs if on FL]``.
+
+    Only FL contacts (address-book entries) have a contact GUID and groups.
+    """
+    args: tuple[str, ...] = (f"N={email}", f"F={name}")
+    on_fl = account.on("FL", email)
+    if on_fl:
+        args += (f"C={account.contact_guid(email)}",)
+    args += (str(account.list_bits(email)),)
+    if version >= 12:
+        args += ("1",)
+    groups = account.fl_groups.get(email, []) if on_fl else []
+    if groups:
+        args += (",".join(account.group_guid(g) for g in groups),)
+    return Command("LST", None, args)
 
 
 def _groups(account: Account, email: str) -> str:

@@ -1,7 +1,7 @@
 """msmgr/server/handshake: VER, INF and CVR, which the DS and the NS answer alike.
 
-* ``VER trid MSNPa MSNPb ... CVR0``: the highest offered version in MSNP2-MSNP8 is
-  chosen and echoed (``VER trid MSNP8``); with none in common the server answers
+* ``VER trid MSNPa MSNPb ... CVR0``: the highest offered version in MSNP2-MSNP12 is
+  chosen and echoed (``VER trid MSNP12``); with none in common the server answers
   ``VER trid 0`` and closes.
 * ``INF trid`` (MSNP2-7) -> ``INF trid MD5``; MSNP8 removed INF: the client is closed.
 * ``CVR trid <7 or 8 params>`` -> ``CVR trid <recommended> <recommended> <minimum> <urls>``;
@@ -55,7 +55,7 @@ class Handshake:
             return Outcome.CLOSE
         if command.verb == "INF":
             if self.version >= 8:
-                logger.info("%s: INF is not MSNP8, closing", conn)
+                logger.info("%s: INF is gone since MSNP8, closing", conn)
                 return Outcome.CLOSE
             await conn.send(Command("INF", command.trid, ("MD5",)))
             return Outcome.HANDLED

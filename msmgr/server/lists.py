@@ -59,60 +59,99 @@ def prp(state: ServerState, session: NsSession, command: Command) -> list[Comman
         me.properties[key] = value
     else:
         me.properties.pop(key, None)
-    return [Command("PRP", command.trid, (str(me.bump()), key, *((value,) if value else ())))]
+    me.bump()
+    rest = (key, *((value,) if value else ()))
+    return [Command("PRP", command.trid, (*formats.versioned(session.version, me), *rest))]
 
 
 def add(state: ServerState, session: NsSession, command: Command) -> list[Command]:
-    """``ADD trid LIST email name [group]``: add a contact to FL, AL or BL."""
+    """``ADD trid LIST email name [group]`` (MSNP2-9): add a contact to FL, AL or BL."""
     me = state.accounts[session.email]
-    version = session.version
     args = command.args
     if len(args) < 3 or args[0] not in ("FL", "AL", "BL"):
         raise CommandError(201)
     list_name, email = args[0], args[1]
+    contact = check_new_contact(state, me, email, unknown=205)
+    group: int | None = None
+    if list_name == "FL" and session.version >= 7:
+        group = _int(args[3]) if len(args) > 3 else 0
+    regroup = (
+        group is not None
+        and me.on("FL", email)
+        and group in me.groups
+        and group not in me.fl_groups.get(email, [])
+    )
+    if regroup:
+        assert group is not None
+        add_to_group(me, email, group)
+    else:
+        add_to_list(state, me, list_name, email, group)
+    replies = [_list_line("ADD", command.trid, list_name, me, email, contact.name, group)]
+    if list_name == "FL" and not regroup:
+        iln = presence.contact_iln(state, session, email, command.trid)
+        if iln is not None:
+            replies.append(iln)
+    return replies
+
+
+def check_new_contact(state: ServerState, me: Account, email: str, *, unknown: int) -> Account:
+    """The account ``email`` names, if ``me`` may add it (``unknown``: the not-found code)."""
     if not valid_handle(email):
         raise CommandError(201)
     contact = state.accounts.get(email)
     if contact is None:
-        raise CommandError(205)
+        raise CommandError(unknown)
     if email == me.email:
         raise CommandError(201)
-    group: int | None = None
-    if list_name == "FL" and version >= 7:
-        group = _int(args[3]) if len(args) > 3 else 0
-        if group not in me.groups:
-            raise CommandError(224)
+    return contact
+
+
+def add_to_list(
+    state: ServerState, me: Account, list_name: str, email: str, group: int | None
+) -> None:
+    """Put ``email`` on ``me``'s FL (in ``group``, default 0), AL or BL; tell whom it concerns.
+
+    Errors: 224 no such group, 219 on the opposite list, 215 already on the list.
+    """
+    if group is not None and group not in me.groups:
+        raise CommandError(224)
     if list_name in OPPOSITE and me.on(OPPOSITE[list_name], email):
         raise CommandError(219)
     if me.on(list_name, email):
-        if group is None or group in me.fl_groups.get(email, []):
-            raise CommandError(215)
-        me.fl_groups[email].append(group)
-        me.bump()
-        return [_list_line("ADD", command.trid, list_name, me, email, contact.name, group)]
+        raise CommandError(215)
     before = presence.audience(state, me.email)
     me.lists[list_name].append(email)
     if list_name == "FL":
         me.fl_groups[email] = [group if group is not None else 0]
     me.bump()
-    replies = [_list_line("ADD", command.trid, list_name, me, email, contact.name, group)]
-    if list_name == "FL":
-        if not contact.on("RL", me.email):
-            contact.lists["RL"].append(me.email)
-            ver = contact.bump()
-            other = state.sessions.get(email)
-            if other is not None:
-                other.outbox.post(formats.list_reply("ADD", 0, "RL", ver, me.email, me.name))
-        iln = presence.contact_iln(state, session, email, command.trid)
-        if iln is not None:
-            replies.append(iln)
-    else:
+    if list_name != "FL":
         presence.announce(state, me.email, before)
-    return replies
+        return
+    contact = state.accounts[email]
+    if not contact.on("RL", me.email):
+        contact.lists["RL"].append(me.email)
+        ver = contact.bump()
+        other = state.sessions.get(email)
+        if other is not None:
+            other.outbox.post(formats.rl_added(other.version, ver, me.email, me.name))
+
+
+def add_to_group(me: Account, email: str, group: int) -> None:
+    """Put an FL contact into one more group (224 no such group, 215 already in it)."""
+    if group not in me.groups:
+        raise CommandError(224)
+    groups = me.fl_groups.setdefault(email, [])
+    if group in groups:
+        raise CommandError(215)
+    groups.append(group)
+    me.bump()
 
 
 def rem(state: ServerState, session: NsSession, command: Command) -> list[Command]:
-    """``REM trid LIST email [group]``: remove a contact (or, with a group, from the group)."""
+    """``REM trid LIST email [group]``: remove a contact (or, with a group, from the group).
+
+    Removing a contact from its last group removes it from the FL (MSNP7-9).
+    """
     me = state.accounts[session.email]
     args = command.args
     if len(args) < 2 or args[0] not in ("FL", "AL", "BL"):
@@ -123,29 +162,46 @@ def rem(state: ServerState, session: NsSession, command: Command) -> list[Comman
     group: int | None = None
     if list_name == "FL" and session.version >= 7 and len(args) > 2:
         group = _int(args[2])
-        groups = me.fl_groups.get(email, [])
-        if group not in groups:
-            raise CommandError(225)
-        groups.remove(group)
-        if groups:
-            me.bump()
+        if remove_from_group(me, email, group):
             return [_list_line("REM", command.trid, "FL", me, email, None, group)]
+    remove_from_list(state, me, list_name, email)
+    return [_list_line("REM", command.trid, list_name, me, email, None, group)]
+
+
+def remove_from_group(me: Account, email: str, group: int) -> bool:
+    """Take an FL contact out of ``group`` (225 if not in it); whether groups remain.
+
+    When none remain the list version is left for the caller's next step to bump.
+    """
+    groups = me.fl_groups.get(email, [])
+    if group not in groups:
+        raise CommandError(225)
+    groups.remove(group)
+    if groups:
+        me.bump()
+        return True
+    return False
+
+
+def remove_from_list(state: ServerState, me: Account, list_name: str, email: str) -> None:
+    """Take ``email`` off ``me``'s ``list_name`` (216 if absent); tell whom it concerns."""
+    if not me.on(list_name, email):
+        raise CommandError(216)
     before = presence.audience(state, me.email)
     me.lists[list_name].remove(email)
     if list_name == "FL":
         me.fl_groups.pop(email, None)
     me.bump()
-    if list_name == "FL":
-        contact = state.accounts[email]
-        if contact.on("RL", me.email):
-            contact.lists["RL"].remove(me.email)
-            ver = contact.bump()
-            other = state.sessions.get(email)
-            if other is not None:
-                other.outbox.post(formats.list_reply("REM", 0, "RL", ver, me.email))
-    else:
+    if list_name != "FL":
         presence.announce(state, me.email, before)
-    return [_list_line("REM", command.trid, list_name, me, email, None, group)]
+        return
+    contact = state.accounts[email]
+    if contact.on("RL", me.email):
+        contact.lists["RL"].remove(me.email)
+        ver = contact.bump()
+        other = state.sessions.get(email)
+        if other is not None:
+            other.outbox.post(formats.rl_removed(other.version, ver, me.email))
 
 
 def _list_line(
@@ -220,7 +276,8 @@ def gtc(state: ServerState, session: NsSession, command: Command) -> list[Comman
     if me.gtc == command.args[0]:
         raise CommandError(218)
     me.gtc = command.args[0]
-    return [Command("GTC", command.trid, (str(me.bump()), me.gtc))]
+    me.bump()
+    return [Command("GTC", command.trid, (*formats.versioned(session.version, me), me.gtc))]
 
 
 def blp(state: ServerState, session: NsSession, command: Command) -> list[Command]:
@@ -233,7 +290,8 @@ def blp(state: ServerState, session: NsSession, command: Command) -> list[Comman
     before = presence.audience(state, me.email)
     me.blp = command.args[0]
     presence.announce(state, me.email, before)
-    return [Command("BLP", command.trid, (str(me.bump()), me.blp))]
+    me.bump()
+    return [Command("BLP", command.trid, (*formats.versioned(session.version, me), me.blp))]
 
 
 def rea(state: ServerState, session: NsSession, command: Command) -> list[Command]:
@@ -244,24 +302,14 @@ def rea(state: ServerState, session: NsSession, command: Command) -> list[Comman
     email, name = command.args
     if email != me.email:
         raise CommandError(201)
-    if len(name) > MAX_FRIENDLY_NAME:
+    set_friendly_name(state, me, name)
+    return [Command("REA", command.trid, (str(me.bump()), email, name))]
+
+
+def set_friendly_name(state: ServerState, me: Account, name: str) -> None:
+    """Change ``me``'s friendly name (209 if too long); watchers get NLN with it."""
+    if not name or len(name) > MAX_FRIENDLY_NAME:
         raise CommandError(209)
     before = presence.audience(state, me.email)
     me.name = name
     presence.announce(state, me.email, before, force=True)
-    return [Command("REA", command.trid, (str(me.bump()), email, name))]
-
-
-HANDLERS = {
-    "SYN": (2, syn),
-    "ADD": (2, add),
-    "REM": (2, rem),
-    "GTC": (2, gtc),
-    "BLP": (2, blp),
-    "REA": (2, rea),
-    "PRP": (5, prp),
-    "ADG": (7, adg),
-    "RMG": (7, rmg),
-    "REG": (7, reg),
-}
-"""Verb -> (first MSNP version that has it, handler)."""

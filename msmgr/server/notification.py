@@ -1,11 +1,15 @@
 """msmgr/server/notification: the notification server (login, lists, presence, CHL).
 
 Per connection: VER/INF/CVR (``handshake``), then login — MSNP2-7 ``USR MD5 I/S``
-(salt, ``md5(salt + password)``), MSNP8 ``USR TWN I/S`` (Passport challenge string, then
-the ticket issued by ``passport_http``) — then ``USR OK`` and the profile message.
-Logged in: the list commands (``lists``), CHG (``presence``), XFR SB, PNG, OUT and, from
-MSNP6 on, the CHL/QRY challenge after the first CHG (again every
-``challenge_interval`` seconds if set; no QRY within ``chl_timeout`` closes).
+(salt, ``md5(salt + password)``), MSNP8-12 ``USR TWN I/S`` (Passport challenge string,
+then the ticket issued by ``passport_http``) — then ``USR OK`` (MSNP11+: ``SBS 0 null``)
+and the profile message. Logged in: the list commands (``nscommands``), CHG
+(``presence``; MSNP8+ client id, MSNP9+ optional MSNObject, kept and relayed in
+ILN/NLN), XFR SB, PNG, OUT and, from MSNP6 on, the CHL/QRY challenge after the first
+CHG (again every ``challenge_interval`` seconds if set; no QRY within ``chl_timeout``
+closes). QRY is checked with the key of the product id the client names: MSNP6-10 the
+MD5 scheme (``CHALLENGE_KEYS``), MSNP11+ the newer one (``CHALLENGE_KEYS_11``).
+PAG and PGD (pager) are 715: there is no pager or mobile gateway here.
 """
 
 from __future__ import annotations
@@ -16,13 +20,14 @@ import time
 
 import trio
 
-from msmgr.codec import Command, challenge_md5, login_hash
+from msmgr.codec import MSNP11_KEY, Command, challenge_md5, challenge_msnp11, login_hash
+from msmgr.codec.challenge import MSNP15_KEY, MSNP18_KEY, ClientKey
 
 from . import formats, presence
 from .connection import Connection
 from .context import CommandError, ServerContext, command_loop, unexpected
 from .handshake import Handshake, Outcome
-from .lists import HANDLERS
+from .nscommands import handler_for
 from .state import NsSession
 
 logger = logging.getLogger(__name__)
@@ -36,6 +41,14 @@ CHALLENGE_KEYS = {
     "PROD0076ENE8*@AW": "CEQJ8}OE0!WTSWII",
 }
 """The MSNP6-10 CHL key pairs accepted in QRY (reference d.3)."""
+
+CHALLENGE_KEYS_11: dict[str, ClientKey] = {
+    key.product_id: key for key in (MSNP11_KEY, MSNP15_KEY, MSNP18_KEY)
+}
+"""The MSNP11+ product ids accepted in QRY, with their keys (reference d.4)."""
+
+MAX_MSNOBJ = 2048
+"""Longest accepted URL-encoded MSNObject in CHG (MSNP9+)."""
 
 TWN_CHALLENGE = (
     "lc=1033,id=507,tw=40,fs=1,ru=http%3A%2F%2Fmessenger%2Emsn%2Ecom,ct={ct},"
@@ -138,10 +151,11 @@ class NotificationConnection:
         presence.announce(state, email, before)
         account = state.accounts[email]
         logger.info("%s: %s logged in with MSNP%d", self.conn, email, self.version)
-        await self.conn.send(
-            formats.usr_ok(trid, self.version, email, account.name),
-            formats.profile(account, mspauth, self.conn.peer),
-        )
+        replies = [formats.usr_ok(trid, self.version, email, account.name)]
+        if self.version >= 11:
+            replies.append(formats.sbs())
+        replies.append(formats.profile(account, mspauth, self.conn.peer))
+        await self.conn.send(*replies)
 
     def logout(self) -> None:
         """Take the session offline (once), telling its watchers."""
@@ -167,10 +181,7 @@ class NotificationConnection:
                 raise CommandError(913)
             cookie = self.ctx.state.new_sb_cookie(session.email)
             return [formats.xfr_sb(command.trid, self.ctx.sb, cookie)]
-        entry = HANDLERS.get(verb)
-        if entry is None or self.version < entry[0]:
-            raise CommandError(unexpected(verb) if entry is None else 200)
-        return entry[1](self.ctx.state, session, command)
+        return handler_for(verb, self.version)(self.ctx.state, session, command)
 
     def chg(self, session: NsSession, command: Command) -> list[Command]:
         args = command.args
@@ -181,13 +192,18 @@ class NotificationConnection:
             if not args[1].isdigit() or len(args[1]) > 10:
                 raise CommandError(201)
             client_id = int(args[1])
+        msnobj = args[2] if self.version >= 9 and len(args) > 2 else ""
+        if len(msnobj) > MAX_MSNOBJ:
+            raise CommandError(201)
         state = self.ctx.state
         first = session.status is None
         before = presence.audience(state, session.email)
+        changed = (client_id, msnobj) != (session.client_id, session.msnobj)
         session.status = args[0]
         session.client_id = client_id
-        presence.announce(state, session.email, before)
-        replies = [formats.chg(command.trid, self.version, session.status, client_id)]
+        session.msnobj = msnobj
+        presence.announce(state, session.email, before, force=changed and not first)
+        replies = [formats.chg(command.trid, self.version, session.status, client_id, msnobj)]
         if first:
             replies += presence.initial(state, session, command.trid)
             if self.version >= 6:
@@ -215,9 +231,15 @@ class NotificationConnection:
     async def qry(self, command: Command) -> bool:
         if self.challenge is None:
             raise CommandError(715)
-        key = CHALLENGE_KEYS.get(command.args[0]) if len(command.args) == 1 else None
-        payload = command.payload or b""
-        if key is None or payload.decode("ascii", "replace") != challenge_md5(self.challenge, key):
+        payload = (command.payload or b"").decode("ascii", "replace")
+        product = command.args[0] if len(command.args) == 1 else ""
+        if self.version >= 11:
+            key11 = CHALLENGE_KEYS_11.get(product)
+            expected = challenge_msnp11(self.challenge, key11) if key11 is not None else None
+        else:
+            key = CHALLENGE_KEYS.get(product)
+            expected = challenge_md5(self.challenge, key) if key is not None else None
+        if expected is None or payload != expected:
             logger.info("%s: wrong QRY, disconnecting", self.conn)
             await self.conn.send(formats.error(540, command.trid))
             return False

@@ -5,6 +5,10 @@ on W's FL, U allows W (W on U's AL, or on neither AL nor BL while U's BLP is AL)
 status is not HDN. Any change (CHG, REA, AL/BL/BLP edits, login, logout) is handled the
 same way: take ``audience(U)`` before, apply the change, then ``announce(U, before)``
 sends NLN to every watcher whose view changed and FLN to every watcher who lost it.
+
+MSNP9+ watchers also get the owner's MSNObject in ILN/NLN; MSNP11+ watchers get the
+owner's personal message (``UBX``) when they start seeing it (after the ILNs of their
+first CHG, or after the NLN of a contact coming online) and whenever it changes (UUX).
 """
 
 from __future__ import annotations
@@ -51,12 +55,17 @@ def announce(
     """
     after = audience(state, owner)
     session = state.sessions.get(owner)
-    name = state.accounts[owner].name
+    account = state.accounts[owner]
+    client_id = session.client_id if session is not None else 0
+    msnobj = session.msnobj if session is not None else ""
     for email, status in after.items():
         if force or before.get(email) != status:
             target = state.sessions[email]
-            client_id = session.client_id if session is not None else 0
-            target.outbox.post(formats.nln(target.version, status, owner, name, client_id))
+            target.outbox.post(
+                formats.nln(target.version, status, owner, account.name, client_id, msnobj)
+            )
+            if email not in before and target.version >= 11 and account.personal is not None:
+                target.outbox.post(formats.ubx(owner, account.personal))
     for email in before:
         gone = state.sessions.get(email)
         if email not in after and gone is not None:
@@ -67,11 +76,26 @@ def initial(state: ServerState, session: NsSession, trid: int | None) -> list[Co
     """ILN (with ``trid``) for each contact on the session's FL that it may see now."""
     account = state.accounts[session.email]
     lines = []
+    personal = []
     for email in account.lists["FL"]:
         iln = contact_iln(state, session, email, trid)
         if iln is not None:
             lines.append(iln)
-    return lines
+            text = state.accounts[email].personal
+            if session.version >= 11 and text is not None:
+                personal.append(formats.ubx(email, text))
+    return lines + personal
+
+
+def personal_changed(state: ServerState, owner: str) -> None:
+    """Post the owner's new personal message (UBX) to its MSNP11+ watchers."""
+    personal = state.accounts[owner].personal
+    if personal is None:
+        return
+    for email in audience(state, owner):
+        target = state.sessions[email]
+        if target.version >= 11:
+            target.outbox.post(formats.ubx(owner, personal))
 
 
 def contact_iln(
@@ -85,4 +109,6 @@ def contact_iln(
         return None
     contact = state.sessions[email]
     name = state.accounts[email].name
-    return formats.iln(trid, session.version, status, email, name, contact.client_id)
+    return formats.iln(
+        trid, session.version, status, email, name, contact.client_id, contact.msnobj
+    )

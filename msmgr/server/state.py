@@ -39,6 +39,7 @@ class NsSession:
     outbox: Outbox
     status: str | None = None  # None until the first CHG
     client_id: int = 0
+    msnobj: str = ""  # URL-encoded MSNObject of the last CHG (MSNP9+), "" if none
 
 
 @dataclass(eq=False)
@@ -48,6 +49,8 @@ class Participant:
     email: str
     name: str
     outbox: Outbox
+    version: int = 2  # the MSNP version of the participant's NS session (IRO/JOI forms)
+    caps: int = 0  # its client capabilities (the CHG client id), shown from MSNP12
 
 
 @dataclass(eq=False)
@@ -71,9 +74,9 @@ class ServerState:
     internal_errors: int = 0  # connections ended by a server bug (tests assert 0)
 
     @classmethod
-    def from_users(cls, users: dict[str, str]) -> ServerState:
-        """A fresh state serving ``users`` (e-mail -> password)."""
-        return cls(build_accounts(users))
+    def from_users(cls, users: dict[str, str], names: dict[str, str] | None = None) -> ServerState:
+        """A fresh state serving ``users`` (e-mail -> password), optionally ``names``."""
+        return cls(build_accounts(users, names))
 
     # -- NS sessions -----------------------------------------------------------
 

@@ -3,11 +3,16 @@
 A client joins with ``USR trid email cookie`` (cookie from ``XFR SB``: a new
 switchboard, ``USR trid OK email name``) or ``ANS trid email cookie sessid`` (cookie
 from ``RNG``: ``IRO trid i n email name`` per participant, ``ANS trid OK``, and
-``JOI email name`` to the others). Inside: ``CAL`` rings a contact's NS connection
-(``RNG``), ``MSG trid U|N|A|D`` is relayed to every other participant as
-``MSG email name`` with the same payload bytes (``ACK`` for A/D, ``NAK`` for N/A/D when
-nobody else is there), and ``OUT`` or a disconnect sends ``BYE email`` to the rest. A bad
-first command, a failed join (911) or a wrong ack type closes the connection.
+``JOI email name`` to the others). A switchboard has no VER: each participant is served
+in the version of its NS session, so MSNP12+ clients get ``IRO``/``JOI`` with the
+participant's client capabilities (its CHG client id) at the end. Inside: ``CAL`` rings
+a contact's NS connection (``RNG``), ``MSG trid U|N|A|D`` is relayed to every other
+participant as ``MSG email name`` with the same payload bytes, and ``OUT`` or a
+disconnect sends ``BYE email`` to the rest. Acknowledgements: ``U`` none; ``N`` a
+``NAK`` only when nobody else is there; ``A`` and ``D`` (MSNP9 binary P2P, accepted from
+every version) ``ACK`` when relayed, ``NAK`` when nobody else is there (the originals'
+282 for malformed P2P data is not checked: payloads are opaque here). A bad first
+command, a failed join (911) or a wrong ack type closes the connection.
 """
 
 from __future__ import annotations
@@ -72,18 +77,20 @@ class SwitchboardConnection:
         if board is None or account is None:
             await self.conn.send(formats.error(911, command.trid))
             return False
-        me = Participant(email, account.name, self.conn)
+        session = state.sessions.get(email)
+        version, caps = (session.version, session.client_id) if session else (2, 0)
+        me = Participant(email, account.name, self.conn, version, caps)
         if command.verb == "USR":
             replies = [Command("USR", command.trid, ("OK", email, account.name))]
         else:
             others = list(board.participants.values())
             replies = [
-                Command("IRO", command.trid, (str(i), str(len(others)), p.email, p.name))
+                formats.iro(command.trid, version, i, len(others), p.email, p.name, p.caps)
                 for i, p in enumerate(others, 1)
             ]
             replies.append(Command("ANS", command.trid, ("OK",)))
             for other in others:
-                other.outbox.post(Command("JOI", None, (email, account.name)))
+                other.outbox.post(formats.joi(other.version, email, account.name, caps))
         board.participants[email] = me
         self.board, self.me = board, me
         logger.info("%s: %s joined switchboard %d", self.conn, email, board.sessid)

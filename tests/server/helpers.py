@@ -86,7 +86,7 @@ def versions(version: int) -> tuple[str, ...]:
 
 
 async def hello(client: ScriptedClient, version: int) -> None:
-    """VER (+ INF for MSNP2-7, CVR for MSNP8) on a fresh DS or NS connection."""
+    """VER (+ INF for MSNP2-7, CVR for MSNP8+) on a fresh DS or NS connection."""
     trid = await client.send("VER", *versions(version))
     assert (await client.expect("VER", trid)).args == (f"MSNP{version}",)
     if version < 8:
@@ -119,7 +119,8 @@ async def login(
 ) -> tuple[ScriptedClient, Command]:
     """DS -> XFR NS -> NS login; the NS client and its final USR reply (OK or an error).
 
-    The profile message after ``USR OK`` is consumed and checked.
+    The profile message after ``USR OK`` (and MSNP11+'s ``SBS 0 null`` before it) is
+    consumed and checked.
     """
     xfr = await redirect(addrs, email, version)
     ns = await ScriptedClient.connect(ns_address(xfr))
@@ -137,19 +138,38 @@ async def login(
     reply = await ns.recv()
     assert reply.trid == trid
     if reply.verb == "USR":
+        if version >= 11:
+            assert (await ns.expect("SBS", 0)).args == ("null",)
         profile = await ns.expect("MSG")
         assert profile.args == ("Hotmail", "Hotmail")
         assert b"text/x-msmsgsprofile" in (profile.payload or b"")
     return ns, reply
 
 
+CLIENT_ID = "268435492"
+"""The client id the scripted clients put in CHG from MSNP8 on."""
+
+
 async def online(
-    addrs: ServerAddresses, email: str, version: int, status: str = "NLN"
+    addrs: ServerAddresses,
+    email: str,
+    version: int,
+    status: str = "NLN",
+    *,
+    client_id: str = CLIENT_ID,
+    msnobj: str = "",
 ) -> tuple[ScriptedClient, list[Command]]:
-    """Logged in and CHG sent; the client and everything up to the PNG barrier."""
+    """Logged in and CHG sent; the client and everything up to the PNG barrier.
+
+    Args:
+        client_id: the CHG client id (MSNP8+; the capabilities shown in MSNP12 IRO/JOI).
+        msnobj: a URL-encoded MSNObject to put in CHG (MSNP9+), none if empty.
+    """
     ns, reply = await login(addrs, email, email.split("@")[0] + "-password", version)
     assert reply.args[0] == "OK", reply.line
-    args = (status, "268435492") if version >= 8 else (status,)
+    args: tuple[str, ...] = (status, client_id) if version >= 8 else (status,)
+    if msnobj:
+        args += (msnobj,)
     trid = await ns.send("CHG", *args)
     echo = await ns.expect("CHG", trid)
     assert echo.args == args

@@ -10,9 +10,9 @@ import pytest
 import trio
 
 from msmgr.cli.serve import build_config, read_users_file, register, serve_until_signal
-from msmgr.server import DEMO_USERS
+from msmgr.server import DEMO_NAMES, DEMO_USERS, ServerAddresses, ServerConfig, serve_reference
 
-from .helpers import ScriptedClient, hello
+from .helpers import ScriptedClient, hello, login
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
 def test_defaults_are_demo_users_and_ds_port_1863() -> None:
     config = build_config(build_parser().parse_args(["serve"]))
     assert config.users == DEMO_USERS
+    assert config.names == DEMO_NAMES
     assert (config.host, config.ds_port, config.ns_port, config.sb_port) == (
         "127.0.0.1",
         1863,
@@ -45,7 +46,27 @@ def test_users_from_file_and_options(tmp_path: Path) -> None:
         "erin@example.com": "x",
         "frank@example.com": "f",
     }
+    assert config.names == {}  # named accounts start with their e-mail as friendly name
     assert config.ds_port == 0
+
+
+@pytest.mark.parametrize(
+    ("names", "shown"),
+    [(DEMO_NAMES, ("Alice", "Bob")), ({}, ("alice@example.com", "bob@example.com"))],
+    ids=["demo-names", "no-names"],
+)
+async def test_demo_friendly_names_are_served(
+    nursery: trio.Nursery, names: dict[str, str], shown: tuple[str, str]
+) -> None:
+    config = ServerConfig(names=dict(names))
+    addrs: ServerAddresses = await nursery.start(serve_reference, config)  # its own state
+    with trio.fail_after(10):
+        alice, ok = await login(addrs, "alice@example.com", "alice-password", 8)
+        assert ok.args[:3] == ("OK", "alice@example.com", shown[0])
+        await alice.send("SYN", "0")
+        lst = [c for c in await alice.sync() if c.verb == "LST"]
+        assert lst[0].args[:2] == ("bob@example.com", shown[1])
+        await alice.aclose()
 
 
 def test_bad_users_file_line_is_named(tmp_path: Path) -> None:

@@ -216,11 +216,21 @@ async def test_ver_without_common_version(reference_server: ServerAddresses) -> 
         assert await ds.closed()
 
 
-async def test_ver_picks_the_highest_common_version(reference_server: ServerAddresses) -> None:
+@pytest.mark.parametrize(
+    ("offer", "chosen"),
+    [
+        (("MSNP5", "MSNP13", "MSNP7", "MSNP3"), "MSNP7"),
+        (("MSNP9", "MSNP12", "MSNP15", "MSNP11"), "MSNP12"),
+        (("MSNP18", "MSNP10", "MSNP9"), "MSNP10"),
+    ],
+)
+async def test_ver_picks_the_highest_common_version(
+    reference_server: ServerAddresses, offer: tuple[str, ...], chosen: str
+) -> None:
     with trio.fail_after(10):
         ns = await ScriptedClient.connect(reference_server.ns)
-        trid = await ns.send("VER", "MSNP5", "MSNP12", "MSNP7", "MSNP3", "CVR0")
-        assert (await ns.expect("VER", trid)).args == ("MSNP7",)
+        trid = await ns.send("VER", *offer, "CVR0")
+        assert (await ns.expect("VER", trid)).args == (chosen,)
 
 
 async def test_garbage_line_closes_only_that_client(reference_server: ServerAddresses) -> None:
