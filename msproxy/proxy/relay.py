@@ -99,11 +99,27 @@ NOTIFICATION_VERBS = frozenset(
     ]
 )
 _REDIRECT_VERBS = frozenset({"XFR", "RNG"})
+_REDACTED_VERBS = frozenset({"USR", "MSG"})
 _DIRECTION = {Side.CLIENT: Direction.C2S, Side.UPSTREAM: Direction.S2C}
 _DIR = {Side.CLIENT: "c2s", Side.UPSTREAM: "s2c"}
 _BY = {Side.CLIENT: "client", Side.UPSTREAM: "server"}
 _COMMAND_FLAG = {Side.CLIENT: Debug.COMMAND_SEND, Side.UPSTREAM: Debug.COMMAND_RECV}
 _PACKET_FLAG = {Side.CLIENT: Debug.PACKET_SEND, Side.UPSTREAM: Debug.PACKET_RECV}
+
+
+class _Way:
+    """What the relay keeps per direction, looked up once per chunk (no enum hashing)."""
+
+    __slots__ = ("by", "command_flag", "dir", "direction", "framer", "packet_flag", "to")
+
+    def __init__(self, side: Side, framer: Framer) -> None:
+        self.framer = framer
+        self.to = side.other
+        self.dir = _DIR[side]
+        self.direction = _DIRECTION[side]
+        self.by = _BY[side]
+        self.command_flag = _COMMAND_FLAG[side]
+        self.packet_flag = _PACKET_FLAG[side]
 
 
 class State(enum.Enum):
@@ -150,23 +166,29 @@ class Relay:
         debug: the debug flags selecting which ``Log`` commands are produced.
         limits: line and payload limits; exceeding one closes the connection.
         opened: when the client's connection was accepted (the ``open`` record's ``t``).
+        record: build ``cmd`` records (False when nothing is captured: the ``Record``
+            commands then carry only the other records).
     """
 
     __slots__ = (
         "_awaiting",
+        "_debug",
         "_eof",
         "_first_close",
         "_framers",
         "_held",
+        "_log_commands",
+        "_log_packets",
         "_open_recorded",
         "_queued",
+        "_ways",
         "client",
         "close_reason",
         "closed_by",
         "conn",
-        "debug",
         "dialect",
         "opened",
+        "record",
         "redactor",
         "role",
         "state",
@@ -182,17 +204,26 @@ class Relay:
         debug: Debug = Debug.NONE,
         limits: Limits | None = None,
         opened: float = 0.0,
+        record: bool = True,
     ) -> None:
         self.conn = conn
         self.opened = opened
         self.client = client
         self.redactor = redactor
-        self.debug = debug
+        self.record = record
         self.dialect = Dialect()
         self._framers = {
             Side.CLIENT: Framer(Direction.C2S, strict=False, dialect=self.dialect, limits=limits),
             Side.UPSTREAM: Framer(Direction.S2C, strict=False, dialect=self.dialect, limits=limits),
         }
+        self._ways = (
+            _Way(Side.CLIENT, self._framers[Side.CLIENT]),
+            _Way(Side.UPSTREAM, self._framers[Side.UPSTREAM]),
+        )
+        self._debug = Debug.NONE
+        self._log_commands = False
+        self._log_packets = False
+        self.debug = debug
         self.state = State.WAITING_FIRST
         self.role: str | None = None
         self.upstream: str | None = None
@@ -204,6 +235,22 @@ class Relay:
         self._eof: set[Side] = set()
         self._open_recorded = False
         self._first_close: float | None = None
+
+    @property
+    def debug(self) -> Debug:
+        """The debug flags selecting the ``Log`` commands (may change at any time)."""
+        return self._debug
+
+    @debug.setter
+    def debug(self, flags: Debug) -> None:
+        if flags is self._debug:
+            return
+        self._debug = flags
+        # Precomputed: testing an IntFlag costs a Python call, too much per command.
+        self._log_commands = bool(
+            flags & (Debug.COMMAND_SEND | Debug.COMMAND_RECV | Debug.NOTIFICATION)
+        )
+        self._log_packets = bool(flags & (Debug.PACKET_SEND | Debug.PACKET_RECV))
 
     @property
     def name(self) -> str:
@@ -227,10 +274,10 @@ class Relay:
 
     def handle(self, event: Event) -> list[ProxyCommand]:
         """Process one event; return the commands to execute, in order."""
+        if type(event) is DataReceived:
+            return self.data_received(event.side, event.data, event.t)
         out: list[ProxyCommand] = []
         match event:
-            case DataReceived(side=side, data=data, t=t):
-                self._on_data(side, data, t, out)
             case ConnectionClosed():
                 self._on_closed(event, out)
             case UpstreamOpened():
@@ -253,27 +300,36 @@ class Relay:
 
     # -- data ---------------------------------------------------------------------
 
-    def _on_data(
-        self, side: Side, data: bytes | bytearray, t: float, out: list[ProxyCommand]
-    ) -> None:
-        if self.closed:
-            return
-        flag = _PACKET_FLAG[side]
-        if self.debug & flag:
+    def data_received(
+        self, side: Side, data: bytes | bytearray, t: float = 0.0
+    ) -> list[ProxyCommand]:
+        """``handle(DataReceived(side=side, data=data, t=t))``, without the event object
+        (the driver's hot path)."""
+        out: list[ProxyCommand] = []
+        if self.state is State.CLOSED:
+            return out
+        way = self._ways[side is Side.UPSTREAM]
+        if self._log_packets and self._debug & way.packet_flag:
             out.append(
                 Log(
-                    flag=flag,
+                    flag=way.packet_flag,
                     level=logging.DEBUG,
                     msg="%s %s %d bytes\n%s",
-                    args=(self.name, ARROWS[_DIR[side]], len(data), hexdump(data)),
+                    args=(self.name, ARROWS[way.dir], len(data), hexdump(data)),
                 )
             )
-        events = self._framers[side].feed(data)
+        events = way.framer.feed(data)
         if not events:
-            return
+            return out
         if self.state is State.RELAYING and not (side is Side.UPSTREAM and self._awaiting):
             self._process(side, events, t, out)
-            return
+            return out
+        self._on_early_events(side, events, t, out)
+        return out
+
+    def _on_early_events(
+        self, side: Side, events: list[FramerEvent], t: float, out: list[ProxyCommand]
+    ) -> None:
         if side is Side.UPSTREAM:
             self._queued.extend((e, t) for e in events)
             return
@@ -302,13 +358,19 @@ class Relay:
         own = batch is None
         if batch is None:
             batch = _Batch(out)
-        to = side.other
+        way = self._ways[side is Side.UPSTREAM]
+        to = way.to
+        upstream = side is Side.UPSTREAM
+        record = self.record
+        log = self._log_commands
+        chunks = batch.chunks
         for index, event in enumerate(events):
-            if isinstance(event, Command):
-                batch.records.append(self._command_record(side, event, t))
-                if self.debug:
-                    self._log_command(side, event, out)
-                if side is Side.UPSTREAM and event.verb in _REDIRECT_VERBS:
+            if type(event) is Command:
+                if record:
+                    batch.records.append(self._command_record(way, event, t))
+                if log:
+                    self._log_command(way, event, out)
+                if upstream and event.verb in _REDIRECT_VERBS:
                     info = find_redirect(event)
                     if info is not None:
                         batch.flush(to)
@@ -324,7 +386,7 @@ class Relay:
                             )
                         )
                         return
-                batch.chunks.append(event.raw or event.to_bytes())
+                chunks.append(event.raw or event.to_bytes())
             elif isinstance(event, Unparsed):
                 self._unparsed(side, event, t, batch, out, forward=True)
             elif isinstance(event, Desync):
@@ -335,30 +397,31 @@ class Relay:
         if own:
             batch.flush(to)
 
-    def _command_record(self, side: Side, command: Command, t: float) -> CaptureRecord:
+    def _command_record(self, way: _Way, command: Command, t: float) -> CaptureRecord:
         redacted = None
-        if self.redactor is not None and command.verb in ("USR", "MSG"):
-            redacted = self.redactor.redact(_DIRECTION[side], command)
-        record = command_record(self.conn, _DIR[side], redacted or command, t)
+        if self.redactor is not None and command.verb in _REDACTED_VERBS:
+            redacted = self.redactor.redact(way.direction, command)
+        record = command_record(self.conn, way.dir, redacted or command, t)
         if redacted is not None:
             record["redacted"] = True
         return record
 
-    def _log_command(self, side: Side, command: Command, out: list[ProxyCommand]) -> None:
-        flag = _COMMAND_FLAG[side]
-        if not self.debug & flag:
-            if not (self.debug & Debug.NOTIFICATION and command.verb in NOTIFICATION_VERBS):
+    def _log_command(self, way: _Way, command: Command, out: list[ProxyCommand]) -> None:
+        flag = way.command_flag
+        debug = self._debug
+        if not debug & flag:
+            if not (debug & Debug.NOTIFICATION and command.verb in NOTIFICATION_VERBS):
                 return
             flag = Debug.NOTIFICATION
         shown = command
-        if self.redactor is not None and command.verb in ("USR", "MSG"):
-            shown = self.redactor.redact(_DIRECTION[side], command) or command
+        if self.redactor is not None and command.verb in _REDACTED_VERBS:
+            shown = self.redactor.redact(way.direction, command) or command
         out.append(
             Log(
                 flag=flag,
                 level=logging.DEBUG,
                 msg="%s %s %s",
-                args=(self.name, ARROWS[_DIR[side]], command_text(shown)),
+                args=(self.name, ARROWS[way.dir], command_text(shown)),
             )
         )
 
@@ -506,7 +569,7 @@ class Relay:
             batch.out.append(Record(records=[self._open_record(None, None)]))
         for event, t in held:
             if isinstance(event, Command):
-                batch.records.append(self._command_record(Side.CLIENT, event, t))
+                batch.records.append(self._command_record(self._ways[0], event, t))
             elif isinstance(event, Unparsed):
                 self._unparsed(Side.CLIENT, event, t, batch, batch.out, forward=False)
             elif isinstance(event, Desync):

@@ -19,6 +19,7 @@ from typing import NoReturn
 
 import trio
 
+from msmgr.debug import Debug, flag_logger
 from msproxy import __version__
 from msproxy.capture import CaptureWriter
 
@@ -66,6 +67,26 @@ class Proxy:
         self.active = 0
         self.nursery: trio.Nursery | None = None
         self._ns_ports: dict[tuple[str, int], int] = {}
+        self._loggers = {flag: flag_logger(flag) for flag in Debug}
+        self._console = [
+            (int(flag), self._loggers[flag])
+            for flag in Debug
+            if flag & config.debug and flag is not Debug.CONFUSED
+        ]
+
+    def logger(self, flag: Debug) -> logging.Logger:
+        """The console logger of a debug flag (``msmgr.debug.<flag>``)."""
+        logger = self._loggers.get(flag)
+        return logger if logger is not None else flag_logger(flag)
+
+    def debug_now(self) -> Debug:
+        """``config.debug`` without the flags whose console logger is off right now, so
+        that no log line is built for nothing (CONFUSED warnings are always kept)."""
+        mask = int(self.config.debug)
+        for bit, logger in self._console:
+            if not logger.isEnabledFor(logging.DEBUG):
+                mask &= ~bit
+        return Debug(mask)
 
     @staticmethod
     def now_monotonic() -> float:

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 import trio
 
 from msmgr.codec import Command
-from msmgr.debug import flag_logger
 
 from .addr import format_address, parse_address
 from .commands import (
@@ -34,7 +33,6 @@ from .commands import (
 )
 from .events import (
     ConnectionClosed,
-    DataReceived,
     RedirectReady,
     Shutdown,
     Side,
@@ -76,9 +74,10 @@ class Session:
             conn,
             client=client,
             redactor=proxy.redactor,
-            debug=config.debug,
+            debug=proxy.debug_now(),
             limits=config.limits,
             opened=proxy.now(),
+            record=proxy.sink.writer is not None,
         )
         self.streams: dict[Side, trio.abc.Stream] = {Side.CLIENT: client_stream}
         self._nursery: trio.Nursery | None = None
@@ -105,9 +104,10 @@ class Session:
         relay = self.relay
         proxy = self.proxy
         sink = proxy.sink
+        debug = bool(proxy.config.debug)
         if side is Side.CLIENT and not await self._await_first_command(stream):
             return
-        while not relay.closed:
+        while relay.state is not State.CLOSED:
             try:
                 data = await stream.receive_some(RECEIVE_SIZE)
             except _STREAM_ERRORS as exc:
@@ -118,7 +118,9 @@ class Session:
             if not data:
                 await self._execute(relay.handle(ConnectionClosed(side=side, t=proxy.now())))
                 return
-            await self._execute(relay.handle(DataReceived(side=side, data=data, t=proxy.now())))
+            if debug:  # the console may have been turned down (or up) since
+                relay.debug = proxy.debug_now()
+            await self._execute(relay.data_received(side, data, proxy.now()))
             if sink.backlog > sink.high_water:
                 await sink.wait_room()
 
@@ -146,7 +148,7 @@ class Session:
                 if not data:
                     commands = relay.handle(ConnectionClosed(side=Side.CLIENT, t=proxy.now()))
                     break
-                commands = relay.handle(DataReceived(side=Side.CLIENT, data=data, t=proxy.now()))
+                commands = relay.data_received(Side.CLIENT, data, proxy.now())
                 if relay.state is State.WAITING_FIRST:
                     await self._execute(commands)  # logs only: nothing here waits
                     commands = []
@@ -192,7 +194,7 @@ class Session:
             case Record(records=records):
                 self.proxy.sink.put(records)
             case Log(flag=flag, level=level, msg=msg, args=args):
-                flag_logger(flag).log(level, msg, *args)
+                self.proxy.logger(flag).log(level, msg, *args)
             case CloseSide(side=side, half_close=half):
                 await self._close(side, half)
             case OpenUpstream(first=first):
@@ -208,7 +210,7 @@ class Session:
             if isinstance(command, Record):
                 self.proxy.sink.put(command.records)
             elif isinstance(command, Log):
-                flag_logger(command.flag).log(command.level, command.msg, *command.args)
+                self.proxy.logger(command.flag).log(command.level, command.msg, *command.args)
 
     async def _close(self, side: Side, half: bool) -> None:
         stream = self.streams.get(side)
