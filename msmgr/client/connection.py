@@ -8,6 +8,11 @@ NS or SB logic), then every registered handler. When the peer goes away the read
 fails the waiting requests with ``ConnectionLost`` and dispatches the pseudo event
 ``close``; closing it ourselves (``close()``/``shutdown()``) does not.
 
+``shutdown()`` closes cleanly: it sends ``OUT`` and keeps reading (and dispatching)
+until the server closes, at most ``SHUTDOWN_WAIT`` seconds, before closing the socket.
+Closing at once would leave the server's last lines unread, and a socket closed with
+unread data is reset: the server (or a proxy) would see "connection reset by peer".
+
 Every wait has a timeout: connecting (``session.connect_timeout``), requests
 (``session.request_timeout`` unless given), flushing.
 """
@@ -45,6 +50,7 @@ DEFAULT_SERVER = "messenger.hotmail.com"
 DEFAULT_PORT = 1863
 DEFAULT_DEBUG = Debug.NOTIFICATION  # Net::Msmgr::Connection's default
 MAX_QUEUE = 4096  # commands waiting to be written; more means the peer stopped reading
+SHUTDOWN_WAIT = 2.0  # seconds shutdown() waits for the server to close after OUT
 
 CoreHook = Callable[[Command], Awaitable[None]]
 
@@ -95,6 +101,9 @@ class Connection:
         self._scope: trio.CancelScope | None = None
         self._closed = trio.Event()
         self._started = False
+        self._shutting_down = False  # OUT sent: the server's close is expected, no event
+        self._reader_task: trio.lowlevel.Task | None = None
+        self._reader_stuck = 0  # requests awaited by a handler: the reader reads no more
 
     def __repr__(self) -> str:
         state = "open" if self.open else "closed"
@@ -104,6 +113,11 @@ class Connection:
     def version(self) -> int | None:
         """The MSNP version negotiated on this connection (None before VER, and on an SB)."""
         return self.dialect.version
+
+    @property
+    def shutting_down(self) -> bool:
+        """True once ``shutdown()`` sent (or tried to send) ``OUT``."""
+        return self._shutting_down
 
     @property
     def closed(self) -> bool:
@@ -172,7 +186,7 @@ class Connection:
                     "Connection to %s:%s (%s) closed", self.nserver, self.nsport, self.name
                 )
             self._closed.set()
-        if peer_closed:
+        if peer_closed and not self._shutting_down:
             event = Command.make_pseudo("close", self)
             if self.core is not None:
                 await self.core(event)
@@ -181,6 +195,7 @@ class Connection:
     async def _reader(self) -> bool:
         """Read and dispatch until the peer closes; True if it did (not our close)."""
         assert self._stream is not None
+        self._reader_task = trio.lowlevel.current_task()
         recv_log = flag_logger(Debug.COMMAND_RECV)
         packet_log = flag_logger(Debug.PACKET_RECV)
         while True:
@@ -295,8 +310,17 @@ class Connection:
         """
         if command.trid is None:
             command.trid = self.session.trids.next()
+        from_reader = trio.lowlevel.current_task() is self._reader_task
+        if from_reader:
+            logger.warning(
+                "%s: %s awaited from a handler: its reply cannot be read until the handler"
+                " returns (start a task for it instead)",
+                self.name,
+                command.verb,
+            )
         pending = _Pending(command, frozenset({command.verb, *accept}))
         self._pending[command.trid] = pending
+        self._reader_stuck += from_reader
         try:
             self.send(command)
             limit = self.session.request_timeout if time_limit is None else time_limit
@@ -305,6 +329,7 @@ class Connection:
             if scope.cancelled_caught:
                 raise RequestTimeout(f"{self.name}: no reply to {command.line!r} within {limit} s")
         finally:
+            self._reader_stuck -= from_reader
             self._pending.pop(command.trid, None)
         if pending.error is not None:
             raise pending.error
@@ -357,14 +382,29 @@ class Connection:
 
     # -- closing -----------------------------------------------------------------------
 
-    async def shutdown(self) -> None:
-        """Send ``OUT``, wait (briefly) until it is written, then close."""
+    async def shutdown(self, time_limit: float = SHUTDOWN_WAIT) -> None:
+        """Send ``OUT``, wait until the server closes (at most ``time_limit`` s), then close.
+
+        Whatever the server still sends meanwhile (its ``OUT``, last notifications) is
+        read and dispatched as usual, so the connection ends with a clean close on both
+        sides; no ``close`` event is dispatched, since we asked for it.
+        """
         if self.open:
+            self._shutting_down = True
             try:
                 self.send(Command("OUT"))
                 await self.flush(time_limit=min(5.0, self.session.request_timeout))
             except (NotConnected, ConnectionLost, RequestTimeout) as exc:
                 logger.debug("%s: OUT not sent: %s", self.name, exc)
+            else:
+                # With the reader busy running us (or a handler stuck in a request), nobody
+                # could read the server's close: close at once, as before.
+                in_reader = trio.lowlevel.current_task() is self._reader_task
+                stuck = in_reader or self._reader_stuck > 0
+                with trio.move_on_after(0 if stuck else time_limit) as scope:
+                    await self._closed.wait()
+                if scope.cancelled_caught:
+                    logger.debug("%s: no close within %s s of OUT, closing", self.name, time_limit)
         await self.close()
 
     async def close(self) -> None:

@@ -385,7 +385,7 @@ class Session:
                 self._ping_scope.deadline = trio.current_time() + self.ping_interval
         elif verb == "RNG" and len(command.args) >= 4:
             self.nursery.start_soon(self._answer_ring, command)
-        elif verb == "OUT":
+        elif verb == "OUT" and not (ns is not None and ns.shutting_down):
             reason = command.args[0] if command.args else "no reason given"
             self.close_reason = f"server logged us out ({reason})"
             logger.info("%s", self.close_reason)
@@ -509,9 +509,10 @@ class Session:
     # -- logout ---------------------------------------------------------------------------
 
     async def logout(self, *_: Any) -> None:
-        """Leave every conversation, send ``OUT`` to the NS and close it."""
-        for conversation in list(self.conversations):
-            await conversation.shutdown()
+        """Leave every conversation, send ``OUT`` to the NS and close it (each cleanly)."""
+        async with trio.open_nursery() as nursery:
+            for conversation in list(self.conversations):
+                nursery.start_soon(conversation.shutdown)
         ns = self.ns
         self.logged_in = False
         if ns is not None:

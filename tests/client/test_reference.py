@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import pytest
@@ -74,7 +75,9 @@ async def test_presence_chl_and_chat_both_ways(
         message = parse_message(command)
         if message.is_text:
             bob_heard.append(message.text)
-            await conversation.send_text(f"bob got {message.text!r}", ack="A")
+            # Not awaited here: the ACK can only be read once this handler has returned.
+            reply = partial(conversation.send_text, f"bob got {message.text!r}", ack="A")
+            conversation.session.nursery.start_soon(reply)
 
     def bob_conversation(conversation: Conversation) -> None:
         conversation.sb.add_handler((bob_echo, conversation), "MSG")
