@@ -5,7 +5,8 @@ version); only the wire forms differ:
 
 * ``SYN trid <ts> <ts>`` (``0 0`` when nothing is cached) -> the burst of ``formats.syn``
   with timestamps, or just ``SYN trid <ts> <ts>`` when the client's first one is current.
-* ``ADC trid FL N=email F=name`` -> ``ADC trid FL N=email F=name C=guid`` (group 0);
+* ``ADC trid FL N=email F=name`` -> ``ADC trid FL N=email F=name C=guid`` (group 0),
+  then ILN (and, MSNP11+, UBX) when the contact is visible;
   ``ADC trid AL|BL N=email`` -> ``ADC trid AL|BL N=email``; ``ADC trid FL C=guid gguid``
   puts an FL contact into one more group and is echoed. An unknown handle is 208.
 * ``REM trid FL guid [gguid]`` (by contact GUID), ``REM trid AL|BL email`` -> echoed.
@@ -83,12 +84,22 @@ def adc(state: ServerState, session: NsSession, command: Command) -> list[Comman
         if len(args) > 3:
             raise CommandError(201)
         name = _field(args[2], "F=") if len(args) == 3 else contact.name
+        if len(name) > MAX_FRIENDLY_NAME:
+            raise CommandError(209)
         lists.add_to_list(state, me, "FL", email, 0)
-        reply = Command(
-            "ADC", command.trid, ("FL", f"N={email}", f"F={name}", f"C={me.contact_guid(email)}")
-        )
+        replies = [
+            Command(
+                "ADC",
+                command.trid,
+                ("FL", f"N={email}", f"F={name}", f"C={me.contact_guid(email)}"),
+            )
+        ]
         iln = presence.contact_iln(state, session, email, command.trid)
-        return [reply] if iln is None else [reply, iln]
+        if iln is not None:
+            replies.append(iln)
+            if session.version >= 11 and contact.personal is not None:
+                replies.append(formats.ubx(email, contact.personal))
+        return replies
     if len(args) != 2:
         raise CommandError(201)
     lists.add_to_list(state, me, list_name, email, None)

@@ -108,6 +108,7 @@ async def test_adc_and_rem_by_guid_tell_the_contact_in_its_own_form(
         (("FL", "N=not-a-handle", "F=x"), "201"),
         (("FL", f"N={BOB}", "F=Bob"), "215"),
         (("FL", f"N={ALICE}", "F=me"), "201"),
+        (("FL", f"N={CAROL}", "F=" + "x" * 400), "209"),
         (("BL", f"N={BOB}"), "219"),
         (("AL", f"N={BOB}"), "215"),
         (("RL", f"N={BOB}"), "201"),

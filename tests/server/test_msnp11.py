@@ -87,6 +87,23 @@ async def test_uux_is_pushed_as_ubx_to_msnp11_watchers(
         assert back[1].payload == PSM
 
 
+async def test_adc_shows_the_new_contacts_personal_message(
+    reference_server: ServerAddresses, reference_state: ServerState
+) -> None:
+    reference_state.accounts[ALICE].lists["FL"].remove(BOB)
+    guid = reference_state.accounts[ALICE].contact_guid(BOB)
+    with trio.fail_after(10):
+        bob, _ = await online(reference_server, BOB, 12)
+        trid = await bob.send("UUX", payload=PSM)
+        await bob.expect("UUX", trid)
+        alice, _ = await online(reference_server, ALICE, 11)
+        trid = await alice.send("ADC", "FL", f"N={BOB}", f"F={BOB}")
+        assert (await alice.expect("ADC", trid)).args[-1] == f"C={guid}"
+        assert (await alice.expect("ILN", trid)).args[1] == BOB
+        ubx = await alice.expect("UBX")
+        assert (ubx.args, ubx.payload) == ((BOB,), PSM)
+
+
 @pytest.mark.parametrize(
     "payload",
     [b"no xml here", b"<Data><PSM>\xff</PSM></Data>", b"<Data>" + b"x" * 5000 + b"</Data>"],
