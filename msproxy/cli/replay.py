@@ -1,11 +1,12 @@
-"""``msproxy replay``: play a recorded connection back, as the server or as the client."""
+"""``msproxy replay``: play a recorded session or connection back, as the server or the client."""
 
 from __future__ import annotations
 
 import argparse
 import functools
 import sys
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import trio
 
@@ -20,19 +21,28 @@ from msproxy.inspect.replay import (
     replay_as_client,
     serve_replay,
 )
+from msproxy.inspect.session_plan import SessionPlan
+from msproxy.inspect.session_replay import SessionReport, serve_session_replay
+from msproxy.proxy.addr import format_address
+
+T = TypeVar("T")
 
 
 def register(subparsers: Any) -> None:
     """Add the ``replay`` sub-command."""
     parser = subparsers.add_parser(
         "replay",
-        help="replay a recorded connection as the server or as the client",
+        help="replay a recorded session or connection as the server or as the client",
         description=(
-            "Replay one recorded connection. --as-server: listen, wait for a client and "
-            "answer it as the recorded server did (TrIDs renumbered to the client's). "
-            "--as-client: connect to a server, send the recorded client commands (TrIDs "
-            "from 1) and compare its replies. Exit status: 0 no differences, 1 differences, "
-            "2 trouble."
+            "--as-server: listen and stand in for the recorded server side. Without --conn, "
+            "the whole session: every client connection is routed to the recorded one it "
+            "stands for (SB by cookie, DS/NS by first command and order), redirects point "
+            "back at this listener, and server commands keep the recorded order across "
+            "connections. With --conn N, that one connection for the first client. Client "
+            "commands are matched under --ignore and answered with the recorded replies, "
+            "TrIDs renumbered to the client's. --as-client: connect to a server, send the "
+            "recorded client commands of one connection (TrIDs from 1) and compare its "
+            "replies. Exit status: 0 no differences, 1 differences, 2 trouble."
         ),
     )
     parser.add_argument("capture", metavar="CAPTURE", help="a capture file (JSON Lines)")
@@ -47,7 +57,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--server", metavar="HOST:PORT", help="the server --as-client drives")
     parser.add_argument(
-        "--conn", type=int, metavar="N", help="the recorded connection (default: the first)"
+        "--conn",
+        type=int,
+        metavar="N",
+        help="one recorded connection (default: --as-server the whole session, "
+        "--as-client the first connection)",
     )
     parser.add_argument(
         "--ignore",
@@ -77,30 +91,60 @@ def split_address(text: str, option: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+Addresses = list[tuple[str, int]]
+
+
+async def _serving(
+    serve: Callable[[trio.TaskStatus[Addresses]], Awaitable[T]], banner: Callable[[str], str]
+) -> T:
+    """Run ``serve``, print ``banner(address)`` once it listens, return its result.
+
+    A failure to listen is raised as itself, not wrapped in an exception group.
+    """
+    results: list[T] = []
+
+    async def task(task_status: trio.TaskStatus[Addresses]) -> None:
+        results.append(await serve(task_status))
+
+    try:
+        async with trio.open_nursery() as nursery:
+            addresses = await nursery.start(task)
+            for bound_host, bound_port in addresses:
+                print(banner(format_address(bound_host, bound_port)))
+            sys.stdout.flush()
+    except BaseExceptionGroup as group:
+        leaves = group.exceptions
+        if len(leaves) == 1 and isinstance(leaves[0], Exception):
+            raise leaves[0] from None
+        raise
+    return results[0]
+
+
 async def _as_server(
     capture: Capture, host: str, port: int, conn: int, ignore: frozenset[str], wait: float
 ) -> ReplayReport:
-    reports: list[ReplayReport] = []
+    serve = functools.partial(
+        serve_replay, capture, host, port, conn=conn, ignore=ignore, step_timeout=wait
+    )
+    return await _serving(
+        lambda status: serve(task_status=status),
+        lambda address: f"replaying connection {conn} as the server on {address}",
+    )
 
-    async def serve(task_status: trio.TaskStatus[list[tuple[str, int]]]) -> None:
-        reports.append(
-            await serve_replay(
-                capture,
-                host,
-                port,
-                conn=conn,
-                ignore=ignore,
-                step_timeout=wait,
-                task_status=task_status,
-            )
-        )
 
-    async with trio.open_nursery() as nursery:
-        addresses = await nursery.start(serve)
-        for bound_host, bound_port in addresses:
-            print(f"replaying connection {conn} as the server on {bound_host}:{bound_port}")
-        sys.stdout.flush()
-    return reports[0]
+async def _session(
+    capture: Capture, host: str, port: int, ignore: frozenset[str], wait: float
+) -> SessionReport:
+    serve = functools.partial(
+        serve_session_replay, capture, host=host, port=port, ignore=ignore, step_timeout=wait
+    )
+    count = len(SessionPlan(capture).connections)
+    return await _serving(
+        lambda status: serve(task_status=status),
+        lambda address: (
+            f"replaying the whole session ({count} connections) as the server on {address}"
+        ),
+    )
 
 
 async def _as_client(
@@ -129,11 +173,18 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(capture, int):
         return capture
     try:
-        conn = choose_connection(capture, args.conn)
-        runner = _as_client if args.as_client else _as_server
-        report = trio.run(
-            functools.partial(runner, capture, host, port, conn, ignore, args.timeout)
-        )
+        report: ReplayReport | SessionReport
+        if args.as_server and args.conn is None:
+            choose_connection(capture)  # a capture without commands is an error
+            report = trio.run(
+                functools.partial(_session, capture, host, port, ignore, args.timeout)
+            )
+        else:
+            conn = choose_connection(capture, args.conn)
+            runner = _as_client if args.as_client else _as_server
+            report = trio.run(
+                functools.partial(runner, capture, host, port, conn, ignore, args.timeout)
+            )
     except (ValueError, CaptureFormatError) as exc:
         return fail("replay", str(exc))
     except (OSError, trio.TooSlowError) as exc:

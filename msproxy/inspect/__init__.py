@@ -10,6 +10,7 @@ from .diff import ConnectionDiff, diff_captures, format_diff
 from .model import Capture, Connection, load_capture, make_capture
 from .normalize import DEFAULT_IGNORE, IGNORE_RULES, normalize
 from .replay import ReplayIssue, ReplayReport, replay_as_client, replay_as_server, serve_replay
+from .session_replay import SessionReport, serve_session_replay
 from .streams import rebuild_direction
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "ConnectionDiff",
     "ReplayIssue",
     "ReplayReport",
+    "SessionReport",
     "diff_captures",
     "format_diff",
     "load_capture",
@@ -29,4 +31,5 @@ __all__ = [
     "replay_as_client",
     "replay_as_server",
     "serve_replay",
+    "serve_session_replay",
 ]

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import trio
 
-from msmgr.codec import Command, Dialect, parse_version
+from msmgr.codec import Command, Dialect, MsnpError, parse_version
 from msmgr.stream import CommandStream, ConnectionClosed, Role
 from msproxy.capture import Record, record_command
 
@@ -78,6 +78,7 @@ class ReplayReport:
     matched: int = 0
     sent: int = 0
     issues: list[ReplayIssue] = field(default_factory=list)
+    name: str | None = None  # the recorded connection's name (DS, NS, SB#1...), if shown
 
     @property
     def ok(self) -> bool:
@@ -85,8 +86,9 @@ class ReplayReport:
 
     def format(self) -> str:
         """A human-readable account, one issue per line."""
+        label = f"connection {self.conn}" + (f" ({self.name})" if self.name else "")
         head = (
-            f"connection {self.conn}: {self.steps} steps, {self.matched} commands matched, "
+            f"{label}: {self.steps} steps, {self.matched} commands matched, "
             f"{self.sent} sent, {len(self.issues)} difference(s)"
         )
         return "\n".join([head, *(f"  {issue}" for issue in self.issues)]) + "\n"
@@ -166,6 +168,27 @@ async def _send(stream: CommandStream, commands: list[Command], report: ReplayRe
         report.sent += len(commands)
 
 
+class Director:
+    """Hooks through which a whole-session replay orders and rewrites one connection's play.
+
+    The default does nothing: a single connection replayed on its own.
+    """
+
+    def received(self, record: Record) -> None:
+        """The live client's command standing for recorded ``record`` has been read."""
+
+    def ready(self, record: Record) -> bool:
+        """Whether the recorded server command ``record`` may be sent right now."""
+        return True
+
+    async def wait_turn(self, record: Record, step: int, report: ReplayReport) -> None:
+        """Wait until ``record`` may be sent (called when ``ready`` said no)."""
+
+    def outgoing(self, record: Record, command: Command) -> Command:
+        """The command to send for ``record`` (TrIDs already renumbered)."""
+        return command
+
+
 async def replay_as_server(
     records: Capture | Iterable[Record],
     stream: trio.abc.Stream,
@@ -185,9 +208,31 @@ async def replay_as_server(
     """
     capture = _capture(records)
     conn = choose_connection(capture, conn)
-    rules = frozenset(ignore) | {"trid"}
-    report = ReplayReport(conn)
     commands = CommandStream(stream, Role.SERVER, dialect=Dialect())
+    return await play_server_connection(
+        capture, commands, conn, ignore=ignore, step_timeout=step_timeout
+    )
+
+
+async def play_server_connection(
+    capture: Capture,
+    commands: CommandStream,
+    conn: int,
+    *,
+    ignore: Iterable[str] = DEFAULT_IGNORE,
+    step_timeout: float = DEFAULT_TIMEOUT,
+    first: Command | None = None,
+    director: Director | None = None,
+    report: ReplayReport | None = None,
+) -> ReplayReport:
+    """Play recorded connection ``conn`` as the server on ``commands`` (closed on return).
+
+    ``first`` is the client's first command when the caller already read it (to route
+    the connection); ``director`` orders and rewrites what is sent (whole sessions).
+    """
+    rules = frozenset(ignore) | {"trid"}
+    director = director or Director()
+    report = report if report is not None else ReplayReport(conn)
     trids: dict[int, int] = {}
     steps = script(capture, conn)
     report.steps = len(steps)
@@ -195,19 +240,25 @@ async def replay_as_server(
         for number, step in enumerate(steps, start=1):
             if step.request is not None:
                 expected = record_command(step.request)
-                with trio.move_on_after(step_timeout) as scope:
-                    try:
-                        got = await commands.receive()
-                    except ConnectionClosed:
+                if first is not None:
+                    got, first = first, None
+                else:
+                    with trio.move_on_after(step_timeout) as scope:
+                        try:
+                            got = await commands.receive()
+                        except ConnectionClosed:
+                            report.issues.append(
+                                ReplayIssue("closed", number, _text(expected), None, "client left")
+                            )
+                            return report
+                    if scope.cancelled_caught:
                         report.issues.append(
-                            ReplayIssue("closed", number, _text(expected), None, "client left")
+                            ReplayIssue(
+                                "missing", number, _text(expected), None, f"{step_timeout}s"
+                            )
                         )
                         return report
-                if scope.cancelled_caught:
-                    report.issues.append(
-                        ReplayIssue("missing", number, _text(expected), None, f"{step_timeout}s")
-                    )
-                    return report
+                director.received(step.request)
                 want, have = normalize(expected, "c2s", rules), normalize(got, "c2s", rules)
                 if want == have:
                     report.matched += 1
@@ -219,12 +270,21 @@ async def replay_as_server(
                     )
                 if expected.trid is not None and got.trid is not None:
                     trids[expected.trid] = got.trid
-            await _send(commands, [_remap(record_command(r), trids) for r in step.replies], report)
+            batch: list[Command] = []
+            for reply in step.replies:
+                if not director.ready(reply):
+                    await _send(commands, batch, report)
+                    batch = []
+                    await director.wait_turn(reply, number, report)
+                batch.append(director.outgoing(reply, _remap(record_command(reply), trids)))
+            await _send(commands, batch, report)
         recorded = capture.connections.get(conn)
         if recorded is None or recorded.closed_by in (None, "client"):
             await _drain(commands, report, len(steps), step_timeout)  # let the client close first
     except ConnectionClosed:
         report.issues.append(ReplayIssue("closed", report.steps, None, None, "client left"))
+    except MsnpError as exc:
+        report.issues.append(ReplayIssue("unexpected", report.steps, None, None, str(exc)))
     finally:
         await commands.aclose()
     return report
