@@ -113,6 +113,11 @@ async def test_presence_and_listen(
         reference_server, "listen", "--count", "1", "--duration", "8", user="bob@example.com"
     )
     results: list[int] = []
+    printed: list[str] = []
+
+    def output() -> str:
+        printed.append(capsys.readouterr().out)
+        return "".join(printed)
 
     async def run_listen() -> None:
         results.append(await run_guarded("listen", listen.main, listen_args))
@@ -127,10 +132,14 @@ async def test_presence_and_listen(
                 await until(lambda: alice.roster.get("bob@example.com") == "NLN")
                 args = parse(reference_server, "presence", "BSY", user="carol@example.com")
                 assert await run_guarded("presence", presence.main, args) == 0
+                # carol's FLN reaches bob on his NS, the message on his SB: no order between
+                # the two connections, and listen stops at the first message. So the message
+                # goes only once listen has printed the FLN (fail_after bounds the wait).
+                await until(lambda: "carol@example.com is now Offline" in output())
                 conversation = await alice.new_conversation("bob@example.com")
                 await conversation.send_text("are you there?", ack="A")
     assert results == [0]
-    out = capsys.readouterr().out.splitlines()
+    out = output().splitlines()
     assert "carol@example.com is now Offline" in out  # presence logged in, set BSY, left
     assert "alice@example.com: are you there?" in out
     assert "alice@example.com is now Online" in out
