@@ -85,13 +85,13 @@ async def test_wrong_password_fails_clearly(
     assert "refused the login of alice@example.com" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("protocol", ["MSNP7", "MSNP8", "MSNP10", "MSNP11", "MSNP12"])
 async def test_contacts_prints_a_table(
-    reference_server: ServerAddresses, capsys: pytest.CaptureFixture[str]
+    reference_server: ServerAddresses, capsys: pytest.CaptureFixture[str], protocol: str
 ) -> None:
+    args = parse(reference_server, "contacts", "--protocol", protocol)
     with trio.fail_after(10):
-        assert (
-            await run_guarded("contacts", contacts.main, parse(reference_server, "contacts")) == 0
-        )
+        assert await run_guarded("contacts", contacts.main, args) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["handle", "name", "lists", "groups"]
     assert lines[2].split() == [

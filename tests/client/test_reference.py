@@ -37,7 +37,7 @@ async def logged_in(
         yield session
 
 
-@pytest.mark.parametrize("protocol", [2, 5, 7, 8])
+@pytest.mark.parametrize("protocol", [2, 5, 7, 8, 9, 10, 11, 12])
 async def test_login_sync_and_logout(reference_server: ServerAddresses, protocol: int) -> None:
     with trio.fail_after(10):
         async with logged_in(reference_server, ALICE, protocol) as session:
@@ -48,8 +48,13 @@ async def test_login_sync_and_logout(reference_server: ServerAddresses, protocol
             assert session.lists["FL"] == [BOB, "carol@example.com"]
             assert sorted(session.lists["RL"]) == [BOB, "carol@example.com"]
             assert session.lists["BL"] == []
-            assert session.list_version == 1
-            await session.sync()  # up to date now: the SYN reply alone
+            if protocol >= 7:  # groups (LSG) since MSNP7: bob's are known groups
+                groups = session.contact_lists.groups
+                assert session.contacts[BOB].groups
+                assert all(g in groups for g in session.contacts[BOB].groups), groups
+            if protocol < 10:  # MSNP10+ always ask for everything (SYN trid 0 0)
+                assert session.list_version == 1
+            await session.sync()  # MSNP2-9: up to date now, the SYN reply alone
             assert session.lists["FL"] == [BOB, "carol@example.com"]
         assert not session.logged_in
         assert session.ns is not None
@@ -63,7 +68,7 @@ async def test_wrong_password(reference_server: ServerAddresses, protocol: int) 
             raise AssertionError("logged in with a wrong password")
 
 
-@pytest.mark.parametrize("protocol", [7, 8])
+@pytest.mark.parametrize("protocol", [7, 8, 10, 11, 12])
 async def test_presence_chl_and_chat_both_ways(
     reference_server: ServerAddresses, protocol: int
 ) -> None:
