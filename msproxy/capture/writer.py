@@ -64,6 +64,12 @@ class CaptureWriter:
             self._write(b"".join(lines))
             self.records_written += len(lines)
 
+    def write_bytes(self, data: bytes) -> None:
+        """Append records already encoded as whole JSON Lines (as ``encode_record``
+        makes them), in one write; for writers that encode batches themselves."""
+        self._write(data)
+        self.records_written += data.count(b"\n")
+
     def _write(self, data: bytes) -> None:
         if self._fd is None:
             raise ValueError(f"capture {self.path} is closed")

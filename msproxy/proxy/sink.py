@@ -1,38 +1,61 @@
 """msproxy/proxy/sink: capture records queued by the relays, written by one task.
 
-Relays hand records over with ``put`` (synchronous: it never waits and never drops); a
-single writer task encodes them and appends them in one ``write(2)`` per batch, so that
-JSON encoding and the system call stay off the path between receiving and forwarding.
-``flush`` writes whatever is queued; ``serve_proxy`` calls it on the way out so that the
-close records of a shutdown reach the file. A relay that gets far ahead of the disk
-waits in ``wait_room`` (backpressure) instead of growing the queue without bound.
+Relays hand records over with ``put``: synchronous, it never waits and never drops, so
+a command is recorded before its bytes are forwarded and the capture writer is never
+between a received chunk and its forward. A single writer task collects what arrives
+during ``interval`` (or until ``batch`` records are queued, whichever comes first),
+encodes it (``encode``) and appends it with one ``write(2)``: one wake-up and one
+system call per batch, not per chunk. A record therefore reaches the file at most
+``interval`` (10 ms) after its command was read; ``flush`` writes whatever is queued,
+and ``serve_proxy`` calls it on the way out so the close records of a shutdown are kept.
+
+When the disk is slower than the network: a big batch is written from a worker thread,
+so forwarding goes on meanwhile, and the queue grows; above ``high_water`` records each
+session stops reading after its current chunk (``wait_room``) until the writer has
+caught up, so TCP pushes back on clients and servers. Records are never dropped; memory
+stays bounded by about ``high_water`` records.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import NoReturn
 
 import trio
-import trio.lowlevel
 
 from msproxy.capture import CaptureWriter
 from msproxy.capture import Record as CaptureRecord
 
-logger = logging.getLogger(__name__)
+from .encode import encode_records
 
-HIGH_WATER = 50_000
-"""Queued records above which producers wait for the writer."""
+HIGH_WATER = 20_000
+"""Queued records above which the sessions wait for the writer."""
+BATCH = 2_000
+"""Queued records that wake the writer at once, without waiting for ``interval``."""
+INTERVAL = 0.01
+"""Seconds a queued record may wait for its write (a capture lags at most this much)."""
+THREAD_BYTES = 256 * 1024
+"""Batches at least this big are written from a worker thread."""
 
 
 class CaptureSink:
     """The proxy's queue of capture records in front of a ``CaptureWriter`` (or none)."""
 
-    def __init__(self, writer: CaptureWriter | None, *, high_water: int = HIGH_WATER) -> None:
+    def __init__(
+        self,
+        writer: CaptureWriter | None,
+        *,
+        high_water: int = HIGH_WATER,
+        batch: int = BATCH,
+        interval: float = INTERVAL,
+    ) -> None:
         self.writer = writer
         self.high_water = high_water
+        self.batch = batch
+        self.interval = interval
+        self.batches_written = 0
         self._queue: list[CaptureRecord] = []
         self._wakeup = trio.Event()
+        self._full = trio.Event()
         self._room = trio.Event()
         self._room.set()
 
@@ -45,26 +68,54 @@ class CaptureSink:
         """Queue records for writing, in order (never blocks, never drops)."""
         if self.writer is None:
             return
-        self._queue.extend(records)
-        self._wakeup.set()
-        if len(self._queue) > self.high_water and self._room.is_set():
-            self._room = trio.Event()
+        queue = self._queue
+        queue.extend(records)
+        size = len(queue)
+        if size == len(records):
+            self._wakeup.set()
+        if size >= self.batch:
+            self._full.set()
+            if size > self.high_water and self._room.is_set():
+                self._room = trio.Event()
 
     async def wait_room(self) -> None:
         """Wait while the queue is above the high-water mark."""
         await self._room.wait()
 
     def flush(self) -> None:
-        """Write everything queued now."""
+        """Write everything queued now (in this thread)."""
+        data = self._take()
+        if data:
+            self._write(data)
+
+    def _take(self) -> bytes:
+        """Empty the queue (the sessions may read again) and encode what it held.
+
+        So at most ``high_water`` records wait in the queue plus one batch in writing.
+        """
         queue, self._queue = self._queue, []
-        if queue and self.writer is not None:
-            self.writer.write_many(queue)
+        self._wakeup = trio.Event()
+        self._full = trio.Event()
         self._room.set()
+        if not queue or self.writer is None:
+            return b""
+        return encode_records(queue)
+
+    def _write(self, data: bytes) -> None:
+        assert self.writer is not None
+        self.writer.write_bytes(data)
+        self.batches_written += 1
 
     async def run(self) -> NoReturn:
-        """The writer task: wake up when records arrive, write them in one batch."""
+        """The writer task: every ``interval`` (or ``batch`` records), one write."""
         while True:
             await self._wakeup.wait()
-            self._wakeup = trio.Event()
-            self.flush()
+            with trio.move_on_after(self.interval):
+                await self._full.wait()
+            data = self._take()
+            if len(data) >= THREAD_BYTES:
+                # The loop keeps forwarding meanwhile (the GIL is released in write(2)).
+                await trio.to_thread.run_sync(self._write, data)
+            elif data:
+                self._write(data)
             await trio.lowlevel.checkpoint()

@@ -9,7 +9,7 @@ import pytest
 import trio
 import trio.testing
 
-from msproxy.capture import CaptureWriter, Record, read_capture
+from msproxy.capture import CaptureWriter, Record, read_capture, rebuild
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import Proxy
 from msproxy.proxy.sink import CaptureSink
@@ -162,3 +162,26 @@ async def test_first_command_timeout_ends_once_routed(
     records = finish(proxy, writer, capture)
     assert records[-1]["type"] == "close"
     assert records[-1]["by"] == "client"
+
+
+async def test_non_utf8_command_is_relayed_and_captured(tmp_path: Path) -> None:
+    capture = tmp_path / "c.jsonl"
+    proxy_up, server = trio.testing.memory_stream_pair()
+    proxy, writer = make_proxy(capture, proxy_up)
+    client, proxy_client = trio.testing.memory_stream_pair()
+    wire = b"VER 1 MSNP8 CVR0\r\nADD 2 AL a\xff@b.c N\xe9\r\n"
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(proxy.handle_client, proxy_client)
+            nursery.start_soon(proxy.sink.run)
+            await client.send_all(wire)
+            got = b""
+            while len(got) < len(wire):
+                got += await server.receive_some()
+            assert got == wire
+            await client.aclose()
+            await server.aclose()
+            await trio.testing.wait_all_tasks_blocked()
+            nursery.cancel_scope.cancel()
+    records = finish(proxy, writer, capture)
+    assert b"".join(rebuild(r) for r in records if r.get("dir") == "c2s") == wire

@@ -1,0 +1,87 @@
+"""msproxy/proxy/encode: capture records to JSON Lines bytes, fast, and never failing.
+
+The output is byte for byte what ``msproxy.capture.writer.encode_record`` writes
+(compact separators, UTF-8 text, keys in insertion order), but a batch is encoded with
+one C encoder made once (``json.dumps`` builds a new encoder per call: for ordinary
+commands that is half its cost).
+
+Two kinds of record cannot be written as UTF-8 JSON as they are:
+
+* a string with lone surrogates: the codec decodes non-UTF-8 bytes of a command line
+  with ``surrogateescape`` (``ADD 1 AL a\\xff@b.c``). Such a record is written with
+  ``\\udcff``-style escapes (ASCII JSON), which ``read_capture`` + ``record_command``
+  turn back into the exact bytes;
+* anything ``json`` refuses (a bug): it becomes an ``error`` record of kind
+  ``"capture"`` naming the record type, instead of stopping the proxy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from msproxy.capture import Record
+
+logger = logging.getLogger(__name__)
+
+_FALLBACK = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+_ASCII = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), check_circular=False)
+
+
+def _make_encoder() -> Callable[[Record], str]:
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython always has the C accelerator
+        return _FALLBACK.encode
+    chunks = make(
+        None,  # markers: no circular check (records are flat)
+        _FALLBACK.default,  # raises TypeError for what JSON cannot hold
+        json.encoder.encode_basestring,  # ensure_ascii=False
+        None,  # indent
+        ":",
+        ",",
+        False,  # sort_keys
+        False,  # skipkeys
+        True,  # allow_nan (as json.dumps)
+    )
+
+    def encode(record: Record) -> str:
+        return "".join(chunks(record, 0))
+
+    return encode
+
+
+encode_text = _make_encoder()
+"""One record as one line of JSON text (no newline)."""
+
+
+def encode_records(records: Sequence[Record]) -> bytes:
+    """The JSON Lines bytes of ``records``, each line ended by ``\\n``."""
+    # Line by line to bytes, then one join: joining the text first is twice as slow for
+    # big payloads (one huge string, then a huge encode).
+    lines = []
+    for record in records:
+        try:
+            lines.append((encode_text(record) + "\n").encode("utf-8"))
+        except (UnicodeEncodeError, TypeError, ValueError):
+            lines.append(encode_one(record))
+    return b"".join(lines)
+
+
+def encode_one(record: Record) -> bytes:
+    """One record's line, taking the slow, careful way (see the module docstring)."""
+    try:
+        return (encode_text(record) + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (_ASCII.encode(record) + "\n").encode("ascii")
+    except (TypeError, ValueError) as exc:
+        logger.error("cannot write a %r record to the capture: %s", record.get("type"), exc)
+        error: dict[str, Any] = {
+            "type": "error",
+            "t": record.get("t") if isinstance(record.get("t"), int | float) else 0.0,
+            "conn": record.get("conn") if isinstance(record.get("conn"), int) else 0,
+            "kind": "capture",
+            "message": f"a {record.get('type')!r} record could not be written: {exc}",
+        }
+        return (_ASCII.encode(error) + "\n").encode("ascii")

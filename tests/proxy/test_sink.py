@@ -1,0 +1,115 @@
+"""The capture sink and its encoder: same bytes as the capture writer, batches, backpressure,
+and records that JSON cannot hold as they are."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import trio
+import trio.testing
+
+from msmgr.codec import Command, Direction, Framer
+from msproxy.capture import CaptureWriter, Record, command_record, read_capture, rebuild
+from msproxy.capture.writer import encode_record
+from msproxy.proxy.encode import encode_records
+from msproxy.proxy.sink import CaptureSink
+
+WIRE = (
+    b"VER 1 MSNP8 CVR0\r\n"
+    b"MSG 2 N 13\r\nh\xc3\xa9llo \xe2\x82\xac \x00\x01"
+    b"MSG 3 D 4\r\n\xff\xfe\x00\x01"
+    b"PNG\n"
+    b"CHG 007 NLN 0\r\n"
+    b'ADC 4 FL N=a@b.c F=%22quoted%22 "x" \\ /\r\n'
+)
+
+
+def wire_records() -> list[Record]:
+    events = [e for e in Framer(Direction.C2S, strict=False).feed(WIRE) if isinstance(e, Command)]
+    assert b"".join(e.to_bytes() for e in events) == WIRE
+    records = [command_record(1, "c2s", e, 1700000000.25 + i) for i, e in enumerate(events)]
+    records.append({"type": "close", "t": 1e9, "conn": 1, "by": "proxy", "reason": "é\n\u2028"})
+    records.append({"type": "open", "t": 1, "conn": 2, "parent": None, "ok": True})
+    return records
+
+
+def test_encoding_is_byte_identical_to_the_capture_writer() -> None:
+    records = wire_records()
+    assert encode_records(records) == b"".join(encode_record(r) for r in records)
+
+
+def test_non_utf8_argument_is_written_and_rebuilds_exactly(tmp_path: Path) -> None:
+    """The codec keeps non-UTF-8 bytes as surrogates; json cannot write them as UTF-8."""
+    line = b"ADD 1 AL a\xff@b.c x\r\n"
+    (command,) = Framer(Direction.C2S).feed(line)
+    assert isinstance(command, Command)
+    record = command_record(1, "c2s", command, 1.0)
+    with pytest.raises(UnicodeEncodeError):
+        encode_record(record)
+    data = encode_records([record, {"type": "close", "t": 2.0, "conn": 1}])
+    assert data.count(b"\n") == 2
+    path = tmp_path / "c.jsonl"
+    with CaptureWriter(path, tool="t", started=0.0) as writer:
+        writer.write_bytes(data)
+        assert writer.records_written == 3
+    _, written, _ = read_capture(path)
+    assert rebuild(written) == line
+
+
+def test_a_record_json_refuses_becomes_an_error_record() -> None:
+    bad: Record = {"type": "cmd", "t": 3.0, "conn": 4, "args": [object()]}
+    (line,) = encode_records([bad]).splitlines()
+    error = json.loads(line)
+    assert error["type"] == "error"
+    assert (error["kind"], error["conn"], error["t"]) == ("capture", 4, 3.0)
+    assert "'cmd' record" in error["message"]
+
+
+async def test_records_are_written_in_batches_in_order(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    path = tmp_path / "c.jsonl"
+    writer = CaptureWriter(path, tool="t", started=0.0)
+    sink = CaptureSink(writer, interval=0.01, batch=1000)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(sink.run)
+        for i in range(50):  # 50 chunks within one interval: one write
+            sink.put([{"type": "close", "t": float(i), "conn": i}])
+            await trio.sleep(0.0001)
+        await trio.sleep(0.02)
+        assert sink.batches_written == 1
+        assert sink.backlog == 0
+        sink.put([{"type": "close", "t": 50.0, "conn": 50}])
+        await trio.sleep(0.02)
+        assert sink.batches_written == 2
+        nursery.cancel_scope.cancel()
+    writer.close()
+    assert [r["conn"] for r in list(read_capture(path))[1:]] == list(range(51))
+
+
+async def test_a_full_queue_makes_producers_wait_and_nothing_is_lost(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    writer = CaptureWriter(path, tool="t", started=0.0)
+    sink = CaptureSink(writer, high_water=10, batch=5, interval=60.0)
+    sink.put([{"type": "close", "t": 0.0, "conn": i} for i in range(11)])
+    assert sink.backlog == 11
+    with trio.move_on_after(0.05) as scope:
+        await sink.wait_room()  # no writer running: stays blocked
+    assert scope.cancelled_caught
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(sink.run)
+            await sink.wait_room()  # the writer took the batch (the full queue woke it)
+            nursery.cancel_scope.cancel()
+    sink.flush()
+    writer.close()
+    assert [r["conn"] for r in list(read_capture(path))[1:]] == list(range(11))
+
+
+def test_without_a_writer_nothing_is_queued() -> None:
+    sink = CaptureSink(None)
+    sink.put([{"type": "close", "t": 0.0, "conn": 1}])
+    assert sink.backlog == 0
+    sink.flush()
