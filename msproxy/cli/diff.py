@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
 from msproxy.capture import CaptureFormatError
 from msproxy.inspect.clitools import fail, open_capture
-from msproxy.inspect.diff import diff_captures, format_diff
+from msproxy.inspect.diff import diff_captures, diff_json, format_diff
 from msproxy.inspect.normalize import IGNORE_RULES, parse_ignore
 
 
@@ -20,7 +21,8 @@ def register(subparsers: Any) -> None:
         description=(
             "Compare two captures connection by connection (DS with DS, NS with NS, the "
             "n-th SB with the n-th SB), ignoring values that differ between runs. Exit "
-            "status: 0 equal, 1 different, 2 trouble."
+            "status: 0 equal, 1 different, 2 trouble. Commands that differ only in a text "
+            "payload show a line diff of the payload (volatile headers ignored)."
         ),
     )
     parser.add_argument("a", metavar="A", help="the first capture")
@@ -44,7 +46,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "-U", "--context", type=int, default=3, metavar="N", help="lines of context (3)"
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="only the exit status")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("-q", "--quiet", action="store_true", help="only the exit status")
+    output.add_argument(
+        "--json",
+        action="store_true",
+        help="print the differences as JSON: a list of per-connection differences ([] if equal)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -74,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         )
     except CaptureFormatError as exc:
         return fail("diff", str(exc))
-    if diffs and not args.quiet:
+    if args.json:
+        sys.stdout.write(json.dumps(diff_json(diffs), indent=2, ensure_ascii=False) + "\n")
+    elif diffs and not args.quiet:
         sys.stdout.write(format_diff(diffs, args.a, args.b))
     return 1 if diffs else 0

@@ -6,18 +6,27 @@ commands (both directions, in capture order) are normalised under the ignore rul
 (``normalize``) and aligned with ``difflib.SequenceMatcher``; the differences are shown
 unified-style with the original command lines. A connection that exists on one side
 only is all removed or all added.
+
+When two aligned commands differ only in their payload (same line once normalised), the
+``+`` line carries a line-level diff of the two payloads (``payload_diff``: MIME headers
+and body, volatile headers ignored under the same rules); binary payloads keep only their
+digests. ``diff_json`` gives the same differences as JSON-ready data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
+from typing import Any
 
 from msproxy.capture import Record, get_bytes, record_command
 
 from .model import Capture, Connection, make_capture
 from .normalize import DEFAULT_IGNORE, normalize_record
+from .payload_diff import payload_diff
+
+PAYLOAD_PREFIX = "|   "  # how format_diff indents a payload diff under its command
 
 ARROWS = {"c2s": "->", "s2c": "<-"}
 ROLE_ORDER = {"DS": 0, "NS": 1, "SB": 2}
@@ -30,14 +39,27 @@ class Entry:
     key: str  # the normalised form: what is compared
     text: str  # the original form: what is shown
     record: Record
+    line_key: str = ""  # the normalised form without the payload (key when absent)
+
+    @property
+    def payload(self) -> bytes | None:
+        """The payload of a ``cmd`` entry, else None."""
+        if self.record.get("type") != "cmd":
+            return None
+        return record_command(self.record).payload
 
 
 @dataclass(frozen=True, slots=True)
 class DiffLine:
-    """A line of a hunk: ``" "`` in both, ``"-"`` only in A, ``"+"`` only in B."""
+    """A line of a hunk: ``" "`` in both, ``"-"`` only in A, ``"+"`` only in B.
+
+    ``payload_diff`` (on a ``"+"`` line right after its ``"-"`` counterpart, when the two
+    commands differ only in their text payloads) holds the payload's unified diff lines.
+    """
 
     tag: str
     text: str
+    payload_diff: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -93,7 +115,8 @@ def entries(
             text = command.line
             if normalized.payload is not None:
                 text += f"  [{normalized.payload}]"
-            out.append(Entry(f"{arrow} {normalized.text}", f"{arrow} {text}", record))
+            line_key = f"{arrow} {replace(normalized, payload=None).text}"
+            out.append(Entry(f"{arrow} {normalized.text}", f"{arrow} {text}", record, line_key))
         elif record.get("type") == "raw":
             data = get_bytes(record, "data") or b""
             text = f"{arrow} raw {data!r}"
@@ -123,8 +146,14 @@ def pair_connections(
     return pairs
 
 
-def diff_entries(a: list[Entry], b: list[Entry], context: int = 3) -> list[Hunk]:
+def diff_entries(
+    a: list[Entry],
+    b: list[Entry],
+    context: int = 3,
+    ignore: Iterable[str] = DEFAULT_IGNORE,
+) -> list[Hunk]:
     """Unified-diff hunks between two entry lists (empty when their keys are equal)."""
+    rules = frozenset(ignore)
     matcher = SequenceMatcher(None, [e.key for e in a], [e.key for e in b], autojunk=False)
     hunks = []
     for group in matcher.get_grouped_opcodes(context):
@@ -133,11 +162,35 @@ def diff_entries(a: list[Entry], b: list[Entry], context: int = 3) -> list[Hunk]
         for tag, i1, i2, j1, j2 in group:
             if tag == "equal":
                 hunk.lines.extend(DiffLine(" ", e.text) for e in a[i1:i2])
-                continue
-            hunk.lines.extend(DiffLine("-", e.text) for e in a[i1:i2])
-            hunk.lines.extend(DiffLine("+", e.text) for e in b[j1:j2])
+            elif tag == "replace":
+                hunk.lines.extend(_replaced(a[i1:i2], b[j1:j2], rules, context))
+            else:
+                hunk.lines.extend(DiffLine("-", e.text) for e in a[i1:i2])
+                hunk.lines.extend(DiffLine("+", e.text) for e in b[j1:j2])
         hunks.append(hunk)
     return hunks
+
+
+def _replaced(
+    a: list[Entry], b: list[Entry], rules: frozenset[str], context: int
+) -> list[DiffLine]:
+    """A replaced run: pairs that differ only in their payload first get a payload diff."""
+    lines: list[DiffLine] = []
+    matcher = SequenceMatcher(
+        None, [e.line_key or e.key for e in a], [e.line_key or e.key for e in b], autojunk=False
+    )
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            lines.extend(DiffLine("-", e.text) for e in a[i1:i2])
+            lines.extend(DiffLine("+", e.text) for e in b[j1:j2])
+            continue
+        for old, new in zip(a[i1:i2], b[j1:j2], strict=True):
+            lines.append(DiffLine("-", old.text))
+            detail: list[str] | None = None
+            if old.payload is not None and new.payload is not None:
+                detail = payload_diff(old.payload, new.payload, rules, context)
+            lines.append(DiffLine("+", new.text, tuple(detail or ())))
+    return lines
 
 
 def diff_captures(
@@ -169,7 +222,7 @@ def diff_captures(
         for direction in ("c2s", "s2c") if split_directions else (None,):
             a_entries = entries(a, a_conn.conn, rules, direction) if a_conn else []
             b_entries = entries(b, b_conn.conn, rules, direction) if b_conn else []
-            diff.hunks.extend(diff_entries(a_entries, b_entries, context))
+            diff.hunks.extend(diff_entries(a_entries, b_entries, context, rules))
         if diff.hunks:
             result.append(diff)
     return result
@@ -185,5 +238,43 @@ def format_diff(diffs: list[ConnectionDiff], a_name: str = "a", b_name: str = "b
         out.append(f"+++ {b_side}")
         for hunk in diff.hunks:
             out.append(f"@@ -{hunk.a_start},{hunk.a_count} +{hunk.b_start},{hunk.b_count} @@")
-            out.extend(f"{line.tag}{line.text}" for line in hunk.lines)
+            for line in hunk.lines:
+                out.append(f"{line.tag}{line.text}")
+                out.extend(PAYLOAD_PREFIX + detail for detail in line.payload_diff)
     return "".join(line + "\n" for line in out)
+
+
+def diff_json(diffs: list[ConnectionDiff]) -> list[dict[str, Any]]:
+    """The differences as JSON-ready data: one object per pair of connections.
+
+    ``[{"label", "role", "a_conn", "b_conn", "removed", "added", "hunks": [{"a_start",
+    "a_count", "b_start", "b_count", "lines": [{"tag", "text"[, "payload_diff"]}]}]}]``
+    """
+    return [
+        {
+            "label": diff.label,
+            "role": diff.role,
+            "a_conn": diff.a_conn,
+            "b_conn": diff.b_conn,
+            "removed": diff.removed,
+            "added": diff.added,
+            "hunks": [
+                {
+                    "a_start": hunk.a_start,
+                    "a_count": hunk.a_count,
+                    "b_start": hunk.b_start,
+                    "b_count": hunk.b_count,
+                    "lines": [_line_json(line) for line in hunk.lines],
+                }
+                for hunk in diff.hunks
+            ],
+        }
+        for diff in diffs
+    ]
+
+
+def _line_json(line: DiffLine) -> dict[str, Any]:
+    data: dict[str, Any] = {"tag": line.tag, "text": line.text}
+    if line.payload_diff:
+        data["payload_diff"] = list(line.payload_diff)
+    return data

@@ -10,7 +10,7 @@ rule           replaces
 ``trid``       the TrID (``<trid>``)
 ``cookie``     SB cookies and session ids: the token after ``CKI``, ``RNG``'s session id,
                the cookie (and session id) of SB ``USR``/``ANS``, ``CAL ... RINGING <id>``,
-               payload ``Invitation-Cookie``/``Session-ID``
+               payload ``Invitation-Cookie``/``Session-ID``/``Message-ID``
 ``challenge``  salts and challenges: ``USR ... MD5 S <salt>`` and ``USR ... TWN|SSO S ...``
                from the server, ``CHL`` challenges, and the ``QRY`` answer (it follows the
                challenge)
@@ -18,7 +18,7 @@ rule           replaces
                ``MSPAuth``/``MSPProf``, and every ``<redacted:...>`` placeholder
 ``addr``       ``host:port`` tokens, payload ``ClientIP``/``ClientPort``/``IP-Address*``/
                ``Port*``
-``time``       ISO timestamps in arguments, payload ``LoginTime``/``sid``/``ClientPort``
+``time``       ISO timestamps in arguments, payload ``LoginTime``/``sid``/``kv``/``ClientPort``
 =============  ==============================================================================
 
 The payload is compared through a digest of its normalised bytes, so a profile that
@@ -47,6 +47,7 @@ _HEADER = re.compile(rb"^([A-Za-z][A-Za-z0-9_-]*):[ \t]*([^\r\n]*)", re.MULTILIN
 _PAYLOAD_HEADERS: dict[bytes, frozenset[str]] = {
     b"logintime": frozenset({"time"}),
     b"sid": frozenset({"time"}),
+    b"kv": frozenset({"time"}),
     b"clientport": frozenset({"addr", "time"}),
     b"clientip": frozenset({"addr"}),
     b"ip-address": frozenset({"addr"}),
@@ -58,6 +59,7 @@ _PAYLOAD_HEADERS: dict[bytes, frozenset[str]] = {
     b"mspprof": frozenset({"ticket"}),
     b"invitation-cookie": frozenset({"cookie"}),
     b"session-id": frozenset({"cookie"}),
+    b"message-id": frozenset({"cookie"}),
 }
 _LOGIN_METHODS = {"MD5": "S", "TWN": "S", "SSO": "S", "SHA": "A"}
 
@@ -158,12 +160,18 @@ def normalize(
         if verb == "QRY" and c2s and "challenge" in rules:
             data = b"<challenge>"
         else:
-            data = _normalize_payload(data, rules)
+            data = normalize_payload(data, rules)
         payload = _digest(command.payload, data)
     return Normalized(direction, verb, trid, tuple(args), payload)
 
 
-def _normalize_payload(data: bytes, rules: frozenset[str]) -> bytes:
+def normalize_payload(data: bytes, ignore: Iterable[str] = DEFAULT_IGNORE) -> bytes:
+    """``data`` with the values of volatile MIME headers replaced by ``<rule>`` placeholders.
+
+    Binary payloads are returned as they are. Only header values change, never line
+    breaks, so the result has the same lines as ``data``.
+    """
+    rules = frozenset(ignore)
     if not rules or not is_text(data):
         return data
 
