@@ -30,6 +30,7 @@ from msproxy.capture import Record, record_command
 
 from .model import Capture, make_capture
 from .normalize import DEFAULT_IGNORE, Normalized, normalize
+from .payload_diff import payload_diff
 
 logger = logging.getLogger(__name__)
 
@@ -137,8 +138,17 @@ def _text(command: Command) -> str:
     return str(command)
 
 
-def explain(expected: Normalized, got: Normalized) -> str:
-    """Which fields of two normalised commands differ, in words."""
+def explain(
+    expected: Normalized,
+    got: Normalized,
+    commands: tuple[Command, Command] | None = None,
+    rules: Iterable[str] = DEFAULT_IGNORE,
+) -> str:
+    """Which fields of two normalised commands differ, in words.
+
+    With the original ``commands`` (expected, got), a differing text payload is told by
+    its changed lines.
+    """
     if expected.verb != got.verb:
         return f"verb {got.verb} instead of {expected.verb}"
     notes = []
@@ -151,7 +161,14 @@ def explain(expected: Normalized, got: Normalized) -> str:
             if want != have:
                 notes.append(f"argument {index + 1} is {have!r}, not {want!r}")
     if expected.payload != got.payload:
-        notes.append(f"payload [{got.payload}] instead of [{expected.payload}]")
+        note = f"payload [{got.payload}] instead of [{expected.payload}]"
+        if commands is not None:
+            old, new = commands[0].payload, commands[1].payload
+            lines = payload_diff(old, new, rules, 0) if old and new else None
+            changed = [line for line in lines or () if line[:1] in "-+"]
+            if changed:
+                note = "payload lines " + " ".join(repr(line) for line in changed)
+        notes.append(note)
     return "; ".join(notes) or "differs"
 
 
@@ -265,7 +282,11 @@ async def play_server_connection(
                 else:
                     report.issues.append(
                         ReplayIssue(
-                            "mismatch", number, _text(expected), _text(got), explain(want, have)
+                            "mismatch",
+                            number,
+                            _text(expected),
+                            _text(got),
+                            explain(want, have, (expected, got), rules),
                         )
                     )
                 if expected.trid is not None and got.trid is not None:
@@ -376,7 +397,11 @@ async def _collect(
                 del wanted[index]
                 report.issues.append(
                     ReplayIssue(
-                        "mismatch", number, _text(expected), _text(got), explain(want, have)
+                        "mismatch",
+                        number,
+                        _text(expected),
+                        _text(got),
+                        explain(want, have, (expected, got), rules),
                     )
                 )
                 return True

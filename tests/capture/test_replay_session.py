@@ -229,7 +229,7 @@ async def test_a_client_that_says_something_else(chat: Capture) -> None:
     ((conn, issue),) = report.issues
     assert (conn, report.connections[conn].name) == (3, "SB#1")
     assert (issue.kind, issue.step) == ("mismatch", 4)
-    assert "payload" in issue.detail
+    assert issue.detail == "payload lines '-Hello Bob, café?' '+Hello Rob, café?'"
     assert "mismatch" in report.format()
 
 
