@@ -195,8 +195,13 @@ class _Session:
         """Route one live connection and play its recorded counterpart."""
         conn: int | None = None
         try:
-            peer = format_address(*stream.socket.getpeername()[:2])
-            local = format_address(*stream.socket.getsockname()[:2])
+            try:
+                peer = format_address(*stream.socket.getpeername()[:2])
+                local = format_address(*stream.socket.getsockname()[:2])
+            except OSError as exc:  # gone already (reset before we looked)
+                self.report.strays.append(f"a connection that left at once ({exc})")
+                await stream.aclose()
+                return
             commands = CommandStream(stream, Role.SERVER, dialect=Dialect())
             conn, first = await self._route(commands, peer)
             if conn is None:
