@@ -1,39 +1,28 @@
-"""The ``msmgr`` command line."""
+"""The ``msmgr`` command line: the reference server and the client sub-commands."""
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .cli.entry import Program
 
-# Each name is a module msmgr.cli.<name> with ``register(subparsers) -> None``, which adds
-# its sub-command and sets ``run=<function(args) -> int>`` as the parser default.
 SUBCOMMANDS: tuple[str, ...] = ("serve", "send", "listen", "presence", "contacts")
 
+PROGRAM = Program(
+    name="msmgr",
+    description="MSN Messenger protocol library, client and reference server.",
+    version=__version__,
+    subcommands=[f"msmgr.cli.{name}" for name in SUBCOMMANDS],
+)
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``msmgr`` with all its sub-commands."""
-    parser = argparse.ArgumentParser(
-        prog="msmgr", description="MSN Messenger protocol library, client and reference server."
-    )
-    parser.add_argument("--version", action="version", version=f"msmgr {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMANDS:
-        importlib.import_module(f"msmgr.cli.{name}").register(subparsers)
-    return parser
+build_parser = PROGRAM.build_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``msmgr`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    return int(args.run(args))
+    return PROGRAM.main(argv)
 
 
 if __name__ == "__main__":

@@ -69,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
             )
         )
     except Exception as exc:  # a failed demo must say why, in one line
+        if _only(exc, BrokenPipeError):
+            raise BrokenPipeError from exc  # stdout closed (| head): the caller stops quietly
         print(f"msproxy demo: error: {exc!r}", file=sys.stderr)
         return 1
     loaded = load_capture(result.capture)
@@ -79,3 +81,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"\n== Its summary (msproxy summary {result.capture}) ==\n")
     sys.stdout.write(format_tables(summarize(loaded)))
     return 0
+
+
+def _only(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``exc`` is ``kind``, or a (nested) exception group holding nothing else."""
+    if isinstance(exc, BaseExceptionGroup):
+        return exc.split(kind)[1] is None
+    return isinstance(exc, kind)
