@@ -86,16 +86,21 @@ async def test_fifty_clients_no_cross_talk(tmp_path: Path) -> None:
 
 def check_bytes(world: World, runs: list[ClientRun], conns: dict[int, list[Record]]) -> None:
     """Both ends agree byte for byte (but for rewrites), and the capture rebuilds both."""
-    client_side: dict[str, tuple[bytes, bytes]] = {}
+    # Keyed by the client's address; two connections to different proxy listeners (main
+    # and NS) may share one local port, so an address can name several connections.
+    client_side: dict[str, list[tuple[bytes, bytes]]] = {}
     for run in runs:
         for tap in run.taps:
-            client_side[tap.local] = (bytes(tap.sent), bytes(tap.received))
+            client_side.setdefault(tap.local, []).append((bytes(tap.sent), bytes(tap.received)))
     captured_c2s, captured_s2c = [], []
     for records in conns.values():
-        sent, received = client_side[records[0]["client"]]
         c2s = b"".join(rebuild(r) for r in records if r.get("dir") == "c2s")
         s2c = b"".join(rebuild(r) for r in records if r.get("dir") == "s2c")
-        assert c2s == sent
+        candidates = client_side[records[0]["client"]]
+        matching = [pair for pair in candidates if pair[0] == c2s]
+        assert matching, f"no client connection from {records[0]['client']} sent {c2s!r}"
+        _, received = matching[0]
+        candidates.remove(matching[0])
         assert rewritten(s2c, records) == received
         assert s2c != received or not any(r["type"] == "rewrite" for r in records)
         captured_c2s.append(c2s)
