@@ -5,6 +5,9 @@ executes the commands that come back, in order, *before* reading again: a slow r
 on one side therefore stops the proxy reading from the other (backpressure, bounded
 buffers). Each side has its own pump task in the session's nursery; the upstream pump
 starts once the client's first command has chosen the upstream (``OpenUpstream``).
+A client that sends no command within ``first_command_timeout`` of its accept is closed
+(``close`` record ``by: "proxy"``). ``Record`` commands only queue records (the sink
+writes them), so a chunk's records are kept even when its forward then fails.
 
 Failures stay inside the session: a broken or refused connection becomes a
 ``ConnectionClosed``/``UpstreamOpened(error=...)`` event, which the relay records and
