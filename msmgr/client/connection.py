@@ -1,12 +1,25 @@
 """msmgr/client/connection: one connection to a DS, NS or SB (Net::Msmgr::Connection).
 
-Strategy: a connection runs two tasks in the session's nursery, a reader and a writer.
-``send()`` only enqueues (Net::Msmgr's send queue); the writer drains the queue in order.
-The reader parses commands with ``msmgr.stream.CommandStream``, completes the request
-waiting for that TrID (``request()``), runs the owner's internal hook (the session's
-NS or SB logic), then every registered handler. When the peer goes away the reader
-fails the waiting requests with ``ConnectionLost`` and dispatches the pseudo event
-``close``; closing it ourselves (``close()``/``shutdown()``) does not.
+Strategy: a connection runs three tasks in the session's nursery: a reader, a
+dispatcher and a writer. ``send()`` only enqueues (Net::Msmgr's send queue); the writer
+drains the queue in order. The reader parses commands with ``msmgr.stream.CommandStream``,
+completes the request waiting for that TrID (``request()``) at once, and puts every
+command on the event queue (at most ``MAX_EVENTS``, then the reader waits: backpressure
+on the socket). The dispatcher takes them off in order and runs the owner's internal
+hook (the session's NS or SB logic), then every registered handler: Net::Msmgr's order
+guarantee holds per connection, and since the reader never waits for a handler, a
+handler may await a reply on its own connection (``request()``, ``send_text(ack="A")``).
+Pseudo events the session raises (``login``, ``conversation``) go through the same queue
+(``post()``), so they keep their place among the wire commands.
+
+When the peer goes away the reader fails the waiting requests with ``ConnectionLost``,
+the dispatcher finishes what was queued, and then the pseudo event ``close`` is
+dispatched; closing it ourselves (``close()``/``shutdown()``) dispatches no ``close``.
+A handler error ends the connection and propagates to the session's nursery, as before.
+
+Limit: a handler that waits for a reply while more than ``MAX_EVENTS`` commands arrive
+before that reply still waits until its request times out (the reader is held by the
+full queue); the queue is bounded on purpose, so a slow handler cannot eat memory.
 
 ``shutdown()`` closes cleanly: it sends ``OUT`` and keeps reading (and dispatching)
 until the server closes, at most ``SHUTDOWN_WAIT`` seconds, before closing the socket.
@@ -50,6 +63,7 @@ DEFAULT_SERVER = "messenger.hotmail.com"
 DEFAULT_PORT = 1863
 DEFAULT_DEBUG = Debug.NOTIFICATION  # Net::Msmgr::Connection's default
 MAX_QUEUE = 4096  # commands waiting to be written; more means the peer stopped reading
+MAX_EVENTS = 256  # commands read but not yet dispatched; more and the reader waits
 SHUTDOWN_WAIT = 2.0  # seconds shutdown() waits for the server to close after OUT
 
 CoreHook = Callable[[Command], Awaitable[None]]
@@ -64,6 +78,15 @@ class _Pending:
     done: trio.Event = field(default_factory=trio.Event)
     reply: Command | None = None
     error: Exception | None = None
+
+
+@dataclass(slots=True)
+class _Posted:
+    """A pseudo event in the event queue: ``done`` is set once its handlers have run."""
+
+    event: Command
+    done: trio.Event = field(default_factory=trio.Event)
+    dispatched: bool = False
 
 
 @dataclass(slots=True)
@@ -97,13 +120,14 @@ class Connection:
         self.core: CoreHook | None = None  # the session's own processing, before handlers
         self._stream: CommandStream | None = None
         self._send_q, self._recv_q = trio.open_memory_channel[Command | _Flush](MAX_QUEUE)
+        self._events_in, self._events_out = trio.open_memory_channel[Command | _Posted](MAX_EVENTS)
         self._pending: dict[int, _Pending] = {}
         self._scope: trio.CancelScope | None = None
         self._closed = trio.Event()
         self._started = False
         self._shutting_down = False  # OUT sent: the server's close is expected, no event
-        self._reader_task: trio.lowlevel.Task | None = None
-        self._reader_stuck = 0  # requests awaited by a handler: the reader reads no more
+        self._dispatcher_task: trio.lowlevel.Task | None = None
+        self._reader_done = trio.Event()  # the peer closed (or sent garbage): no more replies
 
     def __repr__(self) -> str:
         state = "open" if self.open else "closed"
@@ -172,13 +196,21 @@ class Connection:
                 self._scope = scope
                 task_status.started()
                 async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._writer)
-                    peer_closed = await self._reader()
-                    nursery.cancel_scope.cancel()
+                    nursery.start_soon(self._dispatcher)
+                    async with trio.open_nursery() as io:
+                        io.start_soon(self._writer)
+                        peer_closed = await self._reader()
+                        io.cancel_scope.cancel()
+                    # The peer is gone: no reply can come. The dispatcher finishes the queue.
+                    self._reader_done.set()
+                    self._fail_pending(ConnectionLost(f"{self.name}: {self.close_reason}"))
+                    self._events_in.close()
         finally:
             self.open = False
+            self._reader_done.set()
             self._fail_pending(ConnectionLost(f"{self.name}: {self.close_reason or 'closed'}"))
             self._release_flushes()
+            self._release_posts()
             with trio.CancelScope(shield=True):
                 await trio.aclose_forcefully(self._stream.stream)
             if self.debug & Debug.CLOSE:
@@ -187,15 +219,14 @@ class Connection:
                 )
             self._closed.set()
         if peer_closed and not self._shutting_down:
-            event = Command.make_pseudo("close", self)
-            if self.core is not None:
-                await self.core(event)
-            await self.dispatch(event)
+            await self._process(Command.make_pseudo("close", self))
 
     async def _reader(self) -> bool:
-        """Read and dispatch until the peer closes; True if it did (not our close)."""
+        """Read until the peer closes, completing requests and queueing every command.
+
+        Returns True when the peer closed (or sent garbage); our own close cancels it.
+        """
         assert self._stream is not None
-        self._reader_task = trio.lowlevel.current_task()
         recv_log = flag_logger(Debug.COMMAND_RECV)
         packet_log = flag_logger(Debug.PACKET_RECV)
         while True:
@@ -217,9 +248,45 @@ class Connection:
             if self.debug & Debug.COMMAND_RECV:
                 recv_log.debug("%s <-- %s", self.name, command)
             self._complete(command)
-            if self.core is not None:
-                await self.core(command)
-            await self.dispatch(command)
+            await self._events_in.send(command)
+
+    async def _dispatcher(self) -> None:
+        """Run the core hook and the handlers for every queued command, in order."""
+        self._dispatcher_task = trio.lowlevel.current_task()
+        async for item in self._events_out:
+            if isinstance(item, _Posted):
+                item.dispatched = True
+                try:
+                    await self._process(item.event)
+                finally:
+                    item.done.set()
+            else:
+                await self._process(item)
+
+    async def _process(self, command: Command) -> None:
+        if self.core is not None:
+            await self.core(command)
+        await self.dispatch(command)
+
+    async def post(self, event: Command) -> None:
+        """Dispatch a pseudo ``event`` in order with the commands read so far; wait for it.
+
+        Called from this connection's own handler (or once the connection is closed), the
+        event is dispatched at once: it is in order there already.
+        """
+        in_dispatcher = trio.lowlevel.current_task() is self._dispatcher_task
+        if in_dispatcher or self._dispatcher_task is None or self.closed:
+            await self._process(event)
+            return
+        item = _Posted(event)
+        try:
+            await self._events_in.send(item)
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            await self._process(event)  # the queue is finished: nothing left to order with
+            return
+        await item.done.wait()
+        if not item.dispatched:  # closed before its turn: still tell the handlers
+            await self._process(event)
 
     async def _writer(self) -> None:
         assert self._stream is not None
@@ -279,6 +346,8 @@ class Connection:
         """
         marker = _Flush()
         self._enqueue(marker)
+        if self._reader_done.is_set():  # the writer stopped with the reader: nothing is written
+            raise ConnectionLost(f"{self.name}: {self.close_reason or 'closed'}")
         limit = self.session.request_timeout if time_limit is None else time_limit
         with trio.move_on_after(limit) as scope:
             await marker.done.wait()
@@ -310,26 +379,18 @@ class Connection:
         """
         if command.trid is None:
             command.trid = self.session.trids.next()
-        from_reader = trio.lowlevel.current_task() is self._reader_task
-        if from_reader:
-            logger.warning(
-                "%s: %s awaited from a handler: its reply cannot be read until the handler"
-                " returns (start a task for it instead)",
-                self.name,
-                command.verb,
-            )
         pending = _Pending(command, frozenset({command.verb, *accept}))
         self._pending[command.trid] = pending
-        self._reader_stuck += from_reader
         try:
             self.send(command)
+            if self._reader_done.is_set():  # the peer closed: no reply can be read any more
+                raise ConnectionLost(f"{self.name}: {self.close_reason or 'closed'}")
             limit = self.session.request_timeout if time_limit is None else time_limit
             with trio.move_on_after(limit) as scope:
                 await pending.done.wait()
             if scope.cancelled_caught:
                 raise RequestTimeout(f"{self.name}: no reply to {command.line!r} within {limit} s")
         finally:
-            self._reader_stuck -= from_reader
             self._pending.pop(command.trid, None)
         if pending.error is not None:
             raise pending.error
@@ -354,6 +415,15 @@ class Connection:
             if not pending.done.is_set():
                 pending.error = error
                 pending.done.set()
+
+    def _release_posts(self) -> None:
+        while True:
+            try:
+                item = self._events_out.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                return
+            if isinstance(item, _Posted):
+                item.done.set()
 
     def _release_flushes(self) -> None:
         while True:
@@ -397,12 +467,12 @@ class Connection:
             except (NotConnected, ConnectionLost, RequestTimeout) as exc:
                 logger.debug("%s: OUT not sent: %s", self.name, exc)
             else:
-                # With the reader busy running us (or a handler stuck in a request), nobody
-                # could read the server's close: close at once, as before.
-                in_reader = trio.lowlevel.current_task() is self._reader_task
-                stuck = in_reader or self._reader_stuck > 0
-                with trio.move_on_after(0 if stuck else time_limit) as scope:
-                    await self._closed.wait()
+                # From one of our own handlers, the queue cannot drain while we wait
+                # (we are its dispatcher): wait for the server's close to be read instead.
+                in_dispatcher = trio.lowlevel.current_task() is self._dispatcher_task
+                closed = self._reader_done if in_dispatcher else self._closed
+                with trio.move_on_after(time_limit) as scope:
+                    await closed.wait()
                 if scope.cancelled_caught:
                     logger.debug("%s: no close within %s s of OUT, closing", self.name, time_limit)
         await self.close()
@@ -416,6 +486,8 @@ class Connection:
             self._scope.cancel()
         elif not self._started:
             self._closed.set()
+        if trio.lowlevel.current_task() is self._dispatcher_task:
+            return  # a handler closing its own connection: it is cancelled, it cannot wait
         await self.wait_closed()
 
     async def wait_closed(self) -> None:

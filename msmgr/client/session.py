@@ -244,6 +244,13 @@ class Session:
         name = self.ns.name if self.ns is not None else "Session"
         await self.handlers.dispatch(command, owner=self, conn_name=name, debug=self.debug)
 
+    async def _post(self, event: Command) -> None:
+        """Dispatch a pseudo event in order with the NS commands read so far."""
+        if self.ns is not None:
+            await self.ns.post(event)
+        else:
+            await self.dispatch(event)
+
     def _require_ns(self) -> Connection:
         if self.ns is None or not self.ns.open:
             raise NotConnected("not logged in")
@@ -348,7 +355,7 @@ class Session:
         self.logged_in = True
         conn.name = "Notification Server"
         self.nursery.start_soon(self._keepalive, conn)
-        await self.dispatch(Command.make_pseudo("login", self))
+        await self._post(Command.make_pseudo("login", self))
         return None
 
     @staticmethod
@@ -472,7 +479,7 @@ class Session:
         try:
             await board.connect()
             self.conversations.add(conversation)
-            await self.dispatch(Command.make_pseudo("conversation", conversation))
+            await self._post(Command.make_pseudo("conversation", conversation))
             await board.request(make("USR", self.handle, cookie))
             conversation.state = State.CONNECTED
             for email in invitees:
@@ -498,7 +505,7 @@ class Session:
         try:
             await board.connect()
             self.conversations.add(conversation)
-            await self.dispatch(Command.make_pseudo("conversation", conversation))
+            await self._post(Command.make_pseudo("conversation", conversation))
             await board.request(make("ANS", self.handle, cookie, sessid))
             conversation.state = State.CONNECTED
         except ClientError as exc:

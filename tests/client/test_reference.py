@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Any
 
 import pytest
@@ -80,9 +79,7 @@ async def test_presence_chl_and_chat_both_ways(
         message = parse_message(command)
         if message.is_text:
             bob_heard.append(message.text)
-            # Not awaited here: the ACK can only be read once this handler has returned.
-            reply = partial(conversation.send_text, f"bob got {message.text!r}", ack="A")
-            conversation.session.nursery.start_soon(reply)
+            await conversation.send_text(f"bob got {message.text!r}", ack="A")
 
     def bob_conversation(conversation: Conversation) -> None:
         conversation.sb.add_handler((bob_echo, conversation), "MSG")
@@ -97,7 +94,8 @@ async def test_presence_chl_and_chat_both_ways(
                 await bob.sync()
                 await bob.set_state("AWY")
                 await until(lambda: alice.roster.get(BOB) == "AWY")
-                assert bob.roster.get(ALICE) == "NLN"  # ILN on bob's CHG
+                # ILN after bob's CHG reply: set_state returns at the reply, the ILN follows
+                await until(lambda: bob.roster.get(ALICE) == "NLN")
                 if protocol >= 6:
                     await until(lambda: qry_replies)  # alice's answer to CHL was accepted
                 conversation = await alice.new_conversation(BOB)
