@@ -41,8 +41,11 @@ from .passport import DEFAULT_NEXUS, PassportClient, PassportError
 from .session import DEFAULT_VERSION, Session, open_session, protocol_number
 from .switchboard import Switchboard
 from .user import User
+from .versions import CLIENT_IDS, CLIENT_VERSIONS, client_version, cvr_args, default_client_id
 
 __all__ = [
+    "CLIENT_IDS",
+    "CLIENT_VERSIONS",
     "DEFAULT_NEXUS",
     "DEFAULT_PORT",
     "DEFAULT_SERVER",
@@ -75,6 +78,9 @@ __all__ = [
     "Switchboard",
     "TridCounter",
     "User",
+    "client_version",
+    "cvr_args",
+    "default_client_id",
     "format_address",
     "http_get",
     "make",

@@ -47,6 +47,7 @@ class Conversation:
         self.session = session
         self.switchboard: Switchboard | None = None
         self.email: dict[str, str] = {}  # participants: handle -> friendly name
+        self.capabilities: dict[str, int] = {}  # MSNP12+: handle -> client id (IRO/JOI)
         self.state = State.DISCONNECTED
         self.inviter: str | None = None  # who rang us (RNG), None if we started it
         self._changed = trio.Event()
@@ -85,17 +86,24 @@ class Conversation:
         verb, args = command.verb, command.args
         if verb in ("USR", "ANS") and args[:1] == ("OK",):
             self.state = State.CONNECTED
-        elif verb == "IRO" and len(args) >= 3:  # IRO trid idx total email name
+        elif verb == "IRO" and len(args) >= 3:  # IRO trid idx total email name [caps]
             self.email[args[2]] = unquote(args[3]) if len(args) > 3 else ""
-        elif verb == "JOI" and args:
+            self._note_caps(args[2], args[4:5])
+        elif verb == "JOI" and args:  # JOI email name [caps]
             self.email[args[0]] = unquote(args[1]) if len(args) > 1 else ""
+            self._note_caps(args[0], args[2:3])
         elif verb == "BYE" and args:
             self.email.pop(args[0], None)
+            self.capabilities.pop(args[0], None)
         elif verb == "close":
             self._disconnected()
         else:
             return
         self._notify()
+
+    def _note_caps(self, handle: str, caps: tuple[str, ...]) -> None:
+        if caps and caps[0].isdigit():
+            self.capabilities[handle] = int(caps[0])
 
     def _notify(self) -> None:
         self._changed.set()
@@ -104,6 +112,7 @@ class Conversation:
     def _disconnected(self) -> None:
         self.state = State.DISCONNECTED
         self.email.clear()
+        self.capabilities.clear()
         self.session.conversations.discard(self)
 
     async def wait_for(

@@ -68,6 +68,8 @@ class Presence:
 
     status: str
     name: str = ""
+    client_id: int | None = None  # MSNP8+: the capability flags the contact's client sent
+    msn_object: str = ""  # MSNP9+: its MSNObject (URL-decoded), if it set one
 
     @property
     def word(self) -> str:
@@ -150,7 +152,10 @@ class ContactLists:
             self._on_rem(args)
         elif verb in ("ILN", "NLN") and len(args) >= 2:
             name = unquote(args[2]) if len(args) >= 3 else ""
-            self.presence[args[1]] = Presence(args[0], name)
+            extra = args[3:5]  # MSNP8+: client id; MSNP9+: MSNObject
+            client_id = int(extra[0]) if extra and extra[0].isdigit() else None
+            msn_object = unquote(extra[1]) if len(extra) > 1 else ""
+            self.presence[args[1]] = Presence(args[0], name, client_id, msn_object)
             contact = self.contacts.get(args[1])
             if contact is not None and name:
                 contact.name = name

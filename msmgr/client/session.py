@@ -22,6 +22,7 @@ made, rather than logging in to empty lists.
 from __future__ import annotations
 
 import logging
+import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from types import TracebackType
@@ -50,6 +51,7 @@ from .lists import STATES, Contact, ContactLists, unquote
 from .passport import DEFAULT_NEXUS, PassportClient
 from .switchboard import Switchboard
 from .user import User
+from .versions import MIN_CLIENT_ID, MIN_MSNOBJ, cvr_args, default_client_id
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +66,6 @@ NOTIFICATION_VERBS = frozenset(
     {"GTC", "BLP", "PRP", "LSG", "ADD", "REM", "REA", "ADG", "RMG", "REG"}
 )
 LIST_VERBS = frozenset({"SYN", "LST", "LSG", "BPR", "GTC", "BLP", "PRP", "ADD", "ADC", "REM"})
-CVR_ARGS = ("0x0409", "winnt", "5.1", "i386", "MSNMSGR", "5.0.0515", "MSMSGS")
 
 StreamOpener = Callable[[str, int], Awaitable[trio.abc.Stream]]
 
@@ -322,7 +323,7 @@ class Session:
         handle = self.handle
         try:
             if version >= MIN_TWN:
-                await conn.request(make("CVR", *CVR_ARGS, handle))
+                await conn.request(make("CVR", *cvr_args(version, handle)))
                 reply = await conn.request(make("USR", "TWN", "I", handle), accept=("XFR",))
                 if reply.verb == "XFR":
                     return self._redirect(conn, reply)
@@ -439,17 +440,35 @@ class Session:
             raise RequestTimeout(f"the contact lists did not arrive within {limit} s")
         return self.contact_lists
 
-    async def set_state(self, state: str = "NLN", client_id: int | None = None) -> Command:
+    async def set_state(
+        self, state: str = "NLN", client_id: int | None = None, msn_object: str | None = None
+    ) -> Command:
         """Set our status (``CHG``): NLN BSY IDL BRB AWY PHN LUN HDN.
 
+        From MSNP8 on ``CHG`` carries a client id (capability flags): ``client_id``, by
+        default the one of the client that spoke this version (``versions.CLIENT_IDS``).
+        From MSNP9 on ``msn_object`` (the MSNObject XML, e.g. the display picture) may
+        follow it; it is URL-encoded here.
+
         Raises:
-            ValueError: an unknown state.
+            ValueError: an unknown state, or a client id / MSNObject the version lacks.
         """
         state = state.upper()
         if state not in STATES:
             raise ValueError(f"state must be one of {' '.join(STATES)}, not {state!r}")
-        args = (state,) if client_id is None else (state, str(client_id))
-        return await self._require_ns().request(make("CHG", *args))
+        ns = self._require_ns()
+        version = self.version or MIN_VERSION
+        if client_id is not None and version < MIN_CLIENT_ID:
+            raise ValueError(f"CHG has no client id before MSNP{MIN_CLIENT_ID} (MSNP{version})")
+        if msn_object is not None and version < MIN_MSNOBJ:
+            raise ValueError(f"CHG has no MSNObject before MSNP{MIN_MSNOBJ} (MSNP{version})")
+        args: tuple[str, ...] = (state,)
+        client_id = default_client_id(version) if client_id is None else client_id
+        if client_id is not None:
+            args += (str(client_id),)
+        if msn_object is not None:
+            args += (urllib.parse.quote(msn_object, safe=""),)
+        return await ns.request(make("CHG", *args))
 
     def ping(self) -> Command:
         """Send ``PNG`` now (the session also does it on its own)."""
