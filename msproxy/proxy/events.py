@@ -61,7 +61,8 @@ class RedirectReady:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Shutdown:
-    """The proxy is stopping: record the close of a connection still open."""
+    """The proxy is stopping, or gives up on the connection (``reason``, e.g. no first
+    command in time): record what is held and the close (``by: "proxy"``)."""
 
     t: float = 0.0
     reason: str = "proxy shutting down"
