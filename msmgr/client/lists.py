@@ -2,7 +2,9 @@
 
 Pure bookkeeping (no IO): ``ContactLists.handle(command, version)`` digests one NS
 command. The list-sync formats of MSNP2-12 are understood (MSNP13+ moved the lists to
-the SOAP address book):
+the SOAP address book). The list version (MSNP2-9) or the two timestamps (MSNP10-12) of
+the last sync are kept (``version``, ``stamps``): the next ``SYN`` sends them, and the
+server's short answer (``SYN trid ver`` / ``SYN trid ts ts``) means the lists are current.
 
 * MSNP2-7: ``LST trid LIST ver idx total [email name [groups]]``, one list at a time;
   ``total == 0`` means the list is empty. A sync is complete when FL, AL, BL and RL
@@ -88,6 +90,7 @@ class ContactLists:
         self.presence: dict[str, Presence] = {}
         self.version = 0  # MSNP2-9 list version
         self.stamps: tuple[str, ...] = ()  # MSNP10-12: the two timestamps of the last SYN
+        self.account = ""  # whose lists these are (set by the session that syncs them)
         self._expect_contacts: int | None = None
         self._seen_contacts = 0
         self._lists_done: set[str] = set()
@@ -102,6 +105,11 @@ class ContactLists:
         self._expect_contacts = None
         self._seen_contacts = 0
         self._lists_done = set()
+
+    def forget_sync(self) -> None:
+        """Drop the list version and timestamps: the next sync asks for everything."""
+        self.version = 0
+        self.stamps = ()
 
     @property
     def complete(self) -> bool:

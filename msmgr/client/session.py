@@ -100,6 +100,8 @@ class Session:
         protocol: the highest version to offer (``"MSNP8"``); all down to ``min_protocol``
             are offered in VER, the server picks one.
         nexus_url: the Passport 1.4 nexus (MSNP8+).
+        contact_lists: the lists of an earlier session of the same account: ``sync()``
+            then sends their version (timestamps) and keeps them if they are current.
         debug: Net::Msmgr debug flags (copied to the connections).
         nursery: run the background tasks here instead of in a nursery of our own
             (then ``async with`` is optional; call ``aclose()`` when done).
@@ -121,6 +123,7 @@ class Session:
         ping_interval: float = DEFAULT_PING_INTERVAL,
         open_stream: StreamOpener | None = None,
         passport: PassportClient | None = None,
+        contact_lists: ContactLists | None = None,
         nursery: trio.Nursery | None = None,
     ) -> None:
         if isinstance(user, str):
@@ -142,7 +145,7 @@ class Session:
         self.passport = passport or PassportClient(nexus_url, timeout=request_timeout)
         self.trids = TridCounter()
         self.handlers = HandlerTable()  # shared by every NS connection of this session
-        self.contact_lists = ContactLists()
+        self.contact_lists = contact_lists if contact_lists is not None else ContactLists()
         self.conversations: set[Conversation] = set()
         self.ns: Connection | None = None
         self.version: int | None = None
@@ -229,8 +232,13 @@ class Session:
 
     @property
     def list_version(self) -> int:
-        """The contact list version of the last sync."""
+        """The contact list version of the last sync (MSNP2-9)."""
         return self.contact_lists.version
+
+    @property
+    def list_stamps(self) -> tuple[str, ...]:
+        """The two list timestamps of the last sync (MSNP10-12), ``()`` before one."""
+        return self.contact_lists.stamps
 
     def add_handler(self, handler: Handler, *commands: str) -> None:
         """Call ``handler`` for NS commands or pseudo events (``login``, ``conversation``...)."""
@@ -291,6 +299,7 @@ class Session:
 
     async def _login(self) -> None:
         host, port = self.server
+        self.contact_lists.presence.clear()  # who is online is told anew on every login
         for hop in range(MAX_REDIRECTS + 1):
             name = "Dispatch Server" if hop == 0 else "Notification Server"
             conn = Connection(self, host, port, name=name, debug=self.debug, handlers=self.handlers)
@@ -421,24 +430,36 @@ class Session:
     async def sync(self, *, time_limit: float | None = None) -> ContactLists:
         """Synchronise the contact lists (``SYN``) and wait until they are complete.
 
-        MSNP2-9 send the list version (``SYN trid 12``; the server answers with nothing
-        more when it is current), MSNP10-12 two timestamps, always ``SYN trid 0 0``
-        here: the whole lists are asked for and replace what was known.
+        The request carries what the lists hold from their last sync (on this session,
+        or on an earlier one given the same ``contact_lists``): MSNP2-9 the list version
+        (``SYN trid 12``), MSNP10-12 the two timestamps (``SYN trid ts ts``; ``0 0`` when
+        nothing is cached). When they are current the server answers with that ``SYN``
+        line alone and the lists are kept; otherwise the whole lists follow and replace
+        what was known. A sync that fails half-way forgets the version (timestamps), so
+        the next one asks for everything.
         """
         ns = self._require_ns()
-        self.contact_lists.start_sync()
+        lists = self.contact_lists
+        if lists.account != self.handle:  # a cache of another account's lists is no cache
+            lists.forget_sync()
+            lists.account = self.handle
+        lists.start_sync()
         self._sync_done = trio.Event()
         if (self.version or 0) >= MIN_STAMPED_SYN:
-            request = make("SYN", "0", "0")
+            request = make("SYN", *(lists.stamps if len(lists.stamps) == 2 else ("0", "0")))
         else:
-            request = make("SYN", str(self.contact_lists.version))
-        await ns.request(request, time_limit=time_limit)
-        limit = self.request_timeout if time_limit is None else time_limit
-        with trio.move_on_after(limit) as scope:
-            await self._sync_done.wait()
-        if scope.cancelled_caught:
-            raise RequestTimeout(f"the contact lists did not arrive within {limit} s")
-        return self.contact_lists
+            request = make("SYN", str(lists.version))
+        try:
+            await ns.request(request, time_limit=time_limit)
+            limit = self.request_timeout if time_limit is None else time_limit
+            with trio.move_on_after(limit) as scope:
+                await self._sync_done.wait()
+            if scope.cancelled_caught:
+                raise RequestTimeout(f"the contact lists did not arrive within {limit} s")
+        except BaseException:
+            lists.forget_sync()  # half a sync: the version (timestamps) no longer say it all
+            raise
+        return lists
 
     async def set_state(
         self, state: str = "NLN", client_id: int | None = None, msn_object: str | None = None

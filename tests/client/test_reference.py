@@ -51,9 +51,11 @@ async def test_login_sync_and_logout(reference_server: ServerAddresses, protocol
                 groups = session.contact_lists.groups
                 assert session.contacts[BOB].groups
                 assert all(g in groups for g in session.contacts[BOB].groups), groups
-            if protocol < 10:  # MSNP10+ always ask for everything (SYN trid 0 0)
+            if protocol < 10:
                 assert session.list_version == 1
-            await session.sync()  # MSNP2-9: up to date now, the SYN reply alone
+            else:  # MSNP10+: the two timestamps instead
+                assert len(session.list_stamps) == 2
+            await session.sync()  # up to date now: the SYN reply alone
             assert session.lists["FL"] == [BOB, "carol@example.com"]
         assert not session.logged_in
         assert session.ns is not None
