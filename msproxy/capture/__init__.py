@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .encode import encode_record, encode_records
 from .format import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -15,7 +16,7 @@ from .format import (
     record_command,
 )
 from .reader import read_capture
-from .writer import CaptureWriter, encode_record
+from .writer import CaptureWriter
 
 __all__ = [
     "FORMAT_NAME",
@@ -25,6 +26,7 @@ __all__ = [
     "Record",
     "command_record",
     "encode_record",
+    "encode_records",
     "get_bytes",
     "header_record",
     "put_bytes",

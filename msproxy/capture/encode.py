@@ -1,16 +1,14 @@
-"""msproxy/proxy/encode: capture records to JSON Lines bytes, fast, and never failing.
+"""msproxy/capture/encode: capture records to JSON Lines bytes, fast, and never failing.
 
-The output is byte for byte what ``msproxy.capture.writer.encode_record`` writes
-(compact separators, UTF-8 text, keys in insertion order), but a batch is encoded with
-one C encoder made once (``json.dumps`` builds a new encoder per call: for ordinary
-commands that is half its cost).
+Compact separators, UTF-8 text, keys in insertion order; a batch is encoded with one C
+encoder made once (``json.dumps`` builds a new encoder per call: for ordinary commands
+that is half its cost).
 
 Two kinds of record cannot be written as UTF-8 JSON as they are:
 
-* a string with lone surrogates: the codec decodes non-UTF-8 bytes of a command line
-  with ``surrogateescape`` (``ADD 1 AL a\\xff@b.c``). Such a record is written with
-  ``\\udcff``-style escapes (ASCII JSON), which ``read_capture`` + ``record_command``
-  turn back into the exact bytes;
+* a string with lone surrogates (``command_record`` never makes one: a non-UTF-8 line
+  is kept in ``line_b64``): it is written with ``\\udcff``-style escapes (ASCII JSON),
+  which ``read_capture`` turns back into the same string;
 * anything ``json`` refuses (a bug): it becomes an ``error`` record of kind
   ``"capture"`` naming the record type, instead of stopping the proxy.
 """
@@ -22,7 +20,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from msproxy.capture import Record
+from .format import Record
 
 logger = logging.getLogger(__name__)
 
@@ -65,12 +63,12 @@ def encode_records(records: Sequence[Record]) -> bytes:
         try:
             lines.append((encode_text(record) + "\n").encode("utf-8"))
         except (UnicodeEncodeError, TypeError, ValueError):
-            lines.append(encode_one(record))
+            lines.append(encode_record(record))
     return b"".join(lines)
 
 
-def encode_one(record: Record) -> bytes:
-    """One record's line, taking the slow, careful way (see the module docstring)."""
+def encode_record(record: Record) -> bytes:
+    """One record as one line of JSON (UTF-8, no inner newlines, ``\\n`` at the end)."""
     try:
         return (encode_text(record) + "\n").encode("utf-8")
     except UnicodeEncodeError:

@@ -10,7 +10,8 @@ order they happened. A ``cmd`` record keeps enough to rebuild the exact bytes:
 * ``payload`` (UTF-8 text) or ``payload_b64`` (anything else), absent without payload;
 * ``line`` (or ``line_b64``) only when the line is not the canonical
   ``CMD[ TRID][ ARGS][ LEN]\\r\\n`` (a bare LF, a ``007`` TrID, double spaces, ...):
-  then it holds the exact line, line end included.
+  then it holds the exact line, line end included. A line that is not UTF-8 is always
+  kept in ``line_b64`` (its ``args`` then show U+FFFD for the undecodable bytes).
 """
 
 from __future__ import annotations
@@ -73,9 +74,26 @@ def command_record(conn: int, direction: str, command: Command, t: float) -> Rec
     raw = command.raw
     if raw is not None:
         line = raw if payload is None else raw[: len(raw) - len(payload)]
-        if line != canonical_line(command.verb, command.trid, command.args, payload):
+        if not _is_utf8(line):
+            # The codec keeps non-UTF-8 bytes as lone surrogates, which JSON text cannot
+            # carry: args get U+FFFD for reading, line_b64 keeps the exact bytes.
+            record["args"] = [_displayable(arg) for arg in command.args]
+            put_bytes(record, "line", line)
+        elif line != canonical_line(command.verb, command.trid, command.args, payload):
             put_bytes(record, "line", line)
     return record
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _displayable(text: str) -> str:
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def record_command(record: Record) -> Command:

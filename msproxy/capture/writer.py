@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .encode import encode_record, encode_records
 from .format import Record, header_record
-
-
-def encode_record(record: Record) -> bytes:
-    """One record as one line of JSON (UTF-8, no inner newlines)."""
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
 class CaptureWriter:
@@ -59,10 +54,10 @@ class CaptureWriter:
 
     def write_many(self, records: Iterable[Record]) -> None:
         """Append several records in one write."""
-        lines = [encode_record(r) for r in records]
-        if lines:
-            self._write(b"".join(lines))
-            self.records_written += len(lines)
+        batch = list(records)
+        if batch:
+            self._write(encode_records(batch))
+            self.records_written += len(batch)
 
     def write_bytes(self, data: bytes) -> None:
         """Append records already encoded as whole JSON Lines (as ``encode_record``

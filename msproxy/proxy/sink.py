@@ -24,8 +24,7 @@ import trio
 
 from msproxy.capture import CaptureWriter
 from msproxy.capture import Record as CaptureRecord
-
-from .encode import encode_records
+from msproxy.capture.encode import encode_records
 
 HIGH_WATER = 20_000
 """Queued records above which the sessions wait for the writer."""

@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 import trio
 import trio.testing
 
 from msmgr.codec import Command, Direction, Framer
 from msproxy.capture import CaptureWriter, Record, command_record, read_capture, rebuild
-from msproxy.capture.writer import encode_record
-from msproxy.proxy.encode import encode_records
+from msproxy.capture.encode import encode_record, encode_records
 from msproxy.proxy.sink import CaptureSink
 
 WIRE = (
@@ -41,14 +39,15 @@ def test_encoding_is_byte_identical_to_the_capture_writer() -> None:
 
 
 def test_non_utf8_argument_is_written_and_rebuilds_exactly(tmp_path: Path) -> None:
-    """The codec keeps non-UTF-8 bytes as surrogates; json cannot write them as UTF-8."""
+    """The codec keeps non-UTF-8 bytes as surrogates; the record keeps them in line_b64."""
     line = b"ADD 1 AL a\xff@b.c x\r\n"
     (command,) = Framer(Direction.C2S).feed(line)
     assert isinstance(command, Command)
     record = command_record(1, "c2s", command, 1.0)
-    with pytest.raises(UnicodeEncodeError):
-        encode_record(record)
+    assert record["args"] == ["AL", "a\ufffd@b.c", "x"]
+    assert "line_b64" in record
     data = encode_records([record, {"type": "close", "t": 2.0, "conn": 1}])
+    assert data == encode_record(record) + encode_record({"type": "close", "t": 2.0, "conn": 1})
     assert data.count(b"\n") == 2
     path = tmp_path / "c.jsonl"
     with CaptureWriter(path, tool="t", started=0.0) as writer:
@@ -56,6 +55,12 @@ def test_non_utf8_argument_is_written_and_rebuilds_exactly(tmp_path: Path) -> No
         assert writer.records_written == 3
     _, written, _ = read_capture(path)
     assert rebuild(written) == line
+
+
+def test_lone_surrogates_are_escaped_not_fatal() -> None:
+    record: Record = {"type": "close", "t": 2.0, "conn": 1, "by": "proxy", "reason": "a\udcff"}
+    (line,) = encode_records([record]).splitlines()
+    assert json.loads(line)["reason"] == "a\udcff"
 
 
 def test_a_record_json_refuses_becomes_an_error_record() -> None:
