@@ -6,6 +6,7 @@ No IO here: this package never imports trio, socket or time. Feed bytes to a
 
 from __future__ import annotations
 
+from .address import MSNP_PORT, format_address, parse_address
 from .challenge import (
     MSNP6_KEY,
     MSNP11_KEY,
@@ -34,6 +35,7 @@ __all__ = [
     "DEFAULT_MAX_LINE",
     "DEFAULT_MAX_PAYLOAD",
     "MSNP6_KEY",
+    "MSNP_PORT",
     "MSNP11_KEY",
     "ClientKey",
     "Command",
@@ -53,9 +55,11 @@ __all__ = [
     "challenge_md5",
     "challenge_msnp11",
     "challenge_response",
+    "format_address",
     "has_payload",
     "has_trid",
     "line_bytes",
     "login_hash",
+    "parse_address",
     "parse_version",
 ]

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import trio
 
+from msmgr.codec.address import format_address, parse_address
 from msproxy.capture import CaptureFormatError
 from msproxy.inspect.clitools import fail, open_capture
 from msproxy.inspect.model import Capture
@@ -23,7 +24,6 @@ from msproxy.inspect.replay import (
 )
 from msproxy.inspect.session_plan import SessionPlan
 from msproxy.inspect.session_replay import SessionReport, serve_session_replay
-from msproxy.proxy.addr import format_address
 
 T = TypeVar("T")
 
@@ -80,15 +80,15 @@ def register(subparsers: Any) -> None:
 
 
 def split_address(text: str, option: str) -> tuple[str, int]:
-    """``"host:port"`` (or ``"[v6]:port"``) -> (host, port).
+    """``"host:port"`` (or ``"[v6]:port"``; port 0 allowed) -> (host, port).
 
     Raises:
         ValueError: not host:port.
     """
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"{option} wants HOST:PORT, not {text!r}")
-    return host.strip("[]"), int(port)
+    try:
+        return parse_address(text, default_port=None, allow_zero=True)
+    except ValueError as exc:
+        raise ValueError(f"{option} wants HOST:PORT, not {text!r} ({exc})") from None
 
 
 Addresses = list[tuple[str, int]]

@@ -29,9 +29,9 @@ from typing import TextIO
 
 import trio
 
+from msmgr.codec.address import format_address, parse_address
 from msmgr.debug import Debug, parse_debug
 from msmgr.logsetup import configure_logging
-from msproxy.proxy.addr import format_address, parse_address
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening, serve_proxy
 

@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 import trio
 
 from msmgr.codec import Command, Dialect, MsnpError
+from msmgr.codec.address import format_address
 from msmgr.stream import CommandStream, ConnectionClosed, Role
 from msproxy.capture import Record, record_command
-from msproxy.proxy.addr import format_address
 from msproxy.proxy.rewrite import find_redirect, replace_token
 
 from .model import Capture, make_capture

@@ -19,11 +19,11 @@ from typing import NoReturn
 
 import trio
 
+from msmgr.codec.address import format_address, parse_address
 from msmgr.debug import Debug, flag_logger
 from msproxy import __version__
 from msproxy.capture import CaptureWriter
 
-from .addr import format_address, parse_address
 from .config import ProxyConfig
 from .redact import Redactor
 from .redirects import RedirectTable

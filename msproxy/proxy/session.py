@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING
 import trio
 
 from msmgr.codec import Command
+from msmgr.codec.address import format_address, parse_address
 
-from .addr import format_address, parse_address
 from .commands import (
     CloseSide,
     Log,

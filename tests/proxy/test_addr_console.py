@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from msproxy.proxy.addr import format_address, parse_address
+from msmgr.codec.address import format_address, parse_address
 from msproxy.proxy.console import hexdump, payload_summary
 
 

@@ -1,4 +1,8 @@
-"""msproxy/proxy/addr: ``host:port`` text as MSNP writes it, to and from (host, port)."""
+"""msmgr/codec/address: ``host:port`` fields as MSNP writes them (XFR, RNG) <-> (host, port).
+
+IPv4, host names and IPv6 (``[::1]:1863``; a bare ``::1`` has no port). One parser for
+the client, the server, the proxy and the command lines.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,18 @@ MSNP_PORT = 1863
 
 
 def parse_address(
-    text: str, default_port: int = MSNP_PORT, *, allow_zero: bool = False
+    text: str, default_port: int | None = MSNP_PORT, *, allow_zero: bool = False
 ) -> tuple[str, int]:
     """``"10.0.0.5:1863"``, ``"[::1]:1863"``, ``"host"`` -> (host, port).
 
-    ``allow_zero``: accept port 0 (a listener's "any free port").
+    Args:
+        text: the address.
+        default_port: the port when ``text`` names none; None: a port is required.
+        allow_zero: accept port 0 (a listener's "any free port").
 
     Raises:
-        ValueError: the port is not a number in 1..65535 (0..65535 with ``allow_zero``)
-            or the host is empty.
+        ValueError: no host, a missing port (``default_port=None``), or a port that is
+            not a number in 1..65535 (0..65535 with ``allow_zero``).
     """
     text = text.strip()
     if text.startswith("["):
@@ -25,14 +32,17 @@ def parse_address(
         host, rest = text[1:end], text[end + 1 :]
         if rest and not rest.startswith(":"):
             raise ValueError(f"unexpected {rest!r} after the host in {text!r}")
-        port_text = rest[1:] if rest else ""
+        has_port, port_text = bool(rest), rest[1:]
     elif text.count(":") == 1:
         host, port_text = text.split(":")
+        has_port = True
     else:  # no port, or a bare IPv6 address without brackets
-        host, port_text = text, ""
+        host, port_text, has_port = text, "", False
     if not host:
         raise ValueError(f"no host in address {text!r}")
-    if not port_text:
+    if not has_port:
+        if default_port is None:
+            raise ValueError(f"no port in address {text!r} (HOST:PORT)")
         return host, default_port
     lowest = 0 if allow_zero else 1
     if not (port_text.isascii() and port_text.isdigit()) or not lowest <= int(port_text) < 65536:
