@@ -26,17 +26,20 @@ def content_type(payload: bytes) -> str | None:
 
 
 def describe(payload: bytes) -> str:
-    """A short description: content type (or ``xml``/``text``/``binary``) and size."""
+    """A short description: content type (or ``xml``/``text``/``binary``) and size.
+
+    ``text/plain, 12 bytes``; ``application/x-msnmsgrp2p, 1250 bytes, binary`` (a typed
+    payload that is not text); ``binary, 8 bytes``; ``xml, 86 bytes``.
+    """
     media = content_type(payload)
-    if media is None:
-        if not is_text(payload):
-            media = "binary"
-        elif payload.lstrip().startswith(b"<"):
-            media = "xml"
-        else:
-            media = "text"
+    text = is_text(payload)
     size = len(payload)
-    return f"{media}, {size} byte{'' if size == 1 else 's'}"
+    sized = f"{size} byte{'' if size == 1 else 's'}"
+    if media is not None:
+        return f"{media}, {sized}" if text else f"{media}, {sized}, binary"
+    if not text:
+        return f"binary, {sized}"
+    return f"{'xml' if payload.lstrip().startswith(b'<') else 'text'}, {sized}"
 
 
 def hexdump(data: bytes, width: int = 16) -> list[str]:

@@ -44,11 +44,12 @@ def test_format_address() -> None:
 
 def test_payload_summary() -> None:
     text = b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nhi"
-    assert payload_summary(text) == f"[text/plain {len(text)}B]"
+    assert payload_summary(text) == f"[text/plain, {len(text)} bytes]"
     p2p = b"Content-Type: application/x-msnmsgrp2p\r\n\r\n\x00\xff" + bytes(50)
-    assert payload_summary(p2p) == f"[application/x-msnmsgrp2p {len(p2p)}B binary]"
-    assert payload_summary(b"<ml l='1'></ml>") == "[xml 15B]"
-    assert payload_summary(b"8f2f5a91") == "[8B]"
+    assert payload_summary(p2p) == f"[application/x-msnmsgrp2p, {len(p2p)} bytes, binary]"
+    assert payload_summary(b"<ml l='1'></ml>") == "[xml, 15 bytes]"
+    assert payload_summary(b"8f2f5a91") == "[text, 8 bytes]"
+    assert payload_summary(b"\x00\x01") == "[binary, 2 bytes]"
 
 
 def test_hexdump() -> None:
@@ -56,4 +57,4 @@ def test_hexdump() -> None:
     lines = dump.splitlines()
     assert len(lines) == 2
     assert lines[0].startswith("00000000  50 4e 47 0d 0a")
-    assert lines[0].endswith(" PNG" + "." * 13)
+    assert lines[0].endswith("|PNG" + "." * 13 + "|")
