@@ -1,11 +1,11 @@
-"""``msmgr serve``: run the reference MSNP server (DS, NS, SB and Passport HTTP).
+"""msmgr serve: run the reference MSNP server (DS, NS, SB and Passport HTTP).
 
 Defaults: listen on 127.0.0.1, dispatch server on port 1863 (the original port), the
 other roles on free ports chosen by the system; the demo accounts of
-``msmgr.server.DEMO_USERS`` (friendly names Alice, Bob and Carol) unless ``--user`` or
-``--users-file`` name others (their friendly names start as their e-mail addresses).
-Logging: INFO by default (one line per connection open/close/login), ``-v`` adds every command,
-``-q`` only warnings. Ctrl-C (or SIGTERM) stops the server and exits with status 0.
+msmgr.server.DEMO_USERS (friendly names Alice, Bob and Carol) unless --user or
+--users-file name others (their friendly names start as their e-mail addresses).
+Logging: INFO by default (one line per connection open/close/login), -v adds every command,
+-q only warnings. Ctrl-C (or SIGTERM) stops the server and exits with status 0.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""``msproxy demo``: reference server, proxy and two clients on loopback; then the capture.
+"""msproxy demo: reference server, proxy and two clients on loopback; then the capture.
 
-Runs ``msproxy.demo.run_demo``, then prints the capture it wrote (as ``msproxy show``
-does) and its summary (as ``msproxy summary`` does).
+Runs msproxy.demo.run_demo, then prints the capture it wrote (as msproxy show
+does) and its summary (as msproxy summary does).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""``msproxy run``: proxy MSN clients to a server, printing and capturing every command.
+"""msproxy run: proxy MSN clients to a server, printing and capturing every command.
 
-Debug flags (Net::Msmgr's, ``--debug 12`` or ``--debug COMMAND_SEND,COMMAND_RECV``), as
-the proxy uses them, each on its logger ``msmgr.debug.<flag>``:
+Debug flags (Net::Msmgr's, --debug 12 or --debug COMMAND_SEND,COMMAND_RECV), as
+the proxy uses them, each on its logger msmgr.debug.<flag>:
 
 * COMMAND_SEND (4): commands from the client; COMMAND_RECV (8): commands from the server
   (the proxy stands where the client's library would);
@@ -11,8 +11,8 @@ the proxy uses them, each on its logger ``msmgr.debug.<flag>``:
 * HANDLER (128): every address rewrite;
 * NOTIFICATION (256): list and presence commands, when COMMAND_* are off.
 
-Without ``--debug`` the console shows commands, opens and closes (``4|8|16|32``);
-``-q`` without ``--debug`` shows only warnings. ``-v``/``-vv`` add the proxy's own
+Without --debug the console shows commands, opens and closes (4|8|16|32);
+-q without --debug shows only warnings. -v/-vv add the proxy's own
 INFO/DEBUG logging.
 """
 
