@@ -275,7 +275,7 @@ class Connection:
         event is dispatched at once: it is in order there already.
         """
         in_dispatcher = trio.lowlevel.current_task() is self._dispatcher_task
-        if in_dispatcher or self._dispatcher_task is None or self.closed:
+        if in_dispatcher or not self._started or self.closed:
             await self._process(event)
             return
         item = _Posted(event)
