@@ -92,19 +92,12 @@ async def _converse(
 
     async def bob_replies(command: Command, conversation: Conversation) -> None:
         message = parse_message(command)
-        if not message.is_text:
-            return
-        bob_received.append(message.text)
-        say(f"bob   <- {message.text!r}")
-
-        async def reply() -> None:
+        if message.is_text:
+            bob_received.append(message.text)
+            say(f"bob   <- {message.text!r}")
             text = f"Hi Alice! Bob here, on {bob_protocol}."
-            await conversation.send_text(text, ack="A")
+            await conversation.send_text(text, ack="A")  # a handler may await its ACK
             say(f"bob   -> {text!r} (acknowledged)")
-
-        # A handler runs in its connection's reader: waiting there for the ACK would
-        # block the very reader that must receive it, so the reply is a task of its own.
-        conversation.session.nursery.start_soon(reply)
 
     def bob_rung(conversation: Conversation) -> None:
         say("bob   rung to a switchboard, answered")
