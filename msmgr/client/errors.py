@@ -20,9 +20,10 @@ def describe(exc: BaseException) -> str:
     while current is not None and all(current is not seen for seen in chain):
         chain.append(current)
         current = current.__cause__ or current.__context__
-    prefix = "TLS error: " if any(isinstance(e, ssl.SSLError) for e in chain) else ""
     text = next((str(e).strip() for e in chain if str(e).strip()), type(exc).__name__)
-    return prefix + text
+    if "TLS error" not in text and any(isinstance(e, ssl.SSLError) for e in chain):
+        return "TLS error: " + text  # said once, even when the message quotes a described cause
+    return text
 
 
 class ClientError(MsnpError):

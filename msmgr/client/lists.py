@@ -94,6 +94,7 @@ class ContactLists:
         self._expect_contacts: int | None = None
         self._seen_contacts = 0
         self._lists_done: set[str] = set()
+        self._lst_seen: dict[str, int] = {}  # MSNP2-7 LST lines read per list this sync
         self._last: Contact | None = None
         self.syncing = False
 
@@ -105,6 +106,7 @@ class ContactLists:
         self._expect_contacts = None
         self._seen_contacts = 0
         self._lists_done = set()
+        self._lst_seen = {}
 
     def forget_sync(self) -> None:
         """Drop the list version and timestamps: the next sync asks for everything."""
@@ -221,7 +223,12 @@ class ContactLists:
                 contact.name = unquote(args[5])
             if len(args) >= 7 and name == "FL":
                 contact.groups = args[6].split(",")
-        if int(idx) >= int(total):
+        # Done once as many lines as announced have come. The larger of the two numbers is
+        # the total: some servers (Escargot at MSNP2-5) send "total idx" instead of "idx
+        # total", which would otherwise end the list at its first line.
+        seen = self._lst_seen.get(name, 0) + 1
+        self._lst_seen[name] = seen
+        if seen >= max(int(idx), int(total)):
             self._lists_done.add(name)
 
     def _on_lst8(self, args: tuple[str, ...], version: int | None) -> None:

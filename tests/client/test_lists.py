@@ -48,6 +48,25 @@ def test_msnp10_up_to_date_sync() -> None:
     assert lists.complete
 
 
+@pytest.mark.parametrize("swapped", [False, True], ids=["idx-total", "total-idx"])
+def test_msnp2_7_list_ends_after_as_many_lines_as_announced(swapped: bool) -> None:
+    """Escargot (MSNP2-5) sends 'total idx' where the protocol says 'idx total'."""
+
+    def lst(name: str, idx: int, total: int, email: str) -> str:
+        first, second = (total, idx) if swapped else (idx, total)
+        return f"LST 5 {name} 1 {first} {second} {email} {email.split('@')[0]}"
+
+    lists = ContactLists()
+    lists.start_sync()
+    feed(lists, 5, "SYN 5 1", "GTC 5 1 A", "BLP 5 1 AL")
+    feed(lists, 5, *(f"LST 5 {name} 1 0 0" for name in ("FL", "AL", "BL")))
+    feed(lists, 5, lst("RL", 1, 2, "bob@example.com"))
+    assert not lists.complete
+    feed(lists, 5, lst("RL", 2, 2, "carol@example.com"))
+    assert lists.complete
+    assert lists.lists["RL"] == ["bob@example.com", "carol@example.com"]
+
+
 def test_add_and_rem_update_the_lists() -> None:
     lists = ContactLists()
     feed(lists, 7, "ADD 0 RL 14 dave@example.com Dave%20D", "ADD 9 FL 15 dave@example.com Dave")

@@ -145,6 +145,11 @@ def test_describe_walks_the_cause_chain() -> None:
     assert describe(broken) == "TLS error: [SSL: WRONG_VERSION_NUMBER] wrong version number"
     assert describe(trio.BrokenResourceError()) == "BrokenResourceError"
     assert describe(OSError("refused")) == "refused"
+    # A message that already quotes the described cause is not prefixed twice.
+    quoting = RuntimeError(f"GET https://x/: {describe(broken)}")
+    quoting.__cause__ = broken
+    expected = "GET https://x/: TLS error: [SSL: WRONG_VERSION_NUMBER] wrong version number"
+    assert describe(quoting) == expected
 
 
 def test_header_helpers() -> None:
