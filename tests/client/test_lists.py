@@ -61,8 +61,9 @@ def test_msnp2_7_list_ends_after_as_many_lines_as_announced(swapped: bool) -> No
     feed(lists, 5, "SYN 5 1", "GTC 5 1 A", "BLP 5 1 AL")
     feed(lists, 5, *(f"LST 5 {name} 1 0 0" for name in ("FL", "AL", "BL")))
     feed(lists, 5, lst("RL", 1, 2, "bob@example.com"))
-    assert not lists.complete
+    complete_after_one = lists.complete
     feed(lists, 5, lst("RL", 2, 2, "carol@example.com"))
+    assert not complete_after_one
     assert lists.complete
     assert lists.lists["RL"] == ["bob@example.com", "carol@example.com"]
 
