@@ -124,6 +124,17 @@ def entries(
     return out
 
 
+def ordinal_label(role: str | None, index: int) -> str:
+    """The label of the ``index``-th (from 0) connection of ``role`` in a pairing by role
+    and order: ``DS``, ``NS``, ``NS#2``, ``SB#1``, ``SB#2`` (connection ids differ between
+    two captures, so they cannot name a pair)."""
+    if role is None:
+        return f"?#{index + 1}"
+    if role == "SB" or index:
+        return f"{role}#{index + 1}"
+    return role
+
+
 def pair_connections(
     a: Capture, b: Capture, roles: Iterable[str] | None = None
 ) -> list[tuple[str, str | None, Connection | None, Connection | None]]:
@@ -140,8 +151,7 @@ def pair_connections(
         for index in range(max(len(a_list), len(b_list))):
             a_conn = a_list[index] if index < len(a_list) else None
             b_conn = b_list[index] if index < len(b_list) else None
-            either = a_conn if a_conn is not None else b_list[index]
-            label = either.name if role else f"?#{index + 1}"
+            label = ordinal_label(role, index)
             pairs.append((label, role, a_conn, b_conn))
     return pairs
 

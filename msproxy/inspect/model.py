@@ -1,9 +1,8 @@
 """msproxy/inspect/model: a capture read into memory, with its connections named.
 
-Connections are named after their role, in the order their ``open`` records appear:
-``DS``, ``NS`` (a second one of the same role becomes ``NS#2``), and ``SB#1``, ``SB#2``...
-for switchboards. A connection without a role (or seen without an ``open`` record) is
-``#<conn>``.
+Connections are named by role and connection id, as the proxy's live console names them:
+``DS#1``, ``NS#2``, ``SB#5`` (so ``msproxy show --conn 5`` is ``SB#5``). A connection
+without a role (or seen without an ``open`` record) is ``#<conn>``.
 """
 
 from __future__ import annotations
@@ -63,7 +62,7 @@ class Capture:
         return float(t) - self.started
 
     def name(self, conn: object) -> str:
-        """The display name of connection ``conn`` (``NS``, ``SB#2``, ...)."""
+        """The display name of connection ``conn`` (``NS#2``, ``SB#5``, ...)."""
         if isinstance(conn, int) and conn in self.connections:
             return self.connections[conn].name
         return f"#{conn}"
@@ -105,7 +104,6 @@ def make_capture(records: Iterable[Record], *, source: str = "<records>") -> Cap
     check_header(header)
     body: list[Record] = []
     connections: dict[int, Connection] = {}
-    counts: dict[str | None, int] = {}
     for number, record in enumerate(iterator, start=2):
         conn = record.get("conn")
         if not isinstance(conn, int) or isinstance(conn, bool):
@@ -120,7 +118,7 @@ def make_capture(records: Iterable[Record], *, source: str = "<records>") -> Cap
             role = role if isinstance(role, str) else None
             known = connections[conn] = Connection(
                 conn,
-                _next_name(role, conn, counts),
+                connection_name(role, conn),
                 role=role,
                 client=_str_or_none(record.get("client")),
                 upstream=_str_or_none(record.get("upstream")),
@@ -141,14 +139,10 @@ def make_capture(records: Iterable[Record], *, source: str = "<records>") -> Cap
     return Capture(header, body, connections, source)
 
 
-def _next_name(role: str | None, conn: int, counts: dict[str | None, int]) -> str:
-    if role is None:
-        return f"#{conn}"
-    counts[role] = counts.get(role, 0) + 1
-    n = counts[role]
-    if role == "SB":
-        return f"SB#{n}"
-    return role if n == 1 else f"{role}#{n}"
+def connection_name(role: str | None, conn: int) -> str:
+    """``DS#1``, ``NS#2``, ``SB#5``: the role and the connection id, as the live console says
+    it (so ``msproxy show --conn 5`` finds ``SB#5``); ``#7`` while the role is unknown."""
+    return f"{role or ''}#{conn}"
 
 
 def _str_or_none(value: object) -> str | None:

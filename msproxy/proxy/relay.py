@@ -49,6 +49,7 @@ from msmgr.codec import Event as FramerEvent
 from msmgr.debug import Debug
 from msproxy.capture import Record as CaptureRecord
 from msproxy.capture import command_record, put_bytes
+from msproxy.inspect.model import connection_name
 
 from .commands import (
     CloseSide,
@@ -255,7 +256,7 @@ class Relay:
     @property
     def name(self) -> str:
         """``DS#1``, ``NS#2``, ``SB#3`` (``#4`` before the upstream is chosen)."""
-        return f"{self.role or ''}#{self.conn}"
+        return connection_name(self.role, self.conn)
 
     @property
     def closed(self) -> bool:

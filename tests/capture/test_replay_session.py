@@ -196,12 +196,12 @@ async def test_the_rng_waits_for_the_first_switchboard_as_recorded(chat: Capture
     report, client = await replay(chat)
     assert report.ok, report.format()
     events = [(what, conn, c.verb) for what, conn, c in client.log]
-    # recorded: SB#1 (conn 3) ends with the client's OUT, then bob rings on the NS (conn 2)
+    # recorded: SB#3 (conn 3) ends with the client's OUT, then bob rings on the NS (conn 2)
     assert events.index(("send", 3, "OUT")) < events.index(("recv", 2, "RNG"))
     assert events.index(("recv", 2, "RNG")) < events.index(("send", 4, "ANS"))
     text = report.format()
     assert text.startswith("session: 4 connection(s) replayed, 0 difference(s)\n")
-    assert "  connection 3 (SB#1): 5 steps, 5 commands matched, 7 sent, 0 difference(s)\n" in text
+    assert "  connection 3 (SB#3): 5 steps, 5 commands matched, 7 sent, 0 difference(s)\n" in text
 
 
 async def test_the_demo_session_with_two_clients(tmp_path: Path) -> None:
@@ -213,8 +213,8 @@ async def test_the_demo_session_with_two_clients(tmp_path: Path) -> None:
     report, client = await replay(capture)
     check_faithful(capture, report, client)
     assert any("2 independent clients" in note for note in report.notes)
-    roles = sorted(capture.name(conn) for conn in report.connections)
-    assert roles == ["DS", "DS#2", "NS", "NS#2", "SB#1", "SB#2"]
+    names = [capture.name(conn) for conn in sorted(report.connections)]
+    assert names == ["DS#1", "NS#2", "DS#3", "NS#4", "SB#5", "SB#6"]
 
 
 async def test_a_client_that_says_something_else(chat: Capture) -> None:
@@ -227,7 +227,7 @@ async def test_a_client_that_says_something_else(chat: Capture) -> None:
     report, _ = await replay(chat, change=rob)
     assert not report.ok
     ((conn, issue),) = report.issues
-    assert (conn, report.connections[conn].name) == (3, "SB#1")
+    assert (conn, report.connections[conn].name) == (3, "SB#3")
     assert (issue.kind, issue.step) == ("mismatch", 4)
     assert issue.detail == "payload lines '-Hello Bob, café?' '+Hello Rob, café?'"
     assert "mismatch" in report.format()
@@ -236,9 +236,9 @@ async def test_a_client_that_says_something_else(chat: Capture) -> None:
 async def test_connections_the_client_never_opens_are_reported(chat: Capture) -> None:
     report, _ = await replay(chat, step_timeout=0.5, stop_after=1)  # leaves after the DS
     assert not report.ok
-    assert report.unplayed == ["NS (connection 2)", "SB#1 (connection 3)", "SB#2 (connection 4)"]
+    assert report.unplayed == ["NS#2 (connection 2)", "SB#3 (connection 3)", "SB#4 (connection 4)"]
     assert list(report.connections) == [1]
-    assert "not opened by the client: NS (connection 2)" in report.format()
+    assert "not opened by the client: NS#2 (connection 2)" in report.format()
 
 
 async def test_a_connection_matching_nothing_is_a_stray(chat: Capture) -> None:
@@ -267,10 +267,10 @@ async def test_a_connection_matching_nothing_is_a_stray(chat: Capture) -> None:
     # the replies were recorded after DS and NS commands, which never came: the first
     # switchboard to give up waiting for them says so (which one depends on timing)
     orders = [issue.detail for _, issue in report.issues if issue.kind == "order"]
-    assert any("waiting any longer for DS 'VER 1 MSNP2 CVR0'" in o for o in orders), orders
+    assert any("waiting any longer for DS#1 'VER 1 MSNP2 CVR0'" in o for o in orders), orders
     assert report.connections[4].issues[0].kind == "mismatch"
     assert "verb USR instead of ANS" in report.connections[4].issues[0].detail
-    assert report.unplayed == ["DS (connection 1)", "NS (connection 2)"]
+    assert report.unplayed == ["DS#1 (connection 1)", "NS#2 (connection 2)"]
     (stray,) = report.strays
     assert "'USR 3 alice@example.com x' matches no recorded connection left" in stray
     assert not report.ok
@@ -331,5 +331,5 @@ def test_cli_whole_session(capsys: pytest.CaptureFixture[str], deviate: bool) ->
         f"session: 4 connection(s) replayed, {2 if deviate else 0} difference(s)\n"
     )
     if deviate:
-        assert "connection 3 (SB#1): 5 steps, 3 commands matched" in out
+        assert "connection 3 (SB#3): 5 steps, 3 commands matched" in out
         assert "argument 1 is 'dave@example.com', not 'bob@example.com'" in out

@@ -23,17 +23,8 @@ def show(capsys: pytest.CaptureFixture[str], *argv: str) -> list[str]:
 
 
 def expected_names(capture: Capture) -> dict[int, str]:
-    """Names built independently from the open records: DS, NS, SB#1, SB#2 in order."""
-    names: dict[int, str] = {}
-    sb = 0
-    for record in capture.records:
-        if record["type"] == "open":
-            if record["role"] == "SB":
-                sb += 1
-                names[record["conn"]] = f"SB#{sb}"
-            else:
-                names[record["conn"]] = record["role"]
-    return names
+    """Names built independently from the open records: role and connection id."""
+    return {r["conn"]: f"{r['role']}#{r['conn']}" for r in capture.records if r["type"] == "open"}
 
 
 def test_one_line_per_record_with_time_name_arrow_and_line(
@@ -42,7 +33,7 @@ def test_one_line_per_record_with_time_name_arrow_and_line(
     lines = show(capsys, str(MD5_CHAT))
     assert len(lines) == len(chat.records)
     names = expected_names(chat)
-    assert sorted(set(names.values())) == ["DS", "NS", "SB#1", "SB#2"]
+    assert sorted(set(names.values())) == ["DS#1", "NS#2", "SB#3", "SB#4"]
     for line, record in zip(lines, chat.records, strict=True):
         fields = line.split()
         assert float(fields[0]) == pytest.approx(record["t"] - chat.header["started"], abs=5e-4)
@@ -166,7 +157,7 @@ def test_color(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPat
 def test_render_of_open_close_rewrite(chat: Capture) -> None:
     texts = [render_record(chat, r)[0] for r in chat.records if r["type"] != "cmd"]
     assert any(
-        "** open SB client=127.0.0.1:50004 upstream=127.0.0.1:1865 parent=NS via=RNG" in t
+        "** open SB client=127.0.0.1:50004 upstream=127.0.0.1:1865 parent=NS#2 via=RNG" in t
         for t in texts
     )
     assert any("** rewrite RNG 127.0.0.1:1865 => 127.0.0.1:40002" in t for t in texts)

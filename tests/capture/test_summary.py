@@ -41,7 +41,7 @@ def test_connection_table_counts(chat: Capture) -> None:
         assert row[col["client"]] == opened["client"]
         assert row[col["duration s"]] == f"{closed['t'] - opened['t']:.3f}"
         assert row[col["closed by"]] == f"{closed['by']}: {closed['reason']}"
-    assert rows[3][col["parent"]] == "NS"
+    assert rows[3][col["parent"]] == "NS#2"
     assert rows[3][col["via"]] == "XFR"
     assert rows[4][col["via"]] == "RNG"
 
@@ -111,7 +111,7 @@ def test_percentile_nearest_rank() -> None:
 
 def test_error_table(chat: Capture, twn: Capture) -> None:
     rows = error_table(chat).rows
-    assert rows == [["0.348", "SB#1", "s2c", "217 3", "reply to CAL"]]
+    assert rows == [["0.348", "SB#3", "s2c", "217 3", "reply to CAL"]]
     assert error_table(twn).rows == []
 
 
