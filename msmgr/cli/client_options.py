@@ -17,11 +17,11 @@ from typing import Any
 
 import trio
 
+from msmgr.cli.entry import address_arg, argument_type, debug_arg
 from msmgr.client import ClientError, Session, protocol_number
-from msmgr.client.address import parse_address
 from msmgr.client.errors import describe
 from msmgr.client.passport import DEFAULT_NEXUS
-from msmgr.debug import Debug, parse_debug
+from msmgr.debug import Debug
 from msmgr.logsetup import configure_logging
 
 DEFAULT_SERVER = "messenger.hotmail.com:1863"
@@ -29,25 +29,10 @@ DEFAULT_SERVER = "messenger.hotmail.com:1863"
 AsyncMain = Callable[[argparse.Namespace], Awaitable[int]]
 
 
-def _server(text: str) -> tuple[str, int]:
-    try:
-        return parse_address(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def _protocol(text: str) -> int:
-    try:
-        return protocol_number(text if not text.isdigit() else int(text))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _debug(text: str) -> Debug:
-    try:
-        return parse_debug(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return argument_type(
+        lambda value: protocol_number(value if not value.isdigit() else int(value)), text
+    )
 
 
 def _seconds(text: str) -> float:
@@ -61,7 +46,7 @@ def add_login_options(parser: argparse.ArgumentParser) -> None:
     """The options every logging-in sub-command takes."""
     group = parser.add_argument_group("login")
     group.add_argument(
-        "--server", type=_server, default=DEFAULT_SERVER, metavar="HOST:PORT",
+        "--server", type=address_arg, default=DEFAULT_SERVER, metavar="HOST:PORT",
         help=f"dispatch (or notification) server (default {DEFAULT_SERVER})",
     )  # fmt: skip
     group.add_argument("--user", required=True, metavar="EMAIL", help="the account to log in")
@@ -76,7 +61,7 @@ def add_login_options(parser: argparse.ArgumentParser) -> None:
         help=f"Passport 1.4 nexus for MSNP8-12 (default {DEFAULT_NEXUS})",
     )  # fmt: skip
     group.add_argument(
-        "--debug", type=_debug, default=Debug.NONE, metavar="FLAGS",
+        "--debug", type=debug_arg, default=Debug.NONE, metavar="FLAGS",
         help="Net::Msmgr debug flags: a number or names, e.g. COMMAND_SEND,COMMAND_RECV",
     )  # fmt: skip
     group.add_argument(

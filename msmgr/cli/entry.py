@@ -2,6 +2,8 @@
 
 Each program is a list of sub-command modules, each with ``register(subparsers) -> None``
 adding its parser and setting ``run=<function(args) -> int>`` as the parser default.
+The argparse ``type=`` converters for addresses and debug flags live here too, so every
+sub-command reports a bad ``HOST:PORT`` or flag list the same way.
 """
 
 from __future__ import annotations
@@ -10,8 +12,37 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
+
+from msmgr.codec.address import parse_address
+from msmgr.debug import Debug, parse_debug
+
+T = TypeVar("T")
+
+
+def argument_type(parse: Callable[[str], T], text: str) -> T:
+    """``parse(text)``, its ValueError raised as argparse's ArgumentTypeError (same message)."""
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def address_arg(text: str) -> tuple[str, int]:
+    """``type=`` for a server's ``HOST[:PORT]`` (port 1863 when none is given)."""
+    return argument_type(parse_address, text)
+
+
+def listen_address_arg(text: str) -> tuple[str, int]:
+    """``type=`` for a listening ``HOST[:PORT]``: port 0 (any free port) allowed."""
+    return argument_type(lambda value: parse_address(value, allow_zero=True), text)
+
+
+def debug_arg(text: str) -> Debug:
+    """``type=`` for Net::Msmgr debug flags: a number or names (``COMMAND_SEND,OPEN``)."""
+    return argument_type(parse_debug, text)
 
 
 @dataclass(frozen=True, slots=True)

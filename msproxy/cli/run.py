@@ -29,34 +29,14 @@ from typing import TextIO
 
 import trio
 
-from msmgr.codec.address import format_address, parse_address
-from msmgr.debug import Debug, parse_debug
+from msmgr.cli.entry import address_arg, debug_arg, listen_address_arg
+from msmgr.codec.address import format_address
+from msmgr.debug import Debug
 from msmgr.logsetup import configure_logging
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening, serve_proxy
 
 DEFAULT_DEBUG = Debug.COMMAND_SEND | Debug.COMMAND_RECV | Debug.OPEN | Debug.CLOSE
-
-
-def _address(text: str) -> tuple[str, int]:
-    try:
-        return parse_address(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _listen_address(text: str) -> tuple[str, int]:
-    try:
-        return parse_address(text, allow_zero=True)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _debug(text: str) -> Debug:
-    try:
-        return parse_debug(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--listen",
-        type=_listen_address,
+        type=listen_address_arg,
         default=("127.0.0.1", 1863),
         metavar="HOST:PORT",
         help="where clients connect (default 127.0.0.1:1863; [::1]:1863 for IPv6; "
@@ -77,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--upstream",
-        type=_address,
+        type=address_arg,
         metavar="HOST:PORT",
         help="the DS/NS to send clients to (default: start the embedded reference server)",
     )
@@ -87,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="PATH",
         help="capture file to create (default captures/msproxy-YYYYmmdd-HHMMSS.jsonl)",
     )
-    parser.add_argument("--debug", type=_debug, metavar="FLAGS", help="Net::Msmgr debug flags")
+    parser.add_argument("--debug", type=debug_arg, metavar="FLAGS", help="Net::Msmgr debug flags")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     parser.add_argument("-q", "--quiet", action="count", default=0, help="less logging")
     parser.add_argument(
