@@ -12,7 +12,7 @@ import trio
 
 from msmgr.codec.address import format_address, parse_address
 from msproxy.capture import CaptureFormatError
-from msproxy.inspect.clitools import fail, open_capture
+from msproxy.inspect.clitools import capture_parser, fail, open_capture
 from msproxy.inspect.model import Capture
 from msproxy.inspect.normalize import IGNORE_RULES, parse_ignore
 from msproxy.inspect.replay import (
@@ -30,9 +30,10 @@ T = TypeVar("T")
 
 def register(subparsers: Any) -> None:
     """Add the ``replay`` sub-command."""
-    parser = subparsers.add_parser(
+    parser = capture_parser(
+        subparsers,
         "replay",
-        help="replay a recorded session or connection as the server or as the client",
+        brief="replay a recorded session or connection as the server or as the client",
         description=(
             "--as-server: listen and stand in for the recorded server side. Without --conn, "
             "the whole session: every client connection is routed to the recorded one it "
@@ -45,7 +46,6 @@ def register(subparsers: Any) -> None:
             "replies. Exit status: 0 no differences, 1 differences, 2 trouble."
         ),
     )
-    parser.add_argument("capture", metavar="CAPTURE", help="a capture file (JSON Lines)")
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--as-server", action="store_true", help="stand in for the server")
     mode.add_argument("--as-client", action="store_true", help="re-drive a server")

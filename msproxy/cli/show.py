@@ -8,19 +8,19 @@ import sys
 from typing import Any
 
 from msproxy.capture import CaptureFormatError
-from msproxy.inspect.clitools import fail, open_capture, use_color
+from msproxy.inspect.clitools import capture_parser, fail, open_capture, use_color
 from msproxy.inspect.filters import DIRECTIONS, RecordFilter
 from msproxy.inspect.show import ShowOptions, show_lines
 
 
 def register(subparsers: Any) -> None:
     """Add the ``show`` sub-command."""
-    parser = subparsers.add_parser(
+    parser = capture_parser(
+        subparsers,
         "show",
-        help="print a capture, one line per command",
+        brief="print a capture, one line per command",
         description="Print a capture: time, connection, direction and command line per record.",
     )
-    parser.add_argument("capture", metavar="CAPTURE", help="a capture file (JSON Lines)")
     parser.add_argument(
         "--conn", metavar="N[,N]", action="append", help="only these connection ids"
     )

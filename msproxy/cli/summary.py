@@ -7,18 +7,18 @@ import sys
 from typing import Any
 
 from msproxy.capture import CaptureFormatError
-from msproxy.inspect.clitools import fail, open_capture
+from msproxy.inspect.clitools import capture_parser, fail, open_capture
 from msproxy.inspect.summary import format_tables, summarize
 
 
 def register(subparsers: Any) -> None:
     """Add the ``summary`` sub-command."""
-    parser = subparsers.add_parser(
+    parser = capture_parser(
+        subparsers,
         "summary",
-        help="tables: connections, commands, TrID latency, errors",
+        brief="tables: connections, commands, TrID latency, errors",
         description="Summarise a capture: per connection, per verb, TrID round trips, errors.",
     )
-    parser.add_argument("capture", metavar="CAPTURE", help="a capture file (JSON Lines)")
     parser.add_argument(
         "--format",
         default="simple",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from typing import TextIO
@@ -17,6 +18,19 @@ def fail(prog: str, message: str) -> int:
     """Print ``msproxy <prog>: error: <message>`` to stderr; return exit status 2."""
     print(f"msproxy {prog}: error: {message}", file=sys.stderr)
     return EXIT_TROUBLE
+
+
+def capture_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    *,
+    brief: str,
+    description: str,
+) -> argparse.ArgumentParser:
+    """Add sub-command ``name`` (``brief``: its line in --help) with the ``CAPTURE`` argument."""
+    parser = subparsers.add_parser(name, help=brief, description=description)
+    parser.add_argument("capture", metavar="CAPTURE", help="a capture file (JSON Lines)")
+    return parser
 
 
 def open_capture(prog: str, path: str) -> Capture | int:
