@@ -437,19 +437,8 @@ class Relay:
         forward: bool,
     ) -> None:
         direction = _DIR[side]
-        raw: CaptureRecord = {"type": "raw", "t": t, "conn": self.conn, "dir": direction}
-        put_bytes(raw, "data", event.raw)
-        raw["reason"] = event.reason
-        if not forward:
-            raw["forwarded"] = False
-        error: CaptureRecord = {
-            "type": "error",
-            "t": t,
-            "conn": self.conn,
-            "dir": direction,
-            "kind": "unparsed",
-            "message": event.reason,
-        }
+        raw = self._raw_record(direction, event.raw, event.reason, t, forwarded=forward)
+        error = self._error_record("unparsed", event.reason, t, direction)
         batch.records.extend((error, raw))
         if forward:
             batch.chunks.append(event.raw)
@@ -469,6 +458,33 @@ class Relay:
             )
         )
 
+    def _trace(self, out: list[ProxyCommand], flag: Debug, msg: str, *args: object) -> None:
+        """A DEBUG ``Log`` under ``flag`` when it is on; ``msg`` starts with the connection name."""
+        if self._debug & flag:
+            out.append(Log(flag=flag, level=logging.DEBUG, msg=msg, args=(self.name, *args)))
+
+    def _error_record(
+        self, kind: str, message: str, t: float, direction: str | None = None
+    ) -> CaptureRecord:
+        """An ``error`` record of this connection (``dir`` only when one direction is meant)."""
+        record: CaptureRecord = {"type": "error", "t": t, "conn": self.conn}
+        if direction is not None:
+            record["dir"] = direction
+        record["kind"] = kind
+        record["message"] = message
+        return record
+
+    def _raw_record(
+        self, direction: str, data: bytes, reason: str, t: float, *, forwarded: bool
+    ) -> CaptureRecord:
+        """A ``raw`` record: bytes of ``direction`` that are not a command (``reason`` why)."""
+        record: CaptureRecord = {"type": "raw", "t": t, "conn": self.conn, "dir": direction}
+        put_bytes(record, "data", data)
+        record["reason"] = reason
+        if not forwarded:
+            record["forwarded"] = False
+        return record
+
     def _desync(
         self,
         side: Side,
@@ -478,23 +494,12 @@ class Relay:
         out: list[ProxyCommand],
     ) -> None:
         direction = _DIR[side]
-        records: list[CaptureRecord] = [
-            {
-                "type": "error",
-                "t": t,
-                "conn": self.conn,
-                "dir": direction,
-                "kind": "limit",
-                "message": event.reason,
-            }
-        ]
-        for later in rest:
-            if isinstance(later, Passthrough) and later.data:
-                raw: CaptureRecord = {"type": "raw", "t": t, "conn": self.conn, "dir": direction}
-                put_bytes(raw, "data", later.data)
-                raw["reason"] = "after desync"
-                raw["forwarded"] = False
-                records.append(raw)
+        records = [self._error_record("limit", event.reason, t, direction)]
+        records.extend(
+            self._raw_record(direction, later.data, "after desync", t, forwarded=False)
+            for later in rest
+            if isinstance(later, Passthrough) and later.data
+        )
         out.append(Record(records=records))
         out.append(
             Log(
@@ -516,19 +521,8 @@ class Relay:
         t = event.t
         out.append(Record(records=[self._open_record(event.parent, event.via, ready=t)]))
         if event.error is not None:
-            out.append(
-                Record(
-                    records=[
-                        {
-                            "type": "error",
-                            "t": t,
-                            "conn": self.conn,
-                            "kind": "connect",
-                            "message": f"cannot connect to {event.upstream}: {event.error}",
-                        }
-                    ]
-                )
-            )
+            message = f"cannot connect to {event.upstream}: {event.error}"
+            out.append(Record(records=[self._error_record("connect", message, t)]))
             out.append(
                 Log(
                     flag=Debug.OPEN,
@@ -542,16 +536,8 @@ class Relay:
             if not self.closed:
                 self._finish("proxy", f"upstream connection failed: {event.error}", t, out)
             return
-        if self.debug & Debug.OPEN:
-            via = f" (via {event.via} on #{event.parent})" if event.via else ""
-            out.append(
-                Log(
-                    flag=Debug.OPEN,
-                    level=logging.DEBUG,
-                    msg="%s %s connected to %s%s",
-                    args=(self.name, self.client, event.upstream, via),
-                )
-            )
+        via = f" (via {event.via} on #{event.parent})" if event.via else ""
+        self._trace(out, Debug.OPEN, "%s %s connected to %s%s", self.client, event.upstream, via)
         self.state = State.RELAYING
         self._process_held(_Batch(out), forward=True)
 
@@ -605,16 +591,8 @@ class Relay:
         batch = _Batch(out)
         raw = command.raw or command.to_bytes()
         if address is None:
-            batch.records.append(
-                {
-                    "type": "error",
-                    "t": t,
-                    "conn": self.conn,
-                    "dir": "s2c",
-                    "kind": "rewrite",
-                    "message": f"redirect to {info.address} refused; forwarded unchanged",
-                }
-            )
+            message = f"redirect to {info.address} refused; forwarded unchanged"
+            batch.records.append(self._error_record("rewrite", message, t, "s2c"))
             out.append(
                 Log(
                     flag=Debug.CONFUSED,
@@ -641,15 +619,15 @@ class Relay:
             if info.sessid is not None:
                 rewrite["sessid"] = info.sessid
             batch.records.append(rewrite)
-            if self.debug & Debug.HANDLER:
-                out.append(
-                    Log(
-                        flag=Debug.HANDLER,
-                        level=logging.DEBUG,
-                        msg="%s rewrote %s %s %s -> %s",
-                        args=(self.name, command.verb, info.kind, info.address, address),
-                    )
-                )
+            self._trace(
+                out,
+                Debug.HANDLER,
+                "%s rewrote %s %s %s -> %s",
+                command.verb,
+                info.kind,
+                info.address,
+                address,
+            )
         queued, self._queued = self._queued, []
         if not queued:
             batch.flush(Side.CLIENT)
@@ -691,15 +669,7 @@ class Relay:
             self._finish(_BY[side], event.error, t, out)
             return
         self._eof.add(side)
-        if self.debug & Debug.CLOSE:
-            out.append(
-                Log(
-                    flag=Debug.CLOSE,
-                    level=logging.DEBUG,
-                    msg="%s %s closed its side",
-                    args=(self.name, side.value),
-                )
-            )
+        self._trace(out, Debug.CLOSE, "%s %s closed its side", side.value)
         if len(self._eof) == 2:
             first = self._first_close if self._first_close is not None else t
             self._finish(self.closed_by, "end of stream", first, out, finished=t)
@@ -723,14 +693,6 @@ class Relay:
         if finished is not None:
             record["finished"] = finished
         out.append(Record(records=[record]))
-        if self.debug & Debug.CLOSE:
-            out.append(
-                Log(
-                    flag=Debug.CLOSE,
-                    level=logging.DEBUG,
-                    msg="%s closed by %s: %s",
-                    args=(self.name, by, reason),
-                )
-            )
+        self._trace(out, Debug.CLOSE, "%s closed by %s: %s", by, reason)
         out.append(CloseSide(side=Side.CLIENT, half_close=False))
         out.append(CloseSide(side=Side.UPSTREAM, half_close=False))
