@@ -26,6 +26,13 @@ from .state import NsSession, ServerState
 OPPOSITE = {"AL": "BL", "BL": "AL"}
 
 
+def list_argument(args: tuple[str, ...], *, least: int = 2) -> str:
+    """The list an ADD/ADC/REM names (FL, AL or BL), given ``least`` arguments; else 201."""
+    if len(args) < least or args[0] not in ("FL", "AL", "BL"):
+        raise CommandError(201)
+    return args[0]
+
+
 def _int(token: str) -> int:
     if not token.isdigit() or len(token) > 9:
         raise CommandError(201)
@@ -36,7 +43,14 @@ def syn(state: ServerState, session: NsSession, command: Command) -> list[Comman
     """``SYN trid ver`` -> the list burst in the session version's format."""
     if len(command.args) < 1:
         raise CommandError(201)
-    known = _int(command.args[0])
+    return syn_burst(state, session, command.trid, _int(command.args[0]))
+
+
+def syn_burst(
+    state: ServerState, session: NsSession, trid: int | None, known: int
+) -> list[Command]:
+    """``formats.syn`` for the session's account (``known``: the client's list version),
+    with its contacts' friendly names and the phone numbers of those who allow it."""
     account = state.accounts[session.email]
     contacts = [state.accounts[email] for email in account.contacts()]
     names = {contact.email: contact.name for contact in contacts}
@@ -45,7 +59,7 @@ def syn(state: ServerState, session: NsSession, command: Command) -> list[Comman
         for c in contacts
         if c.allows(account.email)
     }
-    return formats.syn(command.trid, session.version, account, known, names, phones)
+    return formats.syn(trid, session.version, account, known, names, phones)
 
 
 def prp(state: ServerState, session: NsSession, command: Command) -> list[Command]:
@@ -68,9 +82,7 @@ def add(state: ServerState, session: NsSession, command: Command) -> list[Comman
     """``ADD trid LIST email name [group]`` (MSNP2-9): add a contact to FL, AL or BL."""
     me = state.accounts[session.email]
     args = command.args
-    if len(args) < 3 or args[0] not in ("FL", "AL", "BL"):
-        raise CommandError(201)
-    list_name, email = args[0], args[1]
+    list_name, email = list_argument(args, least=3), args[1]
     contact = check_new_contact(state, me, email, unknown=205)
     group: int | None = None
     if list_name == "FL" and session.version >= 7:
@@ -154,9 +166,7 @@ def rem(state: ServerState, session: NsSession, command: Command) -> list[Comman
     """
     me = state.accounts[session.email]
     args = command.args
-    if len(args) < 2 or args[0] not in ("FL", "AL", "BL"):
-        raise CommandError(201)
-    list_name, email = args[0], args[1]
+    list_name, email = list_argument(args), args[1]
     if not me.on(list_name, email):
         raise CommandError(216)
     group: int | None = None
@@ -225,13 +235,19 @@ def adg(state: ServerState, session: NsSession, command: Command) -> list[Comman
     if not command.args:
         raise CommandError(201)
     name = command.args[0]
+    gid = create_group(me, name)
+    return [Command("ADG", command.trid, (str(me.bump()), name, str(gid), "0"))]
+
+
+def create_group(me: Account, name: str) -> int:
+    """Add a group named ``name`` to ``me`` (229 name too long, 223 too many); its number."""
     if len(name) > MAX_GROUP_NAME:
         raise CommandError(229)
     if len(me.groups) >= MAX_GROUPS:
         raise CommandError(223)
     gid = max(me.groups) + 1
     me.groups[gid] = name
-    return [Command("ADG", command.trid, (str(me.bump()), name, str(gid), "0"))]
+    return gid
 
 
 def rmg(state: ServerState, session: NsSession, command: Command) -> list[Command]:
@@ -244,13 +260,19 @@ def rmg(state: ServerState, session: NsSession, command: Command) -> list[Comman
         raise CommandError(230)
     if gid not in me.groups:
         raise CommandError(224)
+    delete_group(me, gid, regroup=True)
+    return [Command("RMG", command.trid, (str(me.bump()), str(gid)))]
+
+
+def delete_group(me: Account, gid: int, *, regroup: bool) -> None:
+    """Remove group ``gid`` from ``me`` and its contacts; ``regroup``: a contact left in
+    no group goes to group 0 (MSNP7-9; from MSNP10 it stays on the FL in no group)."""
     del me.groups[gid]
     for groups in me.fl_groups.values():
         if gid in groups:
             groups.remove(gid)
-            if not groups:
+            if regroup and not groups:
                 groups.append(0)
-    return [Command("RMG", command.trid, (str(me.bump()), str(gid)))]
 
 
 def reg(state: ServerState, session: NsSession, command: Command) -> list[Command]:
@@ -262,33 +284,40 @@ def reg(state: ServerState, session: NsSession, command: Command) -> list[Comman
     name = command.args[1]
     if gid not in me.groups:
         raise CommandError(224)
+    rename_group(me, gid, name)
+    return [Command("REG", command.trid, (str(me.bump()), str(gid), name, "0"))]
+
+
+def rename_group(me: Account, gid: int, name: str) -> None:
+    """Rename ``me``'s group ``gid`` (229 name too long)."""
     if len(name) > MAX_GROUP_NAME:
         raise CommandError(229)
     me.groups[gid] = name
-    return [Command("REG", command.trid, (str(me.bump()), str(gid), name, "0"))]
 
 
 def gtc(state: ServerState, session: NsSession, command: Command) -> list[Command]:
     """``GTC trid A|N``: whether to prompt when someone adds you."""
     me = state.accounts[session.email]
-    if len(command.args) != 1 or command.args[0] not in ("A", "N"):
-        raise CommandError(201)
-    if me.gtc == command.args[0]:
-        raise CommandError(218)
-    me.gtc = command.args[0]
+    me.gtc = _new_setting(command, ("A", "N"), me.gtc)
     me.bump()
     return [Command("GTC", command.trid, (*formats.versioned(session.version, me), me.gtc))]
+
+
+def _new_setting(command: Command, allowed: tuple[str, ...], current: str) -> str:
+    """A GTC/BLP command's one value: among ``allowed`` (else 201), not ``current`` (218)."""
+    if len(command.args) != 1 or command.args[0] not in allowed:
+        raise CommandError(201)
+    if command.args[0] == current:
+        raise CommandError(218)
+    return command.args[0]
 
 
 def blp(state: ServerState, session: NsSession, command: Command) -> list[Command]:
     """``BLP trid AL|BL``: who may see you when on neither AL nor BL."""
     me = state.accounts[session.email]
-    if len(command.args) != 1 or command.args[0] not in ("AL", "BL"):
-        raise CommandError(201)
-    if me.blp == command.args[0]:
-        raise CommandError(218)
+    blp = _new_setting(command, ("AL", "BL"), me.blp)
     before = presence.audience(state, me.email)
-    me.blp = command.args[0]
+    me.blp = blp
     presence.announce(state, me.email, before)
     me.bump()
     return [Command("BLP", command.trid, (*formats.versioned(session.version, me), me.blp))]

@@ -23,7 +23,7 @@ from __future__ import annotations
 from msmgr.codec import Command
 
 from . import formats, lists, presence
-from .accounts import MAX_FRIENDLY_NAME, MAX_GROUP_NAME, MAX_GROUPS, PHONE_PROPERTIES, Account
+from .accounts import MAX_FRIENDLY_NAME, Account
 from .context import CommandError
 from .state import NsSession, ServerState
 
@@ -55,23 +55,14 @@ def syn(state: ServerState, session: NsSession, command: Command) -> list[Comman
     account = state.accounts[session.email]
     if command.args[0] == formats.list_stamp(account.list_version):
         return [formats.syn_current(command.trid, account)]
-    contacts = [state.accounts[email] for email in account.contacts()]
-    names = {contact.email: contact.name for contact in contacts}
-    phones = {
-        c.email: {k: v for k, v in c.properties.items() if k in PHONE_PROPERTIES}
-        for c in contacts
-        if c.allows(account.email)
-    }
-    return formats.syn(command.trid, session.version, account, -1, names, phones)
+    return lists.syn_burst(state, session, command.trid, -1)
 
 
 def adc(state: ServerState, session: NsSession, command: Command) -> list[Command]:
     """``ADC trid LIST N=email [F=name]`` or ``ADC trid FL C=guid gguid``."""
     me = state.accounts[session.email]
     args = command.args
-    if len(args) < 2 or args[0] not in ("FL", "AL", "BL"):
-        raise CommandError(201)
-    list_name = args[0]
+    list_name = lists.list_argument(args)
     if list_name == "FL" and args[1].startswith("C="):
         if len(args) != 3:
             raise CommandError(201)
@@ -110,9 +101,7 @@ def rem(state: ServerState, session: NsSession, command: Command) -> list[Comman
     """``REM trid FL guid [gguid]`` or ``REM trid AL|BL email``."""
     me = state.accounts[session.email]
     args = command.args
-    if len(args) < 2 or args[0] not in ("FL", "AL", "BL"):
-        raise CommandError(201)
-    list_name = args[0]
+    list_name = lists.list_argument(args)
     if list_name == "FL":
         if len(args) > 3:
             raise CommandError(201)
@@ -135,12 +124,7 @@ def adg(state: ServerState, session: NsSession, command: Command) -> list[Comman
     if len(command.args) != 1:
         raise CommandError(201)
     name = command.args[0]
-    if len(name) > MAX_GROUP_NAME:
-        raise CommandError(229)
-    if len(me.groups) >= MAX_GROUPS:
-        raise CommandError(223)
-    gid = max(me.groups) + 1
-    me.groups[gid] = name
+    gid = lists.create_group(me, name)
     me.bump()
     return [Command("ADG", command.trid, (name, me.group_guid(gid)))]
 
@@ -153,10 +137,7 @@ def rmg(state: ServerState, session: NsSession, command: Command) -> list[Comman
     gid = _group(me, command.args[0])
     if gid == 0:
         raise CommandError(230)
-    del me.groups[gid]
-    for groups in me.fl_groups.values():
-        if gid in groups:
-            groups.remove(gid)
+    lists.delete_group(me, gid, regroup=False)
     me.bump()
     return [Command("RMG", command.trid, command.args)]
 
@@ -167,10 +148,7 @@ def reg(state: ServerState, session: NsSession, command: Command) -> list[Comman
     if len(command.args) != 2:
         raise CommandError(201)
     gid = _group(me, command.args[0])
-    name = command.args[1]
-    if len(name) > MAX_GROUP_NAME:
-        raise CommandError(229)
-    me.groups[gid] = name
+    lists.rename_group(me, gid, command.args[1])
     me.bump()
     return [Command("REG", command.trid, command.args)]
 
