@@ -172,6 +172,20 @@ def explain(
     return "; ".join(notes) or "differs"
 
 
+def _mismatch(
+    step: int,
+    expected: Command,
+    got: Command,
+    want: Normalized,
+    have: Normalized,
+    rules: frozenset[str],
+) -> ReplayIssue:
+    """A ``mismatch`` issue: ``got`` (normalised ``have``) came for ``expected`` (``want``)."""
+    return ReplayIssue(
+        "mismatch", step, _text(expected), _text(got), explain(want, have, (expected, got), rules)
+    )
+
+
 async def _send(stream: CommandStream, commands: list[Command], report: ReplayReport) -> None:
     for command in commands:
         if command.verb == "VER":  # we are the server: our VER reply fixes the dialect
@@ -280,15 +294,7 @@ async def play_server_connection(
                 if want == have:
                     report.matched += 1
                 else:
-                    report.issues.append(
-                        ReplayIssue(
-                            "mismatch",
-                            number,
-                            _text(expected),
-                            _text(got),
-                            explain(want, have, (expected, got), rules),
-                        )
-                    )
+                    report.issues.append(_mismatch(number, expected, got, want, have, rules))
                 if expected.trid is not None and got.trid is not None:
                     trids[expected.trid] = got.trid
             batch: list[Command] = []
@@ -395,15 +401,7 @@ async def _collect(
         for index, (expected, want) in enumerate(wanted):
             if want.verb == have.verb and want.trid == have.trid:
                 del wanted[index]
-                report.issues.append(
-                    ReplayIssue(
-                        "mismatch",
-                        number,
-                        _text(expected),
-                        _text(got),
-                        explain(want, have, (expected, got), rules),
-                    )
-                )
+                report.issues.append(_mismatch(number, expected, got, want, have, rules))
                 return True
         return False
 
