@@ -5,8 +5,8 @@ from __future__ import annotations
 import trio
 
 from msmgr.server import DEMO_USERS, ServerAddresses, ServerConfig, ServerState
+from tests.conftest import start_reference
 
-from .conftest import start_reference
 from .helpers import ScriptedClient, login, ns_address, online
 
 
