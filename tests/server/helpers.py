@@ -146,6 +146,31 @@ async def login(
     return ns, reply
 
 
+async def open_switchboard(ns: ScriptedClient, email: str) -> tuple[ScriptedClient, Command]:
+    """XFR SB on ``ns``, then USR on the switchboard it names; that SB client and its USR reply."""
+    trid = await ns.send("XFR", "SB")
+    xfr = await ns.expect("XFR", trid)
+    sb = await ScriptedClient.connect(ns_address(xfr))
+    trid = await sb.send("USR", email, xfr.args[3])
+    return sb, await sb.expect("USR", trid)
+
+
+async def answer_call(
+    inviter_sb: ScriptedClient, invitee_ns: ScriptedClient, email: str, addrs: ServerAddresses
+) -> ScriptedClient:
+    """CAL from ``inviter_sb``; the invitee gets RNG and answers; its SB client."""
+    trid = await inviter_sb.send("CAL", email)
+    ringing = await inviter_sb.expect("CAL", trid)
+    assert ringing.args[0] == "RINGING"
+    rng = await invitee_ns.expect("RNG")
+    sessid, address, cki, cookie = rng.args[:4]
+    assert (sessid, cki, address) == (ringing.args[1], "CKI", f"{addrs.sb[0]}:{addrs.sb[1]}")
+    assert rng.args[4] == "alice@example.com"
+    sb = await ScriptedClient.connect(addrs.sb)
+    await sb.send("ANS", email, cookie, sessid)
+    return sb
+
+
 CLIENT_ID = "268435492"
 """The client id the scripted clients put in CHG from MSNP8 on."""
 

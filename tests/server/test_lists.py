@@ -7,7 +7,7 @@ import trio
 from msmgr.server import DEMO_USERS, ServerAddresses, ServerConfig, ServerState
 from tests.conftest import start_reference
 
-from .helpers import ScriptedClient, login, ns_address, online
+from .helpers import ScriptedClient, login, online, open_switchboard
 
 
 async def test_add_and_rem_push_rl_changes(
@@ -86,11 +86,7 @@ async def test_block_list_hides_presence_and_refuses_calls(
         trid = await alice.send("ADD", "AL", "bob@example.com", "bob@example.com")
         await alice.expect("219", trid)
         # bob cannot call alice
-        trid = await bob.send("XFR", "SB")
-        xfr = await bob.expect("XFR", trid)
-        sb = await ScriptedClient.connect(ns_address(xfr))
-        await sb.send("USR", "bob@example.com", xfr.args[3])
-        await sb.expect("USR")
+        sb, _ = await open_switchboard(bob, "bob@example.com")
         trid = await sb.send("CAL", "alice@example.com")
         await sb.expect("216", trid)
         trid = await sb.send("CAL", "bob@example.com")
@@ -188,11 +184,7 @@ async def test_slow_reader_is_dropped_without_stalling_the_sender(
         alice, _ = await online(addrs, "alice@example.com", 5)
         bob, _ = await online(addrs, "bob@example.com", 5)
         await alice.sync()
-        trid = await alice.send("XFR", "SB")
-        xfr = await alice.expect("XFR", trid)
-        sb_a = await ScriptedClient.connect(ns_address(xfr))
-        await sb_a.send("USR", "alice@example.com", xfr.args[3])
-        await sb_a.expect("USR")
+        sb_a, _ = await open_switchboard(alice, "alice@example.com")
         await alice.sync()
         trid = await sb_a.send("CAL", "bob@example.com")
         await sb_a.expect("CAL", trid)

@@ -8,7 +8,7 @@ import trio
 from msmgr.codec import challenge_md5
 from msmgr.server import ServerAddresses, ServerState
 
-from .helpers import ScriptedClient, hello, login, ns_address, online, redirect
+from .helpers import ScriptedClient, answer_call, hello, login, ns_address, online, redirect
 
 VERSIONS = [2, 5, 7]
 
@@ -159,22 +159,6 @@ async def test_three_participant_switchboard(
         await sb_b.aclose()
         await trio.testing.wait_all_tasks_blocked()
         assert reference_state.switchboards == {}
-
-
-async def answer_call(
-    inviter_sb: ScriptedClient, invitee_ns: ScriptedClient, email: str, addrs: ServerAddresses
-) -> ScriptedClient:
-    """CAL from ``inviter_sb``; the invitee gets RNG and answers; its SB client."""
-    trid = await inviter_sb.send("CAL", email)
-    ringing = await inviter_sb.expect("CAL", trid)
-    assert ringing.args[0] == "RINGING"
-    rng = await invitee_ns.expect("RNG")
-    sessid, address, cki, cookie = rng.args[:4]
-    assert (sessid, cki, address) == (ringing.args[1], "CKI", f"{addrs.sb[0]}:{addrs.sb[1]}")
-    assert rng.args[4] == "alice@example.com"
-    sb = await ScriptedClient.connect(addrs.sb)
-    await sb.send("ANS", email, cookie, sessid)
-    return sb
 
 
 @pytest.mark.parametrize("version", [6, 7])

@@ -10,8 +10,7 @@ from msmgr.codec import MSNP6_KEY, MSNP11_KEY, Command, challenge_md5, challenge
 from msmgr.server import ServerAddresses, ServerState
 from msmgr.server.formats import SHIELDS_XML
 
-from .helpers import ScriptedClient, login, ns_address, online
-from .test_md5 import answer_call
+from .helpers import answer_call, login, online, open_switchboard
 
 ALICE, BOB = "alice@example.com", "bob@example.com"
 PSM = b"<Data><PSM>at the beach</PSM><CurrentMedia></CurrentMedia></Data>"
@@ -145,11 +144,8 @@ async def test_switchboard_caps_on_iro_and_joi(
         alice, _ = await online(reference_server, ALICE, alice_version, client_id=alice_caps)
         bob, _ = await online(reference_server, BOB, bob_version, client_id=bob_caps)
         await alice.sync()
-        trid = await alice.send("XFR", "SB")
-        xfr = await alice.expect("XFR", trid)
-        sb_a = await ScriptedClient.connect(ns_address(xfr))
-        trid = await sb_a.send("USR", ALICE, xfr.args[3])
-        assert (await sb_a.expect("USR", trid)).args == ("OK", ALICE, ALICE)
+        sb_a, usr = await open_switchboard(alice, ALICE)
+        assert usr.args == ("OK", ALICE, ALICE)
         sb_b = await answer_call(sb_a, bob, BOB, reference_server)
         iro = await sb_b.expect("IRO")
         shown_alice = (alice_caps,) if bob_version >= 12 else ()

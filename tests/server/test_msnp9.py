@@ -8,8 +8,7 @@ import trio
 from msmgr.codec import Command
 from msmgr.server import ServerAddresses, ServerState
 
-from .helpers import CLIENT_ID, ScriptedClient, login, ns_address, online
-from .test_md5 import answer_call
+from .helpers import CLIENT_ID, answer_call, login, online, open_switchboard
 
 MSNOBJ = (
     "%3Cmsnobj%20Creator%3D%22alice%40example.com%22%20Size%3D%2221%22%20Type%3D%223%22"
@@ -98,11 +97,7 @@ async def test_binary_p2p_message_is_acked_or_naked(reference_server: ServerAddr
         alice, _ = await online(reference_server, "alice@example.com", 9)
         bob, _ = await online(reference_server, "bob@example.com", 9)
         await alice.sync()
-        trid = await alice.send("XFR", "SB")
-        xfr = await alice.expect("XFR", trid)
-        sb_a = await ScriptedClient.connect(ns_address(xfr))
-        await sb_a.send("USR", "alice@example.com", xfr.args[3])
-        await sb_a.expect("USR")
+        sb_a, _ = await open_switchboard(alice, "alice@example.com")
         trid = await sb_a.send("MSG", "D", payload=p2p)
         await sb_a.expect("NAK", trid)  # nobody else there yet
         sb_b = await answer_call(sb_a, bob, "bob@example.com", reference_server)

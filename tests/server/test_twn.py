@@ -9,9 +9,17 @@ import trio
 from msmgr.codec import challenge_md5
 from msmgr.server import ServerAddresses, ServerState
 
-from .helpers import ScriptedClient, hello, login, ns_address, online, redirect
+from .helpers import (
+    ScriptedClient,
+    answer_call,
+    hello,
+    login,
+    ns_address,
+    online,
+    open_switchboard,
+    redirect,
+)
 from .passport import http_get, passport_fields, passport_ticket
-from .test_md5 import answer_call
 
 
 async def test_dispatch_redirect_msnp8(reference_server: ServerAddresses) -> None:
@@ -133,11 +141,7 @@ async def test_msnp8_switchboard_with_an_msnp2_peer(reference_server: ServerAddr
         alice, _ = await online(reference_server, "alice@example.com", 8)
         bob, _ = await online(reference_server, "bob@example.com", 2)
         await alice.sync()
-        trid = await alice.send("XFR", "SB")
-        xfr = await alice.expect("XFR", trid)
-        sb_a = await ScriptedClient.connect(ns_address(xfr))
-        await sb_a.send("USR", "alice@example.com", xfr.args[3])
-        await sb_a.expect("USR")
+        sb_a, _ = await open_switchboard(alice, "alice@example.com")
         sb_b = await answer_call(sb_a, bob, "bob@example.com", reference_server)
         await sb_b.expect("IRO")
         await sb_b.expect("ANS")
