@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import partial
+from typing import Any
 
 import trio
 import trio.testing
 
+from msmgr.client import Session
 from msmgr.codec import Command, login_hash
 from msmgr.stream import CommandStream, ConnectionClosed, Role
 
@@ -65,16 +67,18 @@ class Peer:
         else:
             await self.send("911", usr.trid)
 
-    async def twn_login(self, version: int = 8, handle: str = ALICE) -> None:
+    async def twn_login(self, version: int = 8, handle: str = ALICE) -> Command:
         """Play the server side of a Passport login (VER, CVR, USR TWN I/S) at MSNP8-12.
 
         The ticket must be ``TICKET`` (what ``FakePassport`` hands out). MSNP10+ leave the
-        friendly name out of ``USR OK``; MSNP11+ follow it with ``SBS 0 null``.
+        friendly name out of ``USR OK``; MSNP11+ follow it with ``SBS 0 null``. Returns
+        the client's CVR.
         """
         ver = await self.expect("VER")
         assert f"MSNP{version}" in ver.args
         await self.reply(ver, f"MSNP{version}")
-        await self.reply(await self.expect("CVR"), "7.0.0816", "7.0.0816", "6.0.0602", "x", "y")
+        cvr = await self.expect("CVR")
+        await self.reply(cvr, "7.0.0816", "7.0.0816", "6.0.0602", "x", "y")
         usr = await self.expect("USR")
         assert usr.args == ("TWN", "I", handle)
         await self.reply(usr, "TWN", "S", CHALLENGE)
@@ -84,6 +88,7 @@ class Peer:
         await self.reply(usr, "OK", handle, *name, "1", "0")
         if version >= 11:
             await self.send_line("SBS 0 null")
+        return cvr
 
     async def send_line(self, line: str) -> None:
         """Send one line exactly as written (CRLF added)."""
@@ -99,6 +104,17 @@ class FakePassport:
     async def get_ticket(self, handle: str, password: str, challenge: str) -> str:
         assert (handle, password, challenge) == (ALICE, ALICE_PW, CHALLENGE)
         return TICKET
+
+
+def passport_session(address: tuple[str, int], **options: Any) -> Session:
+    """A Session for ALICE on the scripted server at ``address``, tickets from ``FakePassport``."""
+    return Session(
+        ALICE,
+        ALICE_PW,
+        server=address,
+        passport=FakePassport(),  # type: ignore[arg-type]
+        **options,
+    )
 
 
 Script = Callable[[Peer], Awaitable[None]]

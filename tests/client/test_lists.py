@@ -12,7 +12,7 @@ from msmgr.cli.contacts import contacts_table
 from msmgr.client import ContactLists, Session, protocol_number
 from msmgr.codec import Command, Dialect, Direction, Framer
 
-from .scripted import ALICE, ALICE_PW, FakePassport, Peer, serve
+from .scripted import ALICE, ALICE_PW, Peer, passport_session, serve
 
 
 def feed(lists: ContactLists, version: int, *lines: str) -> None:
@@ -174,13 +174,7 @@ async def test_twn_list_sync_per_version(nursery: trio.Nursery, version: int) ->
 
     address = await serve(nursery, script)
     with trio.fail_after(5):
-        async with Session(
-            ALICE,
-            ALICE_PW,
-            server=address,
-            protocol=version,
-            passport=FakePassport(),  # type: ignore[arg-type]
-        ) as session:
+        async with passport_session(address, protocol=version) as session:
             await session.login()
             assert session.version == version
             await session.sync()
@@ -218,13 +212,7 @@ async def test_msnp10_empty_lists_complete_at_once(nursery: trio.Nursery) -> Non
 
     address = await serve(nursery, script)
     with trio.fail_after(5):
-        async with Session(
-            ALICE,
-            ALICE_PW,
-            server=address,
-            protocol=10,
-            passport=FakePassport(),  # type: ignore[arg-type]
-        ) as session:
+        async with passport_session(address, protocol=10) as session:
             await session.login()
             lists = await session.sync()
     assert lists.contacts == {}

@@ -8,7 +8,7 @@ import trio
 from msmgr.client import ServerError, Session, make
 from msmgr.codec import Command
 
-from .scripted import ALICE, ALICE_PW, MemoryServer, Peer, serve, until
+from .scripted import ALICE, ALICE_PW, MemoryServer, Peer, passport_session, serve, until
 
 
 async def test_chl_is_answered_with_qry(nursery: trio.Nursery) -> None:
@@ -126,15 +126,7 @@ async def test_msnp7_list_sync_and_presence(nursery: trio.Nursery) -> None:
 
 async def test_msnp8_list_sync(nursery: trio.Nursery) -> None:
     async def script(peer: Peer) -> None:
-        ver = await peer.expect("VER")
-        await peer.reply(ver, "MSNP8")
-        await peer.reply(await peer.expect("CVR"), "5.0.0537", "5.0.0537", "1.0.0863", "x", "y")
-        usr = await peer.expect("USR")
-        assert usr.args[:2] == ("TWN", "I")
-        await peer.reply(usr, "TWN", "S", "lc=1033,id=507")
-        usr = await peer.expect("USR")
-        assert usr.args == ("TWN", "S", "t=T&p=P")
-        await peer.reply(usr, "OK", ALICE, "Alice", "1", "0")
+        await peer.twn_login(8)
         syn = await peer.expect("SYN")
         await peer.reply(syn, "15", "2", "1")
         await peer.send("GTC", None, "A")
@@ -146,19 +138,9 @@ async def test_msnp8_list_sync(nursery: trio.Nursery) -> None:
         await peer.send("LST", None, "carol@example.com", "Carol", "8")
         await peer.expect("OUT")
 
-    class FakePassport:
-        async def get_ticket(self, handle: str, password: str, challenge: str) -> str:
-            assert (handle, password, challenge) == (ALICE, ALICE_PW, "lc=1033,id=507")
-            return "t=T&p=P"
-
     address = await serve(nursery, script)
     with trio.fail_after(5):
-        async with Session(
-            ALICE,
-            ALICE_PW,
-            server=address,
-            passport=FakePassport(),  # type: ignore[arg-type]
-        ) as session:
+        async with passport_session(address) as session:
             await session.login()
             assert session.version == 8
             await session.sync()

@@ -13,7 +13,7 @@ from msmgr.client import CLIENT_IDS, Session, cvr_args, default_client_id, open_
 from msmgr.codec import Command
 from msmgr.server import ServerAddresses
 
-from .scripted import ALICE, ALICE_PW, FakePassport, Peer, serve, until
+from .scripted import ALICE, ALICE_PW, Peer, passport_session, serve, until
 
 BOB = "bob@example.com"
 BUILDS = {8: "5.0.0540", 9: "6.0.0602", 10: "6.2.0208", 11: "7.0.0813", 12: "7.5.0324"}
@@ -36,15 +36,7 @@ async def test_cvr_and_chg_per_version(nursery: trio.Nursery, version: int) -> N
     seen: list[Command] = []
 
     async def script(peer: Peer) -> None:
-        ver = await peer.expect("VER")
-        await peer.reply(ver, f"MSNP{version}")
-        cvr = await peer.expect("CVR")
-        seen.append(cvr)
-        await peer.reply(cvr, "7.0.0816", "7.0.0816", "6.0.0602", "x", "y")
-        usr = await peer.expect("USR")
-        await peer.reply(usr, "TWN", "S", "lc=1033,id=507,tw=40,fs=1,ct=1,kpp=1,kv=5")
-        usr = await peer.expect("USR")
-        await peer.reply(usr, "OK", ALICE, *(("Alice",) if version < 10 else ()), "1", "0")
+        seen.append(await peer.twn_login(version))
         for _ in range(3):
             chg = await peer.expect("CHG")
             seen.append(chg)
@@ -53,13 +45,7 @@ async def test_cvr_and_chg_per_version(nursery: trio.Nursery, version: int) -> N
 
     address = await serve(nursery, script)
     with trio.fail_after(5):
-        async with Session(
-            ALICE,
-            ALICE_PW,
-            server=address,
-            protocol=version,
-            passport=FakePassport(),  # type: ignore[arg-type]
-        ) as session:
+        async with passport_session(address, protocol=version) as session:
             await session.login()
             await session.set_state("NLN")
             await session.set_state("BSY", client_id=1234)
