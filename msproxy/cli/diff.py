@@ -9,7 +9,7 @@ from typing import Any
 
 from msproxy.capture import CaptureFormatError
 from msproxy.inspect.clitools import fail, open_capture
-from msproxy.inspect.diff import diff_captures, diff_json, format_diff
+from msproxy.inspect.diff import ROLES, diff_captures, diff_json, format_diff, parse_roles
 from msproxy.inspect.normalize import IGNORE_RULES, parse_ignore
 
 
@@ -20,7 +20,8 @@ def register(subparsers: Any) -> None:
         help="compare two captures (exit 0 equal, 1 different, 2 trouble)",
         description=(
             "Compare two captures connection by connection (DS with DS, NS with NS, the "
-            "n-th SB with the n-th SB), ignoring values that differ between runs. Exit "
+            "n-th SB with the n-th SB: pair 'SB 2' may be SB#4 in A and SB#6 in B), "
+            "ignoring values that differ between runs. Exit "
             "status: 0 equal, 1 different, 2 trouble. Commands that differ only in a text "
             "payload show a line diff of the payload (volatile headers ignored)."
         ),
@@ -36,7 +37,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--conn-role",
         metavar="ROLE[,ROLE]",
-        help="compare only connections of these roles (DS, NS, SB)",
+        help=f"compare only connections of these roles ({', '.join(ROLES)}; any case)",
     )
     parser.add_argument(
         "--split-directions",
@@ -64,7 +65,10 @@ def run(args: argparse.Namespace) -> int:
         return fail("diff", str(exc))
     if args.context < 0:
         return fail("diff", "--context must not be negative")
-    roles = [r for r in args.conn_role.split(",") if r] if args.conn_role else None
+    try:
+        roles = parse_roles(args.conn_role.split(",")) if args.conn_role is not None else None
+    except ValueError as exc:
+        return fail("diff", f"--conn-role: {exc}")
     a = open_capture("diff", args.a)
     if isinstance(a, int):
         return a

@@ -30,6 +30,7 @@ PAYLOAD_PREFIX = "|   "  # how format_diff indents a payload diff under its comm
 
 ARROWS = {"c2s": "->", "s2c": "<-"}
 ROLE_ORDER = {"DS": 0, "NS": 1, "SB": 2}
+ROLES = tuple(ROLE_ORDER)  # what ``roles`` / ``--conn-role`` accept (any case)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,18 +78,22 @@ class Hunk:
 class ConnectionDiff:
     """The differences of one pair of aligned connections (either may be missing)."""
 
-    label: str
+    label: str  # the pair, by role and order: "DS", "NS", "SB 1", "SB 2" (ordinal_label)
     role: str | None
     a_conn: int | None
     b_conn: int | None
     hunks: list[Hunk] = field(default_factory=list)
+    a_name: str | None = None  # each side's own connection name ("SB#3"), None when absent
+    b_name: str | None = None
 
     @property
     def removed(self) -> int:
+        """How many lines are only in A (``-`` lines)."""
         return sum(1 for h in self.hunks for line in h.lines if line.tag == "-")
 
     @property
     def added(self) -> int:
+        """How many lines are only in B (``+`` lines)."""
         return sum(1 for h in self.hunks for line in h.lines if line.tag == "+")
 
 
@@ -126,20 +131,46 @@ def entries(
 
 def ordinal_label(role: str | None, index: int) -> str:
     """The label of the ``index``-th (from 0) connection of ``role`` in a pairing by role
-    and order: ``DS``, ``NS``, ``NS#2``, ``SB#1``, ``SB#2`` (connection ids differ between
-    two captures, so they cannot name a pair)."""
+    and order: ``DS``, ``NS``, ``NS 2``, ``SB 1``, ``SB 2`` ("the second SB of each side").
+
+    Connection ids differ between two captures, so they cannot name a pair; and a label
+    must not look like a connection name (``SB#2`` is connection 2), hence the space.
+    """
     if role is None:
-        return f"?#{index + 1}"
+        return f"? {index + 1}"
     if role == "SB" or index:
-        return f"{role}#{index + 1}"
+        return f"{role} {index + 1}"
     return role
+
+
+def parse_roles(roles: Iterable[str]) -> frozenset[str]:
+    """The upper-cased roles, each one of ``ROLES`` (any case; empty items are skipped).
+
+    Raises:
+        ValueError: an unknown role, or none at all (a typo must not make two captures
+            "equal" by comparing nothing).
+    """
+    wanted = frozenset(r.strip().upper() for r in roles if r.strip())
+    if not wanted:
+        raise ValueError(f"no connection role given (the roles are {', '.join(ROLES)})")
+    unknown = sorted(wanted - set(ROLES))
+    if unknown:
+        raise ValueError(
+            f"unknown connection role {', '.join(map(repr, unknown))} "
+            f"(the roles are {', '.join(ROLES)})"
+        )
+    return wanted
 
 
 def pair_connections(
     a: Capture, b: Capture, roles: Iterable[str] | None = None
 ) -> list[tuple[str, str | None, Connection | None, Connection | None]]:
-    """(label, role, A's connection, B's connection) for every aligned pair."""
-    wanted = {r.upper() for r in roles} if roles is not None else None
+    """(label, role, A's connection, B's connection) for every aligned pair.
+
+    Raises:
+        ValueError: ``roles`` holds an unknown role (``parse_roles``).
+    """
+    wanted = parse_roles(roles) if roles is not None else None
     a_groups, b_groups = a.by_role(), b.by_role()
     pairs = []
     for role in sorted(
@@ -217,17 +248,26 @@ def diff_captures(
     Args:
         a_records, b_records: the captures (``Capture`` or records, header first).
         ignore: the normalisation rules (``normalize.IGNORE_RULES``); default: all.
-        roles: compare only connections of these roles (``["NS"]``).
+        roles: compare only connections of these roles (``["NS"]``, any case).
         context: lines of context around each difference.
         split_directions: compare each direction separately (insensitive to how the
             two directions interleave, which can vary with timing).
+
+    Raises:
+        ValueError: ``roles`` holds an unknown role.
+        CaptureFormatError: a malformed record.
     """
     a, b = _as_capture(a_records), _as_capture(b_records)
     rules = frozenset(ignore)
     result = []
     for label, role, a_conn, b_conn in pair_connections(a, b, roles):
         diff = ConnectionDiff(
-            label, role, a_conn.conn if a_conn else None, b_conn.conn if b_conn else None
+            label,
+            role,
+            a_conn.conn if a_conn else None,
+            b_conn.conn if b_conn else None,
+            a_name=a_conn.name if a_conn else None,
+            b_name=b_conn.name if b_conn else None,
         )
         for direction in ("c2s", "s2c") if split_directions else (None,):
             a_entries = entries(a, a_conn.conn, rules, direction) if a_conn else []
@@ -239,13 +279,15 @@ def diff_captures(
 
 
 def format_diff(diffs: list[ConnectionDiff], a_name: str = "a", b_name: str = "b") -> str:
-    """The differences as unified-style text (empty string when there are none)."""
+    """The differences as unified-style text (empty string when there are none).
+
+    Each pair starts with ``--- A SB#3`` / ``+++ B SB#5``: the file and that side's own
+    connection name (as ``show`` prints it), or ``/dev/null`` when that side has none.
+    """
     out: list[str] = []
     for diff in diffs:
-        a_side = f"{a_name} {diff.label} (conn {diff.a_conn})" if diff.a_conn else "/dev/null"
-        b_side = f"{b_name} {diff.label} (conn {diff.b_conn})" if diff.b_conn else "/dev/null"
-        out.append(f"--- {a_side}")
-        out.append(f"+++ {b_side}")
+        out.append(f"--- {_side(a_name, diff.a_name, diff.a_conn)}")
+        out.append(f"+++ {_side(b_name, diff.b_name, diff.b_conn)}")
         for hunk in diff.hunks:
             out.append(f"@@ -{hunk.a_start},{hunk.a_count} +{hunk.b_start},{hunk.b_count} @@")
             for line in hunk.lines:
@@ -254,11 +296,20 @@ def format_diff(diffs: list[ConnectionDiff], a_name: str = "a", b_name: str = "b
     return "".join(line + "\n" for line in out)
 
 
+def _side(file: str, name: str | None, conn: int | None) -> str:
+    """A header's side: ``a.jsonl SB#3``, or ``/dev/null`` without a connection."""
+    if conn is None:
+        return "/dev/null"
+    return f"{file} {name if name is not None else f'#{conn}'}"
+
+
 def diff_json(diffs: list[ConnectionDiff]) -> list[dict[str, Any]]:
     """The differences as JSON-ready data: one object per pair of connections.
 
-    ``[{"label", "role", "a_conn", "b_conn", "removed", "added", "hunks": [{"a_start",
-    "a_count", "b_start", "b_count", "lines": [{"tag", "text"[, "payload_diff"]}]}]}]``
+    ``[{"label", "role", "a_conn", "b_conn", "a_name", "b_name", "removed", "added",
+    "hunks": [{"a_start", "a_count", "b_start", "b_count", "lines": [{"tag", "text"[,
+    "payload_diff"]}]}]}]``: ``label`` names the pair (``SB 1``), ``a_name``/``b_name``
+    each side's connection (``SB#3``, null when that side has none).
     """
     return [
         {
@@ -266,6 +317,8 @@ def diff_json(diffs: list[ConnectionDiff]) -> list[dict[str, Any]]:
             "role": diff.role,
             "a_conn": diff.a_conn,
             "b_conn": diff.b_conn,
+            "a_name": diff.a_name,
+            "b_name": diff.b_name,
             "removed": diff.removed,
             "added": diff.added,
             "hunks": [

@@ -57,7 +57,7 @@ def test_same_session_with_other_volatile_values_is_equal() -> None:
     assert b != a
     assert diff_captures(a, b) == []
     strict = diff_captures(a, b, ignore=())
-    assert {d.label for d in strict} == {"DS", "NS", "SB#1", "SB#2"}
+    assert {d.label for d in strict} == {"DS", "NS", "SB 1", "SB 2"}
 
 
 @pytest.mark.parametrize("rule", sorted(DEFAULT_IGNORE))
@@ -71,7 +71,7 @@ def test_a_changed_message_is_reported_in_its_switchboard() -> None:
     a = list(read_capture(MD5_CHAT))
     b = another_run(a, ("Hello Bob", "Hello Rob"))
     diffs = diff_captures(a, b)
-    assert [d.label for d in diffs] == ["SB#1"]
+    assert [d.label for d in diffs] == ["SB 1"]
     (hunk,) = diffs[0].hunks
     changed = [line for line in hunk.lines if line.tag != " "]
     assert [line.tag for line in changed] == ["-", "+"]
@@ -90,13 +90,71 @@ def test_a_missing_command_and_a_missing_switchboard() -> None:
     diffs = diff_captures(a, b)
     assert [(d.label, d.removed, d.added) for d in diffs] == [
         ("NS", 1, 0),
-        ("SB#2", 7, 0),  # every command of the second switchboard
+        ("SB 2", 7, 0),  # every command of the second switchboard
     ]
-    assert diffs[1].b_conn is None
+    assert (diffs[1].a_conn, diffs[1].b_conn) == (4, None)
+    assert (diffs[1].a_name, diffs[1].b_name) == ("SB#4", None)
     text = format_diff(diffs, "a.jsonl", "b.jsonl")
-    assert "--- a.jsonl NS (conn 2)\n+++ b.jsonl NS (conn 2)\n" in text
+    assert "--- a.jsonl NS#2\n+++ b.jsonl NS#2\n" in text
+    assert "--- a.jsonl SB#4\n+++ /dev/null\n" in text
     assert "-<- ILN 9 NLN bob@example.com Bob\n" in text
     assert "+++ /dev/null\n" in text
+
+
+def renumber(records: list[Record], shift: dict[int, int]) -> list[Record]:
+    """The records with connection ids (``conn``, ``parent``) moved: another proxy run."""
+    out = []
+    for record in records:
+        record = dict(record)
+        for key in ("conn", "parent"):
+            if isinstance(record.get(key), int):
+                record[key] = shift.get(record[key], record[key])
+        out.append(record)
+    return out
+
+
+def test_headers_name_each_sides_connection_and_labels_name_the_pair() -> None:
+    """Pairs are by role and order, so each side names its own connection (``SB#3`` vs
+    ``SB#7``), and the pair's label (``SB 2``) cannot be read as a connection name."""
+    a = list(read_capture(MD5_CHAT))  # DS#1 NS#2 SB#3 SB#4
+    b = renumber(another_run(a, ("Hello Bob", "Hello Rob")), {3: 5, 4: 7})
+    b = [r for r in b if not (r.get("conn") == 7 and r.get("cmd") == "OUT")]
+    diffs = diff_captures(a, b)
+    assert [(d.label, d.a_conn, d.b_conn, d.a_name, d.b_name) for d in diffs] == [
+        ("SB 1", 3, 5, "SB#3", "SB#5"),
+        ("SB 2", 4, 7, "SB#4", "SB#7"),
+    ]
+    text = format_diff(diffs, "a.jsonl", "b.jsonl")
+    headers = [line for line in text.splitlines() if line[:4] in ("--- ", "+++ ")]
+    assert headers == [
+        "--- a.jsonl SB#3",
+        "+++ b.jsonl SB#5",
+        "--- a.jsonl SB#4",
+        "+++ b.jsonl SB#7",
+    ]
+    strict = diff_captures(a, renumber(a, {1: 11, 2: 12}), ignore=())
+    assert strict == []
+    labels = {d.label for d in diff_captures(a, another_run(a), ignore=())}
+    assert labels == {"DS", "NS", "SB 1", "SB 2"}
+    assert not any("#" in label for label in labels)
+
+
+def test_an_unknown_role_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A typo in --conn-role must not make two different captures "equal"."""
+    a = list(read_capture(MD5_CHAT))
+    changed = write(tmp_path / "changed.jsonl", another_run(a, ("Hello Bob", "Hello Rob")))
+    with pytest.raises(ValueError, match="unknown connection role 'XX'"):
+        diff_captures(a, read_capture(changed), roles=["XX"])
+    with pytest.raises(ValueError, match="no connection role"):
+        diff_captures(a, read_capture(changed), roles=[])
+    for bad in ("XX", "sb,XX", ",", ""):
+        assert main(["diff", str(MD5_CHAT), str(changed), "--conn-role", bad]) == 2, bad
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert "msproxy diff: error: --conn-role: " in captured.err
+        assert "DS, NS, SB" in captured.err
+    assert main(["diff", "-q", str(MD5_CHAT), str(changed), "--conn-role", "sb"]) == 1
+    assert main(["diff", "-q", str(MD5_CHAT), str(changed), "--conn-role", "ds,Ns"]) == 0
 
 
 def test_roles_and_split_directions() -> None:
@@ -162,7 +220,7 @@ def test_cli_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert capsys.readouterr().out == ""
     assert main(["diff", str(MD5_CHAT), str(changed)]) == 1
     out = capsys.readouterr().out
-    assert out.startswith(f"--- {MD5_CHAT} SB#1 (conn 3)\n+++ {changed} SB#1 (conn 3)\n@@ ")
+    assert out.startswith(f"--- {MD5_CHAT} SB#3\n+++ {changed} SB#3\n@@ ")
     assert main(["diff", "-q", str(MD5_CHAT), str(changed)]) == 1
     assert capsys.readouterr().out == ""
     assert main(["diff", str(MD5_CHAT), str(same), "--ignore", "none"]) == 1

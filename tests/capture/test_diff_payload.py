@@ -165,12 +165,15 @@ def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert data == diff_json(diff_captures(a, list(read_capture(changed))))
     (connection,) = data
     assert {
-        k: connection[k] for k in ("label", "role", "a_conn", "b_conn", "removed", "added")
+        k: connection[k]
+        for k in ("label", "role", "a_conn", "b_conn", "a_name", "b_name", "removed", "added")
     } == {
-        "label": "SB#1",
+        "label": "SB 1",
         "role": "SB",
         "a_conn": 3,
         "b_conn": 3,
+        "a_name": "SB#3",
+        "b_name": "SB#3",
         "removed": 1,
         "added": 1,
     }
