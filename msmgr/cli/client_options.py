@@ -15,9 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import trio
-
-from msmgr.cli.entry import address_arg, argument_type, debug_arg
+from msmgr.cli.entry import address_arg, argument_type, debug_arg, run_async
 from msmgr.client import ClientError, Session, protocol_number
 from msmgr.client.errors import describe
 from msmgr.client.passport import DEFAULT_NEXUS
@@ -95,29 +93,9 @@ def make_session(args: argparse.Namespace, **overrides: Any) -> Session:
 
 
 def run_client(name: str, main: AsyncMain, args: argparse.Namespace) -> int:
-    """Configure logging, run ``main`` under trio, turn failures into a message and status 1."""
+    """Configure logging, run ``main`` under trio, turn client failures into one line and 1."""
     configure_logging(args.verbose - args.quiet, debug_loggers=bool(args.debug))
-    try:
-        return trio.run(main, args)
-    except KeyboardInterrupt:
-        return 130
-    except ClientError as exc:
-        print(f"msmgr {name}: error: {describe(exc)}", file=sys.stderr)
-        return 1
-    except ExceptionGroup as group:
-        errors, rest = group.split(ClientError)
-        if errors is None or rest is not None:
-            raise
-        for error in _leaves(errors):
-            print(f"msmgr {name}: error: {describe(error)}", file=sys.stderr)
-        return 1
-
-
-def _leaves(group: BaseExceptionGroup[ClientError]) -> list[BaseException]:
-    found: list[BaseException] = []
-    for exc in group.exceptions:
-        found.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
-    return found
+    return run_async(main, args, expected=(ClientError,), describe=describe)
 
 
 async def run_guarded(name: str, main: AsyncMain, args: argparse.Namespace) -> int:

@@ -12,9 +12,11 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
+
+import trio
 
 from msmgr.codec.address import parse_address
 from msmgr.debug import Debug, parse_debug
@@ -45,6 +47,47 @@ def debug_arg(text: str) -> Debug:
     return argument_type(parse_debug, text)
 
 
+class CommandFailed(Exception):
+    """A sub-command failed in a way it expected: the message is shown, not a traceback.
+
+    ``Program.main`` prints ``<prog> <command>: error: <message>`` and exits ``status``.
+    """
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def leaves(exc: BaseException) -> list[BaseException]:
+    """``[exc]``, or every exception inside ``exc`` when it is a (nested) exception group."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in leaves(inner)]
+    return [exc]
+
+
+def run_async(
+    fn: Callable[..., Awaitable[T]],
+    *args: object,
+    expected: tuple[type[BaseException], ...] = (OSError,),
+    describe: Callable[[BaseException], str] = str,
+) -> T:
+    """``trio.run(fn, *args)`` for a command line: expected failures become one line.
+
+    Trio wraps what a nursery's task raises in exception groups; a command line wants the
+    reason, once. When every exception inside is one of ``expected``, ``CommandFailed``
+    is raised with their ``describe``d texts (a port in use, an unreachable server, a
+    capture file that exists). Anything else (a bug) propagates with its traceback.
+    """
+    try:
+        return trio.run(fn, *args)
+    except BaseException as exc:  # re-raised below unless it is all expected
+        found = leaves(exc)
+        if found and all(isinstance(e, expected) for e in found):
+            texts = dict.fromkeys(describe(e) or type(e).__name__ for e in found)
+            raise CommandFailed("; ".join(texts)) from exc
+        raise
+
+
 @dataclass(frozen=True, slots=True)
 class Program:
     """A command line: its name, description, version and sub-command modules."""
@@ -72,8 +115,16 @@ class Program:
             return 2
         try:
             return int(args.run(args))
-        except BrokenPipeError:
-            # The reader went away (``msproxy show ... | head``): stop quietly, as cat does.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            return 1
+        except CommandFailed as exc:
+            print(f"{self.name} {args.command}: error: {exc}", file=sys.stderr)
+            return exc.status
+        except BaseException as exc:
+            found = leaves(exc)
+            if found and all(isinstance(e, KeyboardInterrupt) for e in found):
+                return 130  # Ctrl-C where the command does not handle it: no traceback
+            if found and all(isinstance(e, BrokenPipeError) for e in found):
+                # The reader went away (``msproxy show ... | head``): stop quietly, as cat does.
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+                return 1
+            raise

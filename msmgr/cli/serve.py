@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import trio
 
+from msmgr.cli.entry import CommandFailed, run_async
 from msmgr.logsetup import configure_logging
 from msmgr.server import DEMO_NAMES, DEMO_USERS, ServerAddresses, ServerConfig, serve_reference
 
@@ -139,17 +139,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = build_config(args)
     except (OSError, ValueError) as exc:
-        print(f"msmgr serve: {exc}", file=sys.stderr)
-        return 1
+        raise CommandFailed(str(exc)) from exc
 
     def out(line: str) -> None:
         print(line, flush=True)
 
     try:
-        trio.run(serve_until_signal, config, out)
+        run_async(serve_until_signal, config, out, describe=lambda e: f"cannot listen: {e}")
     except KeyboardInterrupt:
         pass
-    except OSError as exc:
-        print(f"msmgr serve: cannot listen: {exc}", file=sys.stderr)
-        return 1
     return 0

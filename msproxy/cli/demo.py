@@ -14,6 +14,9 @@ from pathlib import Path
 
 import trio
 
+from msmgr.cli.entry import run_async
+from msmgr.client import ClientError
+from msmgr.client.errors import describe
 from msmgr.logsetup import configure_logging
 from msproxy.demo import run_demo
 from msproxy.inspect.clitools import use_color
@@ -58,21 +61,17 @@ def run(args: argparse.Namespace) -> int:
     def say(text: str) -> None:
         print(f"* {text}", flush=True)
 
-    try:
-        result = trio.run(
-            partial(
-                run_demo,
-                capture,
-                alice_protocol=args.alice_protocol,
-                bob_protocol=args.bob_protocol,
-                say=say,
-            )
-        )
-    except Exception as exc:  # a failed demo must say why, in one line
-        if _only(exc, BrokenPipeError):
-            raise BrokenPipeError from exc  # stdout closed (| head): the caller stops quietly
-        print(f"msproxy demo: error: {exc!r}", file=sys.stderr)
-        return 1
+    result = run_async(
+        partial(
+            run_demo,
+            capture,
+            alice_protocol=args.alice_protocol,
+            bob_protocol=args.bob_protocol,
+            say=say,
+        ),
+        expected=(OSError, ClientError, trio.TooSlowError),
+        describe=lambda e: describe(e) if isinstance(e, ClientError) else str(e) or repr(e),
+    )
     loaded = load_capture(result.capture)
     options = ShowOptions(color=use_color(args.color, sys.stdout))
     print(f"\n== The capture, {result.capture} (msproxy show {result.capture}) ==\n")
@@ -81,10 +80,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"\n== Its summary (msproxy summary {result.capture}) ==\n")
     sys.stdout.write(format_tables(summarize(loaded)))
     return 0
-
-
-def _only(exc: BaseException, kind: type[BaseException]) -> bool:
-    """Whether ``exc`` is ``kind``, or a (nested) exception group holding nothing else."""
-    if isinstance(exc, BaseExceptionGroup):
-        return exc.split(kind)[1] is None
-    return isinstance(exc, kind)

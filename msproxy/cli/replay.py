@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import trio
 
+from msmgr.cli.entry import CommandFailed, run_async
 from msmgr.codec.address import format_address, parse_address
 from msproxy.capture import CaptureFormatError
 from msproxy.inspect.clitools import capture_parser, fail, open_capture
@@ -97,26 +98,17 @@ Addresses = list[tuple[str, int]]
 async def _serving(
     serve: Callable[[trio.TaskStatus[Addresses]], Awaitable[T]], banner: Callable[[str], str]
 ) -> T:
-    """Run ``serve``, print ``banner(address)`` once it listens, return its result.
-
-    A failure to listen is raised as itself, not wrapped in an exception group.
-    """
+    """Run ``serve``, print ``banner(address)`` once it listens, return its result."""
     results: list[T] = []
 
     async def task(task_status: trio.TaskStatus[Addresses]) -> None:
         results.append(await serve(task_status))
 
-    try:
-        async with trio.open_nursery() as nursery:
-            addresses = await nursery.start(task)
-            for bound_host, bound_port in addresses:
-                print(banner(format_address(bound_host, bound_port)))
-            sys.stdout.flush()
-    except BaseExceptionGroup as group:
-        leaves = group.exceptions
-        if len(leaves) == 1 and isinstance(leaves[0], Exception):
-            raise leaves[0] from None
-        raise
+    async with trio.open_nursery() as nursery:
+        addresses = await nursery.start(task)
+        for bound_host, bound_port in addresses:
+            print(banner(format_address(bound_host, bound_port)))
+        sys.stdout.flush()
     return results[0]
 
 
@@ -172,24 +164,24 @@ def run(args: argparse.Namespace) -> int:
     capture = open_capture("replay", args.capture)
     if isinstance(capture, int):
         return capture
+    action = "connect to" if args.as_client else "listen on"
+
+    def reason(exc: BaseException) -> str:
+        return f"cannot {action} {host}:{port}: {str(exc) or 'timed out'}"
+
+    expected = (OSError, trio.TooSlowError)
     try:
         report: ReplayReport | SessionReport
         if args.as_server and args.conn is None:
             choose_connection(capture)  # a capture without commands is an error
-            report = trio.run(
-                functools.partial(_session, capture, host, port, ignore, args.timeout)
-            )
+            session = functools.partial(_session, capture, host, port, ignore, args.timeout)
+            report = run_async(session, expected=expected, describe=reason)
         else:
             conn = choose_connection(capture, args.conn)
             runner = _as_client if args.as_client else _as_server
-            report = trio.run(
-                functools.partial(runner, capture, host, port, conn, ignore, args.timeout)
-            )
-    except (ValueError, CaptureFormatError) as exc:
+            one = functools.partial(runner, capture, host, port, conn, ignore, args.timeout)
+            report = run_async(one, expected=expected, describe=reason)
+    except (ValueError, CaptureFormatError, CommandFailed) as exc:
         return fail("replay", str(exc))
-    except (OSError, trio.TooSlowError) as exc:
-        action = "connect to" if args.as_client else "listen on"
-        reason = str(exc) or "timed out"
-        return fail("replay", f"cannot {action} {host}:{port}: {reason}")
     sys.stdout.write(report.format())
     return 0 if report.ok else 1

@@ -29,10 +29,11 @@ from typing import TextIO
 
 import trio
 
-from msmgr.cli.entry import address_arg, debug_arg, listen_address_arg
+from msmgr.cli.entry import address_arg, debug_arg, listen_address_arg, run_async
 from msmgr.codec.address import format_address
 from msmgr.debug import Debug
 from msmgr.logsetup import configure_logging
+from msmgr.server import DEMO_USERS, ServerAddresses, ServerConfig, serve_reference
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening, serve_proxy
 
@@ -106,18 +107,7 @@ def main(args: argparse.Namespace) -> int:
         redact=not args.no_redact,
         debug=debug,
     )
-    try:
-        return trio.run(partial(run, config, embedded=args.upstream is None))
-    except OSError as exc:
-        print(f"msproxy: {exc}", file=sys.stderr)
-        return 1
-    except ReferenceServerMissing as exc:
-        print(f"msproxy: {exc}", file=sys.stderr)
-        return 2
-
-
-class ReferenceServerMissing(RuntimeError):
-    """``--upstream`` was left out and the embedded reference server is not available."""
+    return run_async(partial(run, config, embedded=args.upstream is None))
 
 
 async def run(
@@ -135,12 +125,21 @@ async def run(
     out = out if out is not None else sys.stdout
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
+            upstream = ""
             if embedded:
-                config = await _start_reference(nursery, config)
+                server: ServerAddresses = await nursery.start(
+                    partial(serve_reference, ServerConfig(host="127.0.0.1"))
+                )
+                config = dataclasses.replace(config, upstream=server.ds)
+                accounts = ", ".join(f"{user} / {pw}" for user, pw in DEMO_USERS.items())
+                upstream = (
+                    f" (the embedded reference server: Passport nexus {server.nexus_url},"
+                    f" accounts {accounts})"
+                )
             listening: ProxyListening = await nursery.start(serve_proxy, config)
             print(
                 f"msproxy listening on {listening.url}, upstream "
-                f"{format_address(*config.upstream)}, capturing to {listening.capture}",
+                f"{format_address(*config.upstream)}{upstream}, capturing to {listening.capture}",
                 file=out,
                 flush=True,
             )
@@ -149,16 +148,3 @@ async def run(
                 break
             nursery.cancel_scope.cancel()
     return 0
-
-
-async def _start_reference(nursery: trio.Nursery, config: ProxyConfig) -> ProxyConfig:
-    try:
-        from msmgr.server import ServerAddresses, ServerConfig, serve_reference
-    except ImportError as exc:
-        raise ReferenceServerMissing(
-            f"no --upstream given and the embedded reference server is unavailable ({exc})"
-        ) from None
-    addresses: ServerAddresses = await nursery.start(
-        partial(serve_reference, ServerConfig(host="127.0.0.1"))
-    )
-    return dataclasses.replace(config, upstream=addresses.ds)

@@ -1,0 +1,62 @@
+"""Command lines that cannot start say why in one line, never with a traceback."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from msmgr.__main__ import main as msmgr_main
+from msproxy.__main__ import main as msproxy_main
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that something already listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def one_line_error(capsys: pytest.CaptureFixture[str], prefix: str) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith(prefix)]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_proxy_on_a_busy_port(
+    busy_port: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["run", "--listen", f"127.0.0.1:{busy_port}", "--upstream", "127.0.0.1:9"]
+    status = msproxy_main([*argv, "--capture", str(tmp_path / "c.jsonl"), "-q"])
+    assert status == 1
+    assert "in use" in one_line_error(capsys, "msproxy run: error:")
+
+
+def test_proxy_capture_that_exists(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    existing = tmp_path / "c.jsonl"
+    existing.write_text("keep me\n")
+    argv = ["run", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "-q"]
+    assert msproxy_main([*argv, "--capture", str(existing)]) == 1
+    assert "File exists" in one_line_error(capsys, "msproxy run: error:")
+    assert existing.read_text() == "keep me\n"
+
+
+def test_server_on_a_busy_port(busy_port: int, capsys: pytest.CaptureFixture[str]) -> None:
+    assert msmgr_main(["serve", "--ds-port", str(busy_port), "-q"]) == 1
+    line = one_line_error(capsys, "msmgr serve: error:")
+    assert "cannot listen" in line
+    assert "in use" in line
+
+
+def test_demo_capture_that_exists(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    existing = tmp_path / "demo.jsonl"
+    existing.write_text("keep me\n")
+    assert msproxy_main(["demo", "--capture", str(existing)]) == 1
+    assert "File exists" in one_line_error(capsys, "msproxy demo: error:")
+    assert existing.read_text() == "keep me\n"
