@@ -9,8 +9,11 @@ from typing import Any
 
 from msproxy.capture import CaptureFormatError
 from msproxy.inspect.clitools import capture_parser, fail, open_capture, use_color
-from msproxy.inspect.filters import DIRECTIONS, RecordFilter
+from msproxy.inspect.filters import DIRECTIONS, RecordFilter, parse_conn
+from msproxy.inspect.model import Capture
 from msproxy.inspect.show import ShowOptions, show_lines
+
+NOTE_NAMES = 20  # how many connection names a note lists at most
 
 
 def register(subparsers: Any) -> None:
@@ -22,7 +25,10 @@ def register(subparsers: Any) -> None:
         description="Print a capture: time, connection, direction and command line per record.",
     )
     parser.add_argument(
-        "--conn", metavar="N[,N]", action="append", help="only these connection ids"
+        "--conn",
+        metavar="N[,N]",
+        action="append",
+        help="only these connections: ids (5) or names as shown (SB#5, #7)",
     )
     parser.add_argument("--cmd", metavar="VERB[,VERB]", action="append", help="only these verbs")
     parser.add_argument("--dir", choices=DIRECTIONS, help="only one direction")
@@ -43,14 +49,38 @@ def _split(values: list[str] | None) -> list[str] | None:
     return [item for value in values for item in value.split(",") if item]
 
 
+def _check_conns(path: str, capture: Capture, conns: list[tuple[int, str | None]]) -> None:
+    """A one-line note on stderr for each ``--conn`` the capture does not have (the filter
+    then shows nothing for it; not an error, as with ``grep``)."""
+    existing = capture.connections
+    for conn, role in conns:
+        known = existing.get(conn)
+        if known is None:
+            names = [c.name for c in existing.values()]
+            ids = ", ".join(names[:NOTE_NAMES]) or "none"
+            if len(names) > NOTE_NAMES:
+                ids += f", ... ({len(names)} in all)"
+            print(
+                f"msproxy show: note: {path} has no connection {conn} (its connections: {ids})",
+                file=sys.stderr,
+            )
+        elif role is not None and (known.role or "") != role:
+            print(
+                f"msproxy show: note: connection {conn} of {path} is {known.name}, "
+                f"not {role}#{conn}",
+                file=sys.stderr,
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the capture; 0 on success, 2 on a bad capture or bad options."""
     try:
-        conns = _split(args.conn)
-        if conns is not None and not all(c.isdigit() for c in conns):
-            raise ValueError(f"--conn takes connection ids (numbers), not {','.join(conns)!r}")
+        names = _split(args.conn)
+        conns = [parse_conn(name) for name in names] if names is not None else None
+        if conns == []:
+            raise ValueError("--conn needs at least one connection id or name")
         keep = RecordFilter.build(
-            conns=[int(c) for c in conns] if conns is not None else None,
+            conns=[conn for conn, _ in conns] if conns is not None else None,
             verbs=_split(args.cmd),
             direction=args.dir,
             pattern=args.grep,
@@ -60,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
     capture = open_capture("show", args.capture)
     if isinstance(capture, int):
         return capture
+    if conns is not None:
+        _check_conns(args.capture, capture, conns)
     options = ShowOptions(
         payload=args.payload, raw=args.raw, color=use_color(args.color, sys.stdout)
     )

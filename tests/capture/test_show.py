@@ -139,10 +139,40 @@ def test_binary_payload_is_hex_dumped(tmp_path: Path) -> None:
 def test_filter_rejects_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["show", str(MD5_CHAT), "--grep", "("]) == 2
     assert "invalid regular expression" in capsys.readouterr().err
-    assert main(["show", str(MD5_CHAT), "--conn", "NS"]) == 2
-    assert "connection ids" in capsys.readouterr().err
+    for bad in ("NS", "SB#", "x#3", "3.0", ","):
+        assert main(["show", str(MD5_CHAT), "--conn", bad]) == 2, bad
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert "msproxy show: error: --conn " in captured.err
     with pytest.raises(ValueError, match="direction"):
         RecordFilter.build(direction="up")
+
+
+@pytest.mark.parametrize("name", ["SB#3", "sb#3", "#3", "3"])
+def test_conn_takes_the_names_show_prints(
+    capsys: pytest.CaptureFixture[str], chat: Capture, name: str
+) -> None:
+    lines = show(capsys, str(MD5_CHAT), "--conn", name)
+    expected = [r for r in chat.records if r["conn"] == 3]
+    assert len(lines) == len(expected)
+    assert all(line.split()[1] == "SB#3" for line in lines)
+    assert capsys.readouterr().err == ""
+
+
+def test_conn_notes_what_does_not_exist(capsys: pytest.CaptureFixture[str]) -> None:
+    """No such connection: nothing to show, exit 0 (a filter, like grep), and a note
+    naming the connections there are; a name whose role is wrong gets a note too."""
+    assert main(["show", str(MD5_CHAT), "--conn", "99"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"msproxy show: note: {MD5_CHAT} has no connection 99 "
+        "(its connections: DS#1, NS#2, SB#3, SB#4)\n"
+    )
+    assert main(["show", str(MD5_CHAT), "--conn", "NS#3,2"]) == 0
+    captured = capsys.readouterr()
+    assert {line.split()[1] for line in captured.out.splitlines()} == {"SB#3", "NS#2"}
+    assert captured.err == f"msproxy show: note: connection 3 of {MD5_CHAT} is SB#3, not NS#3\n"
 
 
 def test_color(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
