@@ -103,7 +103,7 @@ async def serve_reference(
             await nursery.start(
                 partial(trio.serve_listeners, _guarded(ctx, role.upper(), handler), listeners[role])
             )
-            logger.info("%s listening on %s:%d", role.upper(), *bound[role])
+            logger.debug("%s listening on %s:%d", role.upper(), *bound[role])
         task_status.started(
             ServerAddresses(
                 advertised["ds"], advertised["ns"], advertised["sb"], advertised["http"]
