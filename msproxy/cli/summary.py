@@ -8,7 +8,7 @@ from typing import Any
 
 from msproxy.capture import CaptureFormatError
 from msproxy.inspect.clitools import capture_parser, fail, open_capture
-from msproxy.inspect.summary import format_tables, summarize
+from msproxy.inspect.summary import check_format, format_tables, summarize
 
 
 def register(subparsers: Any) -> None:
@@ -29,7 +29,11 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the summary; 0 on success, 2 on a bad capture."""
+    """Print the summary; 0 on success, 2 on a bad capture or an unknown ``--format``."""
+    try:
+        check_format(args.format)
+    except ValueError as exc:
+        return fail("summary", f"--format: {exc}")
     capture = open_capture("summary", args.capture)
     if isinstance(capture, int):
         return capture

@@ -15,7 +15,7 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
-from tabulate import tabulate
+from tabulate import tabulate, tabulate_formats
 
 from msproxy.capture import Record, rebuild, record_command
 
@@ -158,8 +158,13 @@ def latency_table(capture: Capture) -> Table:
 
 
 def error_table(capture: Capture) -> Table:
-    """Numeric error replies (with the verb they answer) and error records, in order."""
-    table = Table("Errors", ["time s", "conn", "dir", "error", "detail"])
+    """Numeric error replies (with the verb they answer) and error records, in order.
+
+    Columns: time, connection, direction, the error (the numeric code, or an ``error``
+    record's kind), the TrID of a numeric reply (``-`` when none), and the detail (the
+    verb it answers and any further arguments, or the ``error`` record's message).
+    """
+    table = Table("Errors", ["time s", "conn", "dir", "error", "trid", "detail"])
     requests: dict[tuple[int, int], str] = {}
     for record in capture.records:
         kind = record.get("type")
@@ -172,12 +177,16 @@ def error_table(capture: Capture) -> Table:
             elif verb.isdigit():
                 answered = requests.get((record["conn"], trid)) if isinstance(trid, int) else None
                 detail = f"reply to {answered}" if answered else "no matching request"
+                args = record_command(record).args
+                if args:
+                    detail += f" (args: {' '.join(args)})"
                 table.rows.append(
                     [
                         _seconds(rel),
                         capture.name(record["conn"]),
                         record.get("dir"),
-                        record_command(record).line,
+                        verb,
+                        trid if isinstance(trid, int) else "-",
                         detail,
                     ]
                 )
@@ -188,6 +197,7 @@ def error_table(capture: Capture) -> Table:
                     capture.name(record["conn"]),
                     record.get("dir") or "-",
                     f"{record.get('kind', '?')}",
+                    "-",
                     error_text(record),
                 ]
             )
@@ -225,8 +235,27 @@ def summarize(capture: Capture) -> list[Table]:
     ]
 
 
+def check_format(tablefmt: str) -> str:
+    """``tablefmt`` if tabulate knows it.
+
+    Raises:
+        ValueError: an unknown format (tabulate itself would quietly use another one);
+            the message lists the valid ones.
+    """
+    if tablefmt not in tabulate_formats:
+        raise ValueError(
+            f"unknown table format {tablefmt!r}; one of: {', '.join(sorted(tabulate_formats))}"
+        )
+    return tablefmt
+
+
 def format_tables(tables: list[Table], tablefmt: str = "simple") -> str:
-    """The tables as text, each under its title; an empty table says ``(none)``."""
+    """The tables as text, each under its title; an empty table says ``(none)``.
+
+    Raises:
+        ValueError: ``tablefmt`` is not a tabulate format (``check_format``).
+    """
+    check_format(tablefmt)
     parts = []
     for table in tables:
         body = (

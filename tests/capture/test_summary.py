@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import statistics
+from pathlib import Path
 
 import pytest
+from tabulate import tabulate_formats
 
+from msmgr.codec import Command
 from msproxy.__main__ import main
-from msproxy.capture import rebuild
-from msproxy.inspect import Capture
+from msproxy.capture import command_record, rebuild
+from msproxy.inspect import Capture, load_capture
 from msproxy.inspect.summary import (
     connection_table,
     error_table,
+    format_tables,
     latency_table,
     percentile,
     verb_table,
 )
 
-from .conftest import MD5_CHAT, TWN_LOGIN
+from .conftest import MD5_CHAT, TWN_LOGIN, header, write_lines
 
 
 def rows_by(table_rows: list[list[object]], column: int = 0) -> dict[object, list[object]]:
@@ -110,9 +114,51 @@ def test_percentile_nearest_rank() -> None:
 
 
 def test_error_table(chat: Capture, twn: Capture) -> None:
-    rows = error_table(chat).rows
-    assert rows == [["0.348", "SB#3", "s2c", "217 3", "reply to CAL"]]
+    table = error_table(chat)
+    assert table.headers == ["time s", "conn", "dir", "error", "trid", "detail"]
+    assert table.rows == [["0.348", "SB#3", "s2c", "217", 3, "reply to CAL"]]
     assert error_table(twn).rows == []
+
+
+def test_error_table_keeps_code_trid_and_arguments_apart(tmp_path: Path) -> None:
+    records = [
+        header(),
+        {
+            "type": "open",
+            "t": 1000.0,
+            "conn": 1,
+            "role": "NS",
+            "client": "c:1",
+            "upstream": "s:2",
+            "parent": None,
+            "via": None,
+        },
+        command_record(1, "c2s", Command("USR", 7, ("TWN", "I", "a@x")), 1000.1),
+        command_record(1, "s2c", Command("911", 7), 1000.2),
+        command_record(1, "s2c", Command("500", 9, ("busy",)), 1000.3),
+        {"type": "error", "t": 1000.5, "conn": 1, "kind": "limit", "message": "too long"},
+    ]
+    capture = load_capture(write_lines(tmp_path / "e.jsonl", records))
+    assert error_table(capture).rows == [
+        ["0.200", "NS#1", "s2c", "911", 7, "reply to USR"],
+        ["0.300", "NS#1", "s2c", "500", 9, "no matching request (args: busy)"],
+        ["0.500", "NS#1", "-", "limit", "-", "too long"],
+    ]
+    text = format_tables([error_table(capture)], "plain")
+    assert ["0.200", "NS#1", "s2c", "911", "7", "reply", "to", "USR"] in [
+        line.split() for line in text.splitlines()
+    ]
+
+
+def test_an_unknown_table_format_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["summary", str(MD5_CHAT), "--format", "bogus"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "msproxy summary: error: --format: unknown table format 'bogus'" in captured.err
+    assert all(name in captured.err for name in tabulate_formats)
+    with pytest.raises(ValueError, match="unknown table format"):
+        format_tables([], "bogus")
+    assert main(["summary", str(MD5_CHAT), "--format", "rst"]) == 0
 
 
 def test_cli_summary_is_deterministic(capsys: pytest.CaptureFixture[str]) -> None:
