@@ -14,9 +14,10 @@ Strategy:
   ``RequestRedirect`` and ``RedirectReady``; later events of that direction wait.
 * Every command becomes a capture record (secrets replaced when a ``Redactor`` is
   given), lines that are not commands become ``raw`` + ``error`` records, and one
-  ``Record`` batch is emitted per received chunk, *before* the ``SendData`` that forwards
-  it: queueing records never waits, so every command read is recorded even when the
-  forward then fails.
+  ``Record`` batch is emitted per received chunk, *after* the ``SendData`` that forwards
+  it (so is its console logging): nothing stands between a chunk and its forward. The
+  driver executes the ``Record`` even when that forward fails or is cancelled, so every
+  command read is recorded.
 * The ``open`` record carries the accept time (``opened``) and is written before any
   other record of the connection (``ready``: when the upstream connection was made).
   The ``close`` record's ``t`` is when the first side ended (``by`` says which:
@@ -133,28 +134,34 @@ class State(enum.Enum):
 
 
 class _Batch:
-    """What one event produces: bytes to forward and capture records, flushed in order."""
+    """What one event produces, flushed in order: the bytes to forward first, then the
+    capture records and log lines describing them."""
 
-    __slots__ = ("chunks", "out", "records")
+    __slots__ = ("chunks", "logs", "out", "records")
 
     def __init__(self, out: list[ProxyCommand]) -> None:
         self.out = out
         self.chunks: list[bytes] = []
         self.records: list[CaptureRecord] = []
+        self.logs: list[ProxyCommand] = []
 
     def flush(self, to: Side) -> None:
-        # Records first: they are queued without waiting, so a send that fails (or is
-        # cancelled) can never lose the record of a command that was read.
-        self.flush_records()
+        # Forward first: nothing is built or queued between a chunk and its forward.
+        # The driver still executes the Record after a send that fails or is cancelled
+        # (``Session._execute``), so every command read is recorded.
         if self.chunks:
             data = self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
             self.out.append(SendData(side=to, data=data))
             self.chunks = []
+        self.flush_records()
 
     def flush_records(self) -> None:
         if self.records:
             self.out.append(Record(records=self.records))
             self.records = []
+        if self.logs:
+            self.out.extend(self.logs)
+            self.logs = []
 
 
 class Relay:
@@ -370,7 +377,7 @@ class Relay:
                 if record:
                     batch.records.append(self._command_record(way, event, t))
                 if log:
-                    self._log_command(way, event, out)
+                    self._log_command(way, event, batch.logs)
                 if upstream and event.verb in _REDIRECT_VERBS:
                     info = find_redirect(event)
                     if info is not None:
@@ -389,7 +396,7 @@ class Relay:
                         return
                 chunks.append(event.raw or event.to_bytes())
             elif isinstance(event, Unparsed):
-                self._unparsed(side, event, t, batch, out, forward=True)
+                self._unparsed(side, event, t, batch, forward=True)
             elif isinstance(event, Desync):
                 batch.flush(to)
                 self._desync(side, event, events[index + 1 :], t, out)
@@ -432,7 +439,6 @@ class Relay:
         event: Unparsed,
         t: float,
         batch: _Batch,
-        out: list[ProxyCommand],
         *,
         forward: bool,
     ) -> None:
@@ -442,7 +448,7 @@ class Relay:
         batch.records.extend((error, raw))
         if forward:
             batch.chunks.append(event.raw)
-        out.append(
+        batch.logs.append(
             Log(
                 flag=Debug.CONFUSED,
                 level=logging.WARNING,
@@ -558,7 +564,7 @@ class Relay:
             if isinstance(event, Command):
                 batch.records.append(self._command_record(self._ways[0], event, t))
             elif isinstance(event, Unparsed):
-                self._unparsed(Side.CLIENT, event, t, batch, batch.out, forward=False)
+                self._unparsed(Side.CLIENT, event, t, batch, forward=False)
             elif isinstance(event, Desync):
                 batch.flush_records()
                 self._desync(Side.CLIENT, event, [], t, batch.out)
@@ -644,7 +650,7 @@ class Relay:
     def _flush_framer(self, side: Side, t: float, batch: _Batch, *, forward: bool) -> None:
         for event in self._framers[side].close():
             if isinstance(event, Unparsed):
-                self._unparsed(side, event, t, batch, batch.out, forward=forward)
+                self._unparsed(side, event, t, batch, forward=forward)
 
     def _on_closed(self, event: ConnectionClosed, out: list[ProxyCommand]) -> None:
         if self.closed:

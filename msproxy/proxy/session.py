@@ -6,8 +6,9 @@ on one side therefore stops the proxy reading from the other (backpressure, boun
 buffers). Each side has its own pump task in the session's nursery; the upstream pump
 starts once the client's first command has chosen the upstream (``OpenUpstream``).
 A client that sends no command within ``first_command_timeout`` of its accept is closed
-(``close`` record ``by: "proxy"``). ``Record`` commands only queue records (the sink
-writes them), so a chunk's records are kept even when its forward then fails.
+(``close`` record ``by: "proxy"``). A chunk's ``Record`` comes after the ``SendData``
+that forwards it (nothing is built or queued before the forward); ``_execute`` still
+queues it when that forward fails or is cancelled, so every command read is recorded.
 
 Failures stay inside the session: a broken or refused connection becomes a
 ``ConnectionClosed``/``UpstreamOpened(error=...)`` event, which the relay records and

@@ -1,8 +1,9 @@
 """msproxy/proxy/sink: capture records queued by the relays, written by one task.
 
 Relays hand records over with ``put``: synchronous, it never waits and never drops, so
-a command is recorded before its bytes are forwarded and the capture writer is never
-between a received chunk and its forward. A single writer task collects what arrives
+the records of a chunk are queued right after its forward (even when that forward
+failed or was cancelled) and the capture writer is never between a received chunk and
+its forward. A single writer task collects what arrives
 during ``interval`` (or until ``batch`` records are queued, whichever comes first),
 encodes it (``encode``) and appends it with one ``write(2)``: one wake-up and one
 system call per batch, not per chunk. A record therefore reaches the file at most

@@ -342,13 +342,14 @@ def test_shutdown_records_the_close() -> None:
     assert relay.handle(Shutdown()) == []
 
 
-def test_records_come_before_the_data_they_describe() -> None:
-    """Queueing a record never fails, forwarding may: records go first."""
+def test_data_is_forwarded_before_its_records() -> None:
+    """Nothing stands between a chunk and its forward: its records come after (the
+    driver still executes them when the forward fails, see test_session)."""
     relay, _ = started()
     out = relay.handle(DataReceived(side=Side.CLIENT, data=b"PNG\r\n"))
-    assert [type(c) for c in out] == [Record, SendData]
+    assert [type(c) for c in out] == [SendData, Record]
     out = relay.handle(DataReceived(side=Side.UPSTREAM, data=b"QNG 50\r\nOUT\r\n"))
-    assert [type(c) for c in out] == [Record, SendData]
+    assert [type(c) for c in out] == [SendData, Record]
 
 
 def test_error_records_carry_message() -> None:

@@ -37,6 +37,13 @@ class ResetClient(trio.abc.Stream):
         await trio.lowlevel.checkpoint()
 
 
+class StuckClient(ResetClient):
+    """A client that sends ``data`` once and never reads: a send to it never finishes."""
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await trio.sleep_forever()
+
+
 def make_proxy(
     capture: Path, upstream: trio.abc.Stream | None = None, *, first_command_timeout: float = 60.0
 ) -> tuple[Proxy, CaptureWriter]:
@@ -82,6 +89,30 @@ async def test_command_is_recorded_when_forwarding_it_fails(tmp_path: Path) -> N
     ]
     assert records[-1]["by"] == "client"
     assert "Broken pipe" in records[-1]["reason"]
+
+
+async def test_command_is_recorded_when_its_forward_is_cancelled(tmp_path: Path) -> None:
+    """The proxy stops while a forward to the client is stuck: the server's commands in
+    that chunk are recorded all the same, then the close."""
+    capture = tmp_path / "c.jsonl"
+    proxy_up, server = trio.testing.memory_stream_pair()
+    proxy, writer = make_proxy(capture, proxy_up)
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(proxy.handle_client, StuckClient(b"VER 1 MSNP8 CVR0\r\n"))
+            assert await server.receive_some() == b"VER 1 MSNP8 CVR0\r\n"
+            await server.send_all(b"VER 1 MSNP8\r\nCVR 2 6.0 6.0 6.0 x y\r\n")
+            await trio.testing.wait_all_tasks_blocked()
+            nursery.cancel_scope.cancel()
+    records = finish(proxy, writer, capture)
+    assert [(r["type"], r.get("dir"), r.get("cmd")) for r in records] == [
+        ("open", None, None),
+        ("cmd", "c2s", "VER"),
+        ("cmd", "s2c", "VER"),
+        ("cmd", "s2c", "CVR"),
+        ("close", None, None),
+    ]
+    assert records[-1]["by"] == "proxy"
 
 
 async def test_open_record_has_the_accept_time_and_comes_first(
