@@ -17,7 +17,6 @@ order they happened. A ``cmd`` record keeps enough to rebuild the exact bytes:
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Any
 
 from msmgr.codec import Command, canonical_line
@@ -48,11 +47,15 @@ def get_bytes(record: Record, key: str) -> bytes | None:
         value = record[key]
         if not isinstance(value, str):
             raise CaptureFormatError(f"{key!r} must be a string, not {type(value).__name__}")
-        return value.encode("utf-8")
+        try:
+            # \udcXX escapes stand for undecodable bytes, as in a command's args
+            return value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raise CaptureFormatError(f"{key!r} holds a lone surrogate") from None
     if key + "_b64" in record:
         try:
             return base64.b64decode(record[key + "_b64"], validate=True)
-        except (binascii.Error, TypeError) as exc:
+        except (ValueError, TypeError) as exc:  # binascii.Error, non-ASCII text, not text
             raise CaptureFormatError(f"{key}_b64 is not valid base64: {exc}") from None
     return None
 

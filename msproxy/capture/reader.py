@@ -46,12 +46,16 @@ def read_capture(path: str | os.PathLike[str]) -> Iterator[Record]:
 def _parse(line: bytes, number: int, path: str | os.PathLike[str]) -> Record:
     try:
         record = json.loads(line)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # ValueError: not UTF-8, not JSON, an integer of too many digits;
+        # RecursionError: arrays/objects nested too deep
         raise CaptureFormatError(f"{path}: line {number} is not JSON: {exc}") from None
     if not isinstance(record, dict):
         raise CaptureFormatError(f"{path}: line {number} is not a JSON object")
     if number == 1:
         check_header(record)
-    elif record.get("type") not in RECORD_TYPES:
-        raise CaptureFormatError(f"{path}: line {number} has unknown type {record.get('type')!r}")
+        return record
+    kind = record.get("type")
+    if not isinstance(kind, str) or kind not in RECORD_TYPES:
+        raise CaptureFormatError(f"{path}: line {number} has unknown type {kind!r}")
     return record

@@ -95,13 +95,15 @@ def make_capture(records: Iterable[Record], *, source: str = "<records>") -> Cap
     """A ``Capture`` from records, the header first (as ``read_capture`` yields them).
 
     Raises:
-        CaptureFormatError: no header, or a record without an integer ``conn``.
+        CaptureFormatError: no header, a record without an integer ``conn``, or a time
+            (``t``, the header's ``started``) too large for a float.
     """
     iterator = iter(records)
     header = next(iterator, None)
     if header is None:
         raise CaptureFormatError(f"{source}: empty capture (no header)")
     check_header(header)
+    _check_time(header, "started", f"{source}: the header")
     body: list[Record] = []
     connections: dict[int, Connection] = {}
     for number, record in enumerate(iterator, start=2):
@@ -110,6 +112,7 @@ def make_capture(records: Iterable[Record], *, source: str = "<records>") -> Cap
             raise CaptureFormatError(
                 f"{source}: record {number} ({record.get('type')!r}) has no integer 'conn'"
             )
+        _check_time(record, "t", f"{source}: record {number} ({record.get('type')!r})")
         body.append(record)
         t = record.get("t")
         known = connections.get(conn)
@@ -143,6 +146,17 @@ def connection_name(role: str | None, conn: int) -> str:
     """``DS#1``, ``NS#2``, ``SB#5``: the role and the connection id, as the live console says
     it (so ``msproxy show --conn 5`` finds ``SB#5``); ``#7`` while the role is unknown."""
     return f"{role or ''}#{conn}"
+
+
+def _check_time(record: Record, key: str, where: str) -> None:
+    """A time field, when a number, must be one a float can hold (JSON integers can be
+    any size): every later ``float(t)`` is then safe."""
+    value = record.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            float(value)
+        except OverflowError:
+            raise CaptureFormatError(f"{where} has a {key!r} out of range") from None
 
 
 def _str_or_none(value: object) -> str | None:

@@ -57,7 +57,7 @@ def render_record(
     marker, text, extra, tone = _describe(capture, record, options)
     text = f"{marker} {text}"
     if options.color:
-        text = f"\x1b[{_COLORS[tone]}m{text}\x1b[0m"
+        text = f"\x1b[{_COLORS.get(tone, _COLORS[META])}m{text}\x1b[0m"
     return [f"{stamp}  {name:<{width}}  {text}", *(INDENT + line for line in extra)]
 
 
@@ -85,7 +85,7 @@ def _describe(
         return ARROWS.get(str(direction), "??"), text, extra, tone
     if kind == "raw":
         data = get_bytes(record, "data") or b""
-        reason = record.get("reason", "?")
+        reason = str(record.get("reason", "?"))
         if record.get("forwarded") is False:
             reason += ", not forwarded"
         preview = escape(data[:RAW_PREVIEW]) + ("..." if len(data) > RAW_PREVIEW else "")
