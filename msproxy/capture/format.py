@@ -149,7 +149,7 @@ def check_header(record: Record) -> None:
     """Raise ``CaptureFormatError`` unless ``record`` is a header this reader understands."""
     if record.get("type") != "header" or record.get("format") != FORMAT_NAME:
         raise CaptureFormatError(
-            f"not an {FORMAT_NAME} file: the first record is not a {FORMAT_NAME} header"
+            f"not an {FORMAT_NAME} file: the first record is not an {FORMAT_NAME} header"
         )
     version = record.get("version")
     if version != FORMAT_VERSION:

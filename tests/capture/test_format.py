@@ -98,21 +98,44 @@ def test_unknown_version_is_a_clear_error(
     [
         (None, "cannot read"),
         (b"", "empty"),
-        (b"hello\n", "not JSON"),
-        (b'{"type":"header","format":"pcap"}\n', "not an msnp-capture"),
+        (b"hello\n", "x.jsonl: not an msnp-capture file (its first line is not JSON)\n"),
+        (
+            b'{"type":"header","format":"pcap"}\n',
+            "x.jsonl: not an msnp-capture file: the first record is not an msnp-capture header\n",
+        ),
+        # a binary file without a newline: not a capture, not "torn" then "empty"
+        (b"\x89PNG\r\x1a\x00\xff\xfe", "x.jsonl: not an msnp-capture file (its first line"),
+        (b"\x89PNG\r\n\x1a\n\x00\xff", "x.jsonl: not an msnp-capture file (its first line"),
+        (b'{"type":"header"}', "the first record is not an msnp-capture header"),
     ],
 )
 def test_cli_rejects_bad_files_without_traceback(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes | None, expected: str
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    content: bytes | None,
+    expected: str,
 ) -> None:
     path = tmp_path / "x.jsonl"
     if content is not None:
         path.write_bytes(content)
-    for command in ("show", "summary"):
-        assert main([command, str(path)]) == 2
+    for command in ("show", "summary", "replay"):
+        argv = [command, str(path)] + (
+            ["--as-client", "--server", "127.0.0.1:9"] if command == "replay" else []
+        )
+        assert main(argv) == 2
         err = capsys.readouterr().err
         assert expected in err
         assert "Traceback" not in err
+        assert "torn" not in caplog.text
+
+
+def test_a_complete_last_record_without_newline_is_not_torn(tmp_path: Path) -> None:
+    """Only a last line that is not JSON is torn; a bad record there is an error."""
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(json.dumps(header()).encode() + b'\n{"type":"bogus","conn":1}')
+    with pytest.raises(CaptureFormatError, match="line 2 has unknown type 'bogus'"):
+        load_capture(path)
 
 
 def test_directory_is_rejected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
