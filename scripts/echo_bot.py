@@ -17,7 +17,7 @@ import trio
 
 from msmgr.client import Conversation, open_session, parse_message
 from msmgr.codec import Command
-from msmgr.debug import parse_debug
+from msmgr.cli.entry import debug_arg
 
 
 async def run_bot(handle: str, password: str, **options: Any) -> None:
@@ -44,7 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--password", default=os.environ.get("MSMGR_PASSWORD"), metavar="PW")
     parser.add_argument("--protocol", default="MSNP8", metavar="MSNPn")
     parser.add_argument("--nexus", default="https://nexus.passport.com/rdr/pprdr.asp")
-    parser.add_argument("--debug", type=parse_debug, default=0, metavar="FLAGS")
+    parser.add_argument(
+        "--debug",
+        type=debug_arg,
+        default=0,
+        metavar="FLAGS",
+        help="Net::Msmgr debug flags: a number or names, e.g. COMMAND_SEND,COMMAND_RECV",
+    )
     args = parser.parse_args(argv)
     if args.password is None:
         parser.error("no password: use --password or set MSMGR_PASSWORD")

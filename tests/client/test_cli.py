@@ -155,6 +155,18 @@ def load_echo_bot() -> ModuleType:
     return module
 
 
+def test_echo_bot_debug_flags_are_checked_like_msmgrs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bot = load_echo_bot()
+    with pytest.raises(SystemExit) as exit_info:
+        bot.main(["--user", "bob@example.com", "--password", "x", "--debug", "FOO"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --debug: unknown debug flag 'FOO' (known: PACKET_SEND," in err
+    assert "parse_debug" not in err
+
+
 async def test_echo_bot_answers(reference_server: ServerAddresses, nursery: trio.Nursery) -> None:
     bot = load_echo_bot()
     nursery.start_soon(
