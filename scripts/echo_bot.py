@@ -15,9 +15,9 @@ from typing import Any
 
 import trio
 
+from msmgr.cli.entry import debug_arg
 from msmgr.client import Conversation, open_session, parse_message
 from msmgr.codec import Command
-from msmgr.cli.entry import debug_arg
 
 
 async def run_bot(handle: str, password: str, **options: Any) -> None:
