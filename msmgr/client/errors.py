@@ -60,8 +60,7 @@ class ServerError(ClientError):
         self.command = command
         self.request = request
         what = f" to {request.line!r}" if request is not None else ""
-        meaning = ERROR_MEANINGS.get(code, "unknown error")
-        super().__init__(f"server error {code} ({meaning}){what}")
+        super().__init__(f"server error {code} ({error_meaning(code)}){what}")
 
 
 class AuthenticationError(ClientError):
@@ -76,6 +75,7 @@ class MessageNotDelivered(ClientError):
     """The switchboard answered a message with NAK."""
 
 
+# What the numeric error replies mean (msnp.md b.5); used in every error message.
 ERROR_MEANINGS: dict[int, str] = {
     200: "syntax error",
     201: "invalid parameter",
@@ -90,6 +90,12 @@ ERROR_MEANINGS: dict[int, str] = {
     217: "user not online",
     218: "already in that mode",
     219: "user is in the opposite list",
+    223: "too many groups",
+    224: "invalid group",
+    225: "user not in group",
+    229: "group name too long",
+    230: "cannot remove group 0",
+    231: "invalid group",
     280: "switchboard failed",
     281: "transfer to switchboard failed",
     300: "required field missing",
@@ -97,20 +103,44 @@ ERROR_MEANINGS: dict[int, str] = {
     500: "internal server error",
     501: "database server error",
     502: "command disabled",
+    510: "file operation failed",
+    520: "memory allocation failed",
     540: "challenge response failed",
     600: "server is busy",
     601: "server is unavailable",
+    602: "peer notification server down",
+    603: "database connection failed",
     604: "server is going down",
+    605: "server is unavailable",
+    707: "could not create connection",
     710: "bad CVR parameters",
     711: "write is blocking",
     712: "session is overloaded",
     713: "calling too rapidly",
     714: "too many sessions",
     715: "not expected",
+    717: "bad friend file",
+    731: "not expected",
     800: "changing too rapidly",
     910: "server too busy",
     911: "authentication failed",
+    912: "server too busy",
     913: "not allowed when offline",
+    914: "server is unavailable",
+    915: "server is unavailable",
+    916: "server is unavailable",
+    917: "authentication failed",
+    918: "server too busy",
+    919: "server too busy",
     920: "not accepting new users",
+    921: "server too busy",
+    922: "server too busy",
+    923: "Kids Passport without parental consent",
+    924: "Passport account not yet verified",
     928: "bad ticket",
 }
+
+
+def error_meaning(code: int) -> str:
+    """What numeric error ``code`` means (``"user not online"``), or ``"unknown error"``."""
+    return ERROR_MEANINGS.get(code, "unknown error")

@@ -31,6 +31,7 @@ from typing import Any
 import trio
 
 from msmgr.codec import Command, challenge_response, parse_version
+from msmgr.codec.tables import MAX_VERSION
 from msmgr.debug import Debug, flag_logger
 
 from .address import parse_address
@@ -45,6 +46,7 @@ from .errors import (
     ProtocolMismatch,
     RequestTimeout,
     ServerError,
+    error_meaning,
 )
 from .handlers import Handler, HandlerTable
 from .lists import STATES, Contact, ContactLists, unquote
@@ -74,9 +76,15 @@ def protocol_number(protocol: str | int) -> int:
     """``"MSNP8"`` or ``8`` -> 8.
 
     Raises:
-        ValueError: not a protocol name, or outside the supported MSNP2-MSNP12.
+        ValueError: not a protocol name, or outside the supported MSNP2-MSNP12 (the
+            message says why: MSNP13-18 need the SOAP address book, MSNP19+ do not exist).
     """
     number = protocol if isinstance(protocol, int) else parse_version(protocol.upper())
+    if number is not None and number > MAX_VERSION:
+        raise ValueError(
+            f"there is no MSNP{number} (the protocol ends at MSNP{MAX_VERSION}); the client"
+            f" speaks MSNP{MIN_VERSION}..MSNP{MAX_SUPPORTED}: {protocol!r}"
+        )
     if number is not None and number > MAX_SUPPORTED:
         raise ValueError(
             f"MSNP{number} is not supported (its contact lists live in the SOAP address"
@@ -354,7 +362,8 @@ class Session:
         except ServerError as exc:
             if exc.code in (911, 917, 928):
                 raise AuthenticationError(
-                    f"{conn.name} refused the login of {handle} (error {exc.code})"
+                    f"{conn.name} refused the login of {handle} "
+                    f"(error {exc.code}: {error_meaning(exc.code)})"
                 ) from exc
             raise
         if reply.args[:1] != ("OK",):

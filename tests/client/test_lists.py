@@ -249,8 +249,19 @@ def test_a_bad_lst_line_still_counts_towards_completion(version: int) -> None:
 def test_msnp13_and_later_are_refused_up_front(protocol: str | int) -> None:
     with pytest.raises(ValueError, match=r"not supported.*MSNP2\.\.MSNP12"):
         Session(ALICE, ALICE_PW, protocol=protocol)
-    with pytest.raises(ValueError, match=r"MSNP2\.\.MSNP12"):
-        protocol_number("MSNP19")
+    with pytest.raises(ValueError, match=r"SOAP address book.*MSNP2\.\.MSNP12"):
+        protocol_number(protocol)
+
+
+@pytest.mark.parametrize("protocol", ["MSNP19", "MSNP99", 99])
+def test_versions_beyond_msnp18_do_not_exist(protocol: str | int) -> None:
+    with pytest.raises(ValueError, match="there is no MSNP") as info:
+        protocol_number(protocol)
+    message = str(info.value)
+    assert message.startswith("there is no MSNP")
+    assert "ends at MSNP18" in message
+    assert "MSNP2..MSNP12" in message
+    assert "SOAP" not in message
 
 
 def test_the_cli_refuses_msnp13_at_argument_time(capsys: pytest.CaptureFixture[str]) -> None:

@@ -77,7 +77,7 @@ async def test_wrong_password_is_an_authentication_error(nursery: trio.Nursery) 
     address = await serve(nursery, script)
     with trio.fail_after(5):
         async with Session(ALICE, "wrong", server=address, protocol=7) as session:
-            with pytest.raises(AuthenticationError, match="911"):
+            with pytest.raises(AuthenticationError, match=r"\(error 911: authentication failed\)"):
                 await session.login()
             assert not session.logged_in
 

@@ -18,6 +18,7 @@ from msmgr.client import (
     text_message,
     typing_message,
 )
+from msmgr.client.errors import ServerError, error_meaning
 from msmgr.codec import Command, CommandType, login_hash
 
 
@@ -106,3 +107,34 @@ def test_any_entry_point_imports_without_a_cycle(module: str) -> None:
     code = f"import {module}; from msmgr import Session, open_session, Command, DEBUG_OPEN"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("code", "meaning"),
+    [
+        (217, "user not online"),
+        (911, "authentication failed"),
+        (913, "not allowed when offline"),
+        (540, "challenge response failed"),
+        (600, "server is busy"),
+        (601, "server is unavailable"),
+        (910, "server too busy"),
+        (223, "too many groups"),
+        (917, "authentication failed"),
+        (924, "Passport account not yet verified"),
+    ],
+)
+def test_server_errors_say_what_their_code_means(code: int, meaning: str) -> None:
+    request = Command("USR", 7, ("MD5", "S", "x"))
+    error = ServerError(code, Command(str(code), 7), request)
+    assert str(error) == f"server error {code} ({meaning}) to 'USR 7 MD5 S x'"
+
+
+def test_every_common_error_code_has_a_meaning() -> None:
+    """The codes of msnp.md b.5, written out here."""
+    codes = """200 201 205 206 207 208 209 210 215 216 217 218 219 223 224 225 229 230 231 280
+    281 300 302 500 501 502 510 520 540 600 601 602 603 604 605 707 710 711 712 713 714 715
+    717 731 800 910 911 912 913 914 915 916 917 918 919 920 921 922 923 924 928"""
+    for code in map(int, codes.split()):
+        assert error_meaning(code) != "unknown error", code
+    assert error_meaning(999) == "unknown error"
