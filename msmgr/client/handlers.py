@@ -35,8 +35,6 @@ handler_log = flag_logger(Debug.HANDLER)
 
 Handler: TypeAlias = Callable[..., Any] | str | tuple[Any, ...]
 
-PSEUDO_EVENTS = frozenset({"login", "close", "conversation"})
-
 
 def validate(spec: Handler, owner: object | None = None) -> None:
     """Check the shape of a handler spec now rather than when it is first called.

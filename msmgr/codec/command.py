@@ -25,6 +25,7 @@ class Direction(enum.Enum):
 
     @property
     def reverse(self) -> Direction:
+        """The other direction (C2S for S2C and vice versa)."""
         return Direction.S2C if self is Direction.C2S else Direction.C2S
 
 

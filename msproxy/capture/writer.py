@@ -45,6 +45,7 @@ class CaptureWriter:
 
     @property
     def closed(self) -> bool:
+        """Whether ``close`` was called (no more writes are possible)."""
         return self._fd is None
 
     def write(self, record: Record) -> None:

@@ -79,10 +79,11 @@ class ReplayReport:
     matched: int = 0
     sent: int = 0
     issues: list[ReplayIssue] = field(default_factory=list)
-    name: str | None = None  # the recorded connection's name (DS, NS, SB#1...), if shown
+    name: str | None = None  # the recorded connection's name (DS#1, SB#5...), if shown
 
     @property
     def ok(self) -> bool:
+        """Whether the replay went as recorded: no issues."""
         return not self.issues
 
     def format(self) -> str:

@@ -108,6 +108,8 @@ class SessionReport:
 
     @property
     def ok(self) -> bool:
+        """Whether the whole session replayed as recorded: every recorded connection was
+        played without issues, and no live connection was left unmatched."""
         return (
             not self.unplayed
             and not self.strays
