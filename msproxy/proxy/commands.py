@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from msmgr.codec import Command, Direction
+from msmgr.codec import Command
 from msmgr.debug import Debug
 from msproxy.capture import Record as CaptureRecord
-from msproxy.capture import command_record
 
 from .events import Side
-from .redact import Redactor
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,55 +53,11 @@ class RequestRedirect:
     sessid: str | None = None
 
 
-class CommandSeen:
-    """A command read on connection ``conn``, whose ``cmd`` record is built only when it
-    is written (``record``): the capture sink's task does that work, off the path between
-    a received chunk and its forward."""
-
-    __slots__ = ("command", "conn", "dir", "direction", "redactor", "t")
-
-    def __init__(
-        self,
-        conn: int,
-        dir: str,  # noqa: A002 - the record's key
-        direction: Direction,
-        command: Command,
-        t: float,
-        redactor: Redactor | None,
-    ) -> None:
-        self.conn = conn
-        self.dir = dir
-        self.direction = direction
-        self.command = command
-        self.t = t
-        self.redactor = redactor  # None: nothing to redact (no redactor, or not USR/MSG)
-
-    def record(self) -> CaptureRecord:
-        """The ``cmd`` record (secrets replaced when a redactor was given)."""
-        command = self.command
-        redacted = None
-        if self.redactor is not None:
-            redacted = self.redactor.redact(self.direction, command)
-        record = command_record(self.conn, self.dir, redacted or command, self.t)
-        if redacted is not None:
-            record["redacted"] = True
-        return record
-
-
-RecordEntry = CaptureRecord | CommandSeen
-"""What a ``Record`` carries: a finished capture record, or a command to record."""
-
-
-def build_record(entry: RecordEntry) -> CaptureRecord:
-    """The capture record of ``entry``."""
-    return entry.record() if isinstance(entry, CommandSeen) else entry
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Record:
-    """Append these capture records, in order (one batch per received chunk)."""
+    """Append these capture records (one batch per received chunk)."""
 
-    records: list[RecordEntry]
+    records: list[CaptureRecord]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,12 +13,11 @@ Strategy:
   RELAYING, CLOSED. A redirect blocks the server-to-client direction between
   ``RequestRedirect`` and ``RedirectReady``; later events of that direction wait.
 * Every command becomes a capture record (secrets replaced when a ``Redactor`` is
-  given; the capture sink's task builds it from a ``CommandSeen``), lines that are not
-  commands become ``raw`` + ``error`` records, and one ``Record`` batch is emitted per
-  received chunk, *after* the ``SendData`` that forwards it (so is its console
-  logging): nothing stands between a chunk and its forward. The driver executes the
-  ``Record`` even when that forward fails or is cancelled, so every command read is
-  recorded.
+  given), lines that are not commands become ``raw`` + ``error`` records, and one
+  ``Record`` batch is emitted per received chunk, *after* the ``SendData`` that forwards
+  it (so is its console logging): nothing stands between a chunk and its forward. The
+  driver executes the ``Record`` even when that forward fails or is cancelled, so every
+  command read is recorded.
 * The ``open`` record carries the accept time (``opened``) and is written before any
   other record of the connection (``ready``: when the upstream connection was made).
   The ``close`` record's ``t`` is when the first side ended (``by`` says which:
@@ -50,17 +49,15 @@ from msmgr.codec import (
 from msmgr.codec import Event as FramerEvent
 from msmgr.debug import Debug
 from msproxy.capture import Record as CaptureRecord
-from msproxy.capture import put_bytes
+from msproxy.capture import command_record, put_bytes
 from msproxy.inspect.model import connection_name
 
 from .commands import (
     CloseSide,
-    CommandSeen,
     Log,
     OpenUpstream,
     ProxyCommand,
     Record,
-    RecordEntry,
     RequestRedirect,
     SendData,
 )
@@ -145,7 +142,7 @@ class _Batch:
     def __init__(self, out: list[ProxyCommand]) -> None:
         self.out = out
         self.chunks: list[bytes] = []
-        self.records: list[RecordEntry] = []
+        self.records: list[CaptureRecord] = []
         self.logs: list[ProxyCommand] = []
 
     def flush(self, to: Side) -> None:
@@ -408,12 +405,14 @@ class Relay:
         if own:
             batch.flush(to)
 
-    def _command_record(self, way: _Way, command: Command, t: float) -> CommandSeen:
-        """The command's record, built later (by the capture sink's task)."""
-        redactor = self.redactor
-        if redactor is not None and command.verb not in _REDACTED_VERBS:
-            redactor = None
-        return CommandSeen(self.conn, way.dir, way.direction, command, t, redactor)
+    def _command_record(self, way: _Way, command: Command, t: float) -> CaptureRecord:
+        redacted = None
+        if self.redactor is not None and command.verb in _REDACTED_VERBS:
+            redacted = self.redactor.redact(way.direction, command)
+        record = command_record(self.conn, way.dir, redacted or command, t)
+        if redacted is not None:
+            record["redacted"] = True
+        return record
 
     def _log_command(self, way: _Way, command: Command, out: list[ProxyCommand]) -> None:
         flag = way.command_flag
@@ -501,7 +500,7 @@ class Relay:
         out: list[ProxyCommand],
     ) -> None:
         direction = _DIR[side]
-        records: list[RecordEntry] = [self._error_record("limit", event.reason, t, direction)]
+        records = [self._error_record("limit", event.reason, t, direction)]
         records.extend(
             self._raw_record(direction, later.data, "after desync", t, forwarded=False)
             for later in rest

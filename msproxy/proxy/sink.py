@@ -3,9 +3,7 @@
 Relays hand records over with ``put``: synchronous, it never waits and never drops, so
 the records of a chunk are queued right after its forward (even when that forward
 failed or was cancelled) and the capture writer is never between a received chunk and
-its forward. A command arrives as a ``CommandSeen``: its record is built here, with the
-batch, not by the relay (a record that cannot be built becomes an ``error`` record of
-kind ``"capture"``; the proxy goes on). A single writer task collects what arrives
+its forward. A single writer task collects what arrives
 during ``interval`` (or until ``batch`` records are queued, whichever comes first),
 encodes it (``encode``) and appends it with one ``write(2)``: one wake-up and one
 system call per batch, not per chunk. A record therefore reaches the file at most
@@ -21,7 +19,6 @@ stays bounded by about ``high_water`` records.
 
 from __future__ import annotations
 
-import logging
 from typing import NoReturn
 
 import trio
@@ -29,10 +26,6 @@ import trio
 from msproxy.capture import CaptureWriter
 from msproxy.capture import Record as CaptureRecord
 from msproxy.capture.encode import encode_records
-
-from .commands import CommandSeen, RecordEntry
-
-logger = logging.getLogger(__name__)
 
 HIGH_WATER = 20_000
 """Queued records above which the sessions wait for the writer."""
@@ -60,7 +53,7 @@ class CaptureSink:
         self.batch = batch
         self.interval = interval
         self.batches_written = 0
-        self._queue: list[RecordEntry] = []
+        self._queue: list[CaptureRecord] = []
         self._wakeup = trio.Event()
         self._full = trio.Event()
         self._room = trio.Event()
@@ -71,7 +64,7 @@ class CaptureSink:
         """Records queued and not yet written."""
         return len(self._queue)
 
-    def put(self, records: list[RecordEntry]) -> None:
+    def put(self, records: list[CaptureRecord]) -> None:
         """Queue records for writing, in order (never blocks, never drops)."""
         if self.writer is None:
             return
@@ -106,7 +99,7 @@ class CaptureSink:
         self._room.set()
         if not queue or self.writer is None:
             return b""
-        return encode_records([_build(entry) for entry in queue])
+        return encode_records(queue)
 
     def _write(self, data: bytes) -> None:
         assert self.writer is not None
@@ -126,20 +119,3 @@ class CaptureSink:
             elif data:
                 self._write(data)
             await trio.lowlevel.checkpoint()
-
-
-def _build(entry: RecordEntry) -> CaptureRecord:
-    if not isinstance(entry, CommandSeen):
-        return entry
-    try:
-        return entry.record()
-    except Exception as exc:  # a bug: one record must not stop the proxy
-        logger.exception("cannot build the record of a %r command", entry.command.verb)
-        return {
-            "type": "error",
-            "t": entry.t,
-            "conn": entry.conn,
-            "dir": entry.dir,
-            "kind": "capture",
-            "message": f"the record of a {entry.command.verb!r} command could not be built: {exc}",
-        }

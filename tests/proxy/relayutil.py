@@ -11,7 +11,6 @@ from msproxy.proxy.commands import (
     Record,
     RequestRedirect,
     SendData,
-    build_record,
 )
 from msproxy.proxy.events import DataReceived, RedirectReady, Side, UpstreamOpened
 from msproxy.proxy.relay import Relay
@@ -24,7 +23,7 @@ def sent(commands: list[ProxyCommand], side: Side) -> bytes:
 
 def records(commands: list[ProxyCommand]) -> list[CaptureRecord]:
     """Every capture record the commands carry, in order."""
-    return [build_record(r) for c in commands if isinstance(c, Record) for r in c.records]
+    return [r for c in commands if isinstance(c, Record) for r in c.records]
 
 
 def closes(commands: list[ProxyCommand]) -> list[CloseSide]:

@@ -12,8 +12,6 @@ import trio.testing
 from msmgr.codec import Command, Direction, Framer
 from msproxy.capture import CaptureWriter, Record, command_record, read_capture, rebuild
 from msproxy.capture.encode import encode_record, encode_records
-from msproxy.proxy.commands import CommandSeen
-from msproxy.proxy.redact import Redactor
 from msproxy.proxy.sink import CaptureSink
 
 WIRE = (
@@ -120,37 +118,3 @@ def test_without_a_writer_nothing_is_queued() -> None:
     sink.put([{"type": "close", "t": 0.0, "conn": 1}])
     assert sink.backlog == 0
     sink.flush()
-
-
-class BrokenRedactor(Redactor):
-    """A redactor with a bug: it raises."""
-
-    def redact(self, direction: Direction, command: Command) -> Command | None:
-        raise ValueError("redactor bug")
-
-
-def test_commands_are_recorded_by_the_sink_in_order(tmp_path: Path) -> None:
-    """A ``CommandSeen`` becomes its ``cmd`` record (redacted) when the sink writes it; one
-    that cannot be built becomes an ``error`` record and the others are kept."""
-    events = [e for e in Framer(Direction.C2S, strict=False).feed(WIRE) if isinstance(e, Command)]
-    usr = Command("USR", 5, ("MD5", "S", "0123456789abcdef0123456789abcdef"))
-    redactor = Redactor(b"k")
-    path = tmp_path / "c.jsonl"
-    writer = CaptureWriter(path, tool="t", started=0.0)
-    sink = CaptureSink(writer)
-    close: Record = {"type": "close", "t": 9.0, "conn": 1, "by": "proxy", "reason": "x"}
-    sink.put([CommandSeen(1, "c2s", Direction.C2S, e, 1.0 + i, None) for i, e in enumerate(events)])
-    sink.put([CommandSeen(1, "c2s", Direction.C2S, usr, 8.0, BrokenRedactor(b"k"))])
-    sink.put([CommandSeen(1, "c2s", Direction.C2S, usr, 8.5, redactor), close])
-    sink.flush()
-    writer.close()
-    _, *written = read_capture(path)
-    expected = [command_record(1, "c2s", e, 1.0 + i) for i, e in enumerate(events)]
-    assert written[: len(events)] == expected
-    error, redacted, last = written[len(events) :]
-    assert (error["type"], error["kind"], error["conn"], error["t"]) == ("error", "capture", 1, 8.0)
-    assert "'USR'" in error["message"]
-    assert redacted == {**CommandSeen(1, "c2s", Direction.C2S, usr, 8.5, redactor).record()}
-    assert redacted["redacted"] is True
-    assert "0123456789abcdef" not in json.dumps(redacted)
-    assert last == close
