@@ -4,8 +4,11 @@ Strategy:
 
 * Two tolerant ``Framer`` s (client to server, server to client) share one ``Dialect``.
   What goes out to the other side is the ``raw`` of each parsed event, so every byte is
-  forwarded exactly as it arrived; a command is forwarded once it is complete, which is
-  what lets the relay rewrite an ``XFR``/``RNG`` line before the client sees it.
+  forwarded exactly as it arrived; a server command is forwarded once it is complete,
+  which is what lets the relay rewrite an ``XFR``/``RNG`` line before the client sees it.
+* Client bytes are never rewritten: once relaying with no client byte held (``raw_c2s``),
+  each client chunk is forwarded whole as it arrives, and framed only for the capture;
+  the driver may send it itself before calling ``data_received(..., forwarded=True)``.
 * The only change ever made is the address token of ``XFR NS``, ``XFR SB`` and ``RNG``
   (see ``rewrite``). The capture keeps the command as received, then a ``rewrite`` record.
 * States: WAITING_FIRST (no upstream yet: the client's first command decides where to
@@ -23,7 +26,10 @@ Strategy:
   The ``close`` record's ``t`` is when the first side ended (``by`` says which:
   ``client``, ``server`` or ``proxy``); ``finished`` is when the other side was done too.
 * A line or payload over the limits (``Desync``) closes the connection: ``error`` and
-  ``close`` records, both sides closed.
+  ``close`` records, both sides closed. With raw client chunks the limit is seen after
+  the chunk holding the breach was forwarded: the server got the start of the long line
+  or payload up to the end of that chunk (its ``raw`` records have no ``forwarded:
+  false``), and nothing after it.
 * Log commands: COMMAND_SEND for client commands, COMMAND_RECV for server commands (the
   proxy stands where the client's library would), PACKET_SEND / PACKET_RECV for the bytes
   of each chunk, NOTIFICATION for list/presence commands when the COMMAND flag of that
@@ -137,10 +143,12 @@ class _Batch:
     """What one event produces, flushed in order: the bytes to forward first, then the
     capture records and log lines describing them."""
 
-    __slots__ = ("chunks", "logs", "out", "records")
+    __slots__ = ("chunks", "forwarded", "logs", "out", "records")
 
-    def __init__(self, out: list[ProxyCommand]) -> None:
+    def __init__(self, out: list[ProxyCommand], *, forwarded: bool = False) -> None:
         self.out = out
+        # True: the bytes were forwarded already (raw client chunks): record, send nothing.
+        self.forwarded = forwarded
         self.chunks: list[bytes] = []
         self.records: list[CaptureRecord] = []
         self.logs: list[ProxyCommand] = []
@@ -150,8 +158,9 @@ class _Batch:
         # The driver still executes the Record after a send that fails or is cancelled
         # (``Session._execute``), so every command read is recorded.
         if self.chunks:
-            data = self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
-            self.out.append(SendData(side=to, data=data))
+            if not self.forwarded:
+                data = self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
+                self.out.append(SendData(side=to, data=data))
             self.chunks = []
         self.flush_records()
 
@@ -196,6 +205,7 @@ class Relay:
         "conn",
         "dialect",
         "opened",
+        "raw_c2s",
         "record",
         "redactor",
         "role",
@@ -233,6 +243,7 @@ class Relay:
         self._log_packets = False
         self.debug = debug
         self.state = State.WAITING_FIRST
+        self.raw_c2s = False
         self.role: str | None = None
         self.upstream: str | None = None
         self.closed_by: str | None = None
@@ -297,7 +308,10 @@ class Relay:
                     batch = _Batch(out)
                     if self.state is State.RELAYING:
                         for side in Side:
-                            self._flush_framer(side, t, batch, forward=False)
+                            # Raw client chunks were forwarded: their leftovers too.
+                            raw = side is Side.CLIENT and self.raw_c2s
+                            batch.forwarded = raw
+                            self._flush_framer(side, t, batch, forward=raw)
                     else:
                         self._held.extend((e, t) for e in self._framers[Side.CLIENT].close())
                         self._process_held(batch, forward=False)
@@ -309,10 +323,14 @@ class Relay:
     # -- data ---------------------------------------------------------------------
 
     def data_received(
-        self, side: Side, data: bytes | bytearray, t: float = 0.0
+        self, side: Side, data: bytes | bytearray, t: float = 0.0, *, forwarded: bool = False
     ) -> list[ProxyCommand]:
         """``handle(DataReceived(side=side, data=data, t=t))``, without the event object
-        (the driver's hot path)."""
+        (the driver's hot path).
+
+        ``forwarded``: the driver has sent this client chunk to the upstream already, as
+        it may while ``raw_c2s`` is true; the relay then only frames and records it.
+        """
         out: list[ProxyCommand] = []
         if self.state is State.CLOSED:
             return out
@@ -326,14 +344,33 @@ class Relay:
                     args=(self.name, ARROWS[way.dir], len(data), hexdump(data)),
                 )
             )
+        if self.raw_c2s and side is Side.CLIENT:
+            if data and not forwarded:
+                out.append(SendData(side=Side.UPSTREAM, data=bytes(data)))
+            events = way.framer.feed(data)
+            if events:
+                batch = _Batch(out, forwarded=True)
+                self._process(side, events, t, out, batch)
+                batch.flush(Side.UPSTREAM)
+            return out
+        if forwarded:
+            raise RuntimeError("a client chunk was forwarded before the relay allowed it")
         events = way.framer.feed(data)
         if not events:
             return out
         if self.state is State.RELAYING and not (side is Side.UPSTREAM and self._awaiting):
             self._process(side, events, t, out)
+            if side is Side.CLIENT:
+                self._check_raw_c2s()
             return out
         self._on_early_events(side, events, t, out)
         return out
+
+    def _check_raw_c2s(self) -> None:
+        """From now on client chunks may be forwarded as they come, before framing: once
+        relaying, with every client byte read so far forwarded (none buffered)."""
+        if self.state is State.RELAYING and not self._framers[Side.CLIENT].pending:
+            self.raw_c2s = True
 
     def _on_early_events(
         self, side: Side, events: list[FramerEvent], t: float, out: list[ProxyCommand]
@@ -399,7 +436,7 @@ class Relay:
                 self._unparsed(side, event, t, batch, forward=True)
             elif isinstance(event, Desync):
                 batch.flush(to)
-                self._desync(side, event, events[index + 1 :], t, out)
+                self._desync(side, event, events[index + 1 :], t, out, forwarded=batch.forwarded)
                 return
             # else: Passthrough after a desync; the connection is being closed
         if own:
@@ -498,11 +535,19 @@ class Relay:
         rest: list[FramerEvent],
         t: float,
         out: list[ProxyCommand],
+        *,
+        forwarded: bool = False,
     ) -> None:
+        """A limit was exceeded: record it and what follows, then close the connection.
+
+        ``forwarded``: the bytes of this chunk were forwarded before it was framed (raw
+        client chunks): the server got the start of the offending line or payload, up to
+        the end of the chunk; nothing after it is forwarded.
+        """
         direction = _DIR[side]
         records = [self._error_record("limit", event.reason, t, direction)]
         records.extend(
-            self._raw_record(direction, later.data, "after desync", t, forwarded=False)
+            self._raw_record(direction, later.data, "after desync", t, forwarded=forwarded)
             for later in rest
             if isinstance(later, Passthrough) and later.data
         )
@@ -546,6 +591,7 @@ class Relay:
         self._trace(out, Debug.OPEN, "%s %s connected to %s%s", self.client, event.upstream, via)
         self.state = State.RELAYING
         self._process_held(_Batch(out), forward=True)
+        self._check_raw_c2s()
 
     def _process_held(self, batch: _Batch, *, forward: bool) -> None:
         held, self._held = self._held, []
@@ -656,7 +702,8 @@ class Relay:
         if self.closed:
             return
         side, t = event.side, event.t
-        batch = _Batch(out)
+        # Raw client chunks were forwarded already: the framer's leftovers too.
+        batch = _Batch(out, forwarded=side is Side.CLIENT and self.raw_c2s)
         if self.state is not State.RELAYING:
             # Before the upstream opened (only the client can close then).
             self._held.extend((e, t) for e in self._framers[side].close())
@@ -692,6 +739,7 @@ class Relay:
         finished: float | None = None,
     ) -> None:
         self.state = State.CLOSED
+        self.raw_c2s = False
         self.closed_by = by
         self.close_reason = reason
         record: CaptureRecord = {"type": "close", "t": t, "conn": self.conn, "by": by}

@@ -9,6 +9,8 @@ A client that sends no command within ``first_command_timeout`` of its accept is
 (``close`` record ``by: "proxy"``). A chunk's ``Record`` comes after the ``SendData``
 that forwards it (nothing is built or queued before the forward); ``_execute`` still
 queues it when that forward fails or is cancelled, so every command read is recorded.
+Client chunks are even forwarded before the relay frames them once it allows it
+(``Relay.raw_c2s``: relaying, nothing held): client bytes are never rewritten.
 
 Failures stay inside the session: a broken or refused connection becomes a
 ``ConnectionClosed``/``UpstreamOpened(error=...)`` event, which the relay records and
@@ -124,9 +126,32 @@ class Session:
                 return
             if debug:  # the console may have been turned down (or up) since
                 relay.debug = proxy.debug_now()
-            await self._execute(relay.data_received(side, data, proxy.now()))
+            if relay.raw_c2s and side is Side.CLIENT:
+                await self._forward_raw(data, proxy.now())
+            else:
+                await self._execute(relay.data_received(side, data, proxy.now()))
             if sink.backlog > sink.high_water:
                 await sink.wait_room()
+
+    async def _forward_raw(self, data: bytes | bytearray, t: float) -> None:
+        """Forward a client chunk before the relay frames it (``Relay.raw_c2s``), then let
+        the relay frame and record it; it is recorded even when that forward fails or is
+        cancelled."""
+        relay = self.relay
+        try:
+            await self.streams[Side.UPSTREAM].send_all(data)
+        except _STREAM_ERRORS as exc:
+            self._execute_now(relay.data_received(Side.CLIENT, data, t, forwarded=True))
+            if not relay.closed:
+                failed = ConnectionClosed(
+                    side=Side.UPSTREAM, t=self.proxy.now(), error=_why(exc, "send")
+                )
+                await self._execute(relay.handle(failed))
+            return
+        except BaseException:
+            self._execute_now(relay.data_received(Side.CLIENT, data, t, forwarded=True))
+            raise
+        await self._execute(relay.data_received(Side.CLIENT, data, t, forwarded=True))
 
     async def _await_first_command(self, stream: trio.abc.Stream) -> bool:
         """Read the client until its first command routes the connection.

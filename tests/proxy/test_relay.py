@@ -242,21 +242,78 @@ def test_unparsed_is_forwarded_and_recorded() -> None:
     assert recs[1]["data"] == "hello there\r\n"
 
 
+def raw_c2s(relay: Relay) -> bool:
+    """``relay.raw_c2s`` read afresh (no narrowing by mypy across relay calls)."""
+    return relay.raw_c2s
+
+
 def test_line_over_the_limit_closes_the_connection() -> None:
+    """Once relaying, client chunks are forwarded whole before they are framed: the
+    server got the chunk with the start of the long line; the capture says so."""
     relay, _ = started(limits=Limits(max_line=64, max_payload=100))
+    assert raw_c2s(relay)
     out = relay.handle(DataReceived(side=Side.CLIENT, data=b"PNG\r\n" + b"A" * 100))
-    assert sent(out, Side.UPSTREAM) == b"PNG\r\n"
+    assert isinstance(out[0], SendData)
+    assert sent(out, Side.UPSTREAM) == b"PNG\r\n" + b"A" * 100
     recs = records(out)
     assert [r["type"] for r in recs] == ["cmd", "error", "raw", "close"]
     assert recs[1]["kind"] == "limit"
-    assert recs[2]["forwarded"] is False
+    assert recs[2]["data"] == "A" * 100
+    assert "forwarded" not in recs[2]
     assert recs[3]["by"] == "proxy"
     assert {(c.side, c.half_close) for c in closes(out)} == {
         (Side.CLIENT, False),
         (Side.UPSTREAM, False),
     }
     assert relay.closed
+    assert not raw_c2s(relay)
     assert relay.handle(DataReceived(side=Side.CLIENT, data=b"PNG\r\n")) == []
+
+
+def test_line_over_the_limit_is_not_forwarded_while_framing_first() -> None:
+    """A partial command held when the upstream opened: client bytes are framed before
+    they are forwarded until that command is complete; a long line then stays here."""
+    relay = Relay(1, client="127.0.0.1:5000", limits=Limits(max_line=64, max_payload=100))
+    driver = Driver(relay)
+    out = driver.feed(Side.CLIENT, b"VER 1 MSNP8 CVR0\r\nPN")
+    assert sent(out, Side.UPSTREAM) == b"VER 1 MSNP8 CVR0\r\n"
+    assert relay.state is State.RELAYING
+    assert not raw_c2s(relay)
+    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"G\r\n" + b"A" * 100))
+    assert sent(out, Side.UPSTREAM) == b"PNG\r\n"
+    recs = records(out)
+    assert [r["type"] for r in recs] == ["cmd", "error", "raw", "close"]
+    assert recs[2]["forwarded"] is False
+    assert relay.closed
+
+
+def test_client_chunks_are_forwarded_whole_once_nothing_is_held() -> None:
+    relay = Relay(1, client="127.0.0.1:5000")
+    driver = Driver(relay)
+    driver.feed(Side.CLIENT, b"VER 1 MSNP8 CVR0\r\nPN")
+    assert not raw_c2s(relay)
+    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"G\r\nCHG 3 N"))
+    assert sent(out, Side.UPSTREAM) == b"PNG\r\n"
+    assert not raw_c2s(relay)  # "CHG 3 N" is still held
+    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"LN 0\r\n"))
+    assert sent(out, Side.UPSTREAM) == b"CHG 3 NLN 0\r\n"
+    assert raw_c2s(relay)
+    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"PNG\r\nCAL 4 b"))
+    assert sent(out, Side.UPSTREAM) == b"PNG\r\nCAL 4 b"  # before it is complete
+    assert [r["cmd"] for r in records(out)] == ["PNG"]
+    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"ob@example.com\r\n"))
+    assert sent(out, Side.UPSTREAM) == b"ob@example.com\r\n"
+    assert [(r["cmd"], r["args"]) for r in records(out)] == [("CAL", ["bob@example.com"])]
+    # Already forwarded: the relay only records a chunk the driver sent itself.
+    out = relay.data_received(Side.CLIENT, b"PNG\r\n", forwarded=True)
+    assert [type(c) for c in out] == [Record]
+    # At the end, a partial line is recorded as forwarded, and not sent again.
+    relay.handle(DataReceived(side=Side.CLIENT, data=b"junk"))
+    out = relay.handle(ConnectionClosed(side=Side.CLIENT, t=1.0))
+    assert sent(out, Side.UPSTREAM) == b""
+    (raw,) = [r for r in records(out) if r["type"] == "raw"]
+    assert raw["data"] == "junk"
+    assert "forwarded" not in raw
 
 
 def test_payload_over_the_limit_closes_the_connection() -> None:

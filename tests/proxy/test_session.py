@@ -44,6 +44,20 @@ class StuckClient(ResetClient):
         await trio.sleep_forever()
 
 
+class OneSendUpstream(ResetClient):
+    """An upstream that answers with ``data``, and whose connection breaks after the
+    first chunk the proxy sends it."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.got: list[bytes] = []
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if self.got:
+            await super().send_all(data)
+        self.got.append(bytes(data))
+
+
 def make_proxy(
     capture: Path, upstream: trio.abc.Stream | None = None, *, first_command_timeout: float = 60.0
 ) -> tuple[Proxy, CaptureWriter]:
@@ -113,6 +127,36 @@ async def test_command_is_recorded_when_its_forward_is_cancelled(tmp_path: Path)
         ("close", None, None),
     ]
     assert records[-1]["by"] == "proxy"
+
+
+async def test_client_chunk_forwarded_before_framing_is_recorded_when_it_fails(
+    tmp_path: Path,
+) -> None:
+    """Relaying, client chunks go out before they are framed; one whose forward fails
+    is still framed and recorded, then the connection closes."""
+    capture = tmp_path / "c.jsonl"
+    upstream = OneSendUpstream(b"VER 1 MSNP8\r\n")
+    proxy, writer = make_proxy(capture, upstream)
+    client, proxy_client = trio.testing.memory_stream_pair()
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(proxy.handle_client, proxy_client)
+            await client.send_all(b"VER 1 MSNP8 CVR0\r\n")
+            assert await client.receive_some() == b"VER 1 MSNP8\r\n"
+            await client.send_all(b"PNG\r\nCHG 3 NLN 0\r\n")
+            assert await client.receive_some() == b""
+    assert upstream.got == [b"VER 1 MSNP8 CVR0\r\n"]
+    records = finish(proxy, writer, capture)
+    assert [(r["type"], r.get("dir"), r.get("cmd")) for r in records] == [
+        ("open", None, None),
+        ("cmd", "c2s", "VER"),
+        ("cmd", "s2c", "VER"),
+        ("cmd", "c2s", "PNG"),
+        ("cmd", "c2s", "CHG"),
+        ("close", None, None),
+    ]
+    assert records[-1]["by"] == "server"
+    assert "send failed" in records[-1]["reason"]
 
 
 async def test_open_record_has_the_accept_time_and_comes_first(
