@@ -570,7 +570,8 @@ class Relay:
         self.role = event.role
         self.upstream = event.upstream
         t = event.t
-        out.append(Record(records=[self._open_record(event.parent, event.via, ready=t)]))
+        ready = t if event.error is None else None  # no connection made: no ``ready``
+        out.append(Record(records=[self._open_record(event.parent, event.via, ready=ready)]))
         if event.error is not None:
             message = f"cannot connect to {event.upstream}: {event.error}"
             out.append(Record(records=[self._error_record("connect", message, t)]))

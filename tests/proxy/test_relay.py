@@ -371,6 +371,7 @@ def test_upstream_failure_records_open_error_close_with_the_held_bytes() -> None
     out = relay.handle(UpstreamOpened(upstream="10.9.9.9:1863", role="DS", error="refused"))
     recs = records(out)
     assert [r["type"] for r in recs] == ["open", "error", "cmd", "close"]
+    assert "ready" not in recs[0]  # the upstream connection was never made
     assert rebuilt(recs, "c2s") == b"VER 1 MSNP8 CVR0\r\n"
     assert sent(out, Side.UPSTREAM) == b""
     assert relay.closed
