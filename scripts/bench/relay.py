@@ -7,24 +7,31 @@ the memory each idle proxied connection costs. Prints both and the ratios.
     .venv/bin/python scripts/bench/relay.py [--commands 200000] [--pings 2000] [--rounds 3]
         [--idle 2000] [--no-capture]
 
-Throughput and latency run client, server and both relays in this process, in rounds
-that alternate plain / msproxy (the best round of each is kept: this machine is shared,
-so the best is the least disturbed). The idle-memory check runs the upstream server and
-the clients in two child processes and measures this process (the proxy) only; it needs
-two file descriptors per connection here, so N is capped by RLIMIT_NOFILE (raised to
-its hard limit first).
+Throughput and latency: the upstream echo server, each relay under test (plain and
+msproxy, each in its own process) and the load client are separate child processes
+of this script, so no two of them share a trio loop (and its scheduling). Children
+report their ports on stdout and exit when their stdin closes; this script closes it
+(and kills what is left) on exit or error. Rounds alternate plain / msproxy (the best
+round of each is kept: this machine is shared, so the best is the least disturbed).
+The idle-memory check runs the upstream server and the clients in two child processes
+and measures this process (the proxy) only; it needs two file descriptors per
+connection here, so N is capped by RLIMIT_NOFILE (raised to its hard limit first).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import json
 import resource
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 
@@ -35,6 +42,7 @@ from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening, serve_proxy
 
 Address = tuple[str, int]
+Result = dict[str, float]
 
 TEXT = (
     b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"
@@ -132,6 +140,18 @@ async def latency(address: Address, pings: int) -> list[float]:
     return times
 
 
+async def measure(address: Address, data: bytes, commands: int, pings: int) -> Result:
+    """One round against one relay: throughput, then ping-pong latency."""
+    elapsed = await throughput(address, data)
+    rtts = sorted(await latency(address, pings))
+    return {
+        "commands/s": commands / elapsed,
+        "MB/s": len(data) / elapsed / 1e6,
+        "rtt median us": statistics.median(rtts) * 1e6,
+        "rtt p99 us": rtts[int(len(rtts) * 0.99) - 1] * 1e6,
+    }
+
+
 def rss_kib() -> int:
     with open("/proc/self/status") as status:
         for line in status:
@@ -153,6 +173,48 @@ def raise_nofile() -> int:
     return soft
 
 
+# --- child processes -------------------------------------------------------------
+
+
+async def serve_until_stdin_ends(
+    start: Callable[[trio.Nursery], Awaitable[Address]],
+) -> None:
+    """Child process body: start a server, print its port, run until stdin ends."""
+    async with trio.open_nursery() as nursery:
+        address = await start(nursery)
+        print(address[1], flush=True)
+        await trio.to_thread.run_sync(sys.stdin.read)
+        nursery.cancel_scope.cancel()
+
+
+async def start_tcp(
+    handler: Callable[[trio.SocketStream], Awaitable[None]], nursery: trio.Nursery
+) -> Address:
+    (listener,) = await nursery.start(partial(trio.serve_tcp, handler, 0, host="127.0.0.1"))
+    host, port = listener.socket.getsockname()[:2]
+    return (host, port)
+
+
+async def start_msproxy(upstream: Address, capture: Path | None, nursery: trio.Nursery) -> Address:
+    config = ProxyConfig(upstream=upstream, listen=("127.0.0.1", 0), capture=capture)
+    listening: ProxyListening = await nursery.start(serve_proxy, config)
+    return listening.address
+
+
+def helper_load(commands: int, pings: int) -> None:
+    """Child process: the load client; measures the port named on each stdin line."""
+    data, count = command_mix(commands)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        address = ("127.0.0.1", int(line))
+        try:
+            result = trio.run(measure, address, data, count, pings)
+        except* (trio.BrokenResourceError, OSError) as group:
+            # A relay went away: the parent is stopping (or died); say why, briefly.
+            sys.exit(f"load client: {group.exceptions[0]}")
+        print(json.dumps(result), flush=True)
+
+
 async def helper_server() -> None:
     """Child process: an upstream that answers VER and holds every connection open."""
     raise_nofile()
@@ -166,9 +228,7 @@ async def helper_server() -> None:
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 pass
 
-    async with trio.open_nursery() as nursery:
-        (listener,) = await nursery.start(partial(trio.serve_tcp, hold, 0, host="127.0.0.1"))
-        print(listener.socket.getsockname()[1], flush=True)
+    await serve_until_stdin_ends(partial(start_tcp, hold))
 
 
 async def helper_clients(port: int, count: int) -> None:
@@ -193,6 +253,92 @@ async def helper_clients(port: int, count: int) -> None:
         await trio.aclose_forcefully(stream)
 
 
+class Child:
+    """A helper process of this script, driven over its stdin/stdout pipes."""
+
+    def __init__(self, stack: contextlib.ExitStack, *argv: str) -> None:
+        self.argv = argv
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--helper", *argv],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        stack.callback(self.stop)
+
+    def readline(self) -> str:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"helper {' '.join(self.argv)} ended early ({self.proc.poll()})")
+        return line.strip()
+
+    def send(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def stop(self) -> None:
+        """Close stdin (the child's cue to exit cleanly); kill it if it lingers."""
+        with contextlib.suppress(OSError):
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+# --- the parent ------------------------------------------------------------------
+
+
+async def idle_memory(capture: Path | None, count: int) -> float:
+    """KiB of this process's RSS per idle connection through a proxy it runs."""
+    me = [sys.executable, __file__]
+    server = await trio.lowlevel.open_process(
+        [*me, "--helper", "server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert server.stdout is not None
+        upstream: Address = ("127.0.0.1", int(await read_line(server.stdout)))
+        async with trio.open_nursery() as nursery:
+            config = ProxyConfig(upstream=upstream, listen=("127.0.0.1", 0), capture=capture)
+            listening: ProxyListening = await nursery.start(serve_proxy, config)
+            await trio.sleep(0.2)
+            gc.collect()
+            before = rss_kib()
+            argv = [*me, "--helper", "clients", "--port", str(listening.address[1])]
+            clients = await trio.lowlevel.open_process(
+                [*argv, "--count", str(count)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            )
+            try:
+                assert clients.stdout is not None
+                assert clients.stdin is not None
+                ready = await read_line(clients.stdout)
+                opened = int(ready.split()[1])
+                await trio.sleep(0.5)
+                gc.collect()
+                used = rss_kib() - before
+                await clients.stdin.aclose()
+                with trio.move_on_after(10):
+                    await clients.wait()
+            finally:
+                if clients.returncode is None:
+                    clients.kill()
+                    await clients.wait()
+            nursery.cancel_scope.cancel()
+    finally:
+        if server.returncode is None:
+            server.kill()
+            await server.wait()
+    if opened != count:
+        print(f"(only {opened} of {count} connections opened)")
+    return used / max(opened, 1)
+
+
 async def read_line(stream: trio.abc.ReceiveStream) -> str:
     data = b""
     while not data.endswith(b"\n"):
@@ -201,57 +347,6 @@ async def read_line(stream: trio.abc.ReceiveStream) -> str:
             raise RuntimeError("helper process ended early")
         data += chunk
     return data.decode().strip()
-
-
-async def idle_memory(nursery: trio.Nursery, capture: Path | None, count: int) -> float:
-    """KiB of this process's RSS per idle connection through a proxy it runs."""
-    me = [sys.executable, __file__]
-    server = await trio.lowlevel.open_process([*me, "--helper", "server"], stdout=subprocess.PIPE)
-    try:
-        assert server.stdout is not None
-        upstream: Address = ("127.0.0.1", int(await read_line(server.stdout)))
-        config = ProxyConfig(upstream=upstream, listen=("127.0.0.1", 0), capture=capture)
-        listening: ProxyListening = await nursery.start(serve_proxy, config)
-        await trio.sleep(0.2)
-        gc.collect()
-        before = rss_kib()
-        argv = [*me, "--helper", "clients", "--port", str(listening.address[1])]
-        clients = await trio.lowlevel.open_process(
-            [*argv, "--count", str(count)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-        )
-        try:
-            assert clients.stdout is not None
-            assert clients.stdin is not None
-            ready = await read_line(clients.stdout)
-            opened = int(ready.split()[1])
-            await trio.sleep(0.5)
-            gc.collect()
-            used = rss_kib() - before
-            await clients.stdin.aclose()
-            await clients.wait()
-        finally:
-            if clients.returncode is None:
-                clients.kill()
-    finally:
-        server.kill()
-        await server.wait()
-    if opened != count:
-        print(f"(only {opened} of {count} connections opened)")
-    return used / max(opened, 1)
-
-
-async def measure(name: str, address: Address, data: bytes, commands: int, pings: int) -> Result:
-    elapsed = await throughput(address, data)
-    rtts = sorted(await latency(address, pings))
-    return {
-        "commands/s": commands / elapsed,
-        "MB/s": len(data) / elapsed / 1e6,
-        "rtt median us": statistics.median(rtts) * 1e6,
-        "rtt p99 us": rtts[int(len(rtts) * 0.99) - 1] * 1e6,
-    }
-
-
-Result = dict[str, float]
 
 
 def best(results: list[Result]) -> Result:
@@ -266,45 +361,57 @@ def show(name: str, result: Result) -> None:
     print(f"{name:>8}: " + ", ".join(f"{k} {v:,.1f}" for k, v in result.items()), flush=True)
 
 
-async def main(args: argparse.Namespace) -> None:
-    data, commands = command_mix(args.commands)
+def compare(args: argparse.Namespace, capture: Path | None) -> None:
+    """Throughput and latency rounds, every party in a process of its own."""
+    with contextlib.ExitStack() as stack:
+        sink = Child(stack, "sink")
+        up = sink.readline()
+        plain = Child(stack, "relay", "--kind", "plain", "--port", up)
+        extra = ["--capture-path", str(capture)] if capture is not None else []
+        proxy = Child(stack, "relay", "--kind", "msproxy", "--port", up, *extra)
+        ports = {"plain": plain.readline(), "msproxy": proxy.readline()}
+        load = Child(stack, "load", "--commands", str(args.commands), "--pings", str(args.pings))
+        load.readline()
+        size = len(command_mix(args.commands)[0])
+        print(
+            f"workload: {args.commands:,} commands, {size / 1e6:.1f} MB; {args.pings} pings;"
+            f" {args.rounds} rounds; capture {'on' if capture else 'off'};"
+            " client, upstream and each relay in separate processes"
+        )
+        rounds: dict[str, list[Result]] = {"plain": [], "msproxy": []}
+        for _ in range(args.rounds):
+            for name, port in ports.items():
+                load.send(port)
+                rounds[name].append(json.loads(load.readline()))
+    # The ExitStack has stopped every child here (the msproxy relay's capture is closed).
+    base, mine = best(rounds["plain"]), best(rounds["msproxy"])
+    show("plain", base)
+    show("msproxy", mine)
+    print(
+        "ratios msproxy/plain: "
+        + ", ".join(f"{k} {mine[k] / base[k]:.2f}x" for k in base)
+        + f"; added latency per command (median) "
+        f"{mine['rtt median us'] - base['rtt median us']:.1f} us",
+        flush=True,
+    )
+
+
+def main(args: argparse.Namespace) -> None:
+    # Ctrl-C and SIGTERM unwind through the ``finally``s that stop the children (a
+    # background job may inherit SIGINT ignored; SIGTERM would otherwise skip them).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     limit = raise_nofile()
     with tempfile.TemporaryDirectory() as tmp:
         capture = Path(tmp) / "bench.jsonl" if args.capture else None
-        async with trio.open_nursery() as nursery:
-            (up,) = await nursery.start(partial(trio.serve_tcp, sink_server, 0, host="127.0.0.1"))
-            upstream: Address = up.socket.getsockname()[:2]
-            (plain,) = await nursery.start(
-                partial(trio.serve_tcp, partial(plain_relay, upstream), 0, host="127.0.0.1")
-            )
-            plain_addr: Address = plain.socket.getsockname()[:2]
-            config = ProxyConfig(upstream=upstream, listen=("127.0.0.1", 0), capture=capture)
-            listening: ProxyListening = await nursery.start(serve_proxy, config)
-            print(
-                f"workload: {commands:,} commands, {len(data) / 1e6:.1f} MB; {args.pings} pings;"
-                f" {args.rounds} rounds; capture {'on' if capture else 'off'}"
-            )
-            rounds: dict[str, list[Result]] = {"plain": [], "msproxy": []}
-            for _ in range(args.rounds):
-                for name, address in (("plain", plain_addr), ("msproxy", listening.address)):
-                    rounds[name].append(await measure(name, address, data, commands, args.pings))
-            base, mine = best(rounds["plain"]), best(rounds["msproxy"])
-            show("plain", base)
-            show("msproxy", mine)
-            print(
-                "ratios msproxy/plain: "
-                + ", ".join(f"{k} {mine[k] / base[k]:.2f}x" for k in base)
-                + f"; added latency per command (median) "
-                f"{mine['rtt median us'] - base['rtt median us']:.1f} us"
-            )
-            if args.idle:
-                count = min(args.idle, (limit - 64) // 2)
-                if count < args.idle:
-                    print(f"(RLIMIT_NOFILE {limit}: {count} idle connections, not {args.idle})")
-                idle_capture = Path(tmp) / "idle.jsonl" if args.capture else None
-                per = await idle_memory(nursery, idle_capture, count)
-                print(f"idle connections ({count:,}): proxy RSS {per:.1f} KiB per connection")
-            nursery.cancel_scope.cancel()
+        compare(args, capture)
+        if args.idle:
+            count = min(args.idle, (limit - 64) // 2)
+            if count < args.idle:
+                print(f"(RLIMIT_NOFILE {limit}: {count} idle connections, not {args.idle})")
+            idle_capture = Path(tmp) / "idle.jsonl" if args.capture else None
+            per = trio.run(idle_memory, idle_capture, count)
+            print(f"idle connections ({count:,}): proxy RSS {per:.1f} KiB per connection")
         if capture is not None:
             records = sum(1 for r in read_capture(capture) if r["type"] == "cmd")
             print(f"capture: {records:,} command records, {capture.stat().st_size / 1e6:.1f} MB")
@@ -319,17 +426,32 @@ def cli() -> None:
     parser.add_argument(
         "--capture", action=argparse.BooleanOptionalAction, default=True, help="capture to a file"
     )
-    parser.add_argument("--helper", choices=["server", "clients"], help=argparse.SUPPRESS)
+    helpers = ["server", "clients", "sink", "relay", "load"]
+    parser.add_argument("--helper", choices=helpers, help=argparse.SUPPRESS)
+    parser.add_argument("--kind", choices=["plain", "msproxy"], help=argparse.SUPPRESS)
+    parser.add_argument("--capture-path", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    upstream: Address = ("127.0.0.1", args.port or 0)
     if args.helper == "server":
         trio.run(helper_server)
     elif args.helper == "clients":
         trio.run(helper_clients, args.port, args.count)
+    elif args.helper == "sink":
+        trio.run(serve_until_stdin_ends, partial(start_tcp, sink_server))
+    elif args.helper == "relay" and args.kind == "plain":
+        trio.run(serve_until_stdin_ends, partial(start_tcp, partial(plain_relay, upstream)))
+    elif args.helper == "relay":
+        trio.run(serve_until_stdin_ends, partial(start_msproxy, upstream, args.capture_path))
+    elif args.helper == "load":
+        helper_load(args.commands, args.pings)
     else:
-        trio.run(main, args)
+        main(args)
 
 
 if __name__ == "__main__":
-    cli()
+    try:
+        cli()
+    except KeyboardInterrupt:
+        sys.exit(130)
