@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from msmgr.codec import Command
 from msmgr.debug import Debug
-from msproxy.capture import Record as CaptureRecord
+from msproxy.capture import Record
 
 from .events import Side
 
@@ -54,10 +54,10 @@ class RequestRedirect:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Record:
+class WriteRecords:
     """Append these capture records (one batch per received chunk)."""
 
-    records: list[CaptureRecord]
+    records: list[Record]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,4 +70,4 @@ class Log:
     args: tuple[object, ...] = ()
 
 
-ProxyCommand = SendData | CloseSide | OpenUpstream | RequestRedirect | Record | Log
+ProxyCommand = SendData | CloseSide | OpenUpstream | RequestRedirect | WriteRecords | Log

@@ -17,10 +17,10 @@ Strategy:
   ``RequestRedirect`` and ``RedirectReady``; later events of that direction wait.
 * Every command becomes a capture record (secrets replaced when a ``Redactor`` is
   given), lines that are not commands become ``raw`` + ``error`` records, and one
-  ``Record`` batch is emitted per received chunk, *after* the ``SendData`` that forwards
-  it (so is its console logging): nothing stands between a chunk and its forward. The
-  driver executes the ``Record`` even when that forward fails or is cancelled, so every
-  command read is recorded.
+  ``WriteRecords`` batch is emitted per received chunk, *after* the ``SendData`` that
+  forwards it (so is its console logging): nothing stands between a chunk and its
+  forward. The driver executes the ``WriteRecords`` even when that forward fails or is
+  cancelled, so every command read is recorded.
 * The ``open`` record carries the accept time (``opened``) and is written before any
   other record of the connection (``ready``: when the upstream connection was made).
   The ``close`` record's ``t`` is when the first side ended (``by`` says which:
@@ -54,8 +54,7 @@ from msmgr.codec import (
 )
 from msmgr.codec import Event as FramerEvent
 from msmgr.debug import Debug
-from msproxy.capture import Record as CaptureRecord
-from msproxy.capture import command_record, put_bytes
+from msproxy.capture import Record, command_record, put_bytes
 from msproxy.inspect.model import connection_name
 
 from .commands import (
@@ -63,9 +62,9 @@ from .commands import (
     Log,
     OpenUpstream,
     ProxyCommand,
-    Record,
     RequestRedirect,
     SendData,
+    WriteRecords,
 )
 from .console import ARROWS, command_text, hexdump
 from .events import (
@@ -150,13 +149,13 @@ class _Batch:
         # True: the bytes were forwarded already (raw client chunks): record, send nothing.
         self.forwarded = forwarded
         self.chunks: list[bytes] = []
-        self.records: list[CaptureRecord] = []
+        self.records: list[Record] = []
         self.logs: list[ProxyCommand] = []
 
     def flush(self, to: Side) -> None:
         # Forward first: nothing is built or queued between a chunk and its forward.
-        # The driver still executes the Record after a send that fails or is cancelled
-        # (``Session._execute``), so every command read is recorded.
+        # The driver still executes the WriteRecords after a send that fails or is
+        # cancelled (``Session._execute``), so every command read is recorded.
         if self.chunks:
             if not self.forwarded:
                 data = self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
@@ -166,7 +165,7 @@ class _Batch:
 
     def flush_records(self) -> None:
         if self.records:
-            self.out.append(Record(records=self.records))
+            self.out.append(WriteRecords(records=self.records))
             self.records = []
         if self.logs:
             self.out.extend(self.logs)
@@ -183,7 +182,7 @@ class Relay:
         debug: the debug flags selecting which ``Log`` commands are produced.
         limits: line and payload limits; exceeding one closes the connection.
         opened: when the client's connection was accepted (the ``open`` record's ``t``).
-        record: build ``cmd`` records (False when nothing is captured: the ``Record``
+        record: build ``cmd`` records (False when nothing is captured: the ``WriteRecords``
             commands then carry only the other records).
     """
 
@@ -442,7 +441,7 @@ class Relay:
         if own:
             batch.flush(to)
 
-    def _command_record(self, way: _Way, command: Command, t: float) -> CaptureRecord:
+    def _command_record(self, way: _Way, command: Command, t: float) -> Record:
         redacted = None
         if self.redactor is not None and command.verb in _REDACTED_VERBS:
             redacted = self.redactor.redact(way.direction, command)
@@ -508,9 +507,9 @@ class Relay:
 
     def _error_record(
         self, kind: str, message: str, t: float, direction: str | None = None
-    ) -> CaptureRecord:
+    ) -> Record:
         """An ``error`` record of this connection (``dir`` only when one direction is meant)."""
-        record: CaptureRecord = {"type": "error", "t": t, "conn": self.conn}
+        record: Record = {"type": "error", "t": t, "conn": self.conn}
         if direction is not None:
             record["dir"] = direction
         record["kind"] = kind
@@ -519,9 +518,9 @@ class Relay:
 
     def _raw_record(
         self, direction: str, data: bytes, reason: str, t: float, *, forwarded: bool
-    ) -> CaptureRecord:
+    ) -> Record:
         """A ``raw`` record: bytes of ``direction`` that are not a command (``reason`` why)."""
-        record: CaptureRecord = {"type": "raw", "t": t, "conn": self.conn, "dir": direction}
+        record: Record = {"type": "raw", "t": t, "conn": self.conn, "dir": direction}
         put_bytes(record, "data", data)
         record["reason"] = reason
         if not forwarded:
@@ -551,7 +550,7 @@ class Relay:
             for later in rest
             if isinstance(later, Passthrough) and later.data
         )
-        out.append(Record(records=records))
+        out.append(WriteRecords(records=records))
         out.append(
             Log(
                 flag=Debug.CONFUSED,
@@ -571,10 +570,10 @@ class Relay:
         self.upstream = event.upstream
         t = event.t
         ready = t if event.error is None else None  # no connection made: no ``ready``
-        out.append(Record(records=[self._open_record(event.parent, event.via, ready=ready)]))
+        out.append(WriteRecords(records=[self._open_record(event.parent, event.via, ready=ready)]))
         if event.error is not None:
             message = f"cannot connect to {event.upstream}: {event.error}"
-            out.append(Record(records=[self._error_record("connect", message, t)]))
+            out.append(WriteRecords(records=[self._error_record("connect", message, t)]))
             out.append(
                 Log(
                     flag=Debug.OPEN,
@@ -606,7 +605,7 @@ class Relay:
             return
         # Not forwarded (no upstream): still record every byte the client sent.
         if not self._open_recorded:
-            batch.out.append(Record(records=[self._open_record(None, None)]))
+            batch.out.append(WriteRecords(records=[self._open_record(None, None)]))
         for event, t in held:
             if isinstance(event, Command):
                 batch.records.append(self._command_record(self._ways[0], event, t))
@@ -620,9 +619,9 @@ class Relay:
 
     def _open_record(
         self, parent: int | None, via: str | None, *, ready: float | None = None
-    ) -> CaptureRecord:
+    ) -> Record:
         self._open_recorded = True
-        record: CaptureRecord = {
+        record: Record = {
             "type": "open",
             "t": self.opened,
             "conn": self.conn,
@@ -657,7 +656,7 @@ class Relay:
             batch.chunks.append(raw)
         else:
             batch.chunks.append(replace_token(raw, info.token, address.encode("utf-8")))
-            rewrite: CaptureRecord = {
+            rewrite: Record = {
                 "type": "rewrite",
                 "t": t,
                 "conn": self.conn,
@@ -743,11 +742,11 @@ class Relay:
         self.raw_c2s = False
         self.closed_by = by
         self.close_reason = reason
-        record: CaptureRecord = {"type": "close", "t": t, "conn": self.conn, "by": by}
+        record: Record = {"type": "close", "t": t, "conn": self.conn, "by": by}
         record["reason"] = reason
         if finished is not None:
             record["finished"] = finished
-        out.append(Record(records=[record]))
+        out.append(WriteRecords(records=[record]))
         self._trace(out, Debug.CLOSE, "%s closed by %s: %s", by, reason)
         out.append(CloseSide(side=Side.CLIENT, half_close=False))
         out.append(CloseSide(side=Side.UPSTREAM, half_close=False))

@@ -6,7 +6,7 @@ on one side therefore stops the proxy reading from the other (backpressure, boun
 buffers). Each side has its own pump task in the session's nursery; the upstream pump
 starts once the client's first command has chosen the upstream (``OpenUpstream``).
 A client that sends no command within ``first_command_timeout`` of its accept is closed
-(``close`` record ``by: "proxy"``). A chunk's ``Record`` comes after the ``SendData``
+(``close`` record ``by: "proxy"``). A chunk's ``WriteRecords`` comes after the ``SendData``
 that forwards it (nothing is built or queued before the forward); ``_execute`` still
 queues it when that forward fails or is cancelled, so every command read is recorded.
 Client chunks are even forwarded before the relay frames them once it allows it
@@ -33,9 +33,9 @@ from .commands import (
     Log,
     OpenUpstream,
     ProxyCommand,
-    Record,
     RequestRedirect,
     SendData,
+    WriteRecords,
 )
 from .events import (
     ConnectionClosed,
@@ -194,7 +194,7 @@ class Session:
     async def _execute(self, commands: list[ProxyCommand]) -> None:
         """Execute ``commands`` in order.
 
-        Whatever happens on the way (a failed send, cancellation), the ``Record`` and
+        Whatever happens on the way (a failed send, cancellation), the ``WriteRecords`` and
         ``Log`` commands after it are still executed: every command read gets recorded.
         """
         for index, command in enumerate(commands):
@@ -220,7 +220,7 @@ class Session:
                     await stream.send_all(data)
                 except _STREAM_ERRORS as exc:
                     return ConnectionClosed(side=side, t=self.proxy.now(), error=_why(exc, "send"))
-            case Record(records=records):
+            case WriteRecords(records=records):
                 self.proxy.sink.put(records)
             case Log(flag=flag, level=level, msg=msg, args=args):
                 self.proxy.logger(flag).log(level, msg, *args)
@@ -236,7 +236,7 @@ class Session:
     def _execute_now(self, commands: list[ProxyCommand]) -> None:
         """Execute what needs no waiting (records, logs): used while being cancelled."""
         for command in commands:
-            if isinstance(command, Record):
+            if isinstance(command, WriteRecords):
                 self.proxy.sink.put(command.records)
             elif isinstance(command, Log):
                 self.proxy.logger(command.flag).log(command.level, command.msg, *command.args)

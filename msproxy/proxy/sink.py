@@ -23,8 +23,7 @@ from typing import NoReturn
 
 import trio
 
-from msproxy.capture import CaptureWriter
-from msproxy.capture import Record as CaptureRecord
+from msproxy.capture import CaptureWriter, Record
 from msproxy.capture.encode import encode_records
 
 HIGH_WATER = 20_000
@@ -53,7 +52,7 @@ class CaptureSink:
         self.batch = batch
         self.interval = interval
         self.batches_written = 0
-        self._queue: list[CaptureRecord] = []
+        self._queue: list[Record] = []
         self._wakeup = trio.Event()
         self._full = trio.Event()
         self._room = trio.Event()
@@ -64,7 +63,7 @@ class CaptureSink:
         """Records queued and not yet written."""
         return len(self._queue)
 
-    def put(self, records: list[CaptureRecord]) -> None:
+    def put(self, records: list[Record]) -> None:
         """Queue records for writing, in order (never blocks, never drops)."""
         if self.writer is None:
             return

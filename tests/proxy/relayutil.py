@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from msproxy.capture import Record as CaptureRecord
-from msproxy.capture import rebuild
+from msproxy.capture import Record, rebuild
 from msproxy.proxy.commands import (
     CloseSide,
     OpenUpstream,
     ProxyCommand,
-    Record,
     RequestRedirect,
     SendData,
+    WriteRecords,
 )
 from msproxy.proxy.events import DataReceived, RedirectReady, Side, UpstreamOpened
 from msproxy.proxy.relay import Relay
@@ -21,16 +20,16 @@ def sent(commands: list[ProxyCommand], side: Side) -> bytes:
     return b"".join(c.data for c in commands if isinstance(c, SendData) and c.side is side)
 
 
-def records(commands: list[ProxyCommand]) -> list[CaptureRecord]:
+def records(commands: list[ProxyCommand]) -> list[Record]:
     """Every capture record the commands carry, in order."""
-    return [r for c in commands if isinstance(c, Record) for r in c.records]
+    return [r for c in commands if isinstance(c, WriteRecords) for r in c.records]
 
 
 def closes(commands: list[ProxyCommand]) -> list[CloseSide]:
     return [c for c in commands if isinstance(c, CloseSide)]
 
 
-def rebuilt(recs: list[CaptureRecord], direction: str) -> bytes:
+def rebuilt(recs: list[Record], direction: str) -> bytes:
     """The bytes of one direction as the capture records tell them."""
     return b"".join(rebuild(r) for r in recs if r.get("dir") == direction)
 

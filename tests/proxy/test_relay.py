@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from msmgr.codec import Limits
-from msproxy.proxy.commands import CloseSide, OpenUpstream, Record, RequestRedirect, SendData
+from msproxy.proxy.commands import CloseSide, OpenUpstream, RequestRedirect, SendData, WriteRecords
 from msproxy.proxy.events import (
     ConnectionClosed,
     DataReceived,
@@ -306,7 +306,7 @@ def test_client_chunks_are_forwarded_whole_once_nothing_is_held() -> None:
     assert [(r["cmd"], r["args"]) for r in records(out)] == [("CAL", ["bob@example.com"])]
     # Already forwarded: the relay only records a chunk the driver sent itself.
     out = relay.data_received(Side.CLIENT, b"PNG\r\n", forwarded=True)
-    assert [type(c) for c in out] == [Record]
+    assert [type(c) for c in out] == [WriteRecords]
     # At the end, a partial line is recorded as forwarded, and not sent again.
     relay.handle(DataReceived(side=Side.CLIENT, data=b"junk"))
     out = relay.handle(ConnectionClosed(side=Side.CLIENT, t=1.0))
@@ -405,9 +405,9 @@ def test_data_is_forwarded_before_its_records() -> None:
     driver still executes them when the forward fails, see test_session)."""
     relay, _ = started()
     out = relay.handle(DataReceived(side=Side.CLIENT, data=b"PNG\r\n"))
-    assert [type(c) for c in out] == [SendData, Record]
+    assert [type(c) for c in out] == [SendData, WriteRecords]
     out = relay.handle(DataReceived(side=Side.UPSTREAM, data=b"QNG 50\r\nOUT\r\n"))
-    assert [type(c) for c in out] == [SendData, Record]
+    assert [type(c) for c in out] == [SendData, WriteRecords]
 
 
 def test_error_records_carry_message() -> None:
