@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .redact import Redactor
-from .relay import Relay, State
+from .relay import Relay, RelayState
 from .rewrite import RedirectInfo, find_redirect
 
-__all__ = ["RedirectInfo", "Redactor", "Relay", "State", "find_redirect"]
+__all__ = ["RedirectInfo", "Redactor", "Relay", "RelayState", "find_redirect"]

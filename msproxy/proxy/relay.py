@@ -129,7 +129,7 @@ class _Way:
         self.packet_flag = _PACKET_FLAG[side]
 
 
-class State(enum.Enum):
+class RelayState(enum.Enum):
     """Where a Relay is in the life of its connection."""
 
     WAITING_FIRST = "waiting-first"
@@ -241,7 +241,7 @@ class Relay:
         self._log_commands = False
         self._log_packets = False
         self.debug = debug
-        self.state = State.WAITING_FIRST
+        self.state = RelayState.WAITING_FIRST
         self.raw_c2s = False
         self.role: str | None = None
         self.upstream: str | None = None
@@ -278,7 +278,7 @@ class Relay:
     @property
     def closed(self) -> bool:
         """True once the connection is over (both sides to be closed)."""
-        return self.state is State.CLOSED
+        return self.state is RelayState.CLOSED
 
     @property
     def redirect_pending(self) -> bool:
@@ -305,7 +305,7 @@ class Relay:
             case Shutdown(t=t, reason=reason):
                 if not self.closed:
                     batch = _Batch(out)
-                    if self.state is State.RELAYING:
+                    if self.state is RelayState.RELAYING:
                         for side in Side:
                             # Raw client chunks were forwarded: their leftovers too.
                             raw = side is Side.CLIENT and self.raw_c2s
@@ -331,7 +331,7 @@ class Relay:
         it may while ``raw_c2s`` is true; the relay then only frames and records it.
         """
         out: list[ProxyCommand] = []
-        if self.state is State.CLOSED:
+        if self.state is RelayState.CLOSED:
             return out
         way = self._ways[side is Side.UPSTREAM]
         if self._log_packets and self._debug & way.packet_flag:
@@ -357,7 +357,7 @@ class Relay:
         events = way.framer.feed(data)
         if not events:
             return out
-        if self.state is State.RELAYING and not (side is Side.UPSTREAM and self._awaiting):
+        if self.state is RelayState.RELAYING and not (side is Side.UPSTREAM and self._awaiting):
             self._process(side, events, t, out)
             if side is Side.CLIENT:
                 self._check_raw_c2s()
@@ -368,7 +368,7 @@ class Relay:
     def _check_raw_c2s(self) -> None:
         """From now on client chunks may be forwarded as they come, before framing: once
         relaying, with every client byte read so far forwarded (none buffered)."""
-        if self.state is State.RELAYING and not self._framers[Side.CLIENT].pending:
+        if self.state is RelayState.RELAYING and not self._framers[Side.CLIENT].pending:
             self.raw_c2s = True
 
     def _on_early_events(
@@ -378,12 +378,12 @@ class Relay:
             self._queued.extend((e, t) for e in events)
             return
         # Client bytes before the upstream is open: hold them; the first command routes.
-        first = self.state is State.WAITING_FIRST
+        first = self.state is RelayState.WAITING_FIRST
         self._held.extend((e, t) for e in events)
         if first:
             for event, _ in self._held:
                 if isinstance(event, Command):
-                    self.state = State.CONNECTING
+                    self.state = RelayState.CONNECTING
                     out.append(OpenUpstream(first=event))
                     return
                 if isinstance(event, Desync):
@@ -564,7 +564,7 @@ class Relay:
     # -- upstream and redirects ---------------------------------------------------
 
     def _on_upstream_opened(self, event: UpstreamOpened, out: list[ProxyCommand]) -> None:
-        if self.state is not State.CONNECTING:
+        if self.state is not RelayState.CONNECTING:
             raise RuntimeError(f"UpstreamOpened in state {self.state.value}")
         self.role = event.role
         self.upstream = event.upstream
@@ -589,7 +589,7 @@ class Relay:
             return
         via = f" (via {event.via} on #{event.parent})" if event.via else ""
         self._trace(out, Debug.OPEN, "%s %s connected to %s%s", self.client, event.upstream, via)
-        self.state = State.RELAYING
+        self.state = RelayState.RELAYING
         self._process_held(_Batch(out), forward=True)
         self._check_raw_c2s()
 
@@ -704,7 +704,7 @@ class Relay:
         side, t = event.side, event.t
         # Raw client chunks were forwarded already: the framer's leftovers too.
         batch = _Batch(out, forwarded=side is Side.CLIENT and self.raw_c2s)
-        if self.state is not State.RELAYING:
+        if self.state is not RelayState.RELAYING:
             # Before the upstream opened (only the client can close then).
             self._held.extend((e, t) for e in self._framers[side].close())
             self._process_held(batch, forward=False)
@@ -738,7 +738,7 @@ class Relay:
         *,
         finished: float | None = None,
     ) -> None:
-        self.state = State.CLOSED
+        self.state = RelayState.CLOSED
         self.raw_c2s = False
         self.closed_by = by
         self.close_reason = reason

@@ -45,7 +45,7 @@ from .events import (
     UpstreamOpened,
 )
 from .redirects import Redirect
-from .relay import Relay, State
+from .relay import Relay, RelayState
 
 if TYPE_CHECKING:
     from .server import Proxy
@@ -113,7 +113,7 @@ class Session:
         debug = bool(proxy.config.debug)
         if side is Side.CLIENT and not await self._await_first_command(stream):
             return
-        while relay.state is not State.CLOSED:
+        while relay.state is not RelayState.CLOSED:
             try:
                 data = await stream.receive_some(RECEIVE_SIZE)
             except _STREAM_ERRORS as exc:
@@ -165,7 +165,7 @@ class Session:
         timeout = proxy.config.first_command_timeout
         commands: list[ProxyCommand] = []
         with trio.move_on_after(timeout):
-            while relay.state is State.WAITING_FIRST:
+            while relay.state is RelayState.WAITING_FIRST:
                 try:
                     data = await stream.receive_some(RECEIVE_SIZE)
                 except _STREAM_ERRORS as exc:
@@ -178,10 +178,10 @@ class Session:
                     commands = relay.handle(ConnectionClosed(side=Side.CLIENT, t=proxy.now()))
                     break
                 commands = relay.data_received(Side.CLIENT, data, proxy.now())
-                if relay.state is State.WAITING_FIRST:
+                if relay.state is RelayState.WAITING_FIRST:
                     await self._execute(commands)  # logs only: nothing here waits
                     commands = []
-        if relay.state is State.WAITING_FIRST:
+        if relay.state is RelayState.WAITING_FIRST:
             reason = f"no command within {timeout:g} s"
             logger.info("#%d closed: %s", self.conn, reason)
             commands = relay.handle(Shutdown(t=proxy.now(), reason=reason))

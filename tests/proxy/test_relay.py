@@ -14,7 +14,7 @@ from msproxy.proxy.events import (
     Side,
     UpstreamOpened,
 )
-from msproxy.proxy.relay import Relay, State
+from msproxy.proxy.relay import Relay, RelayState
 
 from .relayutil import Driver, closes, rebuilt, records, sent
 
@@ -45,7 +45,7 @@ def started(**kwargs: object) -> tuple[Relay, Driver]:
     relay = Relay(1, client="127.0.0.1:5000", **kwargs)  # type: ignore[arg-type]
     driver = Driver(relay)
     driver.feed(Side.CLIENT, C2S[0])
-    assert relay.state is State.RELAYING
+    assert relay.state is RelayState.RELAYING
     return relay, driver
 
 
@@ -277,7 +277,7 @@ def test_line_over_the_limit_is_not_forwarded_while_framing_first() -> None:
     driver = Driver(relay)
     out = driver.feed(Side.CLIENT, b"VER 1 MSNP8 CVR0\r\nPN")
     assert sent(out, Side.UPSTREAM) == b"VER 1 MSNP8 CVR0\r\n"
-    assert relay.state is State.RELAYING
+    assert relay.state is RelayState.RELAYING
     assert not raw_c2s(relay)
     out = relay.handle(DataReceived(side=Side.CLIENT, data=b"G\r\n" + b"A" * 100))
     assert sent(out, Side.UPSTREAM) == b"PNG\r\n"
