@@ -9,7 +9,7 @@ from __future__ import annotations
 from .accounts import Account
 from .app import serve_reference
 from .config import DEMO_NAMES, DEMO_USERS, ServerAddresses, ServerConfig
-from .state import NsSession, Participant, ServerState, Switchboard
+from .state import NsSession, Participant, SbSession, ServerState
 
 __all__ = [
     "DEMO_NAMES",
@@ -17,9 +17,9 @@ __all__ = [
     "Account",
     "NsSession",
     "Participant",
+    "SbSession",
     "ServerAddresses",
     "ServerConfig",
     "ServerState",
-    "Switchboard",
     "serve_reference",
 ]

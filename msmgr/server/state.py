@@ -54,7 +54,7 @@ class Participant:
 
 
 @dataclass(eq=False)
-class Switchboard:
+class SbSession:
     """One switchboard session: its id, participants and pending invitations."""
 
     sessid: int
@@ -68,7 +68,7 @@ class ServerState:
 
     accounts: dict[str, Account]
     sessions: dict[str, NsSession] = field(default_factory=dict)
-    switchboards: dict[int, Switchboard] = field(default_factory=dict)
+    switchboards: dict[int, SbSession] = field(default_factory=dict)
     sb_cookies: dict[str, tuple[str, float]] = field(default_factory=dict)
     tickets: dict[str, str] = field(default_factory=dict)  # "t=...&p=..." -> e-mail
     internal_errors: int = 0  # connections ended by a server bug (tests assert 0)
@@ -116,22 +116,22 @@ class ServerState:
         owner, issued = entry
         return owner == email and time.monotonic() - issued < COOKIE_LIFETIME
 
-    def new_switchboard(self) -> Switchboard:
+    def new_switchboard(self) -> SbSession:
         """A new empty switchboard with an unused session id."""
         sessid = secrets.randbelow(10**8) + 1
         while sessid in self.switchboards:
             sessid = secrets.randbelow(10**8) + 1
-        board = Switchboard(sessid)
+        board = SbSession(sessid)
         self.switchboards[sessid] = board
         return board
 
-    def invite(self, board: Switchboard, email: str) -> str:
+    def invite(self, board: SbSession, email: str) -> str:
         """Record an invitation of ``email`` to ``board``; return its RNG cookie."""
         cookie = f"{int(time.time())}.{secrets.randbelow(10**5)}"
         board.invites[email] = (cookie, time.monotonic())
         return cookie
 
-    def take_invite(self, email: str, cookie: str, sessid: int) -> Switchboard | None:
+    def take_invite(self, email: str, cookie: str, sessid: int) -> SbSession | None:
         """Use up an RNG invitation; the switchboard if it matches and is fresh."""
         board = self.switchboards.get(sessid)
         if board is None:
@@ -144,7 +144,7 @@ class ServerState:
             return None
         return board
 
-    def drop_if_empty(self, board: Switchboard) -> None:
+    def drop_if_empty(self, board: SbSession) -> None:
         """Forget ``board`` once its last participant has left."""
         if not board.participants:
             self.switchboards.pop(board.sessid, None)

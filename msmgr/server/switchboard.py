@@ -27,7 +27,7 @@ from . import formats
 from .accounts import valid_handle
 from .connection import Connection
 from .context import CommandError, ServerContext, command_loop, unexpected
-from .state import Participant, Switchboard
+from .state import Participant, SbSession
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class SwitchboardConnection:
     def __init__(self, ctx: ServerContext, conn: Connection) -> None:
         self.ctx = ctx
         self.conn = conn
-        self.board: Switchboard | None = None
+        self.board: SbSession | None = None
         self.me: Participant | None = None
 
     async def run(self) -> None:
@@ -62,7 +62,7 @@ class SwitchboardConnection:
     async def join(self, command: Command) -> bool:
         state = self.ctx.state
         args = command.args
-        board: Switchboard | None = None
+        board: SbSession | None = None
         if command.verb == "USR" and len(args) == 2:
             email = args[0]
             if email in state.sessions and state.take_sb_cookie(email, args[1]):
@@ -97,7 +97,7 @@ class SwitchboardConnection:
         await self.conn.send(*replies)
         return True
 
-    async def joined(self, board: Switchboard, me: Participant, command: Command) -> bool:
+    async def joined(self, board: SbSession, me: Participant, command: Command) -> bool:
         verb = command.verb
         if verb == "MSG":
             if (
@@ -119,7 +119,7 @@ class SwitchboardConnection:
         return True
 
     def relay(
-        self, board: Switchboard, me: Participant, trid: int | None, ack: str, payload: bytes
+        self, board: SbSession, me: Participant, trid: int | None, ack: str, payload: bytes
     ) -> list[Command]:
         others = [p for p in board.participants.values() if p is not me]
         message = Command("MSG", None, (me.email, me.name), payload)
@@ -129,7 +129,7 @@ class SwitchboardConnection:
             return [] if ack == "U" else [Command("NAK", trid)]
         return [Command("ACK", trid)] if ack in ("A", "D") else []
 
-    def call(self, board: Switchboard, me: Participant, command: Command) -> Command:
+    def call(self, board: SbSession, me: Participant, command: Command) -> Command:
         state = self.ctx.state
         if len(command.args) != 1 or not valid_handle(command.args[0]):
             raise CommandError(208)
