@@ -7,7 +7,7 @@ command-line front ends live in ``msproxy/cli/{show,summary,diff,replay}.py``.
 from __future__ import annotations
 
 from .diff import ConnectionDiff, diff_captures, format_diff
-from .model import Capture, Connection, load_capture, make_capture
+from .model import Capture, CaptureConnection, load_capture, make_capture
 from .normalize import DEFAULT_IGNORE, IGNORE_RULES, normalize
 from .replay import ReplayIssue, ReplayReport, replay_as_client, replay_as_server, serve_replay
 from .session_replay import SessionReport, serve_session_replay
@@ -17,7 +17,7 @@ __all__ = [
     "DEFAULT_IGNORE",
     "IGNORE_RULES",
     "Capture",
-    "Connection",
+    "CaptureConnection",
     "ConnectionDiff",
     "ReplayIssue",
     "ReplayReport",

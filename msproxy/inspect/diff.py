@@ -22,7 +22,7 @@ from typing import Any
 
 from msproxy.capture import Record, get_bytes, record_command
 
-from .model import Capture, Connection, make_capture
+from .model import Capture, CaptureConnection, make_capture
 from .normalize import DEFAULT_IGNORE, normalize_record
 from .payload_diff import payload_diff
 
@@ -164,7 +164,7 @@ def parse_roles(roles: Iterable[str]) -> frozenset[str]:
 
 def pair_connections(
     a: Capture, b: Capture, roles: Iterable[str] | None = None
-) -> list[tuple[str, str | None, Connection | None, Connection | None]]:
+) -> list[tuple[str, str | None, CaptureConnection | None, CaptureConnection | None]]:
     """(label, role, A's connection, B's connection) for every aligned pair.
 
     Raises:

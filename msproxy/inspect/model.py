@@ -16,7 +16,7 @@ from msproxy.capture.format import check_header
 
 
 @dataclass(slots=True)
-class Connection:
+class CaptureConnection:
     """One proxied connection, as told by its ``open`` and ``close`` records."""
 
     conn: int
@@ -39,7 +39,7 @@ class Capture:
 
     header: Record
     records: list[Record]
-    connections: dict[int, Connection]
+    connections: dict[int, CaptureConnection]
     source: str = "<records>"
 
     @property
@@ -73,9 +73,9 @@ class Capture:
             if record.get("type") == "cmd" and (conn is None or record.get("conn") == conn):
                 yield record
 
-    def by_role(self) -> dict[str | None, list[Connection]]:
+    def by_role(self) -> dict[str | None, list[CaptureConnection]]:
         """The connections grouped by role, each group in the order they were opened."""
-        groups: dict[str | None, list[Connection]] = {}
+        groups: dict[str | None, list[CaptureConnection]] = {}
         for connection in self.connections.values():
             groups.setdefault(connection.role, []).append(connection)
         return groups
@@ -105,7 +105,7 @@ def make_capture(records: Iterable[Record], *, source: str = "<records>") -> Cap
     check_header(header)
     _check_time(header, "started", f"{source}: the header")
     body: list[Record] = []
-    connections: dict[int, Connection] = {}
+    connections: dict[int, CaptureConnection] = {}
     for number, record in enumerate(iterator, start=2):
         conn = record.get("conn")
         if not isinstance(conn, int) or isinstance(conn, bool):
@@ -119,7 +119,7 @@ def make_capture(records: Iterable[Record], *, source: str = "<records>") -> Cap
         if record.get("type") == "open" and known is None:
             role = record.get("role")
             role = role if isinstance(role, str) else None
-            known = connections[conn] = Connection(
+            known = connections[conn] = CaptureConnection(
                 conn,
                 connection_name(role, conn),
                 role=role,
@@ -130,7 +130,7 @@ def make_capture(records: Iterable[Record], *, source: str = "<records>") -> Cap
                 opened=float(t) if isinstance(t, int | float) else None,
             )
         elif known is None:
-            known = connections[conn] = Connection(conn, f"#{conn}")
+            known = connections[conn] = CaptureConnection(conn, f"#{conn}")
         if isinstance(t, int | float):
             known.last_seen = float(t)
         if record.get("type") == "close":
