@@ -134,6 +134,23 @@ async def serve(nursery: trio.Nursery, script: Script) -> tuple[str, int]:
     return HOST, listeners[0].socket.getsockname()[1]
 
 
+COOKIE = "17262740.1050826919.32308"
+
+
+async def serve_ns_and_sb(nursery: trio.Nursery, sb_script: Script) -> tuple[str, int]:
+    """An NS that logs alice in (MSNP7) and hands out one switchboard running ``sb_script``."""
+    sb_host, sb_port = await serve(nursery, sb_script)
+
+    async def ns(peer: Peer) -> None:
+        await peer.md5_login()
+        xfr = await peer.expect("XFR")
+        assert xfr.args == ("SB",)
+        await peer.reply(xfr, "SB", f"{sb_host}:{sb_port}", "CKI", COOKIE)
+        await peer.expect("OUT")
+
+    return await serve(nursery, ns)
+
+
 class MemoryServer:
     """Memory-stream connections (autojump-clock tests): each ``open_stream`` runs ``script``."""
 

@@ -17,10 +17,9 @@ from msmgr.client import (
 )
 from msmgr.codec import Command
 
-from .scripted import ALICE, ALICE_PW, Peer, serve, until
+from .scripted import ALICE, ALICE_PW, COOKIE, Peer, serve, serve_ns_and_sb, until
 
 BOB = "bob@example.com"
-COOKIE = "17262740.1050826919.32308"
 
 
 async def test_outgoing_conversation(nursery: trio.Nursery) -> None:
@@ -46,16 +45,7 @@ async def test_outgoing_conversation(nursery: trio.Nursery) -> None:
         await peer.send("BYE", None, BOB)
         await peer.expect("OUT")
 
-    sb_host, sb_port = await serve(nursery, sb)
-
-    async def ns(peer: Peer) -> None:
-        await peer.md5_login()
-        xfr = await peer.expect("XFR")
-        assert xfr.args == ("SB",)
-        await peer.reply(xfr, "SB", f"{sb_host}:{sb_port}", "CKI", COOKIE)
-        await peer.expect("OUT")
-
-    address = await serve(nursery, ns)
+    address = await serve_ns_and_sb(nursery, sb)
     received: list[Any] = []
     conversations: list[Any] = []
     with trio.fail_after(5):
@@ -107,15 +97,7 @@ async def test_invite_error_is_a_server_error(nursery: trio.Nursery) -> None:
         await peer.send("217", cal.trid)
         await peer.expect("OUT")
 
-    sb_host, sb_port = await serve(nursery, sb)
-
-    async def ns(peer: Peer) -> None:
-        await peer.md5_login()
-        xfr = await peer.expect("XFR")
-        await peer.reply(xfr, "SB", f"{sb_host}:{sb_port}", "CKI", COOKIE)
-        await peer.expect("OUT")
-
-    address = await serve(nursery, ns)
+    address = await serve_ns_and_sb(nursery, sb)
     with trio.fail_after(5):
         async with Session(ALICE, ALICE_PW, server=address, protocol=7) as session:
             await session.login()

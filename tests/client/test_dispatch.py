@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import pytest
 import trio
@@ -25,24 +24,10 @@ from msmgr.client import (
 from msmgr.codec import Command
 from msmgr.server import ServerAddresses
 
-from .scripted import ALICE, ALICE_PW, Peer, serve, until
+from .scripted import ALICE, ALICE_PW, Peer, serve, serve_ns_and_sb, until
 
 BOB = "bob@example.com"
-COOKIE = "17262740.1050826919.32308"
 LONG = 60.0  # request timeout: far beyond every test's fail_after
-
-
-async def serve_ns_and_sb(nursery: trio.Nursery, sb_script: Any) -> tuple[str, int]:
-    """An NS that logs alice in (MSNP7) and hands out one switchboard running ``sb_script``."""
-    sb_host, sb_port = await serve(nursery, sb_script)
-
-    async def ns(peer: Peer) -> None:
-        await peer.md5_login()
-        xfr = await peer.expect("XFR")
-        await peer.reply(xfr, "SB", f"{sb_host}:{sb_port}", "CKI", COOKIE)
-        await peer.expect("OUT")
-
-    return await serve(nursery, ns)
 
 
 async def test_msg_handler_awaits_its_ack_on_the_same_switchboard(nursery: trio.Nursery) -> None:

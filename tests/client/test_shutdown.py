@@ -16,9 +16,8 @@ from msmgr.client import Session
 from msmgr.client.errors import describe
 from msmgr.stream import ConnectionClosed
 
-from .scripted import ALICE, ALICE_PW, Peer, serve
+from .scripted import ALICE, ALICE_PW, Peer, serve, serve_ns_and_sb
 
-COOKIE = "17262740.1050826919.32308"
 BOB = "bob@example.com"
 
 
@@ -72,15 +71,7 @@ async def test_conversation_shutdown_reads_until_the_switchboard_closes(
             peer, [f"BYE {BOB}", *(f"JOI user{i}@x.com U" for i in range(50))], verdicts
         )
 
-    sb_host, sb_port = await serve(nursery, sb)
-
-    async def ns(peer: Peer) -> None:
-        await peer.md5_login()
-        xfr = await peer.expect("XFR")
-        await peer.reply(xfr, "SB", f"{sb_host}:{sb_port}", "CKI", COOKIE)
-        await peer.expect("OUT")
-
-    address = await serve(nursery, ns)
+    address = await serve_ns_and_sb(nursery, sb)
     with trio.fail_after(5):
         async with Session(ALICE, ALICE_PW, server=address, protocol=7) as session:
             await session.login()

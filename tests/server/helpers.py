@@ -171,6 +171,15 @@ async def answer_call(
     return sb
 
 
+ALICE_BURST_MSNP8 = [
+    "GTC A",
+    "BLP AL",
+    "LSG 0 Other%20Contacts 0",
+    "LST bob@example.com bob@example.com 11 0",
+    "LST carol@example.com carol@example.com 11 0",
+]
+"""What follows alice's first ``SYN trid 1 2 1`` in the MSNP8/9 form (no TrIDs)."""
+
 CLIENT_ID = "268435492"
 """The client id the scripted clients put in CHG from MSNP8 on."""
 

@@ -8,7 +8,7 @@ import trio
 from msmgr.codec import Command
 from msmgr.server import ServerAddresses, ServerState
 
-from .helpers import CLIENT_ID, answer_call, login, online, open_switchboard
+from .helpers import ALICE_BURST_MSNP8, CLIENT_ID, answer_call, login, online, open_switchboard
 
 MSNOBJ = (
     "%3Cmsnobj%20Creator%3D%22alice%40example.com%22%20Size%3D%2221%22%20Type%3D%223%22"
@@ -26,14 +26,7 @@ async def test_msnp9_login_sync_and_qng(reference_server: ServerAddresses) -> No
         assert ok.args == ("OK", "alice@example.com", "alice@example.com", "1", "0")
         trid = await ns.send("SYN", "0")
         lines = await ns.sync()
-        assert [c.line for c in lines] == [
-            f"SYN {trid} 1 2 1",
-            "GTC A",
-            "BLP AL",
-            "LSG 0 Other%20Contacts 0",
-            "LST bob@example.com bob@example.com 11 0",
-            "LST carol@example.com carol@example.com 11 0",
-        ]
+        assert [c.line for c in lines] == [f"SYN {trid} 1 2 1", *ALICE_BURST_MSNP8]
         await ns.commands.send(Command("PNG"))
         assert (await ns.expect("QNG")).args == ("50",)
 

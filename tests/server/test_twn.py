@@ -10,6 +10,7 @@ from msmgr.codec import challenge_md5
 from msmgr.server import ServerAddresses, ServerState
 
 from .helpers import (
+    ALICE_BURST_MSNP8,
     ScriptedClient,
     answer_call,
     hello,
@@ -55,14 +56,7 @@ async def test_msnp8_login_sync_and_presence(
         assert ok.args == ("OK", "alice@example.com", "alice@example.com", "1", "0")
         trid = await ns.send("SYN", "0")
         lines = await ns.sync()
-        assert [c.line for c in lines] == [
-            f"SYN {trid} 1 2 1",
-            "GTC A",
-            "BLP AL",
-            "LSG 0 Other%20Contacts 0",
-            "LST bob@example.com bob@example.com 11 0",
-            "LST carol@example.com carol@example.com 11 0",
-        ]
+        assert [c.line for c in lines] == [f"SYN {trid} 1 2 1", *ALICE_BURST_MSNP8]
         assert lines[3].trid is None  # the client framer knows LSG has no TrID in MSNP8
         trid = await ns.send("CHG", "NLN", "268435492")
         assert (await ns.expect("CHG", trid)).args == ("NLN", "268435492")
