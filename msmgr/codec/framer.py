@@ -19,10 +19,17 @@ Strategy:
   that direction back as ``Passthrough``.
 * The server's ``VER`` reply sets ``dialect.version``; pass one ``Dialect`` to both
   directions' framers so that both see the negotiated version.
+* An optional bulk scanner (``bulk``) may take over runs of ordinary commands: it
+  consumes as many complete commands as it can handle from a position and returns what
+  it made of them, which comes out as one ``CommandRun`` event; the framer parses the
+  next command itself (anything the scanner leaves) and hands over again. The proxy
+  uses this for its capture's C fast path; the scanner must stop at every command
+  whose framing depends on state it does not track (see ``BulkScanner``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .command import Command, Direction
@@ -82,7 +89,24 @@ class Passthrough:
     data: bytes
 
 
-Event = Command | Unparsed | Desync | Passthrough
+@dataclass(slots=True)
+class CommandRun:
+    """Complete commands consumed by a bulk scanner (only with ``Framer(bulk=...)``)."""
+
+    raw: bytes  # their exact bytes, in order
+    count: int  # how many commands
+    data: bytes  # what the scanner made of them
+
+
+Event = Command | Unparsed | Desync | Passthrough | CommandRun
+
+BulkScanner = Callable[[bytes, int], tuple[int, int, bytes]]
+"""``scan(work, pos) -> (new_pos, count, data)``: consume the complete commands at
+``work[pos:]`` that the scanner handles, stopping (without consuming it) at the first
+it does not or that is incomplete; ``data`` is its output for the ``count`` commands
+of ``work[pos:new_pos]``. It must frame exactly as ``Framer`` does, and leave to the
+framer every command that could change the dialect (the server's ``VER``) or whose
+framing depends on it (numeric errors, ``LSG`` from the server)."""
 
 
 _VALID_VERBS: set[str] = set()  # verbs already checked by _is_verb (a cache)
@@ -104,9 +128,20 @@ class Framer:
         strict: raise ``ProtocolError`` on invalid input (True) or pass it on (False).
         dialect: shared connection knowledge (the MSNP version); a new one if omitted.
         limits: the line and payload limits.
+        bulk: a ``BulkScanner`` for runs of ordinary commands (``CommandRun`` events);
+            may be set or cleared between two ``feed`` calls.
     """
 
-    __slots__ = ("_buf", "_desynced", "_need", "dialect", "direction", "limits", "strict")
+    __slots__ = (
+        "_buf",
+        "_desynced",
+        "_need",
+        "bulk",
+        "dialect",
+        "direction",
+        "limits",
+        "strict",
+    )
 
     def __init__(
         self,
@@ -115,8 +150,10 @@ class Framer:
         strict: bool = True,
         dialect: Dialect | None = None,
         limits: Limits | None = None,
+        bulk: BulkScanner | None = None,
     ) -> None:
         self.direction = direction
+        self.bulk = bulk
         self.strict = strict
         self.dialect = dialect if dialect is not None else Dialect()
         self.limits = limits if limits is not None else Limits()
@@ -154,7 +191,7 @@ class Framer:
         else:
             work = bytes(data)
         events: list[Event] = []
-        pos = self._parse(work, events)
+        pos = self._parse(work, events) if self.bulk is None else self._parse_bulk(work, events)
         if pos < len(work):
             buf += work[pos:] if pos else work
         return events
@@ -184,8 +221,28 @@ class Framer:
         self._framing_lost(work, 0, events, reason)
         return events
 
-    def _parse(self, work: bytes, events: list[Event]) -> int:
-        """Parse complete commands from ``work``; return the offset of the first unused byte.
+    def _parse_bulk(self, work: bytes, events: list[Event]) -> int:
+        """``_parse`` with the bulk scanner taking every run of commands it handles."""
+        bulk = self.bulk
+        assert bulk is not None
+        size = len(work)
+        pos = 0
+        while True:
+            new, count, data = bulk(work, pos)
+            if count:
+                events.append(CommandRun(work[pos:new], count, data))
+                pos = new
+            if pos >= size:
+                self._need = 0
+                return pos
+            new = self._parse(work, events, pos, one=True)
+            if new == pos or self._desynced:
+                return new
+            pos = new
+
+    def _parse(self, work: bytes, events: list[Event], pos: int = 0, *, one: bool = False) -> int:
+        """Parse complete commands from ``work[pos:]``; return the offset of the first
+        unused byte. ``one``: return after the first event.
 
         This is the hot loop of the proxy, so the table look-ups of ``tables.has_payload``
         and ``tables.has_trid`` are inlined here (the property tests hold them equal).
@@ -200,7 +257,6 @@ class Framer:
         find = work.find
         append = events.append
         size = len(work)
-        pos = 0
         self._need = 0
         while pos < size:
             nl = find(b"\n", pos)
@@ -219,6 +275,8 @@ class Framer:
                         raise ProtocolError("not an MSNP command line", raw)
                     append(Unparsed(raw, "not an MSNP command line"))
                     pos = nl + 1
+                    if one:
+                        return pos
                     continue
                 valid.add(verb)  # bounded: at most 26**3 + 1000 verbs
             stop = nl + 1
@@ -266,6 +324,8 @@ class Framer:
             del tokens[0]
             append(Command(verb, trid, tuple(tokens), payload, work[pos:stop]))
             pos = stop
+            if one:
+                return pos
         return pos
 
     def _note_version(self, tokens: list[str]) -> None:

@@ -88,6 +88,13 @@ NO_TRID_VERBS: dict[Direction, frozenset[str]] = {
     ),
 }
 
+# Verbs whose framing changes the dialect or depends on it, per direction: a bulk scanner
+# (``framer.BulkScanner``) leaves them to the framer, as it does numeric error replies.
+DIALECT_VERBS: dict[Direction, frozenset[str]] = {
+    Direction.C2S: frozenset(),
+    Direction.S2C: frozenset({"VER", "LSG"}),  # VER sets the version; LSG's TrID depends on it
+}
+
 # Verbs whose leading number is not a TrID from the given MSNP version on (S2C only).
 NO_TRID_SINCE: dict[str, int] = {"LSG": 8}
 

@@ -54,12 +54,29 @@ encode_text = _make_encoder()
 """One record as one line of JSON text (no newline)."""
 
 
-def encode_records(records: Sequence[Record]) -> bytes:
+class EncodedRecords:
+    """Records already encoded as JSON Lines (``count`` lines), queued with plain records
+    when the C fast path (``msproxy.capture.scan``) wrote a run of ``cmd`` records."""
+
+    __slots__ = ("count", "data")
+
+    def __init__(self, data: bytes, count: int) -> None:
+        self.data = data
+        self.count = count
+
+    def __repr__(self) -> str:
+        return f"EncodedRecords({self.count} records, {len(self.data)} bytes)"
+
+
+def encode_records(records: Sequence[Record | EncodedRecords]) -> bytes:
     """The JSON Lines bytes of ``records``, each line ended by ``\\n``."""
     # Line by line to bytes, then one join: joining the text first is twice as slow for
     # big payloads (one huge string, then a huge encode).
     lines = []
     for record in records:
+        if isinstance(record, EncodedRecords):
+            lines.append(record.data)
+            continue
         try:
             lines.append((encode_text(record) + "\n").encode("utf-8"))
         except (UnicodeEncodeError, TypeError, ValueError):

@@ -7,7 +7,8 @@ order they happened. A ``cmd`` record keeps enough to rebuild the exact bytes:
 
 * ``cmd``, ``trid`` and ``args`` (the byte count of a payload command is not in
   ``args``; it is the payload's length);
-* ``payload`` (UTF-8 text) or ``payload_b64`` (anything else), absent without payload;
+* ``payload`` (UTF-8 text: no control characters but TAB, LF, CR) or ``payload_b64``
+  (anything else), absent without payload;
 * ``line`` (or ``line_b64``) only when the line is not the canonical
   ``CMD[ TRID][ ARGS][ LEN]\\r\\n`` (a bare LF, a ``007`` TrID, double spaces, ...):
   then it holds the exact line, line end included. A line that is not UTF-8 is always
@@ -17,6 +18,7 @@ order they happened. A ``cmd`` record keeps enough to rebuild the exact bytes:
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 from msmgr.codec import Command, canonical_line
@@ -33,12 +35,24 @@ class CaptureFormatError(ValueError):
     """A capture file or record that does not follow the capture format."""
 
 
+# Control characters that make bytes "not text" (TAB, LF and CR are text).
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def put_bytes(record: Record, key: str, data: bytes) -> None:
-    """Store ``data`` under ``key`` as text when it is UTF-8, else under ``key + "_b64"``."""
-    try:
-        record[key] = data.decode("utf-8")
-    except UnicodeDecodeError:
-        record[key + "_b64"] = base64.b64encode(data).decode("ascii")
+    """Store ``data`` under ``key`` when it is UTF-8 text, else in base64 under ``key + "_b64"``.
+
+    UTF-8 text: valid UTF-8 with no control character other than TAB, LF and CR (binary
+    data such as a P2P header would otherwise become mostly ``\\u0000`` escapes, six
+    bytes each, where base64 takes one and a third).
+    """
+    if _CONTROL.search(data) is None:
+        try:
+            record[key] = data.decode("utf-8")
+            return
+        except UnicodeDecodeError:
+            pass
+    record[key + "_b64"] = base64.b64encode(data).decode("ascii")
 
 
 def get_bytes(record: Record, key: str) -> bytes | None:

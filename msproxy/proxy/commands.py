@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from msmgr.codec import Command
 from msmgr.debug import Debug
 from msproxy.capture import Record
+from msproxy.capture.encode import EncodedRecords
 
 from .events import Side
 
@@ -55,9 +57,12 @@ class RequestRedirect:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WriteRecords:
-    """Append these capture records (one batch per received chunk)."""
+    """Append these capture records (one batch per received chunk).
 
-    records: list[Record]
+    Records are dicts, or ``EncodedRecords`` (``cmd`` records the C fast path wrote).
+    """
+
+    records: Sequence[Record | EncodedRecords]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -30,6 +30,12 @@ Strategy:
   the chunk holding the breach was forwarded: the server got the start of the long line
   or payload up to the end of that chunk (its ``raw`` records have no ``forwarded:
   false``), and nothing after it.
+* The C fast path (``fast``, on when ``msproxy.capture.scan`` is built): while relaying
+  with no command logging, each framer hands runs of ordinary commands to a
+  ``RecordScanner``, which writes their ``cmd`` records in C (``CommandRun`` events
+  carry them, as ``EncodedRecords``). Redirects, commands with secrets and anything
+  unusual still come out as ``Command`` objects and take the Python path; the records
+  are the same bytes either way.
 * Log commands: COMMAND_SEND for client commands, COMMAND_RECV for server commands (the
   proxy stands where the client's library would), PACKET_SEND / PACKET_RECV for the bytes
   of each chunk, NOTIFICATION for list/presence commands when the COMMAND flag of that
@@ -44,6 +50,7 @@ import logging
 
 from msmgr.codec import (
     Command,
+    CommandRun,
     Desync,
     Dialect,
     Direction,
@@ -55,6 +62,8 @@ from msmgr.codec import (
 from msmgr.codec import Event as FramerEvent
 from msmgr.debug import Debug
 from msproxy.capture import Record, command_record, put_bytes
+from msproxy.capture.encode import EncodedRecords
+from msproxy.capture.scan import RecordScanner, accelerated
 from msproxy.inspect.model import connection_name
 
 from .commands import (
@@ -107,6 +116,9 @@ NOTIFICATION_VERBS = frozenset(
 )
 _REDIRECT_VERBS = frozenset({"XFR", "RNG"})
 _REDACTED_VERBS = frozenset({"USR", "MSG"})
+# What the fast path leaves to the Python path, per side (``RecordScanner(slow=...)``).
+_SLOW_ALWAYS = {Side.CLIENT: (), Side.UPSTREAM: tuple(sorted(_REDIRECT_VERBS))}
+_SLOW_REDACTED = {Side.CLIENT: ("USR",), Side.UPSTREAM: ("MSG Hotmail",)}
 _DIRECTION = {Side.CLIENT: Direction.C2S, Side.UPSTREAM: Direction.S2C}
 _DIR = {Side.CLIENT: "c2s", Side.UPSTREAM: "s2c"}
 _BY = {Side.CLIENT: "client", Side.UPSTREAM: "server"}
@@ -117,10 +129,20 @@ _PACKET_FLAG = {Side.CLIENT: Debug.PACKET_SEND, Side.UPSTREAM: Debug.PACKET_RECV
 class _Way:
     """What the relay keeps per direction, looked up once per chunk (no enum hashing)."""
 
-    __slots__ = ("by", "command_flag", "dir", "direction", "framer", "packet_flag", "to")
+    __slots__ = (
+        "by",
+        "command_flag",
+        "dir",
+        "direction",
+        "framer",
+        "packet_flag",
+        "scanner",
+        "to",
+    )
 
-    def __init__(self, side: Side, framer: Framer) -> None:
+    def __init__(self, side: Side, framer: Framer, scanner: RecordScanner | None) -> None:
         self.framer = framer
+        self.scanner = scanner
         self.to = side.other
         self.dir = _DIR[side]
         self.direction = _DIRECTION[side]
@@ -149,7 +171,7 @@ class _Batch:
         # True: the bytes were forwarded already (raw client chunks): record, send nothing.
         self.forwarded = forwarded
         self.chunks: list[bytes] = []
-        self.records: list[Record] = []
+        self.records: list[Record | EncodedRecords] = []
         self.logs: list[ProxyCommand] = []
 
     def flush(self, to: Side) -> None:
@@ -184,6 +206,8 @@ class Relay:
         opened: when the client's connection was accepted (the ``open`` record's ``t``).
         record: build ``cmd`` records (False when nothing is captured: the ``WriteRecords``
             commands then carry only the other records).
+        fast: use the C fast path for ``cmd`` records; None (the default): when it is
+            built (``msproxy.capture.scan.accelerated``).
     """
 
     __slots__ = (
@@ -222,6 +246,7 @@ class Relay:
         limits: Limits | None = None,
         opened: float = 0.0,
         record: bool = True,
+        fast: bool | None = None,
     ) -> None:
         self.conn = conn
         self.opened = opened
@@ -233,15 +258,16 @@ class Relay:
             Side.CLIENT: Framer(Direction.C2S, strict=False, dialect=self.dialect, limits=limits),
             Side.UPSTREAM: Framer(Direction.S2C, strict=False, dialect=self.dialect, limits=limits),
         }
-        self._ways = (
-            _Way(Side.CLIENT, self._framers[Side.CLIENT]),
-            _Way(Side.UPSTREAM, self._framers[Side.UPSTREAM]),
+        fast = accelerated() if fast is None else fast
+        self._ways = tuple(
+            _Way(side, self._framers[side], self._scanner(side, limits) if fast else None)
+            for side in (Side.CLIENT, Side.UPSTREAM)
         )
         self._debug = Debug.NONE
         self._log_commands = False
         self._log_packets = False
-        self.debug = debug
         self.state = RelayState.WAITING_FIRST
+        self.debug = debug
         self.raw_c2s = False
         self.role: str | None = None
         self.upstream: str | None = None
@@ -269,6 +295,17 @@ class Relay:
             flags & (Debug.COMMAND_SEND | Debug.COMMAND_RECV | Debug.NOTIFICATION)
         )
         self._log_packets = bool(flags & (Debug.PACKET_SEND | Debug.PACKET_RECV))
+        self._update_bulk()
+
+    def _scanner(self, side: Side, limits: Limits | None) -> RecordScanner:
+        slow = _SLOW_ALWAYS[side] + (_SLOW_REDACTED[side] if self.redactor is not None else ())
+        return RecordScanner(self.conn, _DIRECTION[side], slow=slow, limits=limits)
+
+    def _update_bulk(self) -> None:
+        """The fast path runs while relaying, recording, and logging no commands."""
+        on = self.record and not self._log_commands and self.state is RelayState.RELAYING
+        for way in self._ways:
+            way.framer.bulk = way.scanner if on else None
 
     @property
     def name(self) -> str:
@@ -334,6 +371,8 @@ class Relay:
         if self.state is RelayState.CLOSED:
             return out
         way = self._ways[side is Side.UPSTREAM]
+        if way.scanner is not None:
+            way.scanner.t = t
         if self._log_packets and self._debug & way.packet_flag:
             out.append(
                 Log(
@@ -431,6 +470,10 @@ class Relay:
                         )
                         return
                 chunks.append(event.raw or event.to_bytes())
+            elif type(event) is CommandRun:
+                if record:
+                    batch.records.append(EncodedRecords(event.data, event.count))
+                chunks.append(event.raw)
             elif isinstance(event, Unparsed):
                 self._unparsed(side, event, t, batch, forward=True)
             elif isinstance(event, Desync):
@@ -590,6 +633,7 @@ class Relay:
         via = f" (via {event.via} on #{event.parent})" if event.via else ""
         self._trace(out, Debug.OPEN, "%s %s connected to %s%s", self.client, event.upstream, via)
         self.state = RelayState.RELAYING
+        self._update_bulk()
         self._process_held(_Batch(out), forward=True)
         self._check_raw_c2s()
 

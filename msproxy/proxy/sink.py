@@ -14,17 +14,19 @@ When the disk is slower than the network: a big batch is written from a worker t
 so forwarding goes on meanwhile, and the queue grows; above ``high_water`` records each
 session stops reading after its current chunk (``wait_room``) until the writer has
 caught up, so TCP pushes back on clients and servers. Records are never dropped; memory
-stays bounded by about ``high_water`` records.
+stays bounded by about ``high_water`` records. (An ``EncodedRecords`` item counts as
+the records it holds.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NoReturn
 
 import trio
 
 from msproxy.capture import CaptureWriter, Record
-from msproxy.capture.encode import encode_records
+from msproxy.capture.encode import EncodedRecords, encode_records
 
 HIGH_WATER = 20_000
 """Queued records above which the sessions wait for the writer."""
@@ -52,7 +54,8 @@ class CaptureSink:
         self.batch = batch
         self.interval = interval
         self.batches_written = 0
-        self._queue: list[Record] = []
+        self._queue: list[Record | EncodedRecords] = []
+        self._size = 0  # records in the queue (an EncodedRecords item counts its records)
         self._wakeup = trio.Event()
         self._full = trio.Event()
         self._room = trio.Event()
@@ -61,17 +64,20 @@ class CaptureSink:
     @property
     def backlog(self) -> int:
         """Records queued and not yet written."""
-        return len(self._queue)
+        return self._size
 
-    def put(self, records: list[Record]) -> None:
+    def put(self, records: Sequence[Record | EncodedRecords]) -> None:
         """Queue records for writing, in order (never blocks, never drops)."""
-        if self.writer is None:
+        if self.writer is None or not records:
             return
         queue = self._queue
-        queue.extend(records)
-        size = len(queue)
-        if size == len(records):
+        if not queue:
             self._wakeup.set()
+        queue.extend(records)
+        size = self._size
+        for record in records:
+            size += record.count if isinstance(record, EncodedRecords) else 1
+        self._size = size
         if size >= self.batch:
             self._full.set()
             if size > self.high_water and self._room.is_set():
@@ -93,6 +99,7 @@ class CaptureSink:
         So at most ``high_water`` records wait in the queue plus one batch in writing.
         """
         queue, self._queue = self._queue, []
+        self._size = 0
         self._wakeup = trio.Event()
         self._full = trio.Event()
         self._room.set()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from msproxy.capture import Record, rebuild
+from msproxy.capture.encode import EncodedRecords
 from msproxy.proxy.commands import (
     CloseSide,
     OpenUpstream,
@@ -21,8 +24,18 @@ def sent(commands: list[ProxyCommand], side: Side) -> bytes:
 
 
 def records(commands: list[ProxyCommand]) -> list[Record]:
-    """Every capture record the commands carry, in order."""
-    return [r for c in commands if isinstance(c, WriteRecords) for r in c.records]
+    """Every capture record the commands carry, in order (C-encoded runs decoded)."""
+    found: list[Record] = []
+    for command in commands:
+        if isinstance(command, WriteRecords):
+            for record in command.records:
+                if isinstance(record, EncodedRecords):
+                    lines = record.data.splitlines()
+                    assert len(lines) == record.count
+                    found.extend(json.loads(line) for line in lines)
+                else:
+                    found.append(record)
+    return found
 
 
 def closes(commands: list[ProxyCommand]) -> list[CloseSide]:

@@ -14,6 +14,9 @@ from msproxy.proxy.relay import Relay
 
 from .relayutil import Driver, records, sent
 
+# Every test here runs over both record paths (C fast path and pure Python).
+pytestmark = pytest.mark.usefixtures("record_path")
+
 HASH = "0e1f2a3b4c5d6e7f8091a2b3c4d5e6f7"
 TICKET = "t=8uRzVv5kTIv!p*Xx$&p=d9Z!*ZZ$$"
 MSPAUTH = "8d5f3b9J2!YYY*Hdd$$"

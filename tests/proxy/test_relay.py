@@ -18,6 +18,9 @@ from msproxy.proxy.relay import Relay, RelayState
 
 from .relayutil import Driver, closes, rebuilt, records, sent
 
+# Every test here runs over both record paths (C fast path and pure Python).
+pytestmark = pytest.mark.usefixtures("record_path")
+
 C2S = [
     b"VER 1 MSNP8 CVR0\r\n",
     b"CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 5.0.0515 MSMSGS alice@hotmail.com\r\n",

@@ -1,0 +1,435 @@
+/* msproxy/capture/_scan.c: the capture's fast path, in C (optional accelerator).
+ *
+ * scan() walks a buffer of one direction's MSNP bytes from a position, and turns every
+ * *ordinary* complete command it finds into its ``cmd`` capture record (JSON, one line
+ * each), exactly as ``msproxy.capture.format.command_record`` followed by
+ * ``msproxy.capture.encode.encode_records`` would. It stops, without consuming it, at
+ * the first command that is not ordinary, so that the pure-Python framer deals with it
+ * (and with every rule that depends on state): the caller then parses one command
+ * there and calls scan() again. The Python code stays the single definition of the
+ * format; this only repeats its common case, and the tests hold the two byte-equal.
+ *
+ * Ordinary means: a line ended by CRLF, shorter than max_line, of printable ASCII
+ * (0x20-0x7E) only; a verb of three letters A-Z not named in ``slow`` (a tuple of
+ * line prefixes, each matched as whole tokens: b"XFR", b"MSG Hotmail"); at most
+ * MAX_TOKENS tokens; a TrID, when there is one, of at most 18 digits; for a payload
+ * command, a byte count of at most 9 digits, not above max_payload, with the whole
+ * payload in the buffer. Anything else ends the scan.
+ *
+ * scan(work, pos, head, payload_verbs, no_trid_verbs, slow, max_line, max_payload)
+ *     -> (new_pos, count, records)
+ *
+ *   work           bytes-like: the buffered bytes of one direction
+ *   pos            where to start (a command boundary)
+ *   head           the start of every record, up to and including the comma after
+ *                  "dir" (``{"type":"cmd","t":1.5,"conn":3,"dir":"c2s",``)
+ *   payload_verbs  the direction's payload verbs, packed: b"MSGQRYPAG..."
+ *   no_trid_verbs  the direction's verbs that never carry a TrID, packed the same way
+ *   slow           tuple of bytes: line prefixes left to the Python framer
+ *   new_pos        the first byte not consumed (== pos when nothing was)
+ *   count          how many commands were consumed
+ *   records        their JSON Lines records, each ended by "\n"
+ *
+ * A payload is written as JSON text when it is UTF-8 text (valid UTF-8 with no control
+ * character other than TAB, LF and CR), else as base64 in ``payload_b64``; JSON text
+ * escapes as Python's json module does with ensure_ascii=False.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+#define MAX_TOKENS 64
+
+typedef struct {
+    char *buf;
+    Py_ssize_t len;
+    Py_ssize_t cap;
+} Out;
+
+static int
+out_reserve(Out *out, Py_ssize_t extra)
+{
+    if (out->len + extra <= out->cap) {
+        return 0;
+    }
+    Py_ssize_t cap = out->cap ? out->cap : 65536;
+    while (cap < out->len + extra) {
+        cap *= 2;
+    }
+    char *buf = PyMem_Realloc(out->buf, (size_t)cap);
+    if (buf == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    out->buf = buf;
+    out->cap = cap;
+    return 0;
+}
+
+static inline void
+put(Out *out, const char *data, Py_ssize_t size)
+{
+    memcpy(out->buf + out->len, data, (size_t)size);
+    out->len += size;
+}
+
+#define PUT_LITERAL(out, text) put((out), (text), (Py_ssize_t)(sizeof(text) - 1))
+
+static const char HEX[] = "0123456789abcdef";
+
+/* JSON string body of data (no quotes), as json.dumps(..., ensure_ascii=False) writes it
+ * for a str holding these bytes decoded: '"', '\\' and control characters < 0x20 escaped.
+ * Needs 6 * size bytes reserved. */
+static void
+put_escaped(Out *out, const unsigned char *data, Py_ssize_t size)
+{
+    char *dst = out->buf + out->len;
+    for (Py_ssize_t i = 0; i < size; i++) {
+        unsigned char c = data[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *dst++ = (char)c;
+            continue;
+        }
+        *dst++ = '\\';
+        switch (c) {
+        case '"': *dst++ = '"'; break;
+        case '\\': *dst++ = '\\'; break;
+        case '\b': *dst++ = 'b'; break;
+        case '\f': *dst++ = 'f'; break;
+        case '\n': *dst++ = 'n'; break;
+        case '\r': *dst++ = 'r'; break;
+        case '\t': *dst++ = 't'; break;
+        default:
+            *dst++ = 'u';
+            *dst++ = '0';
+            *dst++ = '0';
+            *dst++ = HEX[c >> 4];
+            *dst++ = HEX[c & 0xF];
+        }
+    }
+    out->len = dst - out->buf;
+}
+
+static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Standard base64 with padding (base64.b64encode). Needs 4 * ((size + 2) / 3) bytes. */
+static void
+put_base64(Out *out, const unsigned char *data, Py_ssize_t size)
+{
+    char *dst = out->buf + out->len;
+    Py_ssize_t i = 0;
+    for (; i + 2 < size; i += 3) {
+        unsigned int v = ((unsigned int)data[i] << 16) | ((unsigned int)data[i + 1] << 8) |
+                         data[i + 2];
+        *dst++ = B64[(v >> 18) & 63];
+        *dst++ = B64[(v >> 12) & 63];
+        *dst++ = B64[(v >> 6) & 63];
+        *dst++ = B64[v & 63];
+    }
+    if (i < size) {
+        unsigned int v = (unsigned int)data[i] << 16;
+        if (i + 1 < size) {
+            v |= (unsigned int)data[i + 1] << 8;
+        }
+        *dst++ = B64[(v >> 18) & 63];
+        *dst++ = B64[(v >> 12) & 63];
+        *dst++ = i + 1 < size ? B64[(v >> 6) & 63] : '=';
+        *dst++ = '=';
+    }
+    out->len = dst - out->buf;
+}
+
+static inline int
+is_continuation(unsigned char c)
+{
+    return (c & 0xC0) == 0x80;
+}
+
+/* 1 when data is UTF-8 text: well-formed UTF-8 (as Python's strict decoder accepts it:
+ * no overlong forms, no surrogates, nothing above U+10FFFF) holding no control
+ * character other than TAB, LF and CR (C0 controls and DEL). */
+static int
+is_text(const unsigned char *s, Py_ssize_t n)
+{
+    Py_ssize_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
+                return 0;
+            }
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            if (i + 1 >= n || !is_continuation(s[i + 1])) {
+                return 0;
+            }
+            i += 2;
+            continue;
+        }
+        if (c >= 0xE0 && c <= 0xEF) {
+            if (i + 2 >= n) {
+                return 0;
+            }
+            unsigned char c1 = s[i + 1];
+            if (c == 0xE0 ? (c1 < 0xA0 || c1 > 0xBF)
+                          : c == 0xED ? (c1 < 0x80 || c1 > 0x9F) : !is_continuation(c1)) {
+                return 0;
+            }
+            if (!is_continuation(s[i + 2])) {
+                return 0;
+            }
+            i += 3;
+            continue;
+        }
+        if (c >= 0xF0 && c <= 0xF4) {
+            if (i + 3 >= n) {
+                return 0;
+            }
+            unsigned char c1 = s[i + 1];
+            if (c == 0xF0 ? (c1 < 0x90 || c1 > 0xBF)
+                          : c == 0xF4 ? (c1 < 0x80 || c1 > 0x8F) : !is_continuation(c1)) {
+                return 0;
+            }
+            if (!is_continuation(s[i + 2]) || !is_continuation(s[i + 3])) {
+                return 0;
+            }
+            i += 4;
+            continue;
+        }
+        return 0;
+    }
+    return 1;
+}
+
+/* 1 when the three bytes at verb are one of the packed verbs. */
+static int
+verb_in(const unsigned char *verb, const Py_buffer *packed)
+{
+    const unsigned char *set = packed->buf;
+    for (Py_ssize_t i = 0; i + 3 <= packed->len; i += 3) {
+        if (set[i] == verb[0] && set[i + 1] == verb[1] && set[i + 2] == verb[2]) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* 1 when the line (without its line end) starts with one of the prefixes of ``slow``,
+ * followed by a space or the end of the line. */
+static int
+is_slow(const unsigned char *line, Py_ssize_t size, PyObject *slow)
+{
+    Py_ssize_t count = PyTuple_GET_SIZE(slow);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *prefix = PyTuple_GET_ITEM(slow, i);
+        Py_ssize_t n = PyBytes_GET_SIZE(prefix);
+        if (n <= size && memcmp(line, PyBytes_AS_STRING(prefix), (size_t)n) == 0 &&
+            (n == size || line[n] == ' ')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int
+all_digits(const unsigned char *s, Py_ssize_t n)
+{
+    if (n == 0) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static PyObject *
+scan(PyObject *module, PyObject *args)
+{
+    Py_buffer work, head, payload_verbs, no_trid;
+    Py_ssize_t pos, max_line, max_payload;
+    PyObject *slow;
+    if (!PyArg_ParseTuple(args, "y*ny*y*y*O!nn", &work, &pos, &head, &payload_verbs,
+                          &no_trid, &PyTuple_Type, &slow, &max_line, &max_payload)) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    Out out = {NULL, 0, 0};
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(slow); i++) {
+        if (!PyBytes_Check(PyTuple_GET_ITEM(slow, i))) {
+            PyErr_SetString(PyExc_TypeError, "slow must be a tuple of bytes");
+            goto done;
+        }
+    }
+    if (pos < 0 || pos > work.len) {
+        PyErr_SetString(PyExc_ValueError, "pos is outside the buffer");
+        goto done;
+    }
+    const unsigned char *s = work.buf;
+    Py_ssize_t size = work.len;
+    Py_ssize_t count = 0;
+    Py_ssize_t start[MAX_TOKENS], stop[MAX_TOKENS];
+
+    while (pos < size) {
+        const unsigned char *found = memchr(s + pos, '\n', (size_t)(size - pos));
+        if (found == NULL) {
+            break;
+        }
+        Py_ssize_t nl = found - s;
+        if (nl - pos >= max_line || nl - pos < 4 || s[nl - 1] != '\r') {
+            break;
+        }
+        Py_ssize_t end = nl - 1; /* the line is s[pos:end] */
+        const unsigned char *line = s + pos;
+        Py_ssize_t line_size = end - pos;
+        if (line[0] < 'A' || line[0] > 'Z' || line[1] < 'A' || line[1] > 'Z' ||
+            line[2] < 'A' || line[2] > 'Z' || (line_size > 3 && line[3] != ' ')) {
+            break;
+        }
+        /* printable ASCII only, split on single spaces */
+        int ntok = 0, ok = 1;
+        Py_ssize_t token = pos;
+        for (Py_ssize_t i = pos; i <= end; i++) {
+            if (i == end || s[i] == ' ') {
+                if (ntok == MAX_TOKENS) {
+                    ok = 0;
+                    break;
+                }
+                start[ntok] = token;
+                stop[ntok] = i;
+                ntok++;
+                token = i + 1;
+            }
+            else if (s[i] < 0x20 || s[i] > 0x7E) {
+                ok = 0;
+                break;
+            }
+        }
+        if (!ok || is_slow(line, line_size, slow)) {
+            break;
+        }
+        int last = ntok - 1; /* tokens start[1..last] are arguments */
+        int canonical = 1;
+        const unsigned char *payload = NULL;
+        Py_ssize_t payload_size = 0;
+        Py_ssize_t next = nl + 1;
+        if (ntok > 1 && verb_in(line, &payload_verbs) &&
+            all_digits(s + start[last], stop[last] - start[last])) {
+            Py_ssize_t digits = stop[last] - start[last];
+            if (digits > 9) {
+                break;
+            }
+            Py_ssize_t n = 0;
+            for (Py_ssize_t i = start[last]; i < stop[last]; i++) {
+                n = n * 10 + (s[i] - '0');
+            }
+            if (n > max_payload || n > size - next) {
+                break; /* over the limit, or not all here: the Python framer decides */
+            }
+            if (digits > 1 && s[start[last]] == '0') {
+                canonical = 0;
+            }
+            payload = s + next;
+            payload_size = n;
+            next += n;
+            last--;
+        }
+        long long trid = -1;
+        int first_arg = 1;
+        if (last >= 1 && all_digits(s + start[1], stop[1] - start[1]) &&
+            !verb_in(line, &no_trid)) {
+            Py_ssize_t digits = stop[1] - start[1];
+            if (digits > 18) {
+                break;
+            }
+            trid = 0;
+            for (Py_ssize_t i = start[1]; i < stop[1]; i++) {
+                trid = trid * 10 + (s[i] - '0');
+            }
+            if (digits > 1 && s[start[1]] == '0') {
+                canonical = 0;
+            }
+            first_arg = 2;
+        }
+
+        /* worst case: head, fixed keys and numbers, every line byte escaped twice (args
+         * and line), the payload escaped or in base64 */
+        Py_ssize_t need = head.len + 128 + 12 * line_size + 6 * payload_size + 8;
+        if (out_reserve(&out, need) < 0) {
+            goto done;
+        }
+        put(&out, head.buf, head.len);
+        PUT_LITERAL(&out, "\"cmd\":\"");
+        put(&out, (const char *)line, 3);
+        if (trid >= 0) {
+            char number[64];
+            int n = snprintf(number, sizeof number, "\",\"trid\":%lld,\"args\":[", trid);
+            put(&out, number, n);
+        }
+        else {
+            PUT_LITERAL(&out, "\",\"trid\":null,\"args\":[");
+        }
+        for (int t = first_arg; t <= last; t++) {
+            if (t > first_arg) {
+                PUT_LITERAL(&out, ",");
+            }
+            PUT_LITERAL(&out, "\"");
+            put_escaped(&out, s + start[t], stop[t] - start[t]);
+            PUT_LITERAL(&out, "\"");
+        }
+        PUT_LITERAL(&out, "]");
+        if (payload != NULL) {
+            if (is_text(payload, payload_size)) {
+                PUT_LITERAL(&out, ",\"payload\":\"");
+                put_escaped(&out, payload, payload_size);
+            }
+            else {
+                PUT_LITERAL(&out, ",\"payload_b64\":\"");
+                put_base64(&out, payload, payload_size);
+            }
+            PUT_LITERAL(&out, "\"");
+        }
+        if (!canonical) {
+            PUT_LITERAL(&out, ",\"line\":\"");
+            put_escaped(&out, line, nl + 1 - pos);
+            PUT_LITERAL(&out, "\"");
+        }
+        PUT_LITERAL(&out, "}\n");
+        count++;
+        pos = next;
+    }
+    result = Py_BuildValue("nny#", pos, count, out.buf ? out.buf : "", out.len);
+done:
+    PyMem_Free(out.buf);
+    PyBuffer_Release(&work);
+    PyBuffer_Release(&head);
+    PyBuffer_Release(&payload_verbs);
+    PyBuffer_Release(&no_trid);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"scan", scan, METH_VARARGS,
+     "scan(work, pos, head, payload_verbs, no_trid_verbs, slow, max_line, max_payload)"
+     " -> (new_pos, count, records): cmd records of the ordinary commands at work[pos:]."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    "msproxy.capture._scan",
+    "The capture's fast path in C: cmd records for runs of ordinary MSNP commands.",
+    -1,
+    methods,
+};
+
+PyMODINIT_FUNC
+PyInit__scan(void)
+{
+    return PyModule_Create(&module);
+}

@@ -1,0 +1,318 @@
+"""The C fast path (msproxy.capture.scan) writes the very bytes the Python path writes.
+
+The Python path (``Framer`` + ``command_record`` + ``encode_record``) is the definition of
+the capture format; ``RecordScanner`` repeats its common case in C. These tests feed the
+same streams, in the same chunks, to a framer with the scanner and one without, and
+require the same records (byte for byte), the same forwarded bytes and the same events.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from msmgr.codec import (
+    Command,
+    CommandRun,
+    Desync,
+    Direction,
+    Framer,
+    Limits,
+    Passthrough,
+    Unparsed,
+)
+from msmgr.codec.tables import PAYLOAD_VERBS
+from msproxy.capture import command_record, encode_record, read_capture, rebuild
+from msproxy.capture import scan as scan_module
+from msproxy.capture.scan import RecordScanner
+
+C2S, S2C = Direction.C2S, Direction.S2C
+
+
+def test_the_c_extension_is_built() -> None:
+    # The fast path is optional for an install, but the project's own runs must have it:
+    # every other test of this file would prove nothing without it.
+    assert scan_module._scan is not None, (
+        "msproxy.capture._scan is not built: install with a C compiler present "
+        "(pip install -e '.[test]' builds it in place)"
+    )
+
+
+pytestmark_c = pytest.mark.skipif(scan_module._scan is None, reason="C extension not built")
+
+
+def run(
+    direction: Direction,
+    chunks: list[bytes],
+    *,
+    bulk: bool,
+    slow: tuple[str, ...] = (),
+    limits: Limits | None = None,
+) -> tuple[bytes, bytes, list[str], int]:
+    """(records, forwarded bytes, event kinds, commands the scanner took) of one stream."""
+    scanner = RecordScanner(5, direction, slow=slow, limits=limits) if bulk else None
+    framer = Framer(direction, strict=False, limits=limits, bulk=scanner)
+    records: list[bytes] = []
+    raw: list[bytes] = []
+    kinds: list[str] = []
+    scanned = 0
+    for index, chunk in enumerate(chunks):
+        t = 1_700_000_000.25 + index / 7
+        if scanner is not None:
+            scanner.t = t
+        for event in framer.feed(chunk) + (framer.close() if index == len(chunks) - 1 else []):
+            if isinstance(event, CommandRun):
+                records.append(event.data)
+                raw.append(event.raw)
+                kinds += ["cmd"] * event.count
+                scanned += event.count
+            elif isinstance(event, Command):
+                records.append(encode_record(command_record(5, direction.value, event, t)))
+                raw.append(event.raw or b"")
+                kinds.append("cmd")
+            elif isinstance(event, Unparsed):
+                raw.append(event.raw)
+                kinds.append(f"unparsed:{event.reason}")
+            elif isinstance(event, Desync):
+                kinds.append(f"desync:{event.reason}")
+            elif isinstance(event, Passthrough):
+                raw.append(event.data)
+                kinds.append("passthrough")
+    return b"".join(records), b"".join(raw), kinds, scanned
+
+
+def assert_same(
+    direction: Direction,
+    chunks: list[bytes],
+    *,
+    slow: tuple[str, ...] = (),
+    limits: Limits | None = None,
+) -> int:
+    """Both paths agree on ``chunks``; returns how many commands the C path took."""
+    python = run(direction, chunks, bulk=False, slow=slow, limits=limits)
+    fast = run(direction, chunks, bulk=True, slow=slow, limits=limits)
+    assert fast[0] == python[0]
+    assert fast[1] == python[1] == b"".join(chunks)[: len(python[1])]
+    assert fast[2] == python[2]
+    return fast[3]
+
+
+# -- generated streams --------------------------------------------------------------
+
+VERBS = [
+    *sorted(PAYLOAD_VERBS[C2S] | PAYLOAD_VERBS[S2C]),
+    "USR",
+    "XFR",
+    "RNG",
+    "VER",
+    "LSG",
+    "NLN",
+    "CHG",
+    "PNG",
+    "QNG",
+    "OUT",
+    "CAL",
+    "JOI",
+    "BYE",
+    "ACK",
+    "SYN",
+    "911",
+    "241",
+    "Msg",
+    "MS",
+    "M5G",
+    "ABCD",
+]
+TOKEN_CHARS = st.sampled_from(
+    [*"abcXYZ019@.=-_%$!*&\"\\/{}:;,'<>", "\t", "\x01", "\x7f", "é", "✓", "\udcff"]
+)
+TOKEN = st.one_of(
+    st.text(TOKEN_CHARS, min_size=0, max_size=8),
+    st.from_regex(r"\A0*[0-9]{1,20}\Z"),  # TrIDs and counts, zero-padded or huge
+    st.sampled_from(["Hotmail", "Hotmailx", "MD5", "TWN", "S", "N", "SB", "NS"]),
+)
+PAYLOAD = st.one_of(
+    st.binary(max_size=80),
+    st.text(max_size=60).map(lambda s: s.encode("utf-8", "surrogatepass")),
+    st.sampled_from(
+        [
+            b'MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nhi "there" \\ o/',
+            b"\xed\xa0\x80",  # an encoded surrogate: not UTF-8
+            b"\xc0\xaf",  # overlong
+            b"\xf4\x90\x80\x80",  # above U+10FFFF
+            b"\xf0\x9f\x98\x80",  # U+1F600
+            b"\xe0\xa0\x80\xef\xbf\xbf",  # U+0800, U+FFFF
+            b"",
+            b"a",
+            b"ab",
+            b"abc",
+        ]
+    ),
+)
+
+
+@st.composite
+def stream(draw: st.DrawFn) -> bytes:
+    parts = []
+    for _ in range(draw(st.integers(1, 12))):
+        if draw(st.integers(0, 12)) == 0:
+            parts.append(draw(st.sampled_from([b"garbage line\r\n", b"\r\n", b"x\n", b" \r\n"])))
+            continue
+        verb = draw(st.sampled_from(VERBS))
+        tokens = draw(st.lists(TOKEN, max_size=5))
+        sep = " " if draw(st.integers(0, 9)) else "  "
+        line = sep.join([verb, *tokens]).encode("utf-8", "surrogateescape")
+        payload = None
+        if draw(st.booleans()):
+            payload = draw(PAYLOAD)
+            count = str(len(payload)).encode()
+            if draw(st.integers(0, 9)) == 0:
+                count = b"0" + count
+            line += b" " + count
+        parts.append(line + (b"\r\n" if draw(st.integers(0, 9)) else b"\n"))
+        if payload is not None:
+            parts.append(payload)
+    return b"".join(parts)
+
+
+def chunked(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({min(c, len(data)) for c in cuts})
+    pieces, last = [], 0
+    for point in [*points, len(data)]:
+        pieces.append(data[last:point])
+        last = point
+    return [p for p in pieces if p] or [b""]
+
+
+@pytestmark_c
+@given(
+    st.sampled_from([C2S, S2C]),
+    st.lists(stream(), min_size=1, max_size=3),
+    st.lists(st.integers(0, 2000), max_size=6),
+    st.sampled_from([(), ("USR", "MSG Hotmail"), ("XFR", "RNG", "CAL")]),
+    st.sampled_from([None, Limits(max_line=40, max_payload=30)]),
+)
+@settings(max_examples=400, deadline=None)
+def test_generated_streams_give_the_same_records(
+    direction: Direction,
+    streams: list[bytes],
+    cuts: list[int],
+    slow: tuple[str, ...],
+    limits: Limits | None,
+) -> None:
+    data = b"".join(streams)
+    assert_same(direction, chunked(data, cuts), slow=slow, limits=limits)
+
+
+@pytestmark_c
+@given(st.binary(max_size=200), st.lists(st.integers(0, 200), max_size=4))
+@settings(max_examples=200, deadline=None)
+def test_arbitrary_bytes_give_the_same_records(data: bytes, cuts: list[int]) -> None:
+    for direction in (C2S, S2C):
+        assert_same(direction, chunked(b"MSG 1 N 3\r\nabc" + data, cuts))
+
+
+@pytestmark_c
+@given(PAYLOAD)
+@settings(max_examples=300, deadline=None)
+def test_payload_text_or_base64_as_python_decides(payload: bytes) -> None:
+    wire = b"MSG 1 N %d\r\n%s" % (len(payload), payload)
+    assert assert_same(C2S, [wire]) == 1
+
+
+# -- the scanner takes the common case, and stops where it must ------------------------
+
+COMMON_C2S = (
+    b"MSG 4 N 26\r\nMIME-Version: 1.0\r\n\r\nhello"
+    b"MSG 5 D 4\r\n\x00\xff\x00\x01"
+    b"PNG\r\n"
+    b"CHG 6 NLN 268435492\r\n"
+    b"CAL 7 bob@example.com\r\n"
+    b'UUX 8 26\r\n<Data><PSM>"\\</PSM></Data>'
+)
+
+
+@pytestmark_c
+def test_common_commands_all_take_the_fast_path() -> None:
+    assert assert_same(C2S, [COMMON_C2S]) == 6
+    records, _, _, _ = run(C2S, [COMMON_C2S], bulk=True)
+    lines = [json.loads(line) for line in records.splitlines()]
+    assert [r["cmd"] for r in lines] == ["MSG", "MSG", "PNG", "CHG", "CAL", "UUX"]
+    assert lines[1]["payload_b64"] == base64.b64encode(b"\x00\xff\x00\x01").decode()
+    assert lines[5]["payload"] == '<Data><PSM>"\\</PSM></Data>'
+
+
+@pytestmark_c
+@pytest.mark.parametrize(
+    ("direction", "slow", "wire", "taken"),
+    [
+        # named prefixes are left to the framer, as whole tokens only
+        (S2C, ("MSG Hotmail",), b"MSG Hotmail Hotmail 2\r\nab", 0),
+        (S2C, ("MSG Hotmail",), b"MSG Hotmailx Hotmail 2\r\nab", 1),
+        (C2S, ("USR",), b"USR 3 MD5 S 0123\r\n", 0),
+        (C2S, ("USR",), b"USRX 3\r\n", 0),  # not a verb: the framer's Unparsed
+        # the dialect verbs are always left to the framer (server to client)
+        (S2C, (), b"VER 1 MSNP13\r\n", 0),
+        (S2C, (), b"LSG 0 Friends\r\n", 0),
+        (C2S, (), b"VER 1 MSNP13 CVR0\r\n", 1),
+        # numeric errors, bare LF, non-ASCII, control characters, huge TrIDs
+        (S2C, (), b"241 8 3\r\nabc", 0),
+        (C2S, (), b"CAL 7 bob\n", 0),
+        (C2S, (), b"CAL 7 b\xc3\xa9b\r\n", 0),
+        (C2S, (), b"CAL 7 b\tb\r\n", 0),
+        (C2S, (), b"CAL 1234567890123456789 bob\r\n", 0),
+        (C2S, (), b"CAL 123456789012345678 bob\r\n", 1),
+        # zero-padded TrID and count: taken, with the exact line kept
+        (C2S, (), b"MSG 007 N 03\r\nabc", 1),
+    ],
+)
+def test_what_the_scanner_takes(
+    direction: Direction, slow: tuple[str, ...], wire: bytes, taken: int
+) -> None:
+    assert assert_same(direction, [wire + b"PNG\r\n"], slow=slow) == taken + 1
+
+
+@pytestmark_c
+def test_limits_and_incomplete_commands_are_the_framers() -> None:
+    limits = Limits(max_line=20, max_payload=8)
+    # over the payload limit: desync, in both paths
+    assert assert_same(C2S, [b"PNG\r\nMSG 1 N 9\r\n123456789PNG\r\n"], limits=limits) == 1
+    # a line of exactly the limit, and one over it
+    assert assert_same(C2S, [b"CAL 1 " + b"x" * 12 + b"\r\n"], limits=limits) == 1
+    assert assert_same(C2S, [b"CAL 1 " + b"x" * 13 + b"\r\n"], limits=limits) == 0
+    # a payload split across chunks, and a line split across chunks
+    assert assert_same(C2S, [b"PNG\r\nMSG 1 N 5\r\nab", b"cde", b"PNG\r", b"\nPNG\r\n"]) == 4
+
+
+@pytestmark_c
+def test_records_read_back_and_rebuild_the_stream(tmp_path: object) -> None:
+    records, raw, _, _ = run(C2S, [COMMON_C2S], bulk=True)
+    header = b'{"type":"header","format":"msnp-capture","version":1,"started":0,"tool":"t"}\n'
+    path = f"{tmp_path}/c.jsonl"
+    with open(path, "wb") as file:
+        file.write(header + records)
+    rebuilt = b"".join(rebuild(r) for r in read_capture(path) if r["type"] == "cmd")
+    assert rebuilt == raw == COMMON_C2S
+
+
+@pytestmark_c
+def test_bad_arguments_are_refused_clearly() -> None:
+    assert scan_module._scan is not None
+    scan = scan_module._scan.scan
+    with pytest.raises(ValueError, match="outside"):
+        scan(b"PNG\r\n", 9, b"{", b"", b"", (), 100, 100)
+    with pytest.raises(TypeError, match="tuple of bytes"):
+        scan(b"PNG\r\n", 0, b"{", b"", b"", ("PNG",), 100, 100)
+    with pytest.raises(TypeError):
+        scan("PNG\r\n", 0, b"{", b"", b"", (), 100, 100)
+
+
+def test_pure_python_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(scan_module.PURE_PYTHON_ENV, "1")
+    assert not scan_module.accelerated()
+    monkeypatch.delenv(scan_module.PURE_PYTHON_ENV)
+    assert scan_module.accelerated() is (scan_module._scan is not None)
