@@ -22,7 +22,8 @@
  *   work           bytes-like: the buffered bytes of one direction
  *   pos            where to start (a command boundary)
  *   head           the start of every record, up to and including the comma after
- *                  "dir" (``{"type":"cmd","t":1.5,"conn":3,"dir":"c2s",``)
+ *                  "dir" (``{"type":"cmd","t":1.5,"conn":3,"dir":"c2s",``); None:
+ *                  frame only (no records: ``records`` is empty)
  *   payload_verbs  the direction's payload verbs, packed: b"MSGQRYPAG..."
  *   no_trid_verbs  the direction's verbs that never carry a TrID, packed the same way
  *   slow           tuple of bytes: line prefixes left to the Python framer
@@ -40,6 +41,25 @@
 #include <string.h>
 
 #define MAX_TOKENS 64
+#define MAX_SLOW 32
+#define RELEASE_GIL_FROM 4096 /* bytes: smaller scans keep the GIL (not worth a switch) */
+
+/* What one scan() call works with, read without the GIL. */
+typedef struct {
+    const unsigned char *s;
+    Py_ssize_t size;
+    const char *head; /* NULL: frame only */
+    Py_ssize_t head_len;
+    const unsigned char *payload_verbs;
+    Py_ssize_t payload_verbs_len;
+    const unsigned char *no_trid;
+    Py_ssize_t no_trid_len;
+    const char *slow[MAX_SLOW];
+    Py_ssize_t slow_len[MAX_SLOW];
+    Py_ssize_t nslow;
+    Py_ssize_t max_line;
+    Py_ssize_t max_payload;
+} Scan;
 
 typedef struct {
     char *buf;
@@ -57,9 +77,8 @@ out_reserve(Out *out, Py_ssize_t extra)
     while (cap < out->len + extra) {
         cap *= 2;
     }
-    char *buf = PyMem_Realloc(out->buf, (size_t)cap);
+    char *buf = PyMem_RawRealloc(out->buf, (size_t)cap); /* no GIL needed */
     if (buf == NULL) {
-        PyErr_NoMemory();
         return -1;
     }
     out->buf = buf;
@@ -112,6 +131,16 @@ put_escaped(Out *out, const unsigned char *data, Py_ssize_t size)
 }
 
 static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static char B64_PAIRS[4096][2]; /* the two base64 characters of every 12-bit value */
+
+static void
+init_base64(void)
+{
+    for (int v = 0; v < 4096; v++) {
+        B64_PAIRS[v][0] = B64[v >> 6];
+        B64_PAIRS[v][1] = B64[v & 63];
+    }
+}
 
 /* Standard base64 with padding (base64.b64encode). Needs 4 * ((size + 2) / 3) bytes. */
 static void
@@ -122,10 +151,9 @@ put_base64(Out *out, const unsigned char *data, Py_ssize_t size)
     for (; i + 2 < size; i += 3) {
         unsigned int v = ((unsigned int)data[i] << 16) | ((unsigned int)data[i + 1] << 8) |
                          data[i + 2];
-        *dst++ = B64[(v >> 18) & 63];
-        *dst++ = B64[(v >> 12) & 63];
-        *dst++ = B64[(v >> 6) & 63];
-        *dst++ = B64[v & 63];
+        memcpy(dst, B64_PAIRS[v >> 12], 2); /* two characters per 12 bits */
+        memcpy(dst + 2, B64_PAIRS[v & 0xFFF], 2);
+        dst += 4;
     }
     if (i < size) {
         unsigned int v = (unsigned int)data[i] << 16;
@@ -146,70 +174,100 @@ is_continuation(unsigned char c)
     return (c & 0xC0) == 0x80;
 }
 
-/* 1 when data is UTF-8 text: well-formed UTF-8 (as Python's strict decoder accepts it:
- * no overlong forms, no surrogates, nothing above U+10FFFF) holding no control
- * character other than TAB, LF and CR (C0 controls and DEL). */
-static int
-is_text(const unsigned char *s, Py_ssize_t n)
+/* Bytes copied as they are into JSON text: printable ASCII but '"' and '\\'. */
+static unsigned char PLAIN[256];
+
+static void
+init_plain(void)
 {
+    for (int c = 0x20; c < 0x7F; c++) {
+        PLAIN[c] = c != '"' && c != '\\';
+    }
+}
+
+/* The length of the well-formed UTF-8 sequence starting at s[0] (a byte >= 0x80), as
+ * Python's strict decoder accepts it (no overlong forms, no surrogates, nothing above
+ * U+10FFFF), or 0 when there is none. */
+static Py_ssize_t
+utf8_sequence(const unsigned char *s, Py_ssize_t n)
+{
+    unsigned char c = s[0];
+    if (c >= 0xC2 && c <= 0xDF) {
+        return n >= 2 && is_continuation(s[1]) ? 2 : 0;
+    }
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (n < 3) {
+            return 0;
+        }
+        unsigned char c1 = s[1];
+        if (c == 0xE0 ? (c1 < 0xA0 || c1 > 0xBF)
+                      : c == 0xED ? (c1 < 0x80 || c1 > 0x9F) : !is_continuation(c1)) {
+            return 0;
+        }
+        return is_continuation(s[2]) ? 3 : 0;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (n < 4) {
+            return 0;
+        }
+        unsigned char c1 = s[1];
+        if (c == 0xF0 ? (c1 < 0x90 || c1 > 0xBF)
+                      : c == 0xF4 ? (c1 < 0x80 || c1 > 0x8F) : !is_continuation(c1)) {
+            return 0;
+        }
+        return is_continuation(s[2]) && is_continuation(s[3]) ? 4 : 0;
+    }
+    return 0;
+}
+
+/* Writes data as a JSON string body when it is UTF-8 text (well-formed UTF-8 holding no
+ * control character other than TAB, LF and CR: C0 controls and DEL), escaped as
+ * Python's json module does with ensure_ascii=False; returns 1. Returns 0, with
+ * out->len unchanged, when it is not text. Needs 2 * size bytes reserved. */
+static int
+put_text(Out *out, const unsigned char *data, Py_ssize_t size)
+{
+    char *dst = out->buf + out->len;
     Py_ssize_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
-                return 0;
-            }
+    while (i < size) {
+        unsigned char c = data[i];
+        if (PLAIN[c]) {
+            *dst++ = (char)c;
             i++;
             continue;
         }
-        if (c >= 0xC2 && c <= 0xDF) {
-            if (i + 1 >= n || !is_continuation(s[i + 1])) {
+        if (c >= 0x80) {
+            Py_ssize_t k = utf8_sequence(data + i, size - i);
+            if (k == 0) {
                 return 0;
             }
-            i += 2;
+            memcpy(dst, data + i, (size_t)k);
+            dst += k;
+            i += k;
             continue;
         }
-        if (c >= 0xE0 && c <= 0xEF) {
-            if (i + 2 >= n) {
-                return 0;
-            }
-            unsigned char c1 = s[i + 1];
-            if (c == 0xE0 ? (c1 < 0xA0 || c1 > 0xBF)
-                          : c == 0xED ? (c1 < 0x80 || c1 > 0x9F) : !is_continuation(c1)) {
-                return 0;
-            }
-            if (!is_continuation(s[i + 2])) {
-                return 0;
-            }
-            i += 3;
-            continue;
+        char escape;
+        switch (c) {
+        case '"': escape = '"'; break;
+        case '\\': escape = '\\'; break;
+        case '\n': escape = 'n'; break;
+        case '\r': escape = 'r'; break;
+        case '\t': escape = 't'; break;
+        default: return 0; /* another control character: not text */
         }
-        if (c >= 0xF0 && c <= 0xF4) {
-            if (i + 3 >= n) {
-                return 0;
-            }
-            unsigned char c1 = s[i + 1];
-            if (c == 0xF0 ? (c1 < 0x90 || c1 > 0xBF)
-                          : c == 0xF4 ? (c1 < 0x80 || c1 > 0x8F) : !is_continuation(c1)) {
-                return 0;
-            }
-            if (!is_continuation(s[i + 2]) || !is_continuation(s[i + 3])) {
-                return 0;
-            }
-            i += 4;
-            continue;
-        }
-        return 0;
+        *dst++ = '\\';
+        *dst++ = escape;
+        i++;
     }
+    out->len = dst - out->buf;
     return 1;
 }
 
 /* 1 when the three bytes at verb are one of the packed verbs. */
 static int
-verb_in(const unsigned char *verb, const Py_buffer *packed)
+verb_in(const unsigned char *verb, const unsigned char *set, Py_ssize_t len)
 {
-    const unsigned char *set = packed->buf;
-    for (Py_ssize_t i = 0; i + 3 <= packed->len; i += 3) {
+    for (Py_ssize_t i = 0; i + 3 <= len; i += 3) {
         if (set[i] == verb[0] && set[i + 1] == verb[1] && set[i + 2] == verb[2]) {
             return 1;
         }
@@ -220,13 +278,11 @@ verb_in(const unsigned char *verb, const Py_buffer *packed)
 /* 1 when the line (without its line end) starts with one of the prefixes of ``slow``,
  * followed by a space or the end of the line. */
 static int
-is_slow(const unsigned char *line, Py_ssize_t size, PyObject *slow)
+is_slow(const unsigned char *line, Py_ssize_t size, const Scan *sc)
 {
-    Py_ssize_t count = PyTuple_GET_SIZE(slow);
-    for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *prefix = PyTuple_GET_ITEM(slow, i);
-        Py_ssize_t n = PyBytes_GET_SIZE(prefix);
-        if (n <= size && memcmp(line, PyBytes_AS_STRING(prefix), (size_t)n) == 0 &&
+    for (Py_ssize_t i = 0; i < sc->nslow; i++) {
+        Py_ssize_t n = sc->slow_len[i];
+        if (n <= size && memcmp(line, sc->slow[i], (size_t)n) == 0 &&
             (n == size || line[n] == ' ')) {
             return 1;
         }
@@ -248,30 +304,14 @@ all_digits(const unsigned char *s, Py_ssize_t n)
     return 1;
 }
 
-static PyObject *
-scan(PyObject *module, PyObject *args)
+/* The scan loop: no Python API here (it may run without the GIL). Returns -1 when out
+ * of memory, else 0, with *pos_io and *count_out set. */
+static int
+scan_run(const Scan *sc, Py_ssize_t *pos_io, Py_ssize_t *count_out, Out *out)
 {
-    Py_buffer work, head, payload_verbs, no_trid;
-    Py_ssize_t pos, max_line, max_payload;
-    PyObject *slow;
-    if (!PyArg_ParseTuple(args, "y*ny*y*y*O!nn", &work, &pos, &head, &payload_verbs,
-                          &no_trid, &PyTuple_Type, &slow, &max_line, &max_payload)) {
-        return NULL;
-    }
-    PyObject *result = NULL;
-    Out out = {NULL, 0, 0};
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(slow); i++) {
-        if (!PyBytes_Check(PyTuple_GET_ITEM(slow, i))) {
-            PyErr_SetString(PyExc_TypeError, "slow must be a tuple of bytes");
-            goto done;
-        }
-    }
-    if (pos < 0 || pos > work.len) {
-        PyErr_SetString(PyExc_ValueError, "pos is outside the buffer");
-        goto done;
-    }
-    const unsigned char *s = work.buf;
-    Py_ssize_t size = work.len;
+    const unsigned char *s = sc->s;
+    Py_ssize_t size = sc->size;
+    Py_ssize_t pos = *pos_io;
     Py_ssize_t count = 0;
     Py_ssize_t start[MAX_TOKENS], stop[MAX_TOKENS];
 
@@ -281,7 +321,7 @@ scan(PyObject *module, PyObject *args)
             break;
         }
         Py_ssize_t nl = found - s;
-        if (nl - pos >= max_line || nl - pos < 4 || s[nl - 1] != '\r') {
+        if (nl - pos >= sc->max_line || nl - pos < 4 || s[nl - 1] != '\r') {
             break;
         }
         Py_ssize_t end = nl - 1; /* the line is s[pos:end] */
@@ -310,7 +350,7 @@ scan(PyObject *module, PyObject *args)
                 break;
             }
         }
-        if (!ok || is_slow(line, line_size, slow)) {
+        if (!ok || is_slow(line, line_size, sc)) {
             break;
         }
         int last = ntok - 1; /* tokens start[1..last] are arguments */
@@ -318,7 +358,7 @@ scan(PyObject *module, PyObject *args)
         const unsigned char *payload = NULL;
         Py_ssize_t payload_size = 0;
         Py_ssize_t next = nl + 1;
-        if (ntok > 1 && verb_in(line, &payload_verbs) &&
+        if (ntok > 1 && verb_in(line, sc->payload_verbs, sc->payload_verbs_len) &&
             all_digits(s + start[last], stop[last] - start[last])) {
             Py_ssize_t digits = stop[last] - start[last];
             if (digits > 9) {
@@ -328,7 +368,7 @@ scan(PyObject *module, PyObject *args)
             for (Py_ssize_t i = start[last]; i < stop[last]; i++) {
                 n = n * 10 + (s[i] - '0');
             }
-            if (n > max_payload || n > size - next) {
+            if (n > sc->max_payload || n > size - next) {
                 break; /* over the limit, or not all here: the Python framer decides */
             }
             if (digits > 1 && s[start[last]] == '0') {
@@ -342,7 +382,7 @@ scan(PyObject *module, PyObject *args)
         long long trid = -1;
         int first_arg = 1;
         if (last >= 1 && all_digits(s + start[1], stop[1] - start[1]) &&
-            !verb_in(line, &no_trid)) {
+            !verb_in(line, sc->no_trid, sc->no_trid_len)) {
             Py_ssize_t digits = stop[1] - start[1];
             if (digits > 18) {
                 break;
@@ -358,56 +398,137 @@ scan(PyObject *module, PyObject *args)
         }
 
         /* worst case: head, fixed keys and numbers, every line byte escaped twice (args
-         * and line), the payload escaped or in base64 */
-        Py_ssize_t need = head.len + 128 + 12 * line_size + 6 * payload_size + 8;
-        if (out_reserve(&out, need) < 0) {
-            goto done;
+         * and line: 6 bytes each at most), the payload as text (2 bytes per byte at most:
+         * text has no \u00XX escapes) or in base64 (4 per 3, rounded up) */
+        if (sc->head == NULL) {
+            count++;
+            pos = next;
+            continue;
         }
-        put(&out, head.buf, head.len);
-        PUT_LITERAL(&out, "\"cmd\":\"");
-        put(&out, (const char *)line, 3);
+        Py_ssize_t need = sc->head_len + 128 + 12 * line_size + 2 * payload_size + 8;
+        if (out_reserve(out, need) < 0) {
+            return -1;
+        }
+        put(out, sc->head, sc->head_len);
+        PUT_LITERAL(out, "\"cmd\":\"");
+        put(out, (const char *)line, 3);
         if (trid >= 0) {
             char number[64];
             int n = snprintf(number, sizeof number, "\",\"trid\":%lld,\"args\":[", trid);
-            put(&out, number, n);
+            put(out, number, n);
         }
         else {
-            PUT_LITERAL(&out, "\",\"trid\":null,\"args\":[");
+            PUT_LITERAL(out, "\",\"trid\":null,\"args\":[");
         }
         for (int t = first_arg; t <= last; t++) {
             if (t > first_arg) {
-                PUT_LITERAL(&out, ",");
+                PUT_LITERAL(out, ",");
             }
-            PUT_LITERAL(&out, "\"");
-            put_escaped(&out, s + start[t], stop[t] - start[t]);
-            PUT_LITERAL(&out, "\"");
+            PUT_LITERAL(out, "\"");
+            put_escaped(out, s + start[t], stop[t] - start[t]);
+            PUT_LITERAL(out, "\"");
         }
-        PUT_LITERAL(&out, "]");
+        PUT_LITERAL(out, "]");
         if (payload != NULL) {
-            if (is_text(payload, payload_size)) {
-                PUT_LITERAL(&out, ",\"payload\":\"");
-                put_escaped(&out, payload, payload_size);
+            Py_ssize_t mark = out->len;
+            PUT_LITERAL(out, ",\"payload\":\"");
+            if (!put_text(out, payload, payload_size)) {
+                out->len = mark;
+                PUT_LITERAL(out, ",\"payload_b64\":\"");
+                put_base64(out, payload, payload_size);
             }
-            else {
-                PUT_LITERAL(&out, ",\"payload_b64\":\"");
-                put_base64(&out, payload, payload_size);
-            }
-            PUT_LITERAL(&out, "\"");
+            PUT_LITERAL(out, "\"");
         }
         if (!canonical) {
-            PUT_LITERAL(&out, ",\"line\":\"");
-            put_escaped(&out, line, nl + 1 - pos);
-            PUT_LITERAL(&out, "\"");
+            PUT_LITERAL(out, ",\"line\":\"");
+            put_escaped(out, line, nl + 1 - pos);
+            PUT_LITERAL(out, "\"");
         }
-        PUT_LITERAL(&out, "}\n");
+        PUT_LITERAL(out, "}\n");
         count++;
         pos = next;
     }
+    *pos_io = pos;
+    *count_out = count;
+    return 0;
+}
+
+static PyObject *
+scan(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_buffer work, head = {0}, payload_verbs, no_trid;
+    Py_ssize_t pos;
+    Scan sc;
+    PyObject *head_object, *slow;
+    if (!PyArg_ParseTuple(args, "y*nOy*y*O!nn", &work, &pos, &head_object, &payload_verbs,
+                          &no_trid, &PyTuple_Type, &slow, &sc.max_line, &sc.max_payload)) {
+        return NULL;
+    }
+    int records = head_object != Py_None;
+    if (records && PyObject_GetBuffer(head_object, &head, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&work);
+        PyBuffer_Release(&payload_verbs);
+        PyBuffer_Release(&no_trid);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    Out out = {NULL, 0, 0};
+    sc.nslow = PyTuple_GET_SIZE(slow);
+    if (sc.nslow > MAX_SLOW) {
+        PyErr_SetString(PyExc_ValueError, "too many slow prefixes");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < sc.nslow; i++) {
+        PyObject *prefix = PyTuple_GET_ITEM(slow, i);
+        if (!PyBytes_Check(prefix)) {
+            PyErr_SetString(PyExc_TypeError, "slow must be a tuple of bytes");
+            goto done;
+        }
+        /* the tuple (held by args) keeps these alive while the GIL is released */
+        sc.slow[i] = PyBytes_AS_STRING(prefix);
+        sc.slow_len[i] = PyBytes_GET_SIZE(prefix);
+    }
+    if (pos < 0 || pos > work.len) {
+        PyErr_SetString(PyExc_ValueError, "pos is outside the buffer");
+        goto done;
+    }
+    sc.s = work.buf;
+    sc.size = work.len;
+    sc.head = records ? head.buf : NULL;
+    sc.head_len = records ? head.len : 0;
+    sc.payload_verbs = payload_verbs.buf;
+    sc.payload_verbs_len = payload_verbs.len;
+    sc.no_trid = no_trid.buf;
+    sc.no_trid_len = no_trid.len;
+    Py_ssize_t count = 0;
+    int status;
+    /* JSON records take about 1.6 times the bytes of ordinary traffic: reserve twice
+     * the input at once (growing a big buffer copies it) */
+    if (records && out_reserve(&out, 2 * (work.len - pos) + 4096) < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (work.len - pos >= RELEASE_GIL_FROM) {
+        /* another thread (the capture writer, the event loop) may run meanwhile */
+        Py_BEGIN_ALLOW_THREADS
+        status = scan_run(&sc, &pos, &count, &out);
+        Py_END_ALLOW_THREADS
+    }
+    else {
+        status = scan_run(&sc, &pos, &count, &out);
+    }
+    if (status < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
     result = Py_BuildValue("nny#", pos, count, out.buf ? out.buf : "", out.len);
 done:
-    PyMem_Free(out.buf);
+    PyMem_RawFree(out.buf);
     PyBuffer_Release(&work);
-    PyBuffer_Release(&head);
+    if (records) {
+        PyBuffer_Release(&head);
+    }
     PyBuffer_Release(&payload_verbs);
     PyBuffer_Release(&no_trid);
     return result;
@@ -420,16 +541,22 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {
+static struct PyModuleDef scan_module = {
     PyModuleDef_HEAD_INIT,
     "msproxy.capture._scan",
     "The capture's fast path in C: cmd records for runs of ordinary MSNP commands.",
     -1,
     methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
 };
 
 PyMODINIT_FUNC
 PyInit__scan(void)
 {
-    return PyModule_Create(&module);
+    init_plain();
+    init_base64();
+    return PyModule_Create(&scan_module);
 }

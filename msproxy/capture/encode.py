@@ -54,28 +54,31 @@ encode_text = _make_encoder()
 """One record as one line of JSON text (no newline)."""
 
 
-class EncodedRecords:
-    """Records already encoded as JSON Lines (``count`` lines), queued with plain records
-    when the C fast path (``msproxy.capture.scan``) wrote a run of ``cmd`` records."""
+class RecordRun:
+    """A run of ``count`` records queued as one item, encoded only when written (the C
+    fast path's ``msproxy.capture.scan.ScannedRun``)."""
 
-    __slots__ = ("count", "data")
+    __slots__ = ("count",)
 
-    def __init__(self, data: bytes, count: int) -> None:
-        self.data = data
+    def __init__(self, count: int) -> None:
         self.count = count
 
+    def encode(self) -> bytes:
+        """The JSON Lines of the run (``count`` lines)."""
+        raise NotImplementedError
+
     def __repr__(self) -> str:
-        return f"EncodedRecords({self.count} records, {len(self.data)} bytes)"
+        return f"<{type(self).__name__} of {self.count} records>"
 
 
-def encode_records(records: Sequence[Record | EncodedRecords]) -> bytes:
+def encode_records(records: Sequence[Record | RecordRun]) -> bytes:
     """The JSON Lines bytes of ``records``, each line ended by ``\\n``."""
     # Line by line to bytes, then one join: joining the text first is twice as slow for
     # big payloads (one huge string, then a huge encode).
     lines = []
     for record in records:
-        if isinstance(record, EncodedRecords):
-            lines.append(record.data)
+        if isinstance(record, RecordRun):
+            lines.append(record.encode())
             continue
         try:
             lines.append((encode_text(record) + "\n").encode("utf-8"))

@@ -1,11 +1,13 @@
 """msproxy/capture/scan: ``cmd`` records for runs of ordinary commands, at C speed.
 
-Strategy: the proxy spends most of its time turning commands into capture records, one
+Strategy: the proxy spent most of its time turning commands into capture records, one
 Python call after another. ``RecordScanner`` is a ``Framer`` bulk scanner
-(``msmgr.codec.BulkScanner``) backed by the optional C extension ``_scan``: it frames
-runs of ordinary commands and writes their ``cmd`` records straight to JSON Lines in
-one call per chunk (an ``EncodedRecords`` item in the capture queue), with no
-``Command`` object and no record dict. Whatever is not ordinary (lines that are not
+(``msmgr.codec.BulkScanner``) backed by the optional C extension ``_scan``: on the
+relay's path it only frames runs of ordinary commands, in one call per chunk, with no
+``Command`` object and no record dict; the run's bytes go to the capture queue as a
+``ScannedRun``, and the capture writer's thread has the same C code write their ``cmd``
+records straight to JSON Lines, with the GIL released (so on a second core, in
+parallel with the relay). Whatever is not ordinary (lines that are not
 printable ASCII or not CRLF-ended, verbs that are not three letters, anything near a
 limit, and the commands the caller names: redirects, secrets to redact, ``VER``) is
 left to the framer and the relay's Python path, which stays the definition of the
@@ -18,14 +20,19 @@ proxy uses the Python path only.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable
+from functools import lru_cache
 from types import ModuleType
 
-from msmgr.codec import Direction, Limits
+from msmgr.codec import Command, CommandRun, Direction, Framer, Limits
 from msmgr.codec.tables import DIALECT_VERBS, NO_TRID_VERBS, PAYLOAD_VERBS
 
-from .encode import encode_text
+from .encode import RecordRun, encode_records, encode_text
+from .format import Record, command_record
+
+logger = logging.getLogger(__name__)
 
 _scan: ModuleType | None
 try:
@@ -47,8 +54,28 @@ def _packed(verbs: Iterable[str]) -> bytes:
     return b"".join(sorted(v.encode("ascii") for v in verbs if len(v) == 3 and v.isascii()))
 
 
+@lru_cache(maxsize=64)
+def _tables(
+    direction: Direction, slow: frozenset[str], limits: Limits
+) -> tuple[bytes, bytes, tuple[bytes, ...], int, int]:
+    """The C side's arguments after ``head``, shared by every scanner of one kind (an
+    idle proxied connection then costs two small objects, not two sets of tables)."""
+    prefixes = slow | DIALECT_VERBS[direction]
+    return (
+        _packed(PAYLOAD_VERBS[direction]),
+        _packed(NO_TRID_VERBS[direction]),
+        tuple(sorted(p.encode("ascii") for p in prefixes)),
+        limits.max_line,
+        limits.max_payload,
+    )
+
+
 class RecordScanner:
     """The bulk scanner of one direction of one proxied connection (C fast path).
+
+    As a ``BulkScanner`` it only frames (fast, on the relay's path); ``run`` wraps each
+    ``CommandRun`` it framed in a ``ScannedRun``, whose ``cmd`` records are written when
+    the capture writer encodes it, in the writer's thread, with the GIL released.
 
     Args:
         conn: the connection number written in the records.
@@ -57,22 +84,9 @@ class RecordScanner:
             verb and its first argument (``"XFR"``, ``"MSG Hotmail"``); the direction's
             ``DIALECT_VERBS`` are always added.
         limits: the framer's limits (commands near them are left to the framer).
-
-    Set ``t`` to the arrival time of each chunk before feeding it.
     """
 
-    __slots__ = (
-        "_head",
-        "_head_t",
-        "_max_line",
-        "_max_payload",
-        "_no_trid",
-        "_payload",
-        "_slow",
-        "conn",
-        "dir",
-        "t",
-    )
+    __slots__ = ("_tables", "conn", "dir", "direction")
 
     def __init__(
         self,
@@ -84,36 +98,58 @@ class RecordScanner:
     ) -> None:
         if _scan is None:
             raise RuntimeError("the C extension msproxy.capture._scan is not built")
-        limits = limits if limits is not None else Limits()
         self.conn = conn
+        self.direction = direction
         self.dir = direction.value
-        self.t = 0.0
-        self._payload = _packed(PAYLOAD_VERBS[direction])
-        self._no_trid = _packed(NO_TRID_VERBS[direction])
-        prefixes = set(slow) | DIALECT_VERBS[direction]
-        self._slow = tuple(sorted(p.encode("ascii") for p in prefixes))
-        self._max_line = limits.max_line
-        self._max_payload = limits.max_payload
-        self._head_t: float | None = None
-        self._head = b""
+        self._tables = _tables(direction, frozenset(slow), limits or Limits())
 
     def __call__(self, work: bytes, pos: int) -> tuple[int, int, bytes]:
-        """``BulkScanner``: the ``cmd`` records of the ordinary commands at ``work[pos:]``."""
-        if self.t != self._head_t:
-            # The record's first keys, encoded by the Python encoder itself (so the
-            # time reads exactly as in a record it encodes), without the closing brace.
-            head = encode_text({"type": "cmd", "t": self.t, "conn": self.conn, "dir": self.dir})
-            self._head = head[:-1].encode("utf-8") + b","
-            self._head_t = self.t
+        """``BulkScanner``: frame the ordinary commands at ``work[pos:]`` (no records)."""
         assert _scan is not None
-        result: tuple[int, int, bytes] = _scan.scan(
-            work,
-            pos,
-            self._head,
-            self._payload,
-            self._no_trid,
-            self._slow,
-            self._max_line,
-            self._max_payload,
-        )
+        result: tuple[int, int, bytes] = _scan.scan(work, pos, None, *self._tables)
         return result
+
+    def run(self, run: CommandRun, t: float) -> ScannedRun:
+        """The capture item of a run this scanner framed, read at time ``t``."""
+        return ScannedRun(self, run.raw, run.count, t)
+
+    def encode_run(self, raw: bytes, count: int, t: float) -> bytes:
+        """The ``cmd`` records (JSON Lines) of the ``count`` commands of ``raw``."""
+        # The record's first keys, encoded by the Python encoder itself (so the time
+        # reads exactly as in a record it encodes), without the closing brace.
+        head = encode_text({"type": "cmd", "t": t, "conn": self.conn, "dir": self.dir})
+        assert _scan is not None
+        end, done, data = _scan.scan(raw, 0, head[:-1].encode("utf-8") + b",", *self._tables)
+        if end == len(raw) and done == count:
+            return bytes(data)
+        # Framing the same bytes gave another result (a bug): write them the Python way.
+        logger.error(
+            "capture fast path: %d commands framed as %d (%d of %d bytes); "
+            "written by the Python path",
+            count,
+            done,
+            end,
+            len(raw),
+        )
+        framer = Framer(self.direction, strict=False)
+        records: list[Record] = [
+            command_record(self.conn, self.dir, event, t)
+            for event in [*framer.feed(raw), *framer.close()]
+            if isinstance(event, Command)
+        ]
+        return encode_records(records)
+
+
+class ScannedRun(RecordRun):
+    """The ``cmd`` records of a run of ordinary commands, encoded when written."""
+
+    __slots__ = ("raw", "scanner", "t")
+
+    def __init__(self, scanner: RecordScanner, raw: bytes, count: int, t: float) -> None:
+        super().__init__(count)
+        self.scanner = scanner
+        self.raw = raw
+        self.t = t
+
+    def encode(self) -> bytes:
+        return self.scanner.encode_run(self.raw, self.count, self.t)

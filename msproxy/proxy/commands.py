@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from msmgr.codec import Command
 from msmgr.debug import Debug
 from msproxy.capture import Record
-from msproxy.capture.encode import EncodedRecords
+from msproxy.capture.encode import RecordRun
 
 from .events import Side
 
@@ -59,10 +59,10 @@ class RequestRedirect:
 class WriteRecords:
     """Append these capture records (one batch per received chunk).
 
-    Records are dicts, or ``EncodedRecords`` (``cmd`` records the C fast path wrote).
+    Records are dicts, or ``RecordRun`` (``cmd`` records the C fast path wrote).
     """
 
-    records: Sequence[Record | EncodedRecords]
+    records: Sequence[Record | RecordRun]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

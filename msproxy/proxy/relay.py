@@ -32,10 +32,10 @@ Strategy:
   false``), and nothing after it.
 * The C fast path (``fast``, on when ``msproxy.capture.scan`` is built): while relaying
   with no command logging, each framer hands runs of ordinary commands to a
-  ``RecordScanner``, which writes their ``cmd`` records in C (``CommandRun`` events
-  carry them, as ``EncodedRecords``). Redirects, commands with secrets and anything
-  unusual still come out as ``Command`` objects and take the Python path; the records
-  are the same bytes either way.
+  ``RecordScanner``, which frames them in C (``CommandRun`` events); their records are
+  queued as one ``ScannedRun`` each, written in C by the capture writer's thread.
+  Redirects, commands with secrets and anything unusual still come out as ``Command``
+  objects and take the Python path; the records are the same bytes either way.
 * Log commands: COMMAND_SEND for client commands, COMMAND_RECV for server commands (the
   proxy stands where the client's library would), PACKET_SEND / PACKET_RECV for the bytes
   of each chunk, NOTIFICATION for list/presence commands when the COMMAND flag of that
@@ -62,7 +62,7 @@ from msmgr.codec import (
 from msmgr.codec import Event as FramerEvent
 from msmgr.debug import Debug
 from msproxy.capture import Record, command_record, put_bytes
-from msproxy.capture.encode import EncodedRecords
+from msproxy.capture.encode import RecordRun
 from msproxy.capture.scan import RecordScanner, accelerated
 from msproxy.inspect.model import connection_name
 
@@ -171,7 +171,7 @@ class _Batch:
         # True: the bytes were forwarded already (raw client chunks): record, send nothing.
         self.forwarded = forwarded
         self.chunks: list[bytes] = []
-        self.records: list[Record | EncodedRecords] = []
+        self.records: list[Record | RecordRun] = []
         self.logs: list[ProxyCommand] = []
 
     def flush(self, to: Side) -> None:
@@ -302,8 +302,9 @@ class Relay:
         return RecordScanner(self.conn, _DIRECTION[side], slow=slow, limits=limits)
 
     def _update_bulk(self) -> None:
-        """The fast path runs while relaying, recording, and logging no commands."""
-        on = self.record and not self._log_commands and self.state is RelayState.RELAYING
+        """The fast path runs while relaying and logging no commands (with no capture it
+        frames only: the limits are still checked and the redirects still found)."""
+        on = not self._log_commands and self.state is RelayState.RELAYING
         for way in self._ways:
             way.framer.bulk = way.scanner if on else None
 
@@ -371,8 +372,6 @@ class Relay:
         if self.state is RelayState.CLOSED:
             return out
         way = self._ways[side is Side.UPSTREAM]
-        if way.scanner is not None:
-            way.scanner.t = t
         if self._log_packets and self._debug & way.packet_flag:
             out.append(
                 Log(
@@ -471,8 +470,9 @@ class Relay:
                         return
                 chunks.append(event.raw or event.to_bytes())
             elif type(event) is CommandRun:
-                if record:
-                    batch.records.append(EncodedRecords(event.data, event.count))
+                # (only a framer given ``way.scanner`` as its bulk scanner makes these)
+                if record and way.scanner is not None:
+                    batch.records.append(way.scanner.run(event, t))
                 chunks.append(event.raw)
             elif isinstance(event, Unparsed):
                 self._unparsed(side, event, t, batch, forward=True)

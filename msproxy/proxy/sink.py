@@ -3,19 +3,20 @@
 Relays hand records over with ``put``: synchronous, it never waits and never drops, so
 the records of a chunk are queued right after its forward (even when that forward
 failed or was cancelled) and the capture writer is never between a received chunk and
-its forward. A single writer task collects what arrives
-during ``interval`` (or until ``batch`` records are queued, whichever comes first),
-encodes it (``encode``) and appends it with one ``write(2)``: one wake-up and one
-system call per batch, not per chunk. A record therefore reaches the file at most
-``interval`` (10 ms) after its command was read; ``flush`` writes whatever is queued,
-and ``serve_proxy`` calls it on the way out so the close records of a shutdown are kept.
+its forward. A single writer task collects what arrives during ``interval`` (or until
+``batch`` records are queued, whichever comes first), then a worker thread encodes it
+(``encode_records``; the C fast path's runs are encoded there, with the GIL released)
+and appends it with one ``write(2)``: one wake-up and one system call per batch, not per
+chunk, and the event loop keeps forwarding meanwhile. A record therefore reaches the
+file about ``interval`` (10 ms) after its command was read; ``flush`` writes whatever is
+queued, and ``serve_proxy`` calls it on the way out so the close records of a shutdown
+are kept.
 
-When the disk is slower than the network: a big batch is written from a worker thread,
-so forwarding goes on meanwhile, and the queue grows; above ``high_water`` records each
-session stops reading after its current chunk (``wait_room``) until the writer has
-caught up, so TCP pushes back on clients and servers. Records are never dropped; memory
-stays bounded by about ``high_water`` records. (An ``EncodedRecords`` item counts as
-the records it holds.)
+When the disk (or the encoding) is slower than the network, the queue grows; above
+``high_water`` records each session stops reading after its current chunk
+(``wait_room``) until the writer has caught up, so TCP pushes back on clients and
+servers. Records are never dropped; memory stays bounded by about ``high_water``
+records (a ``RecordRun`` item counts as the records it holds) plus the batch in writing.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import NoReturn
 import trio
 
 from msproxy.capture import CaptureWriter, Record
-from msproxy.capture.encode import EncodedRecords, encode_records
+from msproxy.capture.encode import RecordRun, encode_records
 
 HIGH_WATER = 20_000
 """Queued records above which the sessions wait for the writer."""
@@ -34,8 +35,6 @@ BATCH = 2_000
 """Queued records that wake the writer at once, without waiting for ``interval``."""
 INTERVAL = 0.01
 """Seconds a queued record may wait for its write (a capture lags at most this much)."""
-THREAD_BYTES = 256 * 1024
-"""Batches at least this big are written from a worker thread."""
 
 
 class CaptureSink:
@@ -54,8 +53,8 @@ class CaptureSink:
         self.batch = batch
         self.interval = interval
         self.batches_written = 0
-        self._queue: list[Record | EncodedRecords] = []
-        self._size = 0  # records in the queue (an EncodedRecords item counts its records)
+        self._queue: list[Record | RecordRun] = []
+        self._size = 0  # records in the queue (an RecordRun item counts its records)
         self._wakeup = trio.Event()
         self._full = trio.Event()
         self._room = trio.Event()
@@ -66,7 +65,7 @@ class CaptureSink:
         """Records queued and not yet written."""
         return self._size
 
-    def put(self, records: Sequence[Record | EncodedRecords]) -> None:
+    def put(self, records: Sequence[Record | RecordRun]) -> None:
         """Queue records for writing, in order (never blocks, never drops)."""
         if self.writer is None or not records:
             return
@@ -76,7 +75,7 @@ class CaptureSink:
         queue.extend(records)
         size = self._size
         for record in records:
-            size += record.count if isinstance(record, EncodedRecords) else 1
+            size += record.count if isinstance(record, RecordRun) else 1
         self._size = size
         if size >= self.batch:
             self._full.set()
@@ -89,12 +88,12 @@ class CaptureSink:
 
     def flush(self) -> None:
         """Write everything queued now (in this thread)."""
-        data = self._take()
-        if data:
-            self._write(data)
+        batch = self._take()
+        if batch:
+            self._write(batch)
 
-    def _take(self) -> bytes:
-        """Empty the queue (the sessions may read again) and encode what it held.
+    def _take(self) -> list[Record | RecordRun]:
+        """Empty the queue (the sessions may read again); return what it held.
 
         So at most ``high_water`` records wait in the queue plus one batch in writing.
         """
@@ -103,14 +102,15 @@ class CaptureSink:
         self._wakeup = trio.Event()
         self._full = trio.Event()
         self._room.set()
-        if not queue or self.writer is None:
-            return b""
-        return encode_records(queue)
+        return queue if self.writer is not None else []
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, batch: list[Record | RecordRun]) -> None:
+        """Encode ``batch`` and append it with one write (run in a worker thread)."""
         assert self.writer is not None
-        self.writer.write_bytes(data)
-        self.batches_written += 1
+        data = encode_records(batch)
+        if data:
+            self.writer.write_bytes(data)
+            self.batches_written += 1
 
     async def run(self) -> NoReturn:
         """The writer task: every ``interval`` (or ``batch`` records), one write."""
@@ -118,10 +118,10 @@ class CaptureSink:
             await self._wakeup.wait()
             with trio.move_on_after(self.interval):
                 await self._full.wait()
-            data = self._take()
-            if len(data) >= THREAD_BYTES:
-                # The loop keeps forwarding meanwhile (the GIL is released in write(2)).
-                await trio.to_thread.run_sync(self._write, data)
-            elif data:
-                self._write(data)
+            batch = self._take()
+            if batch:
+                # Encoded and written in a worker thread: the loop keeps forwarding
+                # meanwhile (the C fast path and write(2) release the GIL). Not
+                # abandoned on cancellation: a batch taken is always written.
+                await trio.to_thread.run_sync(self._write, batch)
             await trio.lowlevel.checkpoint()

@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import gc
 import json
+import os
 import resource
 import signal
 import statistics
@@ -150,6 +151,14 @@ async def measure(address: Address, data: bytes, commands: int, pings: int) -> R
         "rtt median us": statistics.median(rtts) * 1e6,
         "rtt p99 us": rtts[int(len(rtts) * 0.99) - 1] * 1e6,
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (all its threads), from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    # fields[0] is the state (field 3); utime and stime are fields 14 and 15
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib() -> int:
@@ -379,10 +388,17 @@ def compare(args: argparse.Namespace, capture: Path | None) -> None:
             " client, upstream and each relay in separate processes"
         )
         rounds: dict[str, list[Result]] = {"plain": [], "msproxy": []}
+        pids = {"plain": plain.proc.pid, "msproxy": proxy.proc.pid}
         for _ in range(args.rounds):
             for name, port in ports.items():
+                before = cpu_seconds(pids[name])
                 load.send(port)
-                rounds[name].append(json.loads(load.readline()))
+                result = json.loads(load.readline())
+                used = cpu_seconds(pids[name]) - before
+                # The relay's own CPU time (every thread) per command relayed: unlike the
+                # rates, it hardly moves with what else the machine is doing.
+                result["relay cpu us/command"] = used / (args.commands + args.pings) * 1e6
+                rounds[name].append(result)
     # The ExitStack has stopped every child here (the msproxy relay's capture is closed).
     base, mine = best(rounds["plain"]), best(rounds["msproxy"])
     show("plain", base)

@@ -52,21 +52,22 @@ def run(
     bulk: bool,
     slow: tuple[str, ...] = (),
     limits: Limits | None = None,
+    record: bool = True,
 ) -> tuple[bytes, bytes, list[str], int]:
     """(records, forwarded bytes, event kinds, commands the scanner took) of one stream."""
-    scanner = RecordScanner(5, direction, slow=slow, limits=limits) if bulk else None
-    framer = Framer(direction, strict=False, limits=limits, bulk=scanner)
+    scanner = RecordScanner(5, direction, slow=slow, limits=limits)
+    framer = Framer(direction, strict=False, limits=limits, bulk=scanner if bulk else None)
     records: list[bytes] = []
     raw: list[bytes] = []
     kinds: list[str] = []
     scanned = 0
     for index, chunk in enumerate(chunks):
         t = 1_700_000_000.25 + index / 7
-        if scanner is not None:
-            scanner.t = t
         for event in framer.feed(chunk) + (framer.close() if index == len(chunks) - 1 else []):
             if isinstance(event, CommandRun):
-                records.append(event.data)
+                assert event.data == b""  # the scanner only frames
+                if record:
+                    records.append(scanner.run(event, t).encode())
                 raw.append(event.raw)
                 kinds += ["cmd"] * event.count
                 scanned += event.count
@@ -206,6 +207,19 @@ def test_generated_streams_give_the_same_records(
 ) -> None:
     data = b"".join(streams)
     assert_same(direction, chunked(data, cuts), slow=slow, limits=limits)
+
+
+@pytestmark_c
+@given(st.lists(stream(), min_size=1, max_size=3), st.lists(st.integers(0, 2000), max_size=6))
+@settings(max_examples=100, deadline=None)
+def test_frame_only_mode_frames_the_same(streams: list[bytes], cuts: list[int]) -> None:
+    # With no capture the proxy still frames every command (limits, redirects): the
+    # scanner frames exactly as the framer does.
+    chunks = chunked(b"".join(streams), cuts)
+    for direction in (C2S, S2C):
+        python = run(direction, chunks, bulk=False)
+        fast = run(direction, chunks, bulk=True, record=False)
+        assert fast[1:3] == python[1:3]
 
 
 @pytestmark_c

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from msproxy.capture import Record, rebuild
-from msproxy.capture.encode import EncodedRecords
+from msproxy.capture.encode import RecordRun
 from msproxy.proxy.commands import (
     CloseSide,
     OpenUpstream,
@@ -29,8 +29,8 @@ def records(commands: list[ProxyCommand]) -> list[Record]:
     for command in commands:
         if isinstance(command, WriteRecords):
             for record in command.records:
-                if isinstance(record, EncodedRecords):
-                    lines = record.data.splitlines()
+                if isinstance(record, RecordRun):
+                    lines = record.encode().splitlines()
                     assert len(lines) == record.count
                     found.extend(json.loads(line) for line in lines)
                 else:

@@ -72,6 +72,16 @@ def test_a_record_json_refuses_becomes_an_error_record() -> None:
     assert "'cmd' record" in error["message"]
 
 
+async def written(sink: CaptureSink, batches: int) -> None:
+    """Wait until ``batches`` batches were written: the writer's thread runs in real time,
+    which the autojump clock does not wait for."""
+    for _ in range(100_000):
+        if sink.batches_written >= batches:
+            return
+        await trio.sleep(0.001)
+    raise AssertionError(f"{sink.batches_written} batches written, not {batches}")
+
+
 async def test_records_are_written_in_batches_in_order(
     tmp_path: Path, autojump_clock: trio.testing.MockClock
 ) -> None:
@@ -84,10 +94,12 @@ async def test_records_are_written_in_batches_in_order(
             sink.put([{"type": "close", "t": float(i), "conn": i}])
             await trio.sleep(0.0001)
         await trio.sleep(0.02)
+        await written(sink, 1)
         assert sink.batches_written == 1
         assert sink.backlog == 0
         sink.put([{"type": "close", "t": 50.0, "conn": 50}])
         await trio.sleep(0.02)
+        await written(sink, 2)
         assert sink.batches_written == 2
         nursery.cancel_scope.cancel()
     writer.close()
