@@ -5,9 +5,9 @@ Python call after another. ``RecordScanner`` is a ``Framer`` bulk scanner
 (``msmgr.codec.BulkScanner``) backed by the optional C extension ``_scan``: on the
 relay's path it only frames runs of ordinary commands, in one call per chunk, with no
 ``Command`` object and no record dict; the run's bytes go to the capture queue as a
-``ScannedRun``, and the capture writer's thread has the same C code write their ``cmd``
-records straight to JSON Lines, with the GIL released (so on a second core, in
-parallel with the relay). Whatever is not ordinary (lines that are not
+``ScannedRun``, and when the capture writer encodes its batch, the same C code writes
+their ``cmd`` records straight to JSON Lines (releasing the GIL for big runs). Whatever
+is not ordinary (lines that are not
 printable ASCII or not CRLF-ended, verbs that are not three letters, anything near a
 limit, and the commands the caller names: redirects, secrets to redact, ``VER``) is
 left to the framer and the relay's Python path, which stays the definition of the
@@ -75,7 +75,7 @@ class RecordScanner:
 
     As a ``BulkScanner`` it only frames (fast, on the relay's path); ``run`` wraps each
     ``CommandRun`` it framed in a ``ScannedRun``, whose ``cmd`` records are written when
-    the capture writer encodes it, in the writer's thread, with the GIL released.
+    the capture writer encodes its batch.
 
     Args:
         conn: the connection number written in the records.

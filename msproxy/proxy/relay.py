@@ -33,7 +33,7 @@ Strategy:
 * The C fast path (``fast``, on when ``msproxy.capture.scan`` is built): while relaying
   with no command logging, each framer hands runs of ordinary commands to a
   ``RecordScanner``, which frames them in C (``CommandRun`` events); their records are
-  queued as one ``ScannedRun`` each, written in C by the capture writer's thread.
+  queued as one ``ScannedRun`` each, written in C when the capture writer encodes.
   Redirects, commands with secrets and anything unusual still come out as ``Command``
   objects and take the Python path; the records are the same bytes either way.
 * Log commands: COMMAND_SEND for client commands, COMMAND_RECV for server commands (the

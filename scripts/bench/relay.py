@@ -141,13 +141,13 @@ async def latency(address: Address, pings: int) -> list[float]:
     return times
 
 
-async def measure(address: Address, data: bytes, commands: int, pings: int) -> Result:
-    """One round against one relay: throughput, then ping-pong latency."""
-    elapsed = await throughput(address, data)
+async def measure(address: Address, phase: str, data: bytes, commands: int, pings: int) -> Result:
+    """One phase of a round against one relay: pipelined throughput, or ping-pong latency."""
+    if phase == "throughput":
+        elapsed = await throughput(address, data)
+        return {"commands/s": commands / elapsed, "MB/s": len(data) / elapsed / 1e6}
     rtts = sorted(await latency(address, pings))
     return {
-        "commands/s": commands / elapsed,
-        "MB/s": len(data) / elapsed / 1e6,
         "rtt median us": statistics.median(rtts) * 1e6,
         "rtt p99 us": rtts[int(len(rtts) * 0.99) - 1] * 1e6,
     }
@@ -211,13 +211,14 @@ async def start_msproxy(upstream: Address, capture: Path | None, nursery: trio.N
 
 
 def helper_load(commands: int, pings: int) -> None:
-    """Child process: the load client; measures the port named on each stdin line."""
+    """Child process: the load client; each stdin line names a port and a phase."""
     data, count = command_mix(commands)
     print("ready", flush=True)
     for line in sys.stdin:
-        address = ("127.0.0.1", int(line))
+        port, phase = line.split()
+        address = ("127.0.0.1", int(port))
         try:
-            result = trio.run(measure, address, data, count, pings)
+            result = trio.run(measure, address, phase, data, count, pings)
         except* (trio.BrokenResourceError, OSError) as group:
             # A relay went away: the parent is stopping (or died); say why, briefly.
             sys.exit(f"load client: {group.exceptions[0]}")
@@ -392,12 +393,14 @@ def compare(args: argparse.Namespace, capture: Path | None) -> None:
         for _ in range(args.rounds):
             for name, port in ports.items():
                 before = cpu_seconds(pids[name])
-                load.send(port)
+                load.send(f"{port} throughput")
                 result = json.loads(load.readline())
                 used = cpu_seconds(pids[name]) - before
-                # The relay's own CPU time (every thread) per command relayed: unlike the
-                # rates, it hardly moves with what else the machine is doing.
-                result["relay cpu us/command"] = used / (args.commands + args.pings) * 1e6
+                # The relay's own CPU time (every thread) per command of the throughput
+                # phase: unlike the rates, it hardly moves with what else the machine does.
+                result["relay cpu us/command"] = used / args.commands * 1e6
+                load.send(f"{port} latency")
+                result.update(json.loads(load.readline()))
                 rounds[name].append(result)
     # The ExitStack has stopped every child here (the msproxy relay's capture is closed).
     base, mine = best(rounds["plain"]), best(rounds["msproxy"])
