@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from msmgr.codec import Limits
+from msmgr.debug import Debug
 from msproxy.proxy.commands import CloseSide, OpenUpstream, RequestRedirect, SendData, WriteRecords
 from msproxy.proxy.events import (
     ConnectionClosed,
@@ -419,3 +420,18 @@ def test_error_records_carry_message() -> None:
     (error,) = [r for r in records(out) if r["type"] == "error"]
     assert error["message"] == "not an MSNP command line"
     assert "reason" not in error
+
+
+def test_fast_path_runs_only_while_no_command_is_logged(record_path: str) -> None:
+    # The C fast path frames runs of commands without Command objects, so it must be off
+    # whenever a console line per command is asked for, and back on when it is not.
+    relay, driver = started(debug=Debug.OPEN)
+    framers = [way.framer for way in relay._ways]
+    fast = record_path == "c"
+    assert all((f.bulk is not None) is fast for f in framers)
+    relay.debug = Debug.COMMAND_RECV
+    assert all(f.bulk is None for f in framers)
+    out = driver.feed(Side.UPSTREAM, b"CHG 9 NLN 0\r\n")
+    assert [r["cmd"] for r in records(out)] == ["CHG"]
+    relay.debug = Debug.NONE
+    assert all((f.bulk is not None) is fast for f in framers)
