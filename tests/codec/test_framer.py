@@ -6,6 +6,7 @@ import pytest
 
 from msmgr.codec import (
     Command,
+    CommandRun,
     Desync,
     Dialect,
     Direction,
@@ -255,3 +256,33 @@ def test_tolerant_mode_eof_mid_command_returns_the_rest() -> None:
     assert framer.close() == [
         Unparsed(b"MSG a@b.c A 10\r\nabc", "connection closed in the middle of a command")
     ]
+
+
+def png_scanner(work: bytes, pos: int) -> tuple[int, int, bytes]:
+    """A bulk scanner that takes runs of complete ``PNG`` lines only."""
+    count = 0
+    while work.startswith(b"PNG\r\n", pos):
+        pos += 5
+        count += 1
+    return pos, count, b"P" * count
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 7, 64])
+def test_a_bulk_scanner_takes_the_runs_it_handles_and_the_framer_the_rest(size: int) -> None:
+    wire = b"PNG\r\nPNG\r\nCAL 1 bob\r\nPNG\r\nMSG 2 N 5\r\nPNG\r\nPNG\r\nbad line\nPNG\r\nPN"
+    framer = Framer(Direction.C2S, strict=False, bulk=png_scanner)
+    events = []
+    for i in range(0, len(wire), size):
+        events += framer.feed(wire[i : i + size])
+    events += framer.close()
+    raw = b"".join(
+        (e.raw or b"") if isinstance(e, CommandRun | Command | Unparsed) else b"" for e in events
+    )
+    assert raw == wire  # every byte once, in order
+    # the five whole PNG lines went to the scanner (the one in MSG's payload is payload)
+    assert sum(e.count for e in events if isinstance(e, CommandRun)) == 5
+    commands = [e for e in events if isinstance(e, Command)]
+    assert [c.verb for c in commands] == ["CAL", "MSG"]
+    assert commands[1].payload == b"PNG\r\n"
+    assert [e.raw for e in events if isinstance(e, Unparsed)] == [b"bad line\n", b"PN"]
+    assert all(e.data == b"P" * e.count for e in events if isinstance(e, CommandRun))
