@@ -60,11 +60,12 @@ class CaptureWriter:
             self._write(encode_records(batch))
             self.records_written += len(batch)
 
-    def write_bytes(self, data: bytes) -> None:
+    def write_bytes(self, data: bytes, records: int | None = None) -> None:
         """Append records already encoded as whole JSON Lines (as ``encode_record``
-        makes them), in one write; for writers that encode batches themselves."""
+        makes them), in one write; for writers that encode batches themselves.
+        ``records``: how many lines ``data`` holds, when the caller knows (else counted)."""
         self._write(data)
-        self.records_written += data.count(b"\n")
+        self.records_written += data.count(b"\n") if records is None else records
 
     def _write(self, data: bytes) -> None:
         if self._fd is None:

@@ -76,10 +76,7 @@ class CaptureSink:
         if not queue:
             self._wakeup.set()
         queue.extend(records)
-        size = self._size
-        for record in records:
-            size += record.count if isinstance(record, RecordRun) else 1
-        self._size = size
+        self._size = size = self._size + _count(records)
         if size >= self.batch:
             self._full.set()
             if size > self.high_water and self._room.is_set():
@@ -93,7 +90,7 @@ class CaptureSink:
         """Write everything queued now (in this thread)."""
         batch = self._take()
         if batch:
-            self._write(encode_records(batch))
+            self._write(encode_records(batch), _count(batch))
 
     def _take(self) -> list[Record | RecordRun]:
         """Empty the queue (the sessions may read again); return what it held.
@@ -107,11 +104,11 @@ class CaptureSink:
         self._room.set()
         return queue if self.writer is not None else []
 
-    def _write(self, data: bytes) -> None:
-        """Append encoded records with one write."""
+    def _write(self, data: bytes, records: int) -> None:
+        """Append encoded records (``records`` lines) with one write."""
         assert self.writer is not None
         if data:
-            self.writer.write_bytes(data)
+            self.writer.write_bytes(data, records)
             self.batches_written += 1
 
     async def run(self) -> NoReturn:
@@ -120,11 +117,17 @@ class CaptureSink:
             await self._wakeup.wait()
             with trio.move_on_after(self.interval):
                 await self._full.wait()
-            data = encode_records(self._take())
+            batch = self._take()
+            data = encode_records(batch)
             if len(data) >= THREAD_BYTES:
                 # The loop keeps forwarding meanwhile (write(2) releases the GIL). Not
                 # abandoned on cancellation: a batch taken is always written.
-                await trio.to_thread.run_sync(self._write, data)
+                await trio.to_thread.run_sync(self._write, data, _count(batch))
             else:
-                self._write(data)
+                self._write(data, _count(batch))
             await trio.lowlevel.checkpoint()
+
+
+def _count(records: Sequence[Record | RecordRun]) -> int:
+    """How many records (capture lines) ``records`` stands for."""
+    return sum(record.count if isinstance(record, RecordRun) else 1 for record in records)

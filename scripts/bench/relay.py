@@ -1,8 +1,11 @@
 """Benchmark: msproxy (parsing + capture) against a plain trio byte relay, same run.
 
 Over loopback, for each relay: pipelined throughput (commands/s, MB/s) of a realistic
-command mix, ping-pong round-trip latency per command (median, p99), and optionally
-the memory each idle proxied connection costs. Prints both and the ratios.
+client command mix, the same for a server command mix (``s2c``: the direction the proxy
+frames before forwarding, for its redirect rewrites), the relay process's CPU time per
+command of each (user + system, every thread), ping-pong round-trip latency per command
+(median, p99), and optionally the memory each idle proxied connection costs. Prints
+both relays' figures and the ratios.
 
     .venv/bin/python scripts/bench/relay.py [--commands 200000] [--pings 2000] [--rounds 3]
         [--idle 2000] [--no-capture]
@@ -74,13 +77,39 @@ def command_mix(count: int) -> tuple[bytes, int]:
     return b"".join(parts), count
 
 
-async def sink_server(stream: trio.SocketStream) -> None:
-    """Upstream: answers VER/PNG-style pings with one line, counts everything else."""
+def server_mix(count: int) -> tuple[bytes, int]:
+    """``count`` server commands: switchboard messages, typing, P2P, presence, JOI, ACK."""
+    parts = []
+    for i in range(count):
+        kind = i % 10
+        if kind < 4:
+            parts.append(b"MSG bob@example.com Bob %d\r\n%s" % (len(TEXT), TEXT))
+        elif kind < 6:
+            parts.append(b"MSG bob@example.com Bob %d\r\n%s" % (len(TYPING), TYPING))
+        elif kind == 6:
+            parts.append(b"MSG bob@example.com Bob %d\r\n%s" % (len(P2P), P2P))
+        elif kind == 7:
+            parts.append(b"NLN NLN bob@example.com Bob 268435492\r\n")
+        elif kind == 8:
+            parts.append(b"JOI carol@example.com Carol\r\n")
+        else:
+            parts.append(b"ACK %d\r\n" % (i + 1))
+    return b"".join(parts), count
+
+
+async def sink_server(server_data: bytes, stream: trio.SocketStream) -> None:
+    """Upstream: answers VER/PNG-style pings with one line, counts everything else, and
+    sends ``server_data`` (then ``OUT``) when asked with ``SND``."""
     async with stream:
         try:
             async for chunk in stream:
                 if chunk.startswith(b"VER ") or chunk == b"PNG\r\n":
                     await stream.send_all(b"QNG 50\r\n")
+                elif chunk == b"SND 2\r\n":
+                    view = memoryview(server_data)
+                    for i in range(0, len(view), 65536):
+                        await stream.send_all(view[i : i + 65536])
+                    await stream.send_all(b"OUT\r\n")
                 elif chunk.endswith(b"END\r\n"):
                     await stream.send_all(b"OUT\r\n")
         except trio.BrokenResourceError:
@@ -125,6 +154,22 @@ async def throughput(address: Address, data: bytes) -> float:
         return time.perf_counter() - start
 
 
+async def throughput_s2c(address: Address, size: int) -> float:
+    """Seconds to receive the upstream's ``size`` bytes of server commands (and ``OUT``)."""
+    async with await trio.open_tcp_stream(*address) as stream:
+        await stream.send_all(b"VER 1 MSNP8 CVR0\r\n")
+        await stream.receive_some(100)
+        start = time.perf_counter()
+        await stream.send_all(b"SND 2\r\n")
+        received = 0
+        while received < size + 5:
+            chunk = await stream.receive_some(65536)
+            if not chunk:
+                raise RuntimeError("the relay closed before the end of the server's data")
+            received += len(chunk)
+        return time.perf_counter() - start
+
+
 async def latency(address: Address, pings: int) -> list[float]:
     """Round-trip times of ``pings`` PNG -> QNG exchanges, one at a time."""
     times = []
@@ -146,6 +191,9 @@ async def measure(address: Address, phase: str, data: bytes, commands: int, ping
     if phase == "throughput":
         elapsed = await throughput(address, data)
         return {"commands/s": commands / elapsed, "MB/s": len(data) / elapsed / 1e6}
+    if phase == "s2c":
+        elapsed = await throughput_s2c(address, len(server_mix(commands)[0]))
+        return {"s2c commands/s": commands / elapsed}
     rtts = sorted(await latency(address, pings))
     return {
         "rtt median us": statistics.median(rtts) * 1e6,
@@ -362,7 +410,7 @@ async def read_line(stream: trio.abc.ReceiveStream) -> str:
 def best(results: list[Result]) -> Result:
     """Per metric, the best round: highest rates, lowest times."""
     return {
-        key: (max if key in ("commands/s", "MB/s") else min)(r[key] for r in results)
+        key: (max if key.endswith(("commands/s", "MB/s")) else min)(r[key] for r in results)
         for key in results[0]
     }
 
@@ -374,7 +422,7 @@ def show(name: str, result: Result) -> None:
 def compare(args: argparse.Namespace, capture: Path | None) -> None:
     """Throughput and latency rounds, every party in a process of its own."""
     with contextlib.ExitStack() as stack:
-        sink = Child(stack, "sink")
+        sink = Child(stack, "sink", "--commands", str(args.commands))
         up = sink.readline()
         plain = Child(stack, "relay", "--kind", "plain", "--port", up)
         extra = ["--capture-path", str(capture)] if capture is not None else []
@@ -399,6 +447,11 @@ def compare(args: argparse.Namespace, capture: Path | None) -> None:
                 # The relay's own CPU time (every thread) per command of the throughput
                 # phase: unlike the rates, it hardly moves with what else the machine does.
                 result["relay cpu us/command"] = used / args.commands * 1e6
+                before = cpu_seconds(pids[name])
+                load.send(f"{port} s2c")
+                result.update(json.loads(load.readline()))
+                used = cpu_seconds(pids[name]) - before
+                result["s2c relay cpu us/command"] = used / args.commands * 1e6
                 load.send(f"{port} latency")
                 result.update(json.loads(load.readline()))
                 rounds[name].append(result)
@@ -458,7 +511,8 @@ def cli() -> None:
     elif args.helper == "clients":
         trio.run(helper_clients, args.port, args.count)
     elif args.helper == "sink":
-        trio.run(serve_until_stdin_ends, partial(start_tcp, sink_server))
+        server_data = server_mix(args.commands)[0]
+        trio.run(serve_until_stdin_ends, partial(start_tcp, partial(sink_server, server_data)))
     elif args.helper == "relay" and args.kind == "plain":
         trio.run(serve_until_stdin_ends, partial(start_tcp, partial(plain_relay, upstream)))
     elif args.helper == "relay":
