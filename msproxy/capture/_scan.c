@@ -38,6 +38,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 #include <string.h>
 
 #define MAX_TOKENS 64
@@ -220,6 +221,22 @@ utf8_sequence(const unsigned char *s, Py_ssize_t n)
     return 0;
 }
 
+/* 1 when all eight bytes of x are PLAIN (0x20-0x7E but '"' and '\\'), by the classic
+ * bit tricks of "Bit Twiddling Hacks" (each test is exact about whether such a byte is
+ * present). */
+static inline int
+all_plain8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t below_space = (x - ones * 0x20) & ~x & highs; /* a byte < 0x20 */
+    uint64_t above_tilde = ((x + ones * (127 - 0x7E)) | x) & highs; /* a byte > 0x7E */
+    uint64_t quote = x ^ (ones * '"');
+    uint64_t backslash = x ^ (ones * '\\');
+    uint64_t has_quote = (quote - ones) & ~quote & highs;
+    uint64_t has_backslash = (backslash - ones) & ~backslash & highs;
+    return (below_space | above_tilde | has_quote | has_backslash) == 0;
+}
+
 /* Writes data as a JSON string body when it is UTF-8 text (well-formed UTF-8 holding no
  * control character other than TAB, LF and CR: C0 controls and DEL), escaped as
  * Python's json module does with ensure_ascii=False; returns 1. Returns 0, with
@@ -230,6 +247,20 @@ put_text(Out *out, const unsigned char *data, Py_ssize_t size)
     char *dst = out->buf + out->len;
     Py_ssize_t i = 0;
     while (i < size) {
+        /* eight plain bytes at a time while there are */
+        while (i + 8 <= size) {
+            uint64_t word;
+            memcpy(&word, data + i, 8);
+            if (!all_plain8(word)) {
+                break;
+            }
+            memcpy(dst, &word, 8);
+            dst += 8;
+            i += 8;
+        }
+        if (i >= size) {
+            break;
+        }
         unsigned char c = data[i];
         if (PLAIN[c]) {
             *dst++ = (char)c;
@@ -379,19 +410,19 @@ scan_run(const Scan *sc, Py_ssize_t *pos_io, Py_ssize_t *count_out, Out *out)
             next += n;
             last--;
         }
-        long long trid = -1;
+        /* the TrID: its digits as written, without leading zeros (the decimal number
+         * Python's int() then json write) */
+        Py_ssize_t trid_start = 0, trid_stop = 0;
         int first_arg = 1;
         if (last >= 1 && all_digits(s + start[1], stop[1] - start[1]) &&
             !verb_in(line, sc->no_trid, sc->no_trid_len)) {
-            Py_ssize_t digits = stop[1] - start[1];
-            if (digits > 18) {
-                break;
+            if (stop[1] - start[1] > 18) {
+                break; /* left to the framer, as every unusual case */
             }
-            trid = 0;
-            for (Py_ssize_t i = start[1]; i < stop[1]; i++) {
-                trid = trid * 10 + (s[i] - '0');
-            }
-            if (digits > 1 && s[start[1]] == '0') {
+            trid_start = start[1];
+            trid_stop = stop[1];
+            while (trid_start < trid_stop - 1 && s[trid_start] == '0') {
+                trid_start++;
                 canonical = 0;
             }
             first_arg = 2;
@@ -412,10 +443,10 @@ scan_run(const Scan *sc, Py_ssize_t *pos_io, Py_ssize_t *count_out, Out *out)
         put(out, sc->head, sc->head_len);
         PUT_LITERAL(out, "\"cmd\":\"");
         put(out, (const char *)line, 3);
-        if (trid >= 0) {
-            char number[64];
-            int n = snprintf(number, sizeof number, "\",\"trid\":%lld,\"args\":[", trid);
-            put(out, number, n);
+        if (first_arg == 2) {
+            PUT_LITERAL(out, "\",\"trid\":");
+            put(out, (const char *)s + trid_start, trid_stop - trid_start);
+            PUT_LITERAL(out, ",\"args\":[");
         }
         else {
             PUT_LITERAL(out, "\",\"trid\":null,\"args\":[");

@@ -49,6 +49,18 @@ def accelerated() -> bool:
     return _scan is not None and not os.environ.get(PURE_PYTHON_ENV)
 
 
+def fast_path_status() -> tuple[bool, str]:
+    """(whether something is amiss, a phrase saying which path capture records take)."""
+    if _scan is None:
+        return True, (
+            "pure Python: the C extension msproxy.capture._scan is not built (reinstall "
+            "with a C compiler for several times the throughput)"
+        )
+    if os.environ.get(PURE_PYTHON_ENV):
+        return False, f"pure Python ({PURE_PYTHON_ENV} is set)"
+    return False, "C"
+
+
 def _packed(verbs: Iterable[str]) -> bytes:
     """Three-letter verbs as one bytes string (``b"MSGQRY..."``), the C side's sets."""
     return b"".join(sorted(v.encode("ascii") for v in verbs if len(v) == 3 and v.isascii()))

@@ -23,6 +23,7 @@ from msmgr.codec.address import format_address, parse_address
 from msmgr.debug import Debug, flag_logger
 from msproxy import __version__
 from msproxy.capture import CaptureWriter
+from msproxy.capture.scan import fast_path_status
 
 from .config import ProxyConfig
 from .redact import Redactor
@@ -202,6 +203,9 @@ async def serve_proxy(
                 nursery.start_soon(sink.run)
                 proxy.nursery = nursery
                 logger.info("listening on %s", format_address(bound[0], bound[1]))
+                if writer is not None:
+                    amiss, path = fast_path_status()
+                    logger.log(logging.WARNING if amiss else logging.INFO, "capture: %s", path)
                 task_status.started(ProxyListening((bound[0], bound[1]), listeners, config.capture))
                 await trio.serve_listeners(proxy.handle_client, listeners, handler_nursery=nursery)
         finally:

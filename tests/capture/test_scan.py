@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+from pathlib import Path
 
 import pytest
+import trio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +32,8 @@ from msmgr.codec.tables import PAYLOAD_VERBS
 from msproxy.capture import command_record, encode_record, read_capture, rebuild
 from msproxy.capture import scan as scan_module
 from msproxy.capture.scan import RecordScanner
+from msproxy.proxy.config import ProxyConfig
+from msproxy.proxy.server import serve_proxy
 
 C2S, S2C = Direction.C2S, Direction.S2C
 
@@ -238,6 +243,19 @@ def test_payload_text_or_base64_as_python_decides(payload: bytes) -> None:
     assert assert_same(C2S, [wire]) == 1
 
 
+@pytestmark_c
+def test_every_byte_value_at_every_position_of_a_word() -> None:
+    # The C side checks eight payload bytes at a time: put each byte value at each
+    # position of two words of plain text, and compare with the Python path.
+    chunks = []
+    for value in range(256):
+        for position in range(16):
+            payload = bytearray(b"abcdefghABCDEFGH")
+            payload[position] = value
+            chunks.append(b"MSG 1 N 16\r\n" + bytes(payload))
+    assert assert_same(C2S, [b"".join(chunks)]) == len(chunks)
+
+
 # -- the scanner takes the common case, and stops where it must ------------------------
 
 COMMON_C2S = (
@@ -330,3 +348,41 @@ def test_pure_python_switch(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not scan_module.accelerated()
     monkeypatch.delenv(scan_module.PURE_PYTHON_ENV)
     assert scan_module.accelerated() is (scan_module._scan is not None)
+
+
+@pytest.mark.parametrize(
+    ("built", "env", "level", "says"),
+    [
+        (True, None, logging.INFO, "capture: C"),
+        (True, "1", logging.INFO, "pure Python (MSPROXY_PURE_PYTHON is set)"),
+        (False, None, logging.WARNING, "the C extension msproxy.capture._scan is not built"),
+    ],
+)
+async def test_the_proxy_says_which_path_its_capture_takes(
+    built: bool,
+    env: str | None,
+    level: int,
+    says: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    if built and scan_module._scan is None:
+        pytest.skip("the C extension is not built (test_the_c_extension_is_built fails)")
+    if not built:
+        monkeypatch.setattr(scan_module, "_scan", None)
+    if env is None:
+        monkeypatch.delenv(scan_module.PURE_PYTHON_ENV, raising=False)
+    else:
+        monkeypatch.setenv(scan_module.PURE_PYTHON_ENV, env)
+    caplog.set_level(logging.INFO, logger="msproxy.proxy.server")
+    config = ProxyConfig(
+        upstream=("127.0.0.1", 9), listen=("127.0.0.1", 0), capture=tmp_path / "c.jsonl"
+    )
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(serve_proxy, config)
+            nursery.cancel_scope.cancel()
+    (record,) = [r for r in caplog.records if r.getMessage().startswith("capture: ")]
+    assert record.levelno == level
+    assert says in record.getMessage()
