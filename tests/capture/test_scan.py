@@ -144,6 +144,11 @@ TOKEN = st.one_of(
 PAYLOAD = st.one_of(
     st.binary(max_size=80),
     st.text(max_size=60).map(lambda s: s.encode("utf-8", "surrogatepass")),
+    # mostly plain text with the bytes that need escaping or make it binary, anywhere
+    st.text(
+        st.sampled_from([*"abcdefghijklmnopqrst ", '"', "\\", "\r", "\n", "\t", "é", "\x00"]),
+        max_size=40,
+    ).map(lambda s: s.encode("utf-8")),
     st.sampled_from(
         [
             b'MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nhi "there" \\ o/',
