@@ -10,7 +10,7 @@ order they happened. A ``cmd`` record keeps enough to rebuild the exact bytes:
 * ``payload`` (UTF-8 text: no control characters but TAB, LF, CR) or ``payload_b64``
   (anything else), absent without payload;
 * ``line`` (or ``line_b64``) only when the line is not the canonical
-  ``CMD[ TRID][ ARGS][ LEN]\\r\\n`` (a bare LF, a ``007`` TrID, double spaces, ...):
+  ``CMD[ TRID][ ARGS][ LEN]\\r\\n`` (a bare LF, a ``007`` TrID or byte count, ...):
   then it holds the exact line, line end included. A line that is not UTF-8 is always
   kept in ``line_b64`` (its ``args`` then show U+FFFD for the undecodable bytes).
 """

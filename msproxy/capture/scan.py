@@ -6,12 +6,13 @@ Python call after another. ``RecordScanner`` is a ``Framer`` bulk scanner
 relay's path it only frames runs of ordinary commands, in one call per chunk, with no
 ``Command`` object and no record dict; the run's bytes go to the capture queue as a
 ``ScannedRun``, and when the capture writer encodes its batch, the same C code writes
-their ``cmd`` records straight to JSON Lines (releasing the GIL for big runs). Whatever
-is not ordinary (lines that are not
-printable ASCII or not CRLF-ended, verbs that are not three letters, anything near a
-limit, and the commands the caller names: redirects, secrets to redact, ``VER``) is
-left to the framer and the relay's Python path, which stays the definition of the
-format. Both paths give the same bytes; the tests compare them on generated traffic.
+their ``cmd`` records straight to JSON Lines (releasing the GIL for big runs).
+
+Whatever is not ordinary (lines that are not printable ASCII or not CRLF-ended, verbs
+that are not three letters, anything near a limit, and the commands the caller names:
+redirects, secrets to redact, ``VER``) is left to the framer and the relay's Python
+path, which stays the definition of the format. Both paths give the same bytes; the
+tests compare them on generated traffic and on every byte value at every position.
 
 The C extension is built by ``pip install`` when a C compiler is there; without it (or
 with ``MSPROXY_PURE_PYTHON=1`` in the environment) ``accelerated()`` is False and the

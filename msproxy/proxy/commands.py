@@ -59,7 +59,8 @@ class RequestRedirect:
 class WriteRecords:
     """Append these capture records (one batch per received chunk).
 
-    Records are dicts, or ``RecordRun`` (``cmd`` records the C fast path wrote).
+    Records are dicts, or ``RecordRun`` items (runs of ``cmd`` records the C fast path
+    framed, encoded when the capture writer writes them).
     """
 
     records: Sequence[Record | RecordRun]

@@ -206,8 +206,9 @@ class Relay:
         opened: when the client's connection was accepted (the ``open`` record's ``t``).
         record: build ``cmd`` records (False when nothing is captured: the ``WriteRecords``
             commands then carry only the other records).
-        fast: use the C fast path for ``cmd`` records; None (the default): when it is
-            built (``msproxy.capture.scan.accelerated``).
+        fast: frame runs of ordinary commands, and write their ``cmd`` records, with the
+            C fast path; None (the default): when it is built and not turned off
+            (``msproxy.capture.scan.accelerated``); True without it raises RuntimeError.
     """
 
     __slots__ = (

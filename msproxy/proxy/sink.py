@@ -59,7 +59,7 @@ class CaptureSink:
         self.interval = interval
         self.batches_written = 0
         self._queue: list[Record | RecordRun] = []
-        self._size = 0  # records in the queue (an RecordRun item counts its records)
+        self._size = 0  # records in the queue (a RecordRun item counts its records)
         self._wakeup = trio.Event()
         self._full = trio.Event()
         self._room = trio.Event()
