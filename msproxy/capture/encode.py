@@ -58,10 +58,11 @@ class RecordRun:
     """A run of ``count`` records queued as one item, encoded only when written (the C
     fast path's ``msproxy.capture.scan.ScannedRun``)."""
 
-    __slots__ = ("count",)
+    __slots__ = ("count", "size")
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, size: int) -> None:
         self.count = count
+        self.size = size  # the bytes of the commands (what the capture queue weighs)
 
     def encode(self) -> bytes:
         """The JSON Lines of the run (``count`` lines)."""

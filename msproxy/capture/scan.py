@@ -159,7 +159,7 @@ class ScannedRun(RecordRun):
     __slots__ = ("raw", "scanner", "t")
 
     def __init__(self, scanner: RecordScanner, raw: bytes, count: int, t: float) -> None:
-        super().__init__(count)
+        super().__init__(count, len(raw))
         self.scanner = scanner
         self.raw = raw
         self.t = t

@@ -130,7 +130,7 @@ class Session:
                 await self._forward_raw(data, proxy.now())
             else:
                 await self._execute(relay.data_received(side, data, proxy.now()))
-            if sink.backlog > sink.high_water:
+            if sink.full:
                 await sink.wait_room()
 
     async def _forward_raw(self, data: bytes | bytearray, t: float) -> None:

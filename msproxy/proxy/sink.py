@@ -13,11 +13,14 @@ and ``serve_proxy`` calls it on the way out so the close records of a shutdown a
 kept. (Encoding in the worker thread too was measured: on the 2-core machine it cost
 more CPU per command and a worse p99 latency, with no gain in throughput.)
 
-When the disk (or the encoding) is slower than the network, the queue grows; above
-``high_water`` records each session stops reading after its current chunk
+Both limits count records *and* bytes (the payload or data a record holds; for a
+``RecordRun``, the bytes of its commands), so that a few huge commands weigh like many
+small ones: ``batch`` records or ``batch_bytes`` wake the writer at once. When the disk
+(or the encoding) is slower than the network, the queue grows; above ``high_water``
+records or ``high_water_bytes`` each session stops reading after its current chunk
 (``wait_room``) until the writer has caught up, so TCP pushes back on clients and
-servers. Records are never dropped; memory stays bounded by about ``high_water``
-records (a ``RecordRun`` item counts as the records it holds) plus the batch in writing.
+servers. Records are never dropped; memory stays bounded by about those limits plus
+the batch in writing.
 """
 
 from __future__ import annotations
@@ -32,8 +35,12 @@ from msproxy.capture.encode import RecordRun, encode_records
 
 HIGH_WATER = 20_000
 """Queued records above which the sessions wait for the writer."""
+HIGH_WATER_BYTES = 64 * 1024 * 1024
+"""Queued bytes (payloads, runs) above which the sessions wait for the writer."""
 BATCH = 2_000
 """Queued records that wake the writer at once, without waiting for ``interval``."""
+BATCH_BYTES = 4 * 1024 * 1024
+"""Queued bytes that wake the writer at once."""
 INTERVAL = 0.1
 """Seconds a queued record may wait for its write (a capture lags at most this much).
 Measured: waking every 10 ms instead doubled the p99 latency of light traffic through
@@ -52,14 +59,19 @@ class CaptureSink:
         high_water: int = HIGH_WATER,
         batch: int = BATCH,
         interval: float = INTERVAL,
+        high_water_bytes: int = HIGH_WATER_BYTES,
+        batch_bytes: int = BATCH_BYTES,
     ) -> None:
         self.writer = writer
         self.high_water = high_water
+        self.high_water_bytes = high_water_bytes
         self.batch = batch
+        self.batch_bytes = batch_bytes
         self.interval = interval
         self.batches_written = 0
         self._queue: list[Record | RecordRun] = []
         self._size = 0  # records in the queue (a RecordRun item counts its records)
+        self._bytes = 0  # the bytes they hold (see ``_weigh``)
         self._wakeup = trio.Event()
         self._full = trio.Event()
         self._room = trio.Event()
@@ -70,6 +82,16 @@ class CaptureSink:
         """Records queued and not yet written."""
         return self._size
 
+    @property
+    def backlog_bytes(self) -> int:
+        """Bytes of payload and commands the queued records hold."""
+        return self._bytes
+
+    @property
+    def full(self) -> bool:
+        """True above a high-water mark: sessions should ``wait_room`` before reading."""
+        return not self._room.is_set()
+
     def put(self, records: Sequence[Record | RecordRun]) -> None:
         """Queue records for writing, in order (never blocks, never drops)."""
         if self.writer is None or not records:
@@ -78,10 +100,12 @@ class CaptureSink:
         if not queue:
             self._wakeup.set()
         queue.extend(records)
-        self._size = size = self._size + _count(records)
-        if size >= self.batch:
+        count, weight = _weigh(records)
+        self._size = size = self._size + count
+        self._bytes = held = self._bytes + weight
+        if size >= self.batch or held >= self.batch_bytes:
             self._full.set()
-            if size > self.high_water and self._room.is_set():
+            if (size > self.high_water or held > self.high_water_bytes) and self._room.is_set():
                 self._room = trio.Event()
 
     async def wait_room(self) -> None:
@@ -101,6 +125,7 @@ class CaptureSink:
         """
         queue, self._queue = self._queue, []
         self._size = 0
+        self._bytes = 0
         self._wakeup = trio.Event()
         self._full = trio.Event()
         self._room.set()
@@ -133,3 +158,24 @@ class CaptureSink:
 def _count(records: Sequence[Record | RecordRun]) -> int:
     """How many records (capture lines) ``records`` stands for."""
     return sum(record.count if isinstance(record, RecordRun) else 1 for record in records)
+
+
+_BULKY = ("payload", "payload_b64", "data", "data_b64", "line", "line_b64")
+
+
+def _weigh(records: Sequence[Record | RecordRun]) -> tuple[int, int]:
+    """(records, bytes held) of ``records``: a run's command bytes, a record's bulky
+    strings (payload, data, line), each record counted at 64 bytes at least."""
+    count = weight = 0
+    for record in records:
+        if isinstance(record, RecordRun):
+            count += record.count
+            weight += record.size
+        else:
+            count += 1
+            weight += 64
+            for key in _BULKY:
+                value = record.get(key)
+                if isinstance(value, str):
+                    weight += len(value)
+    return count, weight

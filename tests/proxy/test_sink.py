@@ -125,6 +125,27 @@ async def test_a_full_queue_makes_producers_wait_and_nothing_is_lost(tmp_path: P
     assert [r["conn"] for r in list(read_capture(path))[1:]] == list(range(11))
 
 
+async def test_big_records_weigh_by_their_bytes(tmp_path: Path) -> None:
+    # A few huge commands fill memory like many small ones: the queue counts bytes too.
+    path = tmp_path / "c.jsonl"
+    writer = CaptureWriter(path, tool="t", started=0.0)
+    sink = CaptureSink(writer, interval=60.0, batch_bytes=1000, high_water_bytes=5000)
+    big: Record = {"type": "cmd", "t": 0.0, "conn": 1, "dir": "c2s", "cmd": "MSG"}
+    big.update(trid=1, args=["N"], payload="x" * 2000)
+    sink.put([big])
+    assert (sink.backlog, sink.backlog_bytes, sink.full) == (1, 2064, False)
+    sink.put([big, big])
+    assert (sink.backlog, sink.full) == (3, True)  # above 5000 bytes with three records
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(sink.run)
+            await sink.wait_room()  # woken by the bytes, not the 60 s interval
+            nursery.cancel_scope.cancel()
+    assert (sink.backlog, sink.backlog_bytes, sink.full) == (0, 0, False)
+    writer.close()
+    assert [r["payload"] for r in list(read_capture(path))[1:]] == ["x" * 2000] * 3
+
+
 def test_without_a_writer_nothing_is_queued() -> None:
     sink = CaptureSink(None)
     sink.put([{"type": "close", "t": 0.0, "conn": 1}])
