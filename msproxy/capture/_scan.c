@@ -9,12 +9,9 @@
  * there and calls scan() again. The Python code stays the single definition of the
  * format; this only repeats its common case, and the tests hold the two byte-equal.
  *
- * Ordinary means: a line ended by CRLF, shorter than max_line, of printable ASCII
- * (0x20-0x7E) only; a verb of three letters A-Z not named in ``slow`` (a tuple of
- * line prefixes, each matched as whole tokens: b"XFR", b"MSG Hotmail"); at most
- * MAX_TOKENS tokens; a TrID, when there is one, of at most 18 digits; for a payload
- * command, a byte count of at most 9 digits, not above max_payload, with the whole
- * payload in the buffer. Anything else ends the scan.
+ * Ordinary is defined in msmgr/codec/_frame.h (the framing shared with the codec's
+ * accelerator): CRLF-ended printable-ASCII lines with a three-letter verb, nothing near
+ * a limit, nothing the caller names in ``slow``. Anything else ends the scan.
  *
  * scan(work, pos, head, payload_verbs, no_trid_verbs, slow, max_line, max_payload)
  *     -> (new_pos, count, records)
@@ -41,8 +38,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#define MAX_TOKENS 64
-#define MAX_SLOW 32
+#include "_frame.h" /* msmgr/codec/_frame.h: framing one ordinary command */
+
 #define RELEASE_GIL_FROM 4096 /* bytes: smaller scans keep the GIL (not worth a switch) */
 
 /* What one scan() call works with, read without the GIL. */
@@ -51,15 +48,7 @@ typedef struct {
     Py_ssize_t size;
     const char *head; /* NULL: frame only */
     Py_ssize_t head_len;
-    const unsigned char *payload_verbs;
-    Py_ssize_t payload_verbs_len;
-    const unsigned char *no_trid;
-    Py_ssize_t no_trid_len;
-    const char *slow[MAX_SLOW];
-    Py_ssize_t slow_len[MAX_SLOW];
-    Py_ssize_t nslow;
-    Py_ssize_t max_line;
-    Py_ssize_t max_payload;
+    FrameRules rules;
 } Scan;
 
 typedef struct {
@@ -294,190 +283,67 @@ put_text(Out *out, const unsigned char *data, Py_ssize_t size)
     return 1;
 }
 
-/* 1 when the three bytes at verb are one of the packed verbs. */
-static int
-verb_in(const unsigned char *verb, const unsigned char *set, Py_ssize_t len)
-{
-    for (Py_ssize_t i = 0; i + 3 <= len; i += 3) {
-        if (set[i] == verb[0] && set[i + 1] == verb[1] && set[i + 2] == verb[2]) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* 1 when the line (without its line end) starts with one of the prefixes of ``slow``,
- * followed by a space or the end of the line. */
-static int
-is_slow(const unsigned char *line, Py_ssize_t size, const Scan *sc)
-{
-    for (Py_ssize_t i = 0; i < sc->nslow; i++) {
-        Py_ssize_t n = sc->slow_len[i];
-        if (n <= size && memcmp(line, sc->slow[i], (size_t)n) == 0 &&
-            (n == size || line[n] == ' ')) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static int
-all_digits(const unsigned char *s, Py_ssize_t n)
-{
-    if (n == 0) {
-        return 0;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* The scan loop: no Python API here (it may run without the GIL). Returns -1 when out
  * of memory, else 0, with *pos_io and *count_out set. */
 static int
 scan_run(const Scan *sc, Py_ssize_t *pos_io, Py_ssize_t *count_out, Out *out)
 {
     const unsigned char *s = sc->s;
-    Py_ssize_t size = sc->size;
     Py_ssize_t pos = *pos_io;
     Py_ssize_t count = 0;
-    Py_ssize_t start[MAX_TOKENS], stop[MAX_TOKENS];
+    Frame f;
 
-    while (pos < size) {
-        const unsigned char *found = memchr(s + pos, '\n', (size_t)(size - pos));
-        if (found == NULL) {
-            break;
+    while (pos < sc->size && frame_next(&sc->rules, s, sc->size, pos, &f)) {
+        if (sc->head == NULL) {
+            count++;
+            pos = f.next;
+            continue;
         }
-        Py_ssize_t nl = found - s;
-        if (nl - pos >= sc->max_line || nl - pos < 4 || s[nl - 1] != '\r') {
-            break;
-        }
-        Py_ssize_t end = nl - 1; /* the line is s[pos:end] */
-        const unsigned char *line = s + pos;
-        Py_ssize_t line_size = end - pos;
-        if (line[0] < 'A' || line[0] > 'Z' || line[1] < 'A' || line[1] > 'Z' ||
-            line[2] < 'A' || line[2] > 'Z' || (line_size > 3 && line[3] != ' ')) {
-            break;
-        }
-        /* printable ASCII only, split on single spaces */
-        int ntok = 0, ok = 1;
-        Py_ssize_t token = pos;
-        for (Py_ssize_t i = pos; i <= end; i++) {
-            if (i == end || s[i] == ' ') {
-                if (ntok == MAX_TOKENS) {
-                    ok = 0;
-                    break;
-                }
-                start[ntok] = token;
-                stop[ntok] = i;
-                ntok++;
-                token = i + 1;
-            }
-            else if (s[i] < 0x20 || s[i] > 0x7E) {
-                ok = 0;
-                break;
-            }
-        }
-        if (!ok || is_slow(line, line_size, sc)) {
-            break;
-        }
-        int last = ntok - 1; /* tokens start[1..last] are arguments */
-        int canonical = 1;
-        const unsigned char *payload = NULL;
-        Py_ssize_t payload_size = 0;
-        Py_ssize_t next = nl + 1;
-        if (ntok > 1 && verb_in(line, sc->payload_verbs, sc->payload_verbs_len) &&
-            all_digits(s + start[last], stop[last] - start[last])) {
-            Py_ssize_t digits = stop[last] - start[last];
-            if (digits > 9) {
-                break;
-            }
-            Py_ssize_t n = 0;
-            for (Py_ssize_t i = start[last]; i < stop[last]; i++) {
-                n = n * 10 + (s[i] - '0');
-            }
-            if (n > sc->max_payload || n > size - next) {
-                break; /* over the limit, or not all here: the Python framer decides */
-            }
-            if (digits > 1 && s[start[last]] == '0') {
-                canonical = 0;
-            }
-            payload = s + next;
-            payload_size = n;
-            next += n;
-            last--;
-        }
-        /* the TrID: its digits as written, without leading zeros (the decimal number
-         * Python's int() then json write) */
-        Py_ssize_t trid_start = 0, trid_stop = 0;
-        int first_arg = 1;
-        if (last >= 1 && all_digits(s + start[1], stop[1] - start[1]) &&
-            !verb_in(line, sc->no_trid, sc->no_trid_len)) {
-            if (stop[1] - start[1] > 18) {
-                break; /* left to the framer, as every unusual case */
-            }
-            trid_start = start[1];
-            trid_stop = stop[1];
-            while (trid_start < trid_stop - 1 && s[trid_start] == '0') {
-                trid_start++;
-                canonical = 0;
-            }
-            first_arg = 2;
-        }
-
         /* worst case: head, fixed keys and numbers, every line byte escaped twice (args
          * and line: 6 bytes each at most), the payload as text (2 bytes per byte at most:
          * text has no \u00XX escapes) or in base64 (4 per 3, rounded up) */
-        if (sc->head == NULL) {
-            count++;
-            pos = next;
-            continue;
-        }
-        Py_ssize_t need = sc->head_len + 128 + 12 * line_size + 2 * payload_size + 8;
+        Py_ssize_t need = sc->head_len + 128 + 12 * f.line_size + 2 * f.payload_size + 8;
         if (out_reserve(out, need) < 0) {
             return -1;
         }
         put(out, sc->head, sc->head_len);
         PUT_LITERAL(out, "\"cmd\":\"");
-        put(out, (const char *)line, 3);
-        if (first_arg == 2) {
+        put(out, (const char *)s + pos, 3);
+        if (f.first_arg == 2) {
             PUT_LITERAL(out, "\",\"trid\":");
-            put(out, (const char *)s + trid_start, trid_stop - trid_start);
+            put(out, (const char *)s + f.trid_start, f.trid_stop - f.trid_start);
             PUT_LITERAL(out, ",\"args\":[");
         }
         else {
             PUT_LITERAL(out, "\",\"trid\":null,\"args\":[");
         }
-        for (int t = first_arg; t <= last; t++) {
-            if (t > first_arg) {
+        for (int t = f.first_arg; t <= f.last; t++) {
+            if (t > f.first_arg) {
                 PUT_LITERAL(out, ",");
             }
             PUT_LITERAL(out, "\"");
-            put_escaped(out, s + start[t], stop[t] - start[t]);
+            put_escaped(out, s + f.start[t], f.stop[t] - f.start[t]);
             PUT_LITERAL(out, "\"");
         }
         PUT_LITERAL(out, "]");
-        if (payload != NULL) {
+        if (f.payload != NULL) {
             Py_ssize_t mark = out->len;
             PUT_LITERAL(out, ",\"payload\":\"");
-            if (!put_text(out, payload, payload_size)) {
+            if (!put_text(out, f.payload, f.payload_size)) {
                 out->len = mark;
                 PUT_LITERAL(out, ",\"payload_b64\":\"");
-                put_base64(out, payload, payload_size);
+                put_base64(out, f.payload, f.payload_size);
             }
             PUT_LITERAL(out, "\"");
         }
-        if (!canonical) {
+        if (!f.canonical) {
             PUT_LITERAL(out, ",\"line\":\"");
-            put_escaped(out, line, nl + 1 - pos);
+            put_escaped(out, s + pos, f.line_size + 2); /* with its CRLF */
             PUT_LITERAL(out, "\"");
         }
         PUT_LITERAL(out, "}\n");
         count++;
-        pos = next;
+        pos = f.next;
     }
     *pos_io = pos;
     *count_out = count;
@@ -489,11 +355,11 @@ scan(PyObject *self, PyObject *args)
 {
     (void)self;
     Py_buffer work, head = {0}, payload_verbs, no_trid;
-    Py_ssize_t pos;
+    Py_ssize_t pos, max_line, max_payload;
     Scan sc;
     PyObject *head_object, *slow;
     if (!PyArg_ParseTuple(args, "y*nOy*y*O!nn", &work, &pos, &head_object, &payload_verbs,
-                          &no_trid, &PyTuple_Type, &slow, &sc.max_line, &sc.max_payload)) {
+                          &no_trid, &PyTuple_Type, &slow, &max_line, &max_payload)) {
         return NULL;
     }
     int records = head_object != Py_None;
@@ -505,20 +371,9 @@ scan(PyObject *self, PyObject *args)
     }
     PyObject *result = NULL;
     Out out = {NULL, 0, 0};
-    sc.nslow = PyTuple_GET_SIZE(slow);
-    if (sc.nslow > MAX_SLOW) {
-        PyErr_SetString(PyExc_ValueError, "too many slow prefixes");
+    /* the tuple ``slow`` (held by args) keeps its bytes alive while the GIL is released */
+    if (frame_rules_init(&sc.rules, &payload_verbs, &no_trid, slow, max_line, max_payload) < 0) {
         goto done;
-    }
-    for (Py_ssize_t i = 0; i < sc.nslow; i++) {
-        PyObject *prefix = PyTuple_GET_ITEM(slow, i);
-        if (!PyBytes_Check(prefix)) {
-            PyErr_SetString(PyExc_TypeError, "slow must be a tuple of bytes");
-            goto done;
-        }
-        /* the tuple (held by args) keeps these alive while the GIL is released */
-        sc.slow[i] = PyBytes_AS_STRING(prefix);
-        sc.slow_len[i] = PyBytes_GET_SIZE(prefix);
     }
     if (pos < 0 || pos > work.len) {
         PyErr_SetString(PyExc_ValueError, "pos is outside the buffer");
@@ -528,10 +383,6 @@ scan(PyObject *self, PyObject *args)
     sc.size = work.len;
     sc.head = records ? head.buf : NULL;
     sc.head_len = records ? head.len : 0;
-    sc.payload_verbs = payload_verbs.buf;
-    sc.payload_verbs_len = payload_verbs.len;
-    sc.no_trid = no_trid.buf;
-    sc.no_trid_len = no_trid.len;
     Py_ssize_t count = 0;
     int status;
     /* JSON records take about 1.6 times the bytes of ordinary traffic: reserve twice
