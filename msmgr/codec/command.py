@@ -53,6 +53,9 @@ class Command:
         pseudo: True for a pseudo command (never serialised).
         context: objects a pseudo command carries to its handlers (a Conversation,
             a Session); always empty for wire commands.
+
+    The C accelerator of the Framer (``_cframe.c``) makes wire commands by filling these
+    slots directly, without calling ``__init__``: keep ``__init__`` free of logic.
     """
 
     verb: str

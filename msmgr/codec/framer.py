@@ -19,6 +19,11 @@ Strategy:
   that direction back as ``Passthrough``.
 * The server's ``VER`` reply sets ``dialect.version``; pass one ``Dialect`` to both
   directions' framers so that both see the negotiated version.
+* The optional C accelerator ``_cframe`` (built by ``pip install`` when a C compiler is
+  there) makes the ``Command`` objects of runs of ordinary commands, several times faster;
+  the framer parses everything else itself, so the results are the same (the tests
+  compare the two paths). ``MSMGR_PURE_PYTHON=1`` in the environment, or
+  ``Framer(accelerate=False)``, turns it off.
 * An optional bulk scanner (``bulk``) may take over runs of ordinary commands: it
   consumes as many complete commands as it can handle from a position and returns what
   it made of them, which comes out as one ``CommandRun`` event; the framer parses the
@@ -29,18 +34,31 @@ Strategy:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from types import ModuleType
 
 from .command import Command, Direction
 from .errors import LimitExceeded, ProtocolError
 from .tables import (
+    DIALECT_VERBS,
     ERROR_PAYLOAD_SINCE,
     NO_TRID_VERBS,
     PAYLOAD_VERBS,
     has_trid,
     parse_version,
 )
+
+_cframe: ModuleType | None
+try:
+    from . import _cframe  # type: ignore[attr-defined, no-redef, unused-ignore]
+except ImportError:  # pragma: no cover - depends on how the package was installed
+    _cframe = None
+
+PURE_PYTHON_ENV = "MSMGR_PURE_PYTHON"
+"""Set to a non-empty value to turn the C accelerator of new Framers off."""
 
 DEFAULT_MAX_LINE = 16 * 1024
 """Longest accepted command line, line end included. Real lines stay under 2 KiB
@@ -109,6 +127,35 @@ framer every command that could change the dialect (the server's ``VER``) or who
 framing depends on it (numeric errors, ``LSG`` from the server)."""
 
 
+def accelerated() -> bool:
+    """True when the C accelerator is built and not turned off by ``MSMGR_PURE_PYTHON``."""
+    return _cframe is not None and not os.environ.get(PURE_PYTHON_ENV)
+
+
+FastRules = tuple[bytes, bytes, tuple[bytes, ...], int, int]
+"""The C framing rules of a direction (see ``fast_rules``)."""
+
+
+def _packed(verbs: Iterable[str]) -> bytes:
+    return b"".join(sorted(v.encode("ascii") for v in verbs if len(v) == 3 and v.isascii()))
+
+
+@lru_cache(maxsize=64)
+def fast_rules(
+    direction: Direction, limits: Limits, slow: frozenset[str] = frozenset()
+) -> FastRules:
+    """What the C accelerators (``_cframe``, ``msproxy.capture._scan``) frame by: the
+    direction's payload and TrID-less verbs packed (``b"MSGQRY..."``), the line prefixes
+    they leave to the Python framer (``slow`` and ``DIALECT_VERBS``), and the limits."""
+    return (
+        _packed(PAYLOAD_VERBS[direction]),
+        _packed(NO_TRID_VERBS[direction]),
+        tuple(sorted(p.encode("ascii") for p in slow | DIALECT_VERBS[direction])),
+        limits.max_line,
+        limits.max_payload,
+    )
+
+
 _VALID_VERBS: set[str] = set()  # verbs already checked by _is_verb (a cache)
 
 
@@ -130,12 +177,15 @@ class Framer:
         limits: the line and payload limits.
         bulk: a ``BulkScanner`` for runs of ordinary commands (``CommandRun`` events);
             may be set or cleared between two ``feed`` calls.
+        accelerate: use the C accelerator; None (the default): when it is built and not
+            turned off (``accelerated()``); True without it raises RuntimeError.
     """
 
     __slots__ = (
         "_buf",
         "_desynced",
         "_need",
+        "_rules",
         "bulk",
         "dialect",
         "direction",
@@ -151,12 +201,17 @@ class Framer:
         dialect: Dialect | None = None,
         limits: Limits | None = None,
         bulk: BulkScanner | None = None,
+        accelerate: bool | None = None,
     ) -> None:
         self.direction = direction
         self.bulk = bulk
         self.strict = strict
         self.dialect = dialect if dialect is not None else Dialect()
         self.limits = limits if limits is not None else Limits()
+        if accelerate and _cframe is None:
+            raise RuntimeError("the C extension msmgr.codec._cframe is not built")
+        fast = accelerated() if accelerate is None else accelerate
+        self._rules = fast_rules(direction, self.limits) if fast else None
         self._buf = bytearray()
         self._need = 0  # no complete command can exist while len(_buf) < _need
         self._desynced = False
@@ -191,7 +246,12 @@ class Framer:
         else:
             work = bytes(data)
         events: list[Event] = []
-        pos = self._parse(work, events) if self.bulk is None else self._parse_bulk(work, events)
+        if self.bulk is not None:
+            pos = self._parse_alternating(work, events, self._bulk_step)
+        elif self._rules is not None:
+            pos = self._parse_alternating(work, events, self._c_step)
+        else:
+            pos = self._parse(work, events)
         if pos < len(work):
             buf += work[pos:] if pos else work
         return events
@@ -221,17 +281,15 @@ class Framer:
         self._framing_lost(work, 0, events, reason)
         return events
 
-    def _parse_bulk(self, work: bytes, events: list[Event]) -> int:
-        """``_parse`` with the bulk scanner taking every run of commands it handles."""
-        bulk = self.bulk
-        assert bulk is not None
+    def _parse_alternating(
+        self, work: bytes, events: list[Event], step: Callable[[bytes, int, list[Event]], int]
+    ) -> int:
+        """``_parse`` with ``step`` (a fast path) taking every run of commands it handles,
+        and ``_parse`` the one command after each run; returns as ``_parse``."""
         size = len(work)
         pos = 0
         while True:
-            new, count, data = bulk(work, pos)
-            if count:
-                events.append(CommandRun(work[pos:new], count, data))
-                pos = new
+            pos = step(work, pos, events)
             if pos >= size:
                 self._need = 0
                 return pos
@@ -239,6 +297,21 @@ class Framer:
             if new == pos or self._desynced:
                 return new
             pos = new
+
+    def _bulk_step(self, work: bytes, pos: int, events: list[Event]) -> int:
+        assert self.bulk is not None
+        new, count, data = self.bulk(work, pos)
+        if not count:
+            return pos
+        events.append(CommandRun(work[pos:new], count, data))
+        return new
+
+    def _c_step(self, work: bytes, pos: int, events: list[Event]) -> int:
+        assert _cframe is not None
+        assert self._rules is not None
+        new, commands = _cframe.frame(work, pos, *self._rules, Command)
+        events += commands
+        return int(new)
 
     def _parse(self, work: bytes, events: list[Event], pos: int = 0, *, one: bool = False) -> int:
         """Parse complete commands from ``work[pos:]``; return the offset of the first

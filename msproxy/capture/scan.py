@@ -24,11 +24,10 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
-from functools import lru_cache
 from types import ModuleType
 
 from msmgr.codec import Command, CommandRun, Direction, Framer, Limits
-from msmgr.codec.tables import DIALECT_VERBS, NO_TRID_VERBS, PAYLOAD_VERBS
+from msmgr.codec.framer import fast_rules
 
 from .encode import RecordRun, encode_records, encode_text
 from .format import Record, command_record
@@ -62,27 +61,6 @@ def fast_path_status() -> tuple[bool, str]:
     return False, "C"
 
 
-def _packed(verbs: Iterable[str]) -> bytes:
-    """Three-letter verbs as one bytes string (``b"MSGQRY..."``), the C side's sets."""
-    return b"".join(sorted(v.encode("ascii") for v in verbs if len(v) == 3 and v.isascii()))
-
-
-@lru_cache(maxsize=64)
-def _tables(
-    direction: Direction, slow: frozenset[str], limits: Limits
-) -> tuple[bytes, bytes, tuple[bytes, ...], int, int]:
-    """The C side's arguments after ``head``, shared by every scanner of one kind (an
-    idle proxied connection then costs two small objects, not two sets of tables)."""
-    prefixes = slow | DIALECT_VERBS[direction]
-    return (
-        _packed(PAYLOAD_VERBS[direction]),
-        _packed(NO_TRID_VERBS[direction]),
-        tuple(sorted(p.encode("ascii") for p in prefixes)),
-        limits.max_line,
-        limits.max_payload,
-    )
-
-
 class RecordScanner:
     """The bulk scanner of one direction of one proxied connection (C fast path).
 
@@ -114,7 +92,7 @@ class RecordScanner:
         self.conn = conn
         self.direction = direction
         self.dir = direction.value
-        self._tables = _tables(direction, frozenset(slow), limits or Limits())
+        self._tables = fast_rules(direction, limits or Limits(), frozenset(slow))
 
     def __call__(self, work: bytes, pos: int) -> tuple[int, int, bytes]:
         """``BulkScanner``: frame the ordinary commands at ``work[pos:]`` (no records)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from msmgr.codec import framer
 from msproxy.capture import scan
 
 
@@ -15,10 +16,12 @@ def record_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     C run is skipped where the extension is not built; ``test_scan.py`` fails there.
     """
     path: str = request.param
-    if path == "python":
+    if path == "python":  # neither the capture's nor the codec's C accelerator
         monkeypatch.setenv(scan.PURE_PYTHON_ENV, "1")
+        monkeypatch.setenv(framer.PURE_PYTHON_ENV, "1")
     else:
         monkeypatch.delenv(scan.PURE_PYTHON_ENV, raising=False)
+        monkeypatch.delenv(framer.PURE_PYTHON_ENV, raising=False)
         if not scan.accelerated():
             pytest.skip("the C extension msproxy.capture._scan is not built")
     return path
