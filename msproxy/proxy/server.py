@@ -23,7 +23,7 @@ from msmgr.codec.address import format_address, parse_address
 from msmgr.debug import Debug, flag_logger
 from msproxy import __version__
 from msproxy.capture import CaptureWriter
-from msproxy.capture.scan import fast_path_status
+from msproxy.capture.scan import accelerated, fast_path_status
 
 from .config import ProxyConfig
 from .redact import Redactor
@@ -32,6 +32,12 @@ from .session import Session
 from .sink import CaptureSink
 
 logger = logging.getLogger(__name__)
+# Flags that show each command on the console (the C fast path is off while they are).
+_COMMAND_FLAGS = Debug.COMMAND_SEND | Debug.COMMAND_RECV | Debug.NOTIFICATION
+
+
+def _names(flags: Debug) -> str:
+    return ",".join(flag.name or str(int(flag)) for flag in Debug if flag and flag in flags)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +211,12 @@ async def serve_proxy(
                 logger.info("listening on %s", format_address(bound[0], bound[1]))
                 if writer is not None:
                     amiss, path = fast_path_status()
+                    shown = proxy.debug_now() & _COMMAND_FLAGS
+                    if shown and not amiss and accelerated():
+                        path += (
+                            f", except while each command is shown ({_names(shown)}): "
+                            "-q (or --debug without those flags) for full speed"
+                        )
                     logger.log(logging.WARNING if amiss else logging.INFO, "capture: %s", path)
                 task_status.started(ProxyListening((bound[0], bound[1]), listeners, config.capture))
                 await trio.serve_listeners(proxy.handle_client, listeners, handler_nursery=nursery)

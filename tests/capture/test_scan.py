@@ -28,6 +28,7 @@ from msmgr.codec import (
     Passthrough,
     Unparsed,
 )
+from msmgr.debug import Debug
 from msproxy.capture import command_record, encode_record, read_capture, rebuild
 from msproxy.capture import scan as scan_module
 from msproxy.capture.scan import RecordScanner
@@ -295,6 +296,12 @@ async def test_the_proxy_says_which_path_its_capture_takes(
     config = ProxyConfig(
         upstream=("127.0.0.1", 9), listen=("127.0.0.1", 0), capture=tmp_path / "c.jsonl"
     )
+    await says_which_path(config, caplog, level, says)
+
+
+async def says_which_path(
+    config: ProxyConfig, caplog: pytest.LogCaptureFixture, level: int, says: str
+) -> None:
     with trio.fail_after(10):
         async with trio.open_nursery() as nursery:
             await nursery.start(serve_proxy, config)
@@ -302,3 +309,20 @@ async def test_the_proxy_says_which_path_its_capture_takes(
     (record,) = [r for r in caplog.records if r.getMessage().startswith("capture: ")]
     assert record.levelno == level
     assert says in record.getMessage()
+
+
+async def test_the_proxy_says_when_shown_commands_keep_the_fast_path_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    if scan_module._scan is None:
+        pytest.skip("the C extension is not built (test_the_c_extension_is_built fails)")
+    monkeypatch.delenv(scan_module.PURE_PYTHON_ENV, raising=False)
+    caplog.set_level(logging.DEBUG)  # the console loggers of the debug flags are on
+    config = ProxyConfig(
+        upstream=("127.0.0.1", 9),
+        listen=("127.0.0.1", 0),
+        capture=tmp_path / "c.jsonl",
+        debug=Debug.COMMAND_SEND | Debug.OPEN,
+    )
+    says = "C, except while each command is shown (COMMAND_SEND): -q"
+    await says_which_path(config, caplog, logging.INFO, says)
