@@ -54,7 +54,7 @@ def fast_path_status() -> tuple[bool, str]:
     if _scan is None:
         return True, (
             "pure Python: the C extension msproxy.capture._scan is not built (reinstall "
-            "with a C compiler for several times the throughput)"
+            "with a C compiler for about ten times the throughput)"
         )
     if os.environ.get(PURE_PYTHON_ENV):
         return False, f"pure Python ({PURE_PYTHON_ENV} is set)"
