@@ -122,7 +122,7 @@ class RecordScanner:
             end,
             len(raw),
         )
-        framer = Framer(self.direction, strict=False)
+        framer = Framer(self.direction, strict=False, accelerate=False)  # the definition
         records: list[Record] = [
             command_record(self.conn, self.dir, event, t)
             for event in [*framer.feed(raw), *framer.close()]

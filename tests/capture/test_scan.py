@@ -326,3 +326,32 @@ async def test_the_proxy_says_when_shown_commands_keep_the_fast_path_off(
     )
     says = "C, except while each command is shown (COMMAND_SEND): -q"
     await says_which_path(config, caplog, logging.INFO, says)
+
+
+@pytestmark_c
+def test_a_run_the_encoder_frames_otherwise_is_written_the_python_way(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Should the C encoder ever frame a run differently from how it was framed on the
+    # relay's path, the run is written by the Python path (and the bug logged): the
+    # capture stays complete and right.
+    scanner = RecordScanner(5, C2S)
+    framer = Framer(C2S, strict=False, bulk=scanner)
+    (run_event,) = framer.feed(COMMON_C2S)
+    assert isinstance(run_event, CommandRun)
+    real = scan_module._scan
+    assert real is not None
+
+    class Broken:
+        @staticmethod
+        def scan(*args: object) -> tuple[int, int, bytes]:
+            if args[2] is None:  # framing only: as built
+                result: tuple[int, int, bytes] = real.scan(*args)
+                return result
+            return (0, 0, b"")  # writing records: "frames" nothing
+
+    monkeypatch.setattr(scan_module, "_scan", Broken)
+    with caplog.at_level(logging.ERROR, logger="msproxy.capture.scan"):
+        data = scanner.run(run_event, 1_700_000_000.25).encode()
+    assert "framed as 0" in caplog.text
+    assert data == run(C2S, [COMMON_C2S], bulk=False)[0]
