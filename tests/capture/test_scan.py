@@ -339,14 +339,14 @@ def test_a_run_the_encoder_frames_otherwise_is_written_the_python_way(
     framer = Framer(C2S, strict=False, bulk=scanner)
     (run_event,) = framer.feed(COMMON_C2S)
     assert isinstance(run_event, CommandRun)
-    real = scan_module._scan
-    assert real is not None
+    assert scan_module._scan is not None
+    real_scan = scan_module._scan.scan
 
     class Broken:
         @staticmethod
         def scan(*args: object) -> tuple[int, int, bytes]:
             if args[2] is None:  # framing only: as built
-                result: tuple[int, int, bytes] = real.scan(*args)
+                result: tuple[int, int, bytes] = real_scan(*args)
                 return result
             return (0, 0, b"")  # writing records: "frames" nothing
 
