@@ -40,6 +40,8 @@ class CaptureWriter:
             flags |= os.O_EXCL
         self._fd: int | None = os.open(self.path, flags, 0o600)
         self.records_written = 0
+        self._end = os.fstat(self._fd).st_size  # the file's size (appends only)
+        self._kept = self._end  # bytes from here on may still be in the page cache
         if not append or os.fstat(self._fd).st_size == 0:
             self.write(header_record(started, tool, **header))
 
@@ -74,6 +76,29 @@ class CaptureWriter:
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
+            self._end += written
+
+    @property
+    def cached(self) -> int:
+        """Bytes written since the last ``drop_cached`` (maybe still in the page cache)."""
+        return self._end - self._kept
+
+    def drop_cached(self) -> None:
+        """Get what was written onto the disk and out of the page cache.
+
+        Blocks until the disk has it (``fdatasync``): call it from a worker thread. A
+        long capture then neither fills the page cache (evicting other files) nor pays
+        for it: on the machine this was measured on, appending to a file whose written
+        pages stayed cached cost 4 times the CPU. Where ``posix_fadvise`` is missing,
+        only the ``fdatasync`` is done.
+        """
+        if self._fd is None:
+            raise ValueError(f"capture {self.path} is closed")
+        os.fdatasync(self._fd)
+        advise = getattr(os, "posix_fadvise", None)
+        if advise is not None and self._end > self._kept:
+            advise(self._fd, self._kept, self._end - self._kept, os.POSIX_FADV_DONTNEED)
+        self._kept = self._end
 
     def close(self) -> None:
         """Close the file (idempotent)."""

@@ -47,6 +47,9 @@ Measured: waking every 10 ms instead doubled the p99 latency of light traffic th
 the proxy (a wake-up landing on a command's path); under load, ``BATCH`` decides."""
 THREAD_BYTES = 256 * 1024
 """Batches at least this big are written from a worker thread."""
+DROP_BYTES = 32 * 1024 * 1024
+"""After this much capture, a (worker-thread) write also gets it onto the disk and out
+of the page cache (``CaptureWriter.drop_cached``)."""
 
 
 class CaptureSink:
@@ -131,12 +134,15 @@ class CaptureSink:
         self._room.set()
         return queue if self.writer is not None else []
 
-    def _write(self, data: bytes, records: int) -> None:
-        """Append encoded records (``records`` lines) with one write."""
+    def _write(self, data: bytes, records: int, drop: bool = False) -> None:
+        """Append encoded records (``records`` lines) with one write; ``drop``: then get
+        the capture onto the disk and out of the page cache (blocks: in a thread)."""
         assert self.writer is not None
         if data:
             self.writer.write_bytes(data, records)
             self.batches_written += 1
+        if drop:
+            self.writer.drop_cached()
 
     async def run(self) -> NoReturn:
         """The writer task: every ``interval`` (or ``batch`` records), one write."""
@@ -146,10 +152,12 @@ class CaptureSink:
                 await self._full.wait()
             batch = self._take()
             data = encode_records(batch)
-            if len(data) >= THREAD_BYTES:
-                # The loop keeps forwarding meanwhile (write(2) releases the GIL). Not
-                # abandoned on cancellation: a batch taken is always written.
-                await trio.to_thread.run_sync(self._write, data, _count(batch))
+            assert self.writer is not None
+            drop = self.writer.cached + len(data) >= DROP_BYTES
+            if drop or len(data) >= THREAD_BYTES:
+                # The loop keeps forwarding meanwhile (write(2) and fdatasync release the
+                # GIL). Not abandoned on cancellation: a batch taken is always written.
+                await trio.to_thread.run_sync(self._write, data, _count(batch), drop)
             else:
                 self._write(data, _count(batch))
             await trio.lowlevel.checkpoint()

@@ -13,7 +13,9 @@ from msproxy.__main__ import main
 from msproxy.capture import (
     CaptureFormatError,
     CaptureWriter,
+    Record,
     command_record,
+    encode_record,
     read_capture,
     rebuild,
     record_command,
@@ -180,3 +182,26 @@ def test_extra_fields_are_ignored(tmp_path: Path, capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     assert "-> SYN 8 0" in out
     assert "open NS" in out
+
+
+def test_drop_cached_keeps_every_byte_and_counts_anew(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    with CaptureWriter(path, tool="t", started=0.0) as writer:
+        header_size = path.stat().st_size
+        assert writer.cached == header_size
+        record: Record = {"type": "close", "t": 1.0, "conn": 1, "by": "proxy"}
+        writer.write(record)
+        writer.drop_cached()
+        assert writer.cached == 0
+        writer.write(record)
+        assert writer.cached == path.stat().st_size - header_size - len(encode_record(record))
+    assert [r["type"] for r in read_capture(path)] == ["header", "close", "close"]
+    with pytest.raises(ValueError, match="closed"):
+        writer.drop_cached()
+
+
+def test_appending_counts_from_the_end_of_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    CaptureWriter(path, tool="t", started=0.0).close()
+    with CaptureWriter(path, tool="t", started=0.0, append=True) as writer:
+        assert writer.cached == 0  # nothing written by this writer yet

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import trio
 import trio.testing
 
+import msproxy.proxy.sink as sink_module
 from msmgr.codec import Command, Direction, Framer
 from msproxy.capture import CaptureWriter, Record, command_record, read_capture, rebuild
 from msproxy.capture.encode import encode_record, encode_records
@@ -144,6 +146,38 @@ async def test_big_records_weigh_by_their_bytes(tmp_path: Path) -> None:
     assert (sink.backlog, sink.backlog_bytes, sink.full) == (0, 0, False)
     writer.close()
     assert [r["payload"] for r in list(read_capture(path))[1:]] == ["x" * 2000] * 3
+
+
+async def test_a_long_capture_is_dropped_from_the_page_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every DROP_BYTES of capture, the writer's thread gets it onto the disk and out of
+    # the page cache; nothing is lost.
+    monkeypatch.setattr(sink_module, "DROP_BYTES", 3000)
+    path = tmp_path / "c.jsonl"
+    writer = CaptureWriter(path, tool="t", started=0.0)
+    drops: list[int] = []
+    real_drop = writer.drop_cached
+
+    def counting_drop() -> None:
+        drops.append(writer.cached)
+        real_drop()
+
+    monkeypatch.setattr(writer, "drop_cached", counting_drop)
+    sink = CaptureSink(writer, interval=0.01)
+    record: Record = {"type": "cmd", "t": 0.0, "conn": 1, "dir": "c2s", "cmd": "MSG"}
+    record.update(trid=1, args=["N"], payload="x" * 1000)
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(sink.run)
+            for _ in range(10):
+                sink.put([record])
+                await written(sink, sink.batches_written + 1)
+            nursery.cancel_scope.cancel()
+    writer.close()
+    assert len(drops) >= 2
+    assert all(size >= 3000 for size in drops)
+    assert len([r for r in read_capture(path) if r["type"] == "cmd"]) == 10
 
 
 def test_without_a_writer_nothing_is_queued() -> None:
