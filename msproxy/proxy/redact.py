@@ -30,6 +30,15 @@ from msmgr.codec import Command, Direction
 from .rewrite import replace_token
 
 _LOGIN_METHODS = {"MD5": "S", "TWN": "S", "SSO": "S", "SHA": "A"}
+
+SECRET_PREFIXES: dict[Direction, tuple[str, ...]] = {
+    Direction.C2S: ("USR",),
+    Direction.S2C: ("MSG Hotmail",),
+}
+"""The line prefixes (verb, first argument) of the only commands ``Redactor.redact``
+may change, per direction: callers skip it for every other command."""
+SECRET_VERBS = frozenset(p.split(" ")[0] for ps in SECRET_PREFIXES.values() for p in ps)
+"""The verbs of ``SECRET_PREFIXES``, either direction."""
 _PROFILE_SECRET = re.compile(rb"^(MSPAuth|MSPProf):[ \t]*([^\r\n]*)", re.MULTILINE)
 
 

@@ -85,7 +85,7 @@ from .events import (
     Side,
     UpstreamOpened,
 )
-from .redact import Redactor
+from .redact import SECRET_PREFIXES, SECRET_VERBS, Redactor
 from .rewrite import RedirectInfo, find_redirect, replace_token
 
 NOTIFICATION_VERBS = frozenset(
@@ -115,10 +115,8 @@ NOTIFICATION_VERBS = frozenset(
     ]
 )
 _REDIRECT_VERBS = frozenset({"XFR", "RNG"})
-_REDACTED_VERBS = frozenset({"USR", "MSG"})
 # What the fast path leaves to the Python path, per side (``RecordScanner(slow=...)``).
 _SLOW_ALWAYS = {Side.CLIENT: (), Side.UPSTREAM: tuple(sorted(_REDIRECT_VERBS))}
-_SLOW_REDACTED = {Side.CLIENT: ("USR",), Side.UPSTREAM: ("MSG Hotmail",)}
 _DIRECTION = {Side.CLIENT: Direction.C2S, Side.UPSTREAM: Direction.S2C}
 _DIR = {Side.CLIENT: "c2s", Side.UPSTREAM: "s2c"}
 _BY = {Side.CLIENT: "client", Side.UPSTREAM: "server"}
@@ -299,8 +297,10 @@ class Relay:
         self._update_bulk()
 
     def _scanner(self, side: Side, limits: Limits | None) -> RecordScanner:
-        slow = _SLOW_ALWAYS[side] + (_SLOW_REDACTED[side] if self.redactor is not None else ())
-        return RecordScanner(self.conn, _DIRECTION[side], slow=slow, limits=limits)
+        direction = _DIRECTION[side]
+        secrets = SECRET_PREFIXES[direction] if self.redactor is not None else ()
+        slow = _SLOW_ALWAYS[side] + secrets
+        return RecordScanner(self.conn, direction, slow=slow, limits=limits)
 
     def _update_bulk(self) -> None:
         """The fast path runs while relaying and logging no commands (with no capture it
@@ -487,7 +487,7 @@ class Relay:
 
     def _command_record(self, way: _Way, command: Command, t: float) -> Record:
         redacted = None
-        if self.redactor is not None and command.verb in _REDACTED_VERBS:
+        if self.redactor is not None and command.verb in SECRET_VERBS:
             redacted = self.redactor.redact(way.direction, command)
         record = command_record(self.conn, way.dir, redacted or command, t)
         if redacted is not None:
@@ -502,7 +502,7 @@ class Relay:
                 return
             flag = Debug.NOTIFICATION
         shown = command
-        if self.redactor is not None and command.verb in _REDACTED_VERBS:
+        if self.redactor is not None and command.verb in SECRET_VERBS:
             shown = self.redactor.redact(way.direction, command) or command
         out.append(
             Log(

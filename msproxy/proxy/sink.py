@@ -121,22 +121,23 @@ class CaptureSink:
 
     def flush(self) -> None:
         """Write everything queued now (in this thread)."""
-        batch = self._take()
+        batch, records = self._take()
         if batch:
-            self._write(encode_records(batch), _count(batch))
+            self._write(encode_records(batch), records)
 
-    def _take(self) -> list[Record | RecordRun]:
-        """Empty the queue (the sessions may read again); return what it held.
+    def _take(self) -> tuple[list[Record | RecordRun], int]:
+        """Empty the queue (the sessions may read again); return what it held and how
+        many records that stands for.
 
         So at most ``high_water`` records wait in the queue plus one batch in writing.
         """
         queue, self._queue = self._queue, []
-        self._size = 0
+        records, self._size = self._size, 0
         self._bytes = 0
         self._wakeup = trio.Event()
         self._full = trio.Event()
         self._room.set()
-        return queue if self.writer is not None else []
+        return (queue, records) if self.writer is not None else ([], 0)
 
     def _write(self, data: bytes, records: int, drop: bool = False) -> None:
         """Append encoded records (``records`` lines) with one write; ``drop``: then get
@@ -154,22 +155,17 @@ class CaptureSink:
             await self._wakeup.wait()
             with trio.move_on_after(self.interval):
                 await self._full.wait()
-            batch = self._take()
+            batch, records = self._take()
             data = encode_records(batch)
             assert self.writer is not None
             drop = self.writer.cached + len(data) >= DROP_BYTES
             if drop or len(data) >= THREAD_BYTES:
                 # The loop keeps forwarding meanwhile (write(2) and fdatasync release the
                 # GIL). Not abandoned on cancellation: a batch taken is always written.
-                await trio.to_thread.run_sync(self._write, data, _count(batch), drop)
+                await trio.to_thread.run_sync(self._write, data, records, drop)
             else:
-                self._write(data, _count(batch))
+                self._write(data, records)
             await trio.lowlevel.checkpoint()
-
-
-def _count(records: Sequence[Record | RecordRun]) -> int:
-    """How many records (capture lines) ``records`` stands for."""
-    return sum(record.count if isinstance(record, RecordRun) else 1 for record in records)
 
 
 _BULKY = ("payload", "payload_b64", "data", "data_b64", "line", "line_b64")

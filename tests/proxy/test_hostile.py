@@ -33,21 +33,31 @@ async def echo_upstream(received: list[bytes], stream: trio.SocketStream) -> Non
     received.append(bytes(data))
 
 
+async def start_echo_proxy(
+    nursery: trio.Nursery, received: list[bytes], capture: Path, *, limits: Limits | None = None
+) -> ProxyListening:
+    """An ``echo_upstream`` on a free port and a proxy in front of it, in ``nursery``."""
+    (up,) = await nursery.start(
+        partial(trio.serve_tcp, partial(echo_upstream, received), 0, host="127.0.0.1")
+    )
+    config = ProxyConfig(
+        upstream=up.socket.getsockname()[:2],
+        listen=("127.0.0.1", 0),
+        capture=capture,
+        limits=limits if limits is not None else Limits(),
+    )
+    listening: ProxyListening = await nursery.start(serve_proxy, config)
+    return listening
+
+
 async def test_flood_without_line_end_closes_only_that_client(tmp_path: Path) -> None:
     received: list[bytes] = []
     capture = tmp_path / "c.jsonl"
     with trio.fail_after(10):
         async with trio.open_nursery() as nursery:
-            (up,) = await nursery.start(
-                partial(trio.serve_tcp, partial(echo_upstream, received), 0, host="127.0.0.1")
+            listening = await start_echo_proxy(
+                nursery, received, capture, limits=Limits(max_line=1024, max_payload=4096)
             )
-            config = ProxyConfig(
-                upstream=up.socket.getsockname()[:2],
-                listen=("127.0.0.1", 0),
-                capture=capture,
-                limits=Limits(max_line=1024, max_payload=4096),
-            )
-            listening: ProxyListening = await nursery.start(serve_proxy, config)
             good = CommandStream(await trio.open_tcp_stream(*listening.address), Role.CLIENT)
             await good.send(Command("VER", 1, ("MSNP8",)))
             assert (await good.receive()).verb == "VER"
@@ -110,13 +120,7 @@ async def test_close_in_the_middle_of_a_payload(tmp_path: Path) -> None:
     capture = tmp_path / "c.jsonl"
     with trio.fail_after(10):
         async with trio.open_nursery() as nursery:
-            (up,) = await nursery.start(
-                partial(trio.serve_tcp, partial(echo_upstream, received), 0, host="127.0.0.1")
-            )
-            config = ProxyConfig(
-                upstream=up.socket.getsockname()[:2], listen=("127.0.0.1", 0), capture=capture
-            )
-            listening: ProxyListening = await nursery.start(serve_proxy, config)
+            listening = await start_echo_proxy(nursery, received, capture)
             client = await trio.open_tcp_stream(*listening.address)
             data = b"VER 1 MSNP8\r\nMSG 2 N 100\r\nonly part"
             await client.send_all(data)
