@@ -6,6 +6,7 @@ from .encode import encode_record, encode_records
 from .format import (
     FORMAT_NAME,
     FORMAT_VERSION,
+    VERSIONS,
     CaptureFormatError,
     Record,
     command_record,
@@ -14,6 +15,8 @@ from .format import (
     put_bytes,
     rebuild,
     record_command,
+    run_commands,
+    run_records,
 )
 from .reader import read_capture
 from .writer import CaptureWriter
@@ -21,6 +24,7 @@ from .writer import CaptureWriter
 __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
+    "VERSIONS",
     "CaptureFormatError",
     "CaptureWriter",
     "Record",
@@ -33,4 +37,6 @@ __all__ = [
     "read_capture",
     "rebuild",
     "record_command",
+    "run_commands",
+    "run_records",
 ]

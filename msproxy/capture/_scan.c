@@ -350,10 +350,104 @@ scan_run(const Scan *sc, Py_ssize_t *pos_io, Py_ssize_t *count_out, Out *out)
     return 0;
 }
 
-static PyObject *
-scan(PyObject *self, PyObject *args)
+/* Closes the open text run record: its count, the closing brace, the line end. */
+static void
+close_text_run(Out *out, Py_ssize_t count)
 {
-    (void)self;
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%zd", count);
+    PUT_LITERAL(out, "\",\"count\":");
+    put(out, digits, n);
+    PUT_LITERAL(out, "}\n");
+}
+
+/* Writes the run record of the count commands at s[start:stop] in base64. */
+static int
+put_binary_run(const Scan *sc, Out *out, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t count)
+{
+    Py_ssize_t size = stop - start;
+    if (out_reserve(out, sc->head_len + 64 + 4 * ((size + 2) / 3)) < 0) {
+        return -1;
+    }
+    put(out, sc->head, sc->head_len);
+    PUT_LITERAL(out, "\"data_b64\":\"");
+    put_base64(out, sc->s + start, size);
+    close_text_run(out, count);
+    return 0;
+}
+
+/* The run loop (version 2 of the format): consecutive ordinary commands go into one
+ * ``run`` record, ``data`` while they are UTF-8 text (the rule of put_text),
+ * ``data_b64`` for consecutive ones that are not. No Python API (may run without the
+ * GIL). Returns -1 when out of memory, else 0, with *pos_io and *count_out set. */
+static int
+run_records(const Scan *sc, Py_ssize_t *pos_io, Py_ssize_t *count_out, Out *out)
+{
+    const unsigned char *s = sc->s;
+    Py_ssize_t pos = *pos_io;
+    Py_ssize_t count = 0;
+    Py_ssize_t in_text = 0;    /* commands in the open text record */
+    Py_ssize_t binary = 0;     /* commands of the pending binary record */
+    Py_ssize_t binary_start = 0;
+    Frame f;
+
+    while (pos < sc->size && frame_next(&sc->rules, s, sc->size, pos, &f)) {
+        Py_ssize_t size = f.next - pos;
+        /* text takes 2 bytes per byte at most (CR, LF, '"' and '\\' escaped), plus a
+         * record head and tail when one is opened or closed here */
+        if (out_reserve(out, 2 * sc->head_len + 128 + 2 * size) < 0) {
+            return -1;
+        }
+        Py_ssize_t mark = out->len;
+        if (in_text == 0) {
+            put(out, sc->head, sc->head_len);
+            PUT_LITERAL(out, "\"data\":\"");
+        }
+        if (put_text(out, s + pos, size)) {
+            if (binary) {
+                /* the binary record before this one comes first: write this again */
+                out->len = mark;
+                if (put_binary_run(sc, out, binary_start, pos, binary) < 0 ||
+                    out_reserve(out, sc->head_len + 64 + 2 * size) < 0) {
+                    return -1;
+                }
+                binary = 0;
+                put(out, sc->head, sc->head_len);
+                PUT_LITERAL(out, "\"data\":\"");
+                put_text(out, s + pos, size);
+            }
+            in_text++;
+        }
+        else {
+            out->len = mark;
+            if (in_text) {
+                close_text_run(out, in_text);
+                in_text = 0;
+            }
+            if (binary == 0) {
+                binary_start = pos;
+            }
+            binary++;
+        }
+        count++;
+        pos = f.next;
+    }
+    if (in_text) {
+        close_text_run(out, in_text);
+    }
+    else if (binary && put_binary_run(sc, out, binary_start, pos, binary) < 0) {
+        return -1;
+    }
+    *pos_io = pos;
+    *count_out = count;
+    return 0;
+}
+
+typedef int (*ScanLoop)(const Scan *, Py_ssize_t *, Py_ssize_t *, Out *);
+
+static PyObject *
+scan_with(PyObject *args, ScanLoop loop)
+{
     Py_buffer work, head = {0}, payload_verbs, no_trid;
     Py_ssize_t pos, max_line, max_payload;
     Scan sc;
@@ -363,6 +457,13 @@ scan(PyObject *self, PyObject *args)
         return NULL;
     }
     int records = head_object != Py_None;
+    if (!records && loop != scan_run) {
+        PyErr_SetString(PyExc_TypeError, "runs() needs a record head, not None");
+        PyBuffer_Release(&work);
+        PyBuffer_Release(&payload_verbs);
+        PyBuffer_Release(&no_trid);
+        return NULL;
+    }
     if (records && PyObject_GetBuffer(head_object, &head, PyBUF_SIMPLE) < 0) {
         PyBuffer_Release(&work);
         PyBuffer_Release(&payload_verbs);
@@ -385,8 +486,9 @@ scan(PyObject *self, PyObject *args)
     sc.head_len = records ? head.len : 0;
     Py_ssize_t count = 0;
     int status;
-    /* JSON records take about 1.6 times the bytes of ordinary traffic: reserve twice
-     * the input at once (growing a big buffer copies it) */
+    /* JSON records take about 1.6 times the bytes of ordinary traffic (cmd records;
+     * run records less): reserve twice the input at once (growing a big buffer copies
+     * it) */
     if (records && out_reserve(&out, 2 * (work.len - pos) + 4096) < 0) {
         PyErr_NoMemory();
         goto done;
@@ -394,11 +496,11 @@ scan(PyObject *self, PyObject *args)
     if (work.len - pos >= RELEASE_GIL_FROM) {
         /* another thread (the capture writer, the event loop) may run meanwhile */
         Py_BEGIN_ALLOW_THREADS
-        status = scan_run(&sc, &pos, &count, &out);
+        status = loop(&sc, &pos, &count, &out);
         Py_END_ALLOW_THREADS
     }
     else {
-        status = scan_run(&sc, &pos, &count, &out);
+        status = loop(&sc, &pos, &count, &out);
     }
     if (status < 0) {
         PyErr_NoMemory();
@@ -416,10 +518,28 @@ done:
     return result;
 }
 
+static PyObject *
+scan(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return scan_with(args, scan_run);
+}
+
+static PyObject *
+runs(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return scan_with(args, run_records);
+}
+
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS,
      "scan(work, pos, head, payload_verbs, no_trid_verbs, slow, max_line, max_payload)"
      " -> (new_pos, count, records): cmd records of the ordinary commands at work[pos:]."},
+    {"runs", runs, METH_VARARGS,
+     "runs(work, pos, head, payload_verbs, no_trid_verbs, slow, max_line, max_payload)"
+     " -> (new_pos, count, records): run records (format version 2) of the ordinary"
+     " commands at work[pos:]; head must not be None."},
     {NULL, NULL, 0, NULL},
 };
 

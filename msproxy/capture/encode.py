@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .format import Record
+from .format import FORMAT_VERSION, Record
 
 logger = logging.getLogger(__name__)
 
@@ -64,22 +64,24 @@ class RecordRun:
         self.count = count
         self.size = size  # the bytes of the commands (what the capture queue weighs)
 
-    def encode(self) -> bytes:
-        """The JSON Lines of the run (``count`` lines)."""
+    def encode(self, version: int = FORMAT_VERSION) -> bytes:
+        """The JSON Lines of the run in capture format ``version``: ``count`` ``cmd``
+        records, or (version 2 on) ``run`` records holding them."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {self.count} records>"
 
 
-def encode_records(records: Sequence[Record | RecordRun]) -> bytes:
-    """The JSON Lines bytes of ``records``, each line ended by ``\\n``."""
+def encode_records(records: Sequence[Record | RecordRun], version: int = FORMAT_VERSION) -> bytes:
+    """The JSON Lines bytes of ``records`` in capture format ``version``, each line
+    ended by ``\\n``."""
     # Line by line to bytes, then one join: joining the text first is twice as slow for
     # big payloads (one huge string, then a huge encode).
     lines = []
     for record in records:
         if isinstance(record, RecordRun):
-            lines.append(record.encode())
+            lines.append(record.encode(version))
             continue
         try:
             lines.append((encode_text(record) + "\n").encode("utf-8"))

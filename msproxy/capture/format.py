@@ -21,14 +21,23 @@ import base64
 import re
 from typing import Any
 
-from msmgr.codec import Command, canonical_line
+from msmgr.codec import Command, Direction, Framer, Limits, canonical_line
 
 FORMAT_NAME = "msnp-capture"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""The version written by default (``CaptureWriter(version=...)`` writes version 1 too)."""
+RUN_VERSION = 2
+"""The first version with ``run`` records (several ordinary commands in one record)."""
 
 Record = dict[str, Any]
 
-RECORD_TYPES = frozenset({"header", "open", "close", "cmd", "raw", "rewrite", "error"})
+RECORD_TYPES_BY_VERSION = {
+    1: frozenset({"header", "open", "close", "cmd", "raw", "rewrite", "error"}),
+    2: frozenset({"header", "open", "close", "cmd", "raw", "rewrite", "error", "run"}),
+}
+"""The record types of each version this reader knows (a new type is a new version)."""
+VERSIONS = tuple(sorted(RECORD_TYPES_BY_VERSION))
+RECORD_TYPES = RECORD_TYPES_BY_VERSION[FORMAT_VERSION]
 
 
 class CaptureFormatError(ValueError):
@@ -137,37 +146,97 @@ def record_command(record: Record) -> Command:
     return Command(verb, trid, args, payload, raw)
 
 
+def run_commands(record: Record) -> list[Command]:
+    """The commands of a ``run`` record (format version 2), framed again from its bytes.
+
+    A run holds ``count`` whole commands of one direction, each an ordinary one (no
+    ``VER``, no numeric error, no redirect, no secret): they frame the same whatever the
+    connection's state, so a fresh framer of that direction gives them back exactly.
+
+    Raises:
+        CaptureFormatError: the record is malformed, or its bytes are not exactly
+            ``count`` commands.
+    """
+    direction = record.get("dir")
+    count = record.get("count")
+    if direction not in ("c2s", "s2c"):
+        raise CaptureFormatError(f"run record has a malformed 'dir': {direction!r}")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise CaptureFormatError(f"run record has a malformed 'count': {count!r}")
+    data = get_bytes(record, "data")
+    if data is None:
+        raise CaptureFormatError("run record has neither 'data' nor 'data_b64'")
+    # Limits as large as the run: the proxy's own limits may have been above the defaults.
+    size = max(len(data), 1)
+    limits = Limits(max_line=size, max_payload=size)
+    framer = Framer(Direction(direction), strict=False, limits=limits)
+    events = framer.feed(data)
+    commands = [event for event in events if type(event) is Command]
+    if len(commands) != len(events) or len(commands) != count or framer.pending:
+        raise CaptureFormatError(
+            f"run record of {count} commands holds {len(commands)} commands"
+            f" and {len(events) - len(commands)} other events"
+            + (f", and {framer.pending} bytes of an incomplete one" if framer.pending else "")
+        )
+    return commands
+
+
+def run_records(record: Record) -> list[Record]:
+    """The ``cmd`` records a ``run`` record stands for (each with the run's time).
+
+    Raises:
+        CaptureFormatError: as ``run_commands``, or a malformed ``t`` or ``conn``.
+    """
+    t, conn = record.get("t"), record.get("conn")
+    if not isinstance(t, int | float) or not isinstance(conn, int):
+        raise CaptureFormatError("run record has a malformed 't' or 'conn'")
+    commands = run_commands(record)  # checks "dir" too
+    return [command_record(conn, record["dir"], command, t) for command in commands]
+
+
 def rebuild(record: Record) -> bytes:
-    """The exact bytes a ``cmd`` or ``raw`` record stands for (b"" for other records)."""
+    """The exact bytes a ``cmd``, ``run`` or ``raw`` record stands for (b"" for others)."""
     kind = record.get("type")
     if kind == "cmd":
         return record_command(record).to_bytes()
     if kind == "raw":
         return get_bytes(record, "data") or b""
+    if kind == "run":
+        run_commands(record)  # checks that the bytes are the commands it says
+        return get_bytes(record, "data") or b""
     return b""
 
 
-def header_record(t: float, tool: str, **extra: Any) -> Record:
-    """The first record of every capture."""
+def header_record(t: float, tool: str, *, version: int = FORMAT_VERSION, **extra: Any) -> Record:
+    """The first record of every capture (``version``: one of ``VERSIONS``)."""
+    if version not in VERSIONS:
+        raise ValueError(f"capture format version {version!r} is not one of {VERSIONS}")
     return {
         "type": "header",
         "format": FORMAT_NAME,
-        "version": FORMAT_VERSION,
+        "version": version,
         "started": t,
         "tool": tool,
         **extra,
     }
 
 
-def check_header(record: Record) -> None:
-    """Raise ``CaptureFormatError`` unless ``record`` is a header this reader understands."""
+def check_header(record: Record) -> int:
+    """The version of ``record``, a header this reader understands.
+
+    Raises:
+        CaptureFormatError: ``record`` is not such a header.
+    """
     if record.get("type") != "header" or record.get("format") != FORMAT_NAME:
         raise CaptureFormatError(
             f"not an {FORMAT_NAME} file: the first record is not an {FORMAT_NAME} header"
         )
     version = record.get("version")
-    if version != FORMAT_VERSION:
+    if version not in VERSIONS or isinstance(version, bool):
+        known = " and ".join(str(v) for v in VERSIONS)
         raise CaptureFormatError(
             f"capture format version {version!r} is not supported (this reader knows "
-            f"version {FORMAT_VERSION}); upgrade msmgr to read it"
+            f"versions {known}); upgrade msmgr to read it"
         )
+    assert isinstance(version, int)
+    return version

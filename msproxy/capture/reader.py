@@ -7,29 +7,46 @@ import logging
 import os
 from collections.abc import Iterator
 
-from .format import FORMAT_NAME, RECORD_TYPES, CaptureFormatError, Record, check_header
+from .format import (
+    FORMAT_NAME,
+    RECORD_TYPES_BY_VERSION,
+    CaptureFormatError,
+    Record,
+    check_header,
+    run_records,
+)
 
 logger = logging.getLogger(__name__)
 
 
-def read_capture(path: str | os.PathLike[str]) -> Iterator[Record]:
+def read_capture(path: str | os.PathLike[str], *, expand_runs: bool = True) -> Iterator[Record]:
     """Yield every record of the capture at ``path``, the header first.
 
-    A torn last line (a writer killed mid-write: no ``\n`` and not JSON) is skipped with a
-    warning. A corrupt line anywhere else, a last line that is JSON but not a valid
+    A ``run`` record (format version 2: several ordinary commands of one direction in
+    one record) is yielded as the ``cmd`` records of its commands, each with the run's
+    time, unless ``expand_runs`` is False; so every reader sees the same records whichever
+    version the capture was written in.
+
+    A torn last line (a writer killed mid-write: no ``\\n`` and not JSON) is skipped with
+    a warning. A corrupt line anywhere else, a last line that is JSON but not a valid
     record, a first line that is not JSON (a binary file), an unknown format or version,
+    a record type its version does not have, a ``run`` that is not the commands it says,
     is an error.
 
     Raises:
         CaptureFormatError: the file is not a capture this reader understands.
     """
+    types = RECORD_TYPES_BY_VERSION[1]
     with open(path, "rb") as file:
         previous: bytes | None = None
         number = 0
         for line in file:
             if previous is not None:
                 number += 1
-                yield _parse(previous, number, path)
+                record = _parse(previous, number, path, types)
+                if number == 1:
+                    types = RECORD_TYPES_BY_VERSION[record["version"]]
+                yield from _expand(record, number, path, expand_runs)
             previous = line
         if previous is None:
             raise CaptureFormatError(f"{path}: empty file, not a capture")
@@ -37,18 +54,31 @@ def read_capture(path: str | os.PathLike[str]) -> Iterator[Record]:
         if previous.endswith(b"\n") or number == 1:
             # A lone first line is never "torn": a file whose only line is not JSON is
             # not a capture (a binary file, say), not a capture that lost its header.
-            yield _parse(previous, number, path)
+            yield from _expand(_parse(previous, number, path, types), number, path, expand_runs)
             return
         try:
             value = _decode(previous, number, path)
         except CaptureFormatError:
             logger.warning("%s: line %d is torn (incomplete last record), skipped", path, number)
             return
-        yield _check(value, number, path)
+        yield from _expand(_check(value, number, path, types), number, path, expand_runs)
 
 
-def _parse(line: bytes, number: int, path: str | os.PathLike[str]) -> Record:
-    return _check(_decode(line, number, path), number, path)
+def _expand(
+    record: Record, number: int, path: str | os.PathLike[str], expand_runs: bool
+) -> Iterator[Record]:
+    if record["type"] != "run" or not expand_runs:
+        yield record
+        return
+    try:
+        records = run_records(record)
+    except CaptureFormatError as exc:
+        raise CaptureFormatError(f"{path}: line {number}: {exc}") from None
+    yield from records
+
+
+def _parse(line: bytes, number: int, path: str | os.PathLike[str], types: frozenset[str]) -> Record:
+    return _check(_decode(line, number, path), number, path, types)
 
 
 def _decode(line: bytes, number: int, path: str | os.PathLike[str]) -> object:
@@ -64,13 +94,15 @@ def _decode(line: bytes, number: int, path: str | os.PathLike[str]) -> object:
         raise CaptureFormatError(f"{path}: line {number} is not JSON: {exc}") from None
 
 
-def _check(record: object, number: int, path: str | os.PathLike[str]) -> Record:
+def _check(
+    record: object, number: int, path: str | os.PathLike[str], types: frozenset[str]
+) -> Record:
     if not isinstance(record, dict):
         raise CaptureFormatError(f"{path}: line {number} is not a JSON object")
     if number == 1:
         check_header(record)
         return record
     kind = record.get("type")
-    if not isinstance(kind, str) or kind not in RECORD_TYPES:
+    if not isinstance(kind, str) or kind not in types:
         raise CaptureFormatError(f"{path}: line {number} has unknown type {kind!r}")
     return record

@@ -1,4 +1,4 @@
-"""msproxy/capture/scan: ``cmd`` records for runs of ordinary commands, at C speed.
+"""msproxy/capture/scan: the records of runs of ordinary commands, at C speed.
 
 Strategy: the proxy spent most of its time turning commands into capture records, one
 Python call after another. ``RecordScanner`` is a ``Framer`` bulk scanner
@@ -6,13 +6,17 @@ Python call after another. ``RecordScanner`` is a ``Framer`` bulk scanner
 relay's path it only frames runs of ordinary commands, in one call per chunk, with no
 ``Command`` object and no record dict; the run's bytes go to the capture queue as a
 ``ScannedRun``, and when the capture writer encodes its batch, the same C code writes
-their ``cmd`` records straight to JSON Lines (releasing the GIL for big runs).
+their records straight to JSON Lines (releasing the GIL for big runs): ``run`` records
+in format version 2 (the commands' bytes as they are, JSON-escaped text or base64,
+many commands per record), ``cmd`` records in version 1.
 
 Whatever is not ordinary (lines that are not printable ASCII or not CRLF-ended, verbs
 that are not three letters, anything near a limit, and the commands the caller names:
 redirects, secrets to redact, ``VER``) is left to the framer and the relay's Python
-path, which stays the definition of the format. Both paths give the same bytes; the
-tests compare them on generated traffic and on every byte value at every position.
+path, which stays the definition of the format. Both paths give the same records
+(version 1: the same bytes; version 2: the Python path writes ``cmd`` records, the same
+that ``read_capture`` makes of a ``run``); the tests compare them on generated traffic
+and on every byte value at every position.
 
 The C extension is built by ``pip install`` when a C compiler is there; without it (or
 with ``MSPROXY_PURE_PYTHON=1`` in the environment) ``accelerated()`` is False and the
@@ -30,7 +34,7 @@ from msmgr.codec import Command, CommandRun, Direction, Framer, Limits
 from msmgr.codec.framer import fast_rules
 
 from .encode import RecordRun, encode_records, encode_text
-from .format import Record, command_record
+from .format import FORMAT_VERSION, RUN_VERSION, Record, command_record
 
 logger = logging.getLogger(__name__)
 
@@ -104,13 +108,18 @@ class RecordScanner:
         """The capture item of a run this scanner framed, read at time ``t``."""
         return ScannedRun(self, run.raw, run.count, t)
 
-    def encode_run(self, raw: bytes, count: int, t: float) -> bytes:
-        """The ``cmd`` records (JSON Lines) of the ``count`` commands of ``raw``."""
+    def encode_run(self, raw: bytes, count: int, t: float, version: int = FORMAT_VERSION) -> bytes:
+        """The records (JSON Lines) of the ``count`` commands of ``raw``: ``run`` records
+        from format version 2 on (``RUN_VERSION``), ``cmd`` records before."""
+        runs = version >= RUN_VERSION
         # The record's first keys, encoded by the Python encoder itself (so the time
         # reads exactly as in a record it encodes), without the closing brace.
-        head = encode_text({"type": "cmd", "t": t, "conn": self.conn, "dir": self.dir})
+        head = encode_text(
+            {"type": "run" if runs else "cmd", "t": t, "conn": self.conn, "dir": self.dir}
+        )
         assert _scan is not None
-        end, done, data = _scan.scan(raw, 0, head[:-1].encode("utf-8") + b",", *self._tables)
+        encode = _scan.runs if runs else _scan.scan
+        end, done, data = encode(raw, 0, head[:-1].encode("utf-8") + b",", *self._tables)
         if end == len(raw) and done == count:
             return bytes(data)
         # Framing the same bytes gave another result (a bug): write them the Python way.
@@ -142,5 +151,5 @@ class ScannedRun(RecordRun):
         self.raw = raw
         self.t = t
 
-    def encode(self) -> bytes:
-        return self.scanner.encode_run(self.raw, self.count, self.t)
+    def encode(self, version: int = FORMAT_VERSION) -> bytes:
+        return self.scanner.encode_run(self.raw, self.count, self.t, version)

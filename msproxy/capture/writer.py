@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .encode import encode_record, encode_records
-from .format import Record, header_record
+from .format import FORMAT_VERSION, Record, header_record
 
 
 class CaptureWriter:
@@ -22,7 +22,9 @@ class CaptureWriter:
         path: the capture file; it must not exist yet unless ``append`` is True.
         tool: the name and version of the program writing it, for the header.
         started: the capture's start time (Unix seconds), for the header.
-        append: add to an existing capture instead of creating a new one.
+        append: add to an existing capture instead of creating a new one (of the same
+            ``version``: not checked).
+        version: the capture format version to write (``msproxy.capture.VERSIONS``).
     """
 
     def __init__(
@@ -32,9 +34,12 @@ class CaptureWriter:
         tool: str,
         started: float,
         append: bool = False,
+        version: int = FORMAT_VERSION,
         **header: Any,
     ) -> None:
         self.path = Path(path)
+        self.version = version
+        header_line = header_record(started, tool, version=version, **header)  # checks it
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
         if not append:
             flags |= os.O_EXCL
@@ -43,7 +48,7 @@ class CaptureWriter:
         self._end = os.fstat(self._fd).st_size  # the file's size (appends only)
         self._kept = self._end  # bytes from here on may still be in the page cache
         if not append or os.fstat(self._fd).st_size == 0:
-            self.write(header_record(started, tool, **header))
+            self.write(header_line)
 
     @property
     def closed(self) -> bool:
@@ -59,7 +64,7 @@ class CaptureWriter:
         """Append several records in one write."""
         batch = list(records)
         if batch:
-            self._write(encode_records(batch))
+            self._write(encode_records(batch, self.version))
             self.records_written += len(batch)
 
     def write_bytes(self, data: bytes, records: int | None = None) -> None:

@@ -34,6 +34,7 @@ from msmgr.codec.address import format_address
 from msmgr.debug import Debug
 from msmgr.logsetup import configure_logging
 from msmgr.server import DEMO_USERS, ServerAddresses, ServerConfig, serve_reference
+from msproxy.capture.format import FORMAT_VERSION, VERSIONS
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening, serve_proxy
 
@@ -67,6 +68,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=Path,
         metavar="PATH",
         help="capture file to create (default captures/msproxy-YYYYmmdd-HHMMSS.jsonl)",
+    )
+    parser.add_argument(
+        "--capture-version",
+        type=int,
+        choices=VERSIONS,
+        default=FORMAT_VERSION,
+        help=f"capture format version to write (default {FORMAT_VERSION}; 1: one cmd record "
+        "per command, for tools that only read version 1)",
     )
     parser.add_argument("--debug", type=debug_arg, metavar="FLAGS", help="Net::Msmgr debug flags")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
@@ -103,6 +112,7 @@ def main(args: argparse.Namespace) -> int:
         upstream=args.upstream or ("", 0),
         listen=args.listen,
         capture=capture,
+        capture_version=args.capture_version,
         public_host=args.public_host,
         redact=not args.no_redact,
         debug=debug,

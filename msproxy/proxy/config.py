@@ -11,6 +11,7 @@ import trio
 
 from msmgr.codec import Limits
 from msmgr.debug import Debug
+from msproxy.capture.format import FORMAT_VERSION
 
 Connect = Callable[[str, int], Awaitable[trio.abc.Stream]]
 """Opens a byte stream to (host, port); ``trio.open_tcp_stream`` by default."""
@@ -29,6 +30,9 @@ class ProxyConfig:
         upstream: the DS (or NS) clients are sent to when no redirect is pending.
         listen: where to accept clients; port 0 picks a free port.
         capture: the capture file to create (None: no capture).
+        capture_version: the capture format version to write: 2 (the default) keeps
+            runs of ordinary commands in ``run`` records, 1 writes a ``cmd`` record per
+            command (for readers that only know version 1).
         public_host: the host (optionally ``host:port``) written into rewritten
             redirects; default: the address the client reached the proxy on.
         redact: replace secrets in the capture (never in forwarded bytes).
@@ -47,6 +51,7 @@ class ProxyConfig:
     upstream: tuple[str, int]
     listen: tuple[str, int] = ("127.0.0.1", 1863)
     capture: Path | None = None
+    capture_version: int = FORMAT_VERSION
     public_host: str | None = None
     redact: bool = True
     debug: Debug = Debug.NONE

@@ -198,6 +198,7 @@ async def serve_proxy(
                 config.capture,
                 tool=f"msproxy {__version__}",
                 started=config.clock(),
+                version=config.capture_version,
                 upstream=format_address(*config.upstream),
                 redacted=config.redact,
             )

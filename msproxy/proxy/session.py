@@ -52,7 +52,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-RECEIVE_SIZE = 65536
+RECEIVE_SIZE = 256 * 1024
+"""Bytes asked of the socket per read. Under load a read takes what the kernel holds, so
+bigger reads mean fewer passes through the relay's Python code per byte (measured with
+scripts/bench/relay.py: 0.9 us of CPU per command against 1.4 with 64 KiB); an idle
+connection holds no buffer, and a small read costs no more."""
 _STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError)
 
 

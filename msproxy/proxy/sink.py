@@ -123,7 +123,8 @@ class CaptureSink:
         """Write everything queued now (in this thread)."""
         batch, records = self._take()
         if batch:
-            self._write(encode_records(batch), records)
+            assert self.writer is not None
+            self._write(encode_records(batch, self.writer.version), records)
 
     def _take(self) -> tuple[list[Record | RecordRun], int]:
         """Empty the queue (the sessions may read again); return what it held and how
@@ -156,8 +157,8 @@ class CaptureSink:
             with trio.move_on_after(self.interval):
                 await self._full.wait()
             batch, records = self._take()
-            data = encode_records(batch)
             assert self.writer is not None
+            data = encode_records(batch, self.writer.version)
             drop = self.writer.cached + len(data) >= DROP_BYTES
             if drop or len(data) >= THREAD_BYTES:
                 # The loop keeps forwarding meanwhile (write(2) and fdatasync release the

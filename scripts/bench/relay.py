@@ -44,6 +44,7 @@ import trio
 from msproxy.capture import read_capture
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening, serve_proxy
+from msproxy.proxy.session import RECEIVE_SIZE
 
 Address = tuple[str, int]
 Result = dict[str, float]
@@ -117,12 +118,13 @@ async def sink_server(server_data: bytes, stream: trio.SocketStream) -> None:
 
 
 async def plain_relay(upstream: Address, stream: trio.SocketStream) -> None:
-    """The baseline: a byte relay with the same structure and no parsing."""
+    """The baseline: a byte relay with the same structure (and receive size) and no
+    parsing."""
     async with stream, await trio.open_tcp_stream(*upstream) as up:
 
         async def pump(src: trio.SocketStream, dst: trio.SocketStream) -> None:
             try:
-                async for chunk in src:
+                while chunk := await src.receive_some(RECEIVE_SIZE):
                     await dst.send_all(chunk)
                 await dst.send_eof()
             except (trio.BrokenResourceError, trio.ClosedResourceError):

@@ -316,7 +316,7 @@ def write_sample(name: str, directory: Path) -> Path:
     builder = SAMPLE_FLOWS[name]()
     path = directory / name
     path.unlink(missing_ok=True)
-    with CaptureWriter(path, tool=TOOL, started=builder.started) as writer:
+    with CaptureWriter(path, tool=TOOL, started=builder.started, version=1) as writer:
         writer.write_many(builder.records)
     path.chmod(0o644)  # samples are public, unlike real captures (0600)
     return path

@@ -84,14 +84,14 @@ def test_corrupt_line_in_the_middle_is_an_error(tmp_path: Path) -> None:
 def test_unknown_version_is_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write_lines(tmp_path / "v2.jsonl", [header(version=2)])
-    with pytest.raises(CaptureFormatError, match="version 2"):
+    path = write_lines(tmp_path / "v3.jsonl", [header(version=3)])
+    with pytest.raises(CaptureFormatError, match=r"version 3 is not supported .* versions 1 and 2"):
         load_capture(path)
     for command in ("show", "summary"):
         assert main([command, str(path)]) == 2
         err = capsys.readouterr().err
         assert f"msproxy {command}: error:" in err
-        assert "version 2" in err
+        assert "version 3" in err
         assert "Traceback" not in err
 
 

@@ -1,9 +1,11 @@
-"""The C fast path (msproxy.capture.scan) writes the very bytes the Python path writes.
+"""The C fast path (msproxy.capture.scan) writes the very records the Python path writes.
 
 The Python path (``Framer`` + ``command_record`` + ``encode_record``) is the definition of
 the capture format; ``RecordScanner`` repeats its common case in C. These tests feed the
 same streams, in the same chunks, to a framer with the scanner and one without, and
-require the same records (byte for byte), the same forwarded bytes and the same events.
+require the same records, the same forwarded bytes and the same events. Format version
+1: the same bytes. Version 2: the C path writes ``run`` records, which a reader turns
+(``run_records``) into exactly the ``cmd`` records of the Python path, byte for byte.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from msmgr.codec import (
     Unparsed,
 )
 from msmgr.debug import Debug
-from msproxy.capture import command_record, encode_record, read_capture, rebuild
+from msproxy.capture import command_record, encode_record, read_capture, rebuild, run_records
 from msproxy.capture import scan as scan_module
 from msproxy.capture.scan import RecordScanner
 from msproxy.proxy.config import ProxyConfig
@@ -59,8 +61,10 @@ def run(
     slow: tuple[str, ...] = (),
     limits: Limits | None = None,
     record: bool = True,
+    version: int = 1,
 ) -> tuple[bytes, bytes, list[str], int]:
-    """(records, forwarded bytes, event kinds, commands the scanner took) of one stream."""
+    """(records, forwarded bytes, event kinds, commands the scanner took) of one stream,
+    the scanner's runs written in capture format ``version``."""
     scanner = RecordScanner(5, direction, slow=slow, limits=limits)
     # the reference is the pure-Python framer (not the codec's own C accelerator)
     framer = Framer(
@@ -76,7 +80,7 @@ def run(
             if isinstance(event, CommandRun):
                 assert event.data == b""  # the scanner only frames
                 if record:
-                    records.append(scanner.run(event, t).encode())
+                    records.append(scanner.run(event, t).encode(version))
                 raw.append(event.raw)
                 kinds += ["cmd"] * event.count
                 scanned += event.count
@@ -108,7 +112,30 @@ def assert_same(
     assert fast[0] == python[0]
     assert fast[1] == python[1] == b"".join(chunks)[: len(python[1])]
     assert fast[2] == python[2]
+    runs = run(direction, chunks, bulk=True, slow=slow, limits=limits, version=2)
+    assert runs[1:] == fast[1:]
+    assert expanded(runs[0], fast[3]) == python[0]
     return fast[3]
+
+
+def expanded(data: bytes, scanned: int) -> bytes:
+    """Version-2 records with each ``run`` replaced by the ``cmd`` records it stands for
+    (as ``read_capture`` does), encoded again; checks that the runs hold ``scanned``
+    commands in all."""
+    out = []
+    in_runs = 0
+    for line in data.splitlines():
+        record = json.loads(line)
+        if record["type"] != "run":
+            out.append(line + b"\n")
+            continue
+        assert ("data" in record) != ("data_b64" in record)
+        commands = run_records(record)
+        assert len(commands) == record["count"]
+        in_runs += len(commands)
+        out.extend(encode_record(r) for r in commands)
+    assert in_runs == scanned
+    return b"".join(out)
 
 
 @pytestmark_c
@@ -196,6 +223,27 @@ def test_common_commands_all_take_the_fast_path() -> None:
 
 
 @pytestmark_c
+def test_runs_keep_text_as_text_and_binary_commands_apart() -> None:
+    # Version 2: one run record per stretch of text commands (JSON text, readable) and
+    # one per stretch of binary ones (base64), in wire order.
+    records, _, _, _ = run(C2S, [COMMON_C2S], bulk=True, version=2)
+    lines = [json.loads(line) for line in records.splitlines()]
+    assert [(r["type"], r["count"]) for r in lines] == [("run", 1), ("run", 1), ("run", 4)]
+    first, binary, rest = lines
+    assert first["data"] == "MSG 4 N 26\r\nMIME-Version: 1.0\r\n\r\nhello"
+    assert base64.b64decode(binary["data_b64"]) == b"MSG 5 D 4\r\n\x00\xff\x00\x01"
+    assert rest["data"].startswith("PNG\r\nCHG 6 NLN")
+    assert rest["data"].endswith('<Data><PSM>"\\</PSM></Data>')
+    assert {r["t"] for r in lines} == {1_700_000_000.25}
+    assert {(r["conn"], r["dir"]) for r in lines} == {(5, "c2s")}
+    # a binary stretch of several commands is one record
+    wire = b"MSG 1 D 1\r\n\x00MSG 2 D 1\r\n\x01PNG\r\n"
+    records, _, _, _ = run(C2S, [wire], bulk=True, version=2)
+    lines = [json.loads(line) for line in records.splitlines()]
+    assert [("data" in r, r["count"]) for r in lines] == [(False, 2), (True, 1)]
+
+
+@pytestmark_c
 @pytest.mark.parametrize(
     ("direction", "slow", "wire", "taken"),
     [
@@ -246,6 +294,14 @@ def test_records_read_back_and_rebuild_the_stream(tmp_path: object) -> None:
         file.write(header + records)
     rebuilt = b"".join(rebuild(r) for r in read_capture(path) if r["type"] == "cmd")
     assert rebuilt == raw == COMMON_C2S
+    # version 2: the reader gives the same cmd records; unexpanded, the runs rebuild too
+    runs, _, _, _ = run(C2S, [COMMON_C2S], bulk=True, version=2)
+    with open(path, "wb") as file:
+        file.write(header.replace(b'"version":1', b'"version":2') + runs)
+    assert list(read_capture(path))[1:] == [json.loads(line) for line in records.splitlines()]
+    kept = list(read_capture(path, expand_runs=False))[1:]
+    assert [r["type"] for r in kept] == ["run"] * 3
+    assert b"".join(rebuild(r) for r in kept) == COMMON_C2S
 
 
 @pytestmark_c
@@ -258,6 +314,8 @@ def test_bad_arguments_are_refused_clearly() -> None:
         scan(b"PNG\r\n", 0, b"{", b"", b"", ("PNG",), 100, 100)
     with pytest.raises(TypeError):
         scan("PNG\r\n", 0, b"{", b"", b"", (), 100, 100)
+    with pytest.raises(TypeError, match="needs a record head"):
+        scan_module._scan.runs(b"PNG\r\n", 0, None, b"", b"", (), 100, 100)
 
 
 def test_pure_python_switch(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -350,8 +408,14 @@ def test_a_run_the_encoder_frames_otherwise_is_written_the_python_way(
                 return result
             return (0, 0, b"")  # writing records: "frames" nothing
 
+        @staticmethod
+        def runs(*args: object) -> tuple[int, int, bytes]:
+            return (len(COMMON_C2S), 2, b"")  # frames two commands of six
+
     monkeypatch.setattr(scan_module, "_scan", Broken)
-    with caplog.at_level(logging.ERROR, logger="msproxy.capture.scan"):
-        data = scanner.run(run_event, 1_700_000_000.25).encode()
-    assert "framed as 0" in caplog.text
-    assert data == run(C2S, [COMMON_C2S], bulk=False)[0]
+    for version, says in ((1, "framed as 0 (0 of 138 bytes)"), (2, "framed as 2 (138 of")):
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, logger="msproxy.capture.scan"):
+            data = scanner.run(run_event, 1_700_000_000.25).encode(version)
+        assert says in caplog.text
+        assert data == run(C2S, [COMMON_C2S], bulk=False)[0]

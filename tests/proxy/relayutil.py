@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from msproxy.capture import Record, rebuild
+from msproxy.capture import Record, rebuild, run_records
 from msproxy.capture.encode import RecordRun
 from msproxy.proxy.commands import (
     CloseSide,
@@ -30,9 +30,13 @@ def records(commands: list[ProxyCommand]) -> list[Record]:
         if isinstance(command, WriteRecords):
             for record in command.records:
                 if isinstance(record, RecordRun):
-                    lines = record.encode().splitlines()
+                    # both versions: cmd records, or run records read back as cmd records
+                    lines = record.encode(1).splitlines()
                     assert len(lines) == record.count
                     found.extend(json.loads(line) for line in lines)
+                    runs = [json.loads(line) for line in record.encode(2).splitlines()]
+                    assert {r["type"] for r in runs} == {"run"}
+                    assert [c for r in runs for c in run_records(r)] == found[-len(lines) :]
                 else:
                     found.append(record)
     return found
