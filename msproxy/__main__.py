@@ -9,7 +9,7 @@ from msmgr.cli.entry import Program
 
 from . import __version__
 
-SUBCOMMANDS: tuple[str, ...] = ("demo", "run", "show", "summary", "diff", "replay")
+SUBCOMMANDS: tuple[str, ...] = ("demo", "run", "show", "summary", "diff", "replay", "convert")
 
 PROGRAM = Program(
     name="msproxy",

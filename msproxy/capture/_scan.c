@@ -28,6 +28,15 @@
  *   count          how many commands were consumed
  *   records        their JSON Lines records, each ended by "\n"
  *
+ * runs(work, pos, keys, payload_verbs, no_trid_verbs, slow, max_line, max_payload)
+ *     -> (new_pos, count, records)
+ *
+ *   The same for format version 2: ``run`` records, each holding the exact bytes of
+ *   consecutive commands (``data``: JSON text while they are UTF-8 text, ``data_b64``
+ *   for consecutive ones that are not) and their ``count``; a stretch of one command
+ *   is written as its ``cmd`` record. ``keys`` is what follows the type in every record
+ *   (``"t":1.5,"conn":3,"dir":"c2s",``).
+ *
  * A payload is written as JSON text when it is UTF-8 text (valid UTF-8 with no control
  * character other than TAB, LF and CR), else as base64 in ``payload_b64``; JSON text
  * escapes as Python's json module does with ensure_ascii=False.
@@ -283,8 +292,58 @@ put_text(Out *out, const unsigned char *data, Py_ssize_t size)
     return 1;
 }
 
-/* The scan loop: no Python API here (it may run without the GIL). Returns -1 when out
- * of memory, else 0, with *pos_io and *count_out set. */
+/* The fields of the ``cmd`` record of the command f frames at s[pos:], after its head:
+ * from "cmd" to the closing brace and line end. */
+static int
+put_command(Out *out, const unsigned char *s, Py_ssize_t pos, const Frame *f)
+{
+    /* worst case: fixed keys and numbers, every line byte escaped twice (args and line:
+     * 6 bytes each at most), the payload as text (2 bytes per byte at most: text has no
+     * \u00XX escapes) or in base64 (4 per 3, rounded up) */
+    if (out_reserve(out, 128 + 12 * f->line_size + 2 * f->payload_size + 8) < 0) {
+        return -1;
+    }
+    PUT_LITERAL(out, "\"cmd\":\"");
+    put(out, (const char *)s + pos, 3);
+    if (f->first_arg == 2) {
+        PUT_LITERAL(out, "\",\"trid\":");
+        put(out, (const char *)s + f->trid_start, f->trid_stop - f->trid_start);
+        PUT_LITERAL(out, ",\"args\":[");
+    }
+    else {
+        PUT_LITERAL(out, "\",\"trid\":null,\"args\":[");
+    }
+    for (int t = f->first_arg; t <= f->last; t++) {
+        if (t > f->first_arg) {
+            PUT_LITERAL(out, ",");
+        }
+        PUT_LITERAL(out, "\"");
+        put_escaped(out, s + f->start[t], f->stop[t] - f->start[t]);
+        PUT_LITERAL(out, "\"");
+    }
+    PUT_LITERAL(out, "]");
+    if (f->payload != NULL) {
+        Py_ssize_t mark = out->len;
+        PUT_LITERAL(out, ",\"payload\":\"");
+        if (!put_text(out, f->payload, f->payload_size)) {
+            out->len = mark;
+            PUT_LITERAL(out, ",\"payload_b64\":\"");
+            put_base64(out, f->payload, f->payload_size);
+        }
+        PUT_LITERAL(out, "\"");
+    }
+    if (!f->canonical) {
+        PUT_LITERAL(out, ",\"line\":\"");
+        put_escaped(out, s + pos, f->line_size + 2); /* with its CRLF */
+        PUT_LITERAL(out, "\"");
+    }
+    PUT_LITERAL(out, "}\n");
+    return 0;
+}
+
+/* The scan loop (format version 1): one ``cmd`` record per ordinary command, or
+ * framing only without a head. No Python API here (it may run without the GIL).
+ * Returns -1 when out of memory, else 0, with *pos_io and *count_out set. */
 static int
 scan_run(const Scan *sc, Py_ssize_t *pos_io, Py_ssize_t *count_out, Out *out)
 {
@@ -294,54 +353,15 @@ scan_run(const Scan *sc, Py_ssize_t *pos_io, Py_ssize_t *count_out, Out *out)
     Frame f;
 
     while (pos < sc->size && frame_next(&sc->rules, s, sc->size, pos, &f)) {
-        if (sc->head == NULL) {
-            count++;
-            pos = f.next;
-            continue;
-        }
-        /* worst case: head, fixed keys and numbers, every line byte escaped twice (args
-         * and line: 6 bytes each at most), the payload as text (2 bytes per byte at most:
-         * text has no \u00XX escapes) or in base64 (4 per 3, rounded up) */
-        Py_ssize_t need = sc->head_len + 128 + 12 * f.line_size + 2 * f.payload_size + 8;
-        if (out_reserve(out, need) < 0) {
-            return -1;
-        }
-        put(out, sc->head, sc->head_len);
-        PUT_LITERAL(out, "\"cmd\":\"");
-        put(out, (const char *)s + pos, 3);
-        if (f.first_arg == 2) {
-            PUT_LITERAL(out, "\",\"trid\":");
-            put(out, (const char *)s + f.trid_start, f.trid_stop - f.trid_start);
-            PUT_LITERAL(out, ",\"args\":[");
-        }
-        else {
-            PUT_LITERAL(out, "\",\"trid\":null,\"args\":[");
-        }
-        for (int t = f.first_arg; t <= f.last; t++) {
-            if (t > f.first_arg) {
-                PUT_LITERAL(out, ",");
+        if (sc->head != NULL) {
+            if (out_reserve(out, sc->head_len) < 0) {
+                return -1;
             }
-            PUT_LITERAL(out, "\"");
-            put_escaped(out, s + f.start[t], f.stop[t] - f.start[t]);
-            PUT_LITERAL(out, "\"");
-        }
-        PUT_LITERAL(out, "]");
-        if (f.payload != NULL) {
-            Py_ssize_t mark = out->len;
-            PUT_LITERAL(out, ",\"payload\":\"");
-            if (!put_text(out, f.payload, f.payload_size)) {
-                out->len = mark;
-                PUT_LITERAL(out, ",\"payload_b64\":\"");
-                put_base64(out, f.payload, f.payload_size);
+            put(out, sc->head, sc->head_len);
+            if (put_command(out, s, pos, &f) < 0) {
+                return -1;
             }
-            PUT_LITERAL(out, "\"");
         }
-        if (!f.canonical) {
-            PUT_LITERAL(out, ",\"line\":\"");
-            put_escaped(out, s + pos, f.line_size + 2); /* with its CRLF */
-            PUT_LITERAL(out, "\"");
-        }
-        PUT_LITERAL(out, "}\n");
         count++;
         pos = f.next;
     }
@@ -350,92 +370,129 @@ scan_run(const Scan *sc, Py_ssize_t *pos_io, Py_ssize_t *count_out, Out *out)
     return 0;
 }
 
-/* Closes the open text run record: its count, the closing brace, the line end. */
-static void
-close_text_run(Out *out, Py_ssize_t count)
-{
-    char digits[32];
-    int n = snprintf(digits, sizeof digits, "%zd", count);
-    PUT_LITERAL(out, "\",\"count\":");
-    put(out, digits, n);
-    PUT_LITERAL(out, "}\n");
-}
+/* A stretch of consecutive commands of one kind (text or not) for run_records. */
+typedef struct {
+    int text;         /* 1: UTF-8 text, written as it goes; 0: binary, written at the end */
+    Py_ssize_t start; /* its first byte in s */
+    Py_ssize_t count; /* its commands; 0: none open */
+    Py_ssize_t mark;  /* text: where its record starts in out */
+} Stretch;
 
-/* Writes the run record of the count commands at s[start:stop] in base64. */
-static int
-put_binary_run(const Scan *sc, Out *out, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t count)
+static void
+put_head(const Scan *sc, Out *out, int run)
 {
-    Py_ssize_t size = stop - start;
-    if (out_reserve(out, sc->head_len + 64 + 4 * ((size + 2) / 3)) < 0) {
-        return -1;
+    if (run) {
+        PUT_LITERAL(out, "{\"type\":\"run\",");
+    }
+    else {
+        PUT_LITERAL(out, "{\"type\":\"cmd\",");
     }
     put(out, sc->head, sc->head_len);
-    PUT_LITERAL(out, "\"data_b64\":\"");
-    put_base64(out, sc->s + start, size);
-    close_text_run(out, count);
+}
+
+/* Writes the record of the stretch ending at stop (its text record is already open in
+ * out): a ``run`` record, or the ``cmd`` record of its command when it has only one. */
+static int
+close_stretch(const Scan *sc, Out *out, Stretch *st, Py_ssize_t stop)
+{
+    if (st->count == 0) {
+        return 0;
+    }
+    if (st->count == 1) {
+        Frame f;
+        if (st->text) {
+            out->len = st->mark; /* drop the open run record */
+        }
+        frame_next(&sc->rules, sc->s, sc->size, st->start, &f); /* framed before: succeeds */
+        if (out_reserve(out, sc->head_len + 32) < 0) {
+            return -1;
+        }
+        put_head(sc, out, 0);
+        if (put_command(out, sc->s, st->start, &f) < 0) {
+            return -1;
+        }
+    }
+    else {
+        Py_ssize_t size = stop - st->start;
+        if (out_reserve(out, sc->head_len + 64 + (st->text ? 0 : 4 * ((size + 2) / 3))) < 0) {
+            return -1;
+        }
+        if (!st->text) {
+            put_head(sc, out, 1);
+            PUT_LITERAL(out, "\"data_b64\":\"");
+            put_base64(out, sc->s + st->start, size);
+        }
+        char digits[32];
+        int n = snprintf(digits, sizeof digits, "%zd", st->count);
+        PUT_LITERAL(out, "\",\"count\":");
+        put(out, digits, n);
+        PUT_LITERAL(out, "}\n");
+    }
+    st->count = 0;
     return 0;
 }
 
-/* The run loop (version 2 of the format): consecutive ordinary commands go into one
- * ``run`` record, ``data`` while they are UTF-8 text (the rule of put_text),
- * ``data_b64`` for consecutive ones that are not. No Python API (may run without the
- * GIL). Returns -1 when out of memory, else 0, with *pos_io and *count_out set. */
+/* The run loop (format version 2): consecutive ordinary commands go into one ``run``
+ * record, ``data`` while they are UTF-8 text (the rule of put_text), ``data_b64`` for
+ * consecutive ones that are not; a stretch of a single command is written as its
+ * ``cmd`` record (as readable, no bigger). sc->head holds the record's keys after
+ * "type". No Python API (may run without the GIL). Returns -1 when out of memory, else
+ * 0, with *pos_io and *count_out set. */
 static int
 run_records(const Scan *sc, Py_ssize_t *pos_io, Py_ssize_t *count_out, Out *out)
 {
     const unsigned char *s = sc->s;
     Py_ssize_t pos = *pos_io;
     Py_ssize_t count = 0;
-    Py_ssize_t in_text = 0;    /* commands in the open text record */
-    Py_ssize_t binary = 0;     /* commands of the pending binary record */
-    Py_ssize_t binary_start = 0;
+    Stretch st = {0, 0, 0, 0};
     Frame f;
 
     while (pos < sc->size && frame_next(&sc->rules, s, sc->size, pos, &f)) {
         Py_ssize_t size = f.next - pos;
-        /* text takes 2 bytes per byte at most (CR, LF, '"' and '\\' escaped), plus a
-         * record head and tail when one is opened or closed here */
-        if (out_reserve(out, 2 * sc->head_len + 128 + 2 * size) < 0) {
+        /* text takes 2 bytes per byte at most (CR, LF, '"' and '\\' escaped), plus the
+         * head of a record opened here */
+        if (out_reserve(out, sc->head_len + 64 + 2 * size) < 0) {
             return -1;
         }
         Py_ssize_t mark = out->len;
-        if (in_text == 0) {
-            put(out, sc->head, sc->head_len);
+        if (!(st.text && st.count)) {
+            put_head(sc, out, 1);
             PUT_LITERAL(out, "\"data\":\"");
         }
         if (put_text(out, s + pos, size)) {
-            if (binary) {
-                /* the binary record before this one comes first: write this again */
+            if (!st.text && st.count) {
+                /* a binary stretch ends here: its record comes first, then this again */
                 out->len = mark;
-                if (put_binary_run(sc, out, binary_start, pos, binary) < 0 ||
+                if (close_stretch(sc, out, &st, pos) < 0 ||
                     out_reserve(out, sc->head_len + 64 + 2 * size) < 0) {
                     return -1;
                 }
-                binary = 0;
-                put(out, sc->head, sc->head_len);
+                mark = out->len;
+                put_head(sc, out, 1);
                 PUT_LITERAL(out, "\"data\":\"");
                 put_text(out, s + pos, size);
             }
-            in_text++;
+            if (!st.count) {
+                st.text = 1;
+                st.start = pos;
+                st.mark = mark;
+            }
         }
         else {
             out->len = mark;
-            if (in_text) {
-                close_text_run(out, in_text);
-                in_text = 0;
+            if (st.text && st.count && close_stretch(sc, out, &st, pos) < 0) {
+                return -1;
             }
-            if (binary == 0) {
-                binary_start = pos;
+            if (!st.count) {
+                st.text = 0;
+                st.start = pos;
             }
-            binary++;
         }
+        st.count++;
         count++;
         pos = f.next;
     }
-    if (in_text) {
-        close_text_run(out, in_text);
-    }
-    else if (binary && put_binary_run(sc, out, binary_start, pos, binary) < 0) {
+    if (close_stretch(sc, out, &st, pos) < 0) {
         return -1;
     }
     *pos_io = pos;
@@ -458,7 +515,7 @@ scan_with(PyObject *args, ScanLoop loop)
     }
     int records = head_object != Py_None;
     if (!records && loop != scan_run) {
-        PyErr_SetString(PyExc_TypeError, "runs() needs a record head, not None");
+        PyErr_SetString(PyExc_TypeError, "runs() needs the records' keys, not None");
         PyBuffer_Release(&work);
         PyBuffer_Release(&payload_verbs);
         PyBuffer_Release(&no_trid);
@@ -537,9 +594,9 @@ static PyMethodDef methods[] = {
      "scan(work, pos, head, payload_verbs, no_trid_verbs, slow, max_line, max_payload)"
      " -> (new_pos, count, records): cmd records of the ordinary commands at work[pos:]."},
     {"runs", runs, METH_VARARGS,
-     "runs(work, pos, head, payload_verbs, no_trid_verbs, slow, max_line, max_payload)"
+     "runs(work, pos, keys, payload_verbs, no_trid_verbs, slow, max_line, max_payload)"
      " -> (new_pos, count, records): run records (format version 2) of the ordinary"
-     " commands at work[pos:]; head must not be None."},
+     " commands at work[pos:]; keys: what follows the type in each record."},
     {NULL, NULL, 0, NULL},
 };
 

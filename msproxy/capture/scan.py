@@ -111,15 +111,17 @@ class RecordScanner:
     def encode_run(self, raw: bytes, count: int, t: float, version: int = FORMAT_VERSION) -> bytes:
         """The records (JSON Lines) of the ``count`` commands of ``raw``: ``run`` records
         from format version 2 on (``RUN_VERSION``), ``cmd`` records before."""
-        runs = version >= RUN_VERSION
+        assert _scan is not None
         # The record's first keys, encoded by the Python encoder itself (so the time
         # reads exactly as in a record it encodes), without the closing brace.
-        head = encode_text(
-            {"type": "run" if runs else "cmd", "t": t, "conn": self.conn, "dir": self.dir}
-        )
-        assert _scan is not None
-        encode = _scan.runs if runs else _scan.scan
-        end, done, data = encode(raw, 0, head[:-1].encode("utf-8") + b",", *self._tables)
+        keys = encode_text({"t": t, "conn": self.conn, "dir": self.dir})[1:-1] + ","
+        if version >= RUN_VERSION:
+            # (the C code writes the type: "run", or "cmd" for a run of one command)
+            encoded = _scan.runs(raw, 0, keys.encode("utf-8"), *self._tables)
+        else:
+            head = '{"type":"cmd",' + keys
+            encoded = _scan.scan(raw, 0, head.encode("utf-8"), *self._tables)
+        end, done, data = encoded
         if end == len(raw) and done == count:
             return bytes(data)
         # Framing the same bytes gave another result (a bug): write them the Python way.

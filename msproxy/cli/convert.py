@@ -1,0 +1,70 @@
+"""``msproxy convert``: write a capture in another format version (e.g. version 1 for
+tools that only read one ``cmd`` record per command)."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+from typing import Any
+
+from msproxy import __version__
+from msproxy.capture import VERSIONS, CaptureFormatError, CaptureWriter, read_capture
+from msproxy.inspect.clitools import capture_parser, fail
+
+BATCH = 10_000
+"""Records written per write (the capture is streamed, never held whole in memory)."""
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``convert`` sub-command."""
+    parser = capture_parser(
+        subparsers,
+        "convert",
+        brief="write a capture in format version 1 (one cmd record per command) or 2",
+        description=(
+            "Write CAPTURE to OUTPUT (a new file, mode 0600) in capture format --version. "
+            "Version 1 has one cmd record per command: the run records of version 2 become "
+            "the cmd records of their commands, which is what msproxy's own tools read "
+            "anyway. Version 2 copies the records as they are."
+        ),
+    )
+    parser.add_argument("output", metavar="OUTPUT", help="the file to create (must not exist)")
+    parser.add_argument(
+        "--version",
+        type=int,
+        choices=VERSIONS,
+        default=1,
+        dest="target",
+        help="the format version to write (default 1)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Convert; 0 on success, 2 on a bad capture or an output that cannot be created."""
+    try:
+        records = read_capture(args.capture, expand_runs=args.target < 2)
+        header = next(records)
+    except CaptureFormatError as exc:
+        return fail("convert", str(exc))
+    except OSError as exc:
+        return fail("convert", f"cannot read {args.capture}: {exc.strerror or exc}")
+    extra = {k: v for k, v in header.items() if k not in ("type", "format", "version")}
+    extra.setdefault("tool", "unknown")
+    extra.setdefault("started", 0.0)
+    extra["converted"] = {"from_version": header["version"], "by": f"msproxy {__version__}"}
+    try:
+        writer = CaptureWriter(args.output, version=args.target, **extra)
+    except OSError as exc:
+        return fail("convert", f"cannot create {args.output}: {exc.strerror or exc}")
+    with writer:
+        try:
+            while batch := list(itertools.islice(records, BATCH)):
+                writer.write_many(batch)
+        except (CaptureFormatError, OSError) as exc:
+            writer.close()
+            os.unlink(args.output)  # never leave half a conversion behind
+            message = str(exc) if isinstance(exc, CaptureFormatError) else exc.strerror
+            return fail("convert", f"{message or exc} ({args.output} not written)")
+    return 0
