@@ -219,11 +219,11 @@ utf8_sequence(const unsigned char *s, Py_ssize_t n)
     return 0;
 }
 
-/* 1 when all eight bytes of x are PLAIN (0x20-0x7E but '"' and '\\'), by the classic
- * bit tricks of "Bit Twiddling Hacks" (each test is exact about whether such a byte is
- * present). */
-static inline int
-all_plain8(uint64_t x)
+/* A mask with the high bit of each byte of x that is not PLAIN (0x20-0x7E but '"' and
+ * '\\') set, by the classic bit tricks of "Bit Twiddling Hacks". A borrow or carry can
+ * flag a byte above a flagged one by mistake, never below: the lowest flag is exact. */
+static inline uint64_t
+not_plain8(uint64_t x)
 {
     const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
     uint64_t below_space = (x - ones * 0x20) & ~x & highs; /* a byte < 0x20 */
@@ -232,7 +232,26 @@ all_plain8(uint64_t x)
     uint64_t backslash = x ^ (ones * '\\');
     uint64_t has_quote = (quote - ones) & ~quote & highs;
     uint64_t has_backslash = (backslash - ones) & ~backslash & highs;
-    return (below_space | above_tilde | has_quote | has_backslash) == 0;
+    return below_space | above_tilde | has_quote | has_backslash;
+}
+
+/* How many bytes of the little-endian word x come before its first non-PLAIN byte,
+ * given its not_plain8 mask (non-zero). */
+static inline Py_ssize_t
+plain_prefix8(uint64_t x, uint64_t mask)
+{
+#if PY_LITTLE_ENDIAN && (defined(__GNUC__) || defined(__clang__))
+    (void)x;
+    return (Py_ssize_t)(__builtin_ctzll(mask) >> 3);
+#else
+    Py_ssize_t k = 0;
+    const unsigned char *b = (const unsigned char *)&x;
+    while (PLAIN[b[k]]) {
+        k++;
+    }
+    (void)mask;
+    return k;
+#endif
 }
 
 /* Writes data as a JSON string body when it is UTF-8 text (well-formed UTF-8 holding no
@@ -245,14 +264,18 @@ put_text(Out *out, const unsigned char *data, Py_ssize_t size)
     char *dst = out->buf + out->len;
     Py_ssize_t i = 0;
     while (i < size) {
-        /* eight plain bytes at a time while there are */
+        /* eight plain bytes at a time, then the plain ones before the first other */
         while (i + 8 <= size) {
             uint64_t word;
             memcpy(&word, data + i, 8);
-            if (!all_plain8(word)) {
+            memcpy(dst, &word, 8); /* (room for it: 2 bytes per byte are reserved) */
+            uint64_t mask = not_plain8(word);
+            if (mask) {
+                Py_ssize_t k = plain_prefix8(word, mask);
+                dst += k;
+                i += k;
                 break;
             }
-            memcpy(dst, &word, 8);
             dst += 8;
             i += 8;
         }

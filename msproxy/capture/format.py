@@ -174,7 +174,7 @@ def run_commands(record: Record) -> list[Command]:
     commands = [event for event in events if type(event) is Command]
     if len(commands) != len(events) or len(commands) != count or framer.pending:
         raise CaptureFormatError(
-            f"run record of {count} commands holds {len(commands)} commands"
+            f"run record of count {count} holds {len(commands)} commands"
             f" and {len(events) - len(commands)} other events"
             + (f", and {framer.pending} bytes of an incomplete one" if framer.pending else "")
         )
@@ -188,7 +188,12 @@ def run_records(record: Record) -> list[Record]:
         CaptureFormatError: as ``run_commands``, or a malformed ``t`` or ``conn``.
     """
     t, conn = record.get("t"), record.get("conn")
-    if not isinstance(t, int | float) or not isinstance(conn, int):
+    if (
+        not isinstance(t, int | float)
+        or not isinstance(conn, int)
+        or isinstance(t, bool)
+        or isinstance(conn, bool)
+    ):
         raise CaptureFormatError("run record has a malformed 't' or 'conn'")
     commands = run_commands(record)  # checks "dir" too
     return [command_record(conn, record["dir"], command, t) for command in commands]

@@ -104,5 +104,7 @@ def _check(
         return record
     kind = record.get("type")
     if not isinstance(kind, str) or kind not in types:
-        raise CaptureFormatError(f"{path}: line {number} has unknown type {kind!r}")
+        later = [v for v, known in RECORD_TYPES_BY_VERSION.items() if str(kind) in known]
+        why = f" (a record of format version {later[0]}, not of this file's)" if later else ""
+        raise CaptureFormatError(f"{path}: line {number} has unknown type {kind!r}{why}")
     return record

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from msproxy import __version__
 from msproxy.__main__ import main
 from msproxy.capture import read_capture, rebuild
 
@@ -51,7 +52,7 @@ def test_runs_become_the_cmd_records_of_their_commands(tmp_path: Path) -> None:
     assert written[0]["version"] == 1
     assert written[0]["upstream"] == "x:1"  # the header's fields are kept
     assert written[0]["started"] == 1000.0
-    assert written[0]["converted"] == {"from_version": 2, "by": written[0]["converted"]["by"]}
+    assert written[0]["converted"] == {"from_version": 2, "by": f"msproxy {__version__}"}
     assert [r["type"] for r in written[1:]] == ["open"] + ["cmd"] * 5 + ["close"]
     assert [r["cmd"] for r in written[2:7]] == ["MSG", "PNG", "CAL", "MSG", "MSG"]
     assert {r["t"] for r in written[2:5]} == {1001.0}

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import Awaitable
 from functools import partial
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from msmgr.codec import Command
 from msmgr.debug import Debug
 from msmgr.stream import CommandStream, Role
 from msproxy.__main__ import build_parser, main
-from msproxy.capture import read_capture
+from msproxy.capture import FORMAT_VERSION, read_capture
+from msproxy.cli import run as cli_run
 from msproxy.cli.run import DEFAULT_DEBUG, default_capture, run
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening
@@ -135,3 +137,52 @@ async def test_signal_stops_msproxy_run_cleanly(tmp_path: Path, sig: signal.Sign
     assert [r["type"] for r in records] == ["header", "open", "cmd", "cmd", "close"]
     assert records[-1]["conn"] == records[1]["conn"]
     assert records[-1]["by"] == "proxy"
+
+
+async def test_capture_version_reaches_the_proxy_config_and_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--capture-version 1`` goes from the parser to ``ProxyConfig`` and into the
+    capture's header; without the option the config says the default, version 2."""
+    started: list[partial[Awaitable[int]]] = []
+
+    def fake_run_async(fn: partial[Awaitable[int]]) -> int:
+        started.append(fn)
+        return 0
+
+    monkeypatch.setattr(cli_run, "run_async", fake_run_async)
+    monkeypatch.setattr(cli_run, "configure_logging", lambda *args, **kwargs: None)
+    capture = tmp_path / "c.jsonl"
+    assert build_parser().parse_args(["run", "--capture-version", "1"]).capture_version == 1
+    assert build_parser().parse_args(["run"]).capture_version == FORMAT_VERSION == 2
+    argv = ["run", "--listen", "127.0.0.1:0", "--capture", str(capture)]
+    assert main([*argv, "--capture-version", "1"]) == 0
+    assert main(argv) == 0
+    configs = [fn.args[0] for fn in started]
+    assert all(isinstance(config, ProxyConfig) for config in configs)
+    assert [config.capture_version for config in configs] == [1, 2]
+    assert configs[0].capture == capture
+    assert configs[0].listen == ("127.0.0.1", 0)
+    # the first one run for real (the embedded server: no --upstream): a version-1 file
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            listening: ProxyListening = await nursery.start(partial(started[0], out=io.StringIO()))
+            stream = await trio.open_tcp_stream(*listening.address)
+            async with stream:
+                client = CommandStream(stream, Role.CLIENT)
+                await client.send(Command("VER", 1, ("MSNP7", "CVR0")))
+                assert (await client.receive()).args == ("MSNP7",)
+                nursery.cancel_scope.cancel()
+    records = list(read_capture(capture, expand_runs=False))
+    assert records[0]["version"] == 1
+    assert [r["type"] for r in records] == ["header", "open", "cmd", "cmd", "close"]
+
+
+@pytest.mark.parametrize("value", ["3", "0", "two", ""])
+def test_unknown_capture_version_exits_2(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--capture-version", value])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --capture-version: invalid" in err
+    assert "Traceback" not in err

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections import Counter
 from functools import partial
 from pathlib import Path
@@ -10,7 +12,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from msproxy.capture import Record, read_capture, rebuild
+from msproxy.capture import FORMAT_VERSION, Record, read_capture, rebuild, scan
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening, serve_proxy
 
@@ -20,7 +22,11 @@ VERSIONS = [2, 5, 7, 8, 11, 13, 15, 18]
 
 
 async def run_world(
-    tmp_path: Path, versions: list[int], *, redact: bool = False
+    tmp_path: Path,
+    versions: list[int],
+    *,
+    redact: bool = False,
+    capture_version: int = FORMAT_VERSION,
 ) -> tuple[World, list[ClientRun], list[Record], ProxyListening]:
     world = World()
     runs = [ClientRun() for _ in versions]
@@ -29,7 +35,11 @@ async def run_world(
         async with trio.open_nursery() as nursery:
             await world.start(nursery)
             config = ProxyConfig(
-                upstream=world.ds, listen=("127.0.0.1", 0), capture=capture, redact=redact
+                upstream=world.ds,
+                listen=("127.0.0.1", 0),
+                capture=capture,
+                redact=redact,
+                capture_version=capture_version,
             )
             listening: ProxyListening = await nursery.start(serve_proxy, config)
             async with trio.open_nursery() as clients:
@@ -119,3 +129,53 @@ async def test_capture_is_0600_and_redacted_by_default(tmp_path: Path) -> None:
     assert "sekrit" not in text
     assert sum(1 for r in records if r["type"] == "cmd" and r.get("redacted")) == 2
     assert records[0]["redacted"] is True
+
+
+def comparable(record: Record) -> Record:
+    """``record`` without what differs from one run of the world to the next: times and
+    the ports of 127.0.0.1 (the servers', the proxy's listeners', the clients')."""
+    times = ("t", "ready", "finished", "started")
+    text = json.dumps({k: v for k, v in record.items() if k not in times}, sort_keys=True)
+    same: Record = json.loads(re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", text))
+    return same
+
+
+async def test_capture_versions_1_and_2_hold_the_same_records(
+    tmp_path: Path, record_path: str
+) -> None:
+    """The same traffic captured in format version 1 and in the default version 2 reads
+    back as the same records; version 2 keeps the C path's runs in ``run`` records."""
+    captures: dict[int, list[Record]] = {}
+    unexpanded: dict[int, list[Record]] = {}
+    for version in (1, FORMAT_VERSION):
+        folder = tmp_path / f"v{version}"
+        folder.mkdir()
+        if version == FORMAT_VERSION:  # the default
+            world, runs, records, listening = await run_world(folder, [8])
+        else:
+            world, runs, records, listening = await run_world(folder, [8], capture_version=1)
+        check_bytes(world, runs, by_conn(records))  # each capture rebuilds the traffic
+        assert listening.capture is not None
+        captures[version] = records
+        unexpanded[version] = list(read_capture(listening.capture, expand_runs=False))
+    assert FORMAT_VERSION == 2
+    v1, v2 = captures[1], captures[2]
+    assert v1[0]["version"] == 1
+    assert v2[0]["version"] == 2
+    assert comparable({**v1[0], "version": 2}) == comparable(v2[0])
+    # conn by conn (the order between connections is the scheduler's)
+    conns1, conns2 = by_conn(v1), by_conn(v2)
+    assert list(conns1) == list(conns2) == [1, 2, 3, 4]
+    for conn, records in conns1.items():
+        assert [comparable(r) for r in records] == [comparable(r) for r in conns2[conn]], conn
+    kinds1 = {r["type"] for r in unexpanded[1]}
+    assert "run" not in kinds1
+    assert unexpanded[1] == v1  # nothing to expand in version 1
+    runs2 = [r for r in unexpanded[2] if r["type"] == "run"]
+    if scan.accelerated():
+        # the C path wrote the ordinary commands as runs (e.g. the SB's ACK and MSG, sent
+        # in one write, are one run of two commands)
+        assert runs2
+        assert any(r["count"] >= 2 for r in runs2)
+    else:
+        assert not runs2  # the Python path writes cmd records in every version
