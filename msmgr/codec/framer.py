@@ -111,7 +111,7 @@ class Passthrough:
 class CommandRun:
     """Complete commands consumed by a bulk scanner (only with ``Framer(bulk=...)``)."""
 
-    raw: bytes  # their exact bytes, in order
+    raw: memoryview  # their exact bytes, in order: a view of the framer's buffer (no copy)
     count: int  # how many commands
     data: bytes  # what the scanner made of them
 
@@ -236,15 +236,15 @@ class Framer:
             return [Passthrough(bytes(data))] if data else []
         buf = self._buf
         if buf:
-            buf += data
-            if len(buf) < self._need or (self._need == 0 and b"\n" not in data):
+            if len(buf) + len(data) < self._need or (self._need == 0 and b"\n" not in data):
+                buf += data
                 if self._need == 0 and len(buf) > self.limits.max_line:
                     return self._lost_in_buffer(f"line longer than {self.limits.max_line} bytes")
                 return []
-            work = bytes(buf)
+            work = b"".join((buf, data))  # one copy of each (not buf += data, bytes(buf))
             buf.clear()
         else:
-            work = bytes(data)
+            work = bytes(data)  # (no copy when data is bytes)
         events: list[Event] = []
         if self.bulk is not None:
             pos = self._parse_alternating(work, events, self._bulk_step)
@@ -303,7 +303,8 @@ class Framer:
         new, count, data = self.bulk(work, pos)
         if not count:
             return pos
-        events.append(CommandRun(work[pos:new], count, data))
+        # a view, not a copy: the run's bytes are read once more (forwarded or captured)
+        events.append(CommandRun(memoryview(work)[pos:new], count, data))
         return new
 
     def _c_step(self, work: bytes, pos: int, events: list[Event]) -> int:

@@ -108,7 +108,9 @@ class RecordScanner:
         """The capture item of a run this scanner framed, read at time ``t``."""
         return ScannedRun(self, run.raw, run.count, t)
 
-    def encode_run(self, raw: bytes, count: int, t: float, version: int = FORMAT_VERSION) -> bytes:
+    def encode_run(
+        self, raw: bytes | memoryview, count: int, t: float, version: int = FORMAT_VERSION
+    ) -> bytes:
         """The records (JSON Lines) of the ``count`` commands of ``raw``: ``run`` records
         from format version 2 on (``RUN_VERSION``), ``cmd`` records before."""
         assert _scan is not None
@@ -147,7 +149,9 @@ class ScannedRun(RecordRun):
 
     __slots__ = ("raw", "scanner", "t")
 
-    def __init__(self, scanner: RecordScanner, raw: bytes, count: int, t: float) -> None:
+    def __init__(
+        self, scanner: RecordScanner, raw: bytes | memoryview, count: int, t: float
+    ) -> None:
         super().__init__(count, len(raw))
         self.scanner = scanner
         self.raw = raw

@@ -18,7 +18,7 @@ class SendData:
     """Write ``data`` to ``side`` (await it before reading more: that is the backpressure)."""
 
     side: Side
-    data: bytes
+    data: bytes | memoryview  # (a view of what the framer read, when it can be)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

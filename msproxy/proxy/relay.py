@@ -168,7 +168,7 @@ class _Batch:
         self.out = out
         # True: the bytes were forwarded already (raw client chunks): record, send nothing.
         self.forwarded = forwarded
-        self.chunks: list[bytes] = []
+        self.chunks: list[bytes | memoryview] = []
         self.records: list[Record | RecordRun] = []
         self.logs: list[ProxyCommand] = []
 

@@ -71,7 +71,7 @@ def run(
         direction, strict=False, limits=limits, bulk=scanner if bulk else None, accelerate=False
     )
     records: list[bytes] = []
-    raw: list[bytes] = []
+    raw: list[bytes | memoryview] = []
     kinds: list[str] = []
     scanned = 0
     for index, chunk in enumerate(chunks):
