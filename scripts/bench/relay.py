@@ -8,7 +8,7 @@ command of each (user + system, every thread), ping-pong round-trip latency per 
 both relays' figures and the ratios.
 
     .venv/bin/python scripts/bench/relay.py [--commands 200000] [--pings 2000] [--rounds 3]
-        [--idle 2000] [--no-capture]
+        [--idle 2000] [--no-capture] [--capture-version 1|2]
 
 Throughput and latency: the upstream echo server, each relay under test (plain and
 msproxy, each in its own process) and the load client are separate child processes
@@ -41,7 +41,7 @@ from pathlib import Path
 
 import trio
 
-from msproxy.capture import read_capture
+from msproxy.capture import FORMAT_VERSION, VERSIONS, read_capture
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening, serve_proxy
 from msproxy.proxy.session import RECEIVE_SIZE
@@ -254,8 +254,12 @@ async def start_tcp(
     return (host, port)
 
 
-async def start_msproxy(upstream: Address, capture: Path | None, nursery: trio.Nursery) -> Address:
-    config = ProxyConfig(upstream=upstream, listen=("127.0.0.1", 0), capture=capture)
+async def start_msproxy(
+    upstream: Address, capture: Path | None, version: int, nursery: trio.Nursery
+) -> Address:
+    config = ProxyConfig(
+        upstream=upstream, listen=("127.0.0.1", 0), capture=capture, capture_version=version
+    )
     listening: ProxyListening = await nursery.start(serve_proxy, config)
     return listening.address
 
@@ -428,6 +432,7 @@ def compare(args: argparse.Namespace, capture: Path | None) -> None:
         up = sink.readline()
         plain = Child(stack, "relay", "--kind", "plain", "--port", up)
         extra = ["--capture-path", str(capture)] if capture is not None else []
+        extra += ["--capture-version", str(args.capture_version)]
         proxy = Child(stack, "relay", "--kind", "msproxy", "--port", up, *extra)
         ports = {"plain": plain.readline(), "msproxy": proxy.readline()}
         load = Child(stack, "load", "--commands", str(args.commands), "--pings", str(args.pings))
@@ -435,7 +440,8 @@ def compare(args: argparse.Namespace, capture: Path | None) -> None:
         size = len(command_mix(args.commands)[0])
         print(
             f"workload: {args.commands:,} commands, {size / 1e6:.1f} MB; {args.pings} pings;"
-            f" {args.rounds} rounds; capture {'on' if capture else 'off'};"
+            f" {args.rounds} rounds;"
+            f" capture {f'format version {args.capture_version}' if capture else 'off'};"
             " client, upstream and each relay in separate processes"
         )
         rounds: dict[str, list[Result]] = {"plain": [], "msproxy": []}
@@ -488,7 +494,14 @@ def main(args: argparse.Namespace) -> None:
             print(f"idle connections ({count:,}): proxy RSS {per:.1f} KiB per connection")
         if capture is not None:
             records = sum(1 for r in read_capture(capture) if r["type"] == "cmd")
-            print(f"capture: {records:,} command records, {capture.stat().st_size / 1e6:.1f} MB")
+            size = capture.stat().st_size
+            relayed = args.rounds * (
+                len(command_mix(args.commands)[0]) + len(server_mix(args.commands)[0])
+            )
+            print(
+                f"capture: {records:,} commands, {size / 1e6:.1f} MB"
+                f" ({size / relayed:.2f} bytes per byte of the throughput phases)"
+            )
 
 
 def cli() -> None:
@@ -503,6 +516,13 @@ def cli() -> None:
     helpers = ["server", "clients", "sink", "relay", "load"]
     parser.add_argument("--helper", choices=helpers, help=argparse.SUPPRESS)
     parser.add_argument("--kind", choices=["plain", "msproxy"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--capture-version",
+        type=int,
+        choices=VERSIONS,
+        default=FORMAT_VERSION,
+        help=f"capture format version (default {FORMAT_VERSION})",
+    )
     parser.add_argument("--capture-path", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
@@ -518,7 +538,10 @@ def cli() -> None:
     elif args.helper == "relay" and args.kind == "plain":
         trio.run(serve_until_stdin_ends, partial(start_tcp, partial(plain_relay, upstream)))
     elif args.helper == "relay":
-        trio.run(serve_until_stdin_ends, partial(start_msproxy, upstream, args.capture_path))
+        trio.run(
+            serve_until_stdin_ends,
+            partial(start_msproxy, upstream, args.capture_path, args.capture_version),
+        )
     elif args.helper == "load":
         helper_load(args.commands, args.pings)
     else:
