@@ -77,7 +77,9 @@ frame_is_slow(const unsigned char *line, Py_ssize_t size, const FrameRules *rule
 {
     for (Py_ssize_t i = 0; i < rules->nslow; i++) {
         Py_ssize_t n = rules->slow_len[i];
-        if (n <= size && memcmp(line, rules->slow[i], (size_t)n) == 0 &&
+        /* (the first byte alone rules out nearly every prefix: no call to memcmp) */
+        if (n <= size && n > 0 && line[0] == (unsigned char)rules->slow[i][0] &&
+            memcmp(line, rules->slow[i], (size_t)n) == 0 &&
             (n == size || line[n] == ' ')) {
             return 1;
         }
