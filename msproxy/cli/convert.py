@@ -23,7 +23,8 @@ def register(subparsers: Any) -> None:
         "convert",
         brief="write a capture in format version 1 (one cmd record per command) or 2",
         description=(
-            "Write CAPTURE to OUTPUT (a new file, mode 0600) in capture format --version. "
+            "Write CAPTURE to OUTPUT (a new file, mode 0600) in capture format version "
+            "--capture-version. "
             "Version 1 has one cmd record per command: the run records of version 2 become "
             "the cmd records of their commands, which is what msproxy's own tools read "
             "anyway. Version 2 copies the records as they are."
@@ -31,7 +32,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("output", metavar="OUTPUT", help="the file to create (must not exist)")
     parser.add_argument(
-        "--version",
+        "--capture-version",
         type=int,
         choices=VERSIONS,
         default=1,

@@ -66,7 +66,7 @@ def test_runs_become_the_cmd_records_of_their_commands(tmp_path: Path) -> None:
 def test_version_2_copies_the_records(tmp_path: Path) -> None:
     source = write_lines(tmp_path / "v2.jsonl", [header(version=2), OPEN, RUN, CLOSE])
     target = tmp_path / "copy.jsonl"
-    assert main(["convert", "--version", "2", str(source), str(target)]) == 0
+    assert main(["convert", "--capture-version", "2", str(source), str(target)]) == 0
     assert lines(target)[1:] == [OPEN, RUN, CLOSE]
     # a version-1 capture converts to version 1 unchanged, but for the header
     again = tmp_path / "again.jsonl"
