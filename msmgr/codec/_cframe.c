@@ -228,8 +228,17 @@ static struct PyModuleDef cframe_module = {
     NULL,
 };
 
+/* The interface number the Python code checks (msmgr/codec/framer.py CFRAME_ABI): raise
+ * it with every change of what frame() takes or returns. */
+#define CFRAME_ABI 1
+
 PyMODINIT_FUNC
 PyInit__cframe(void)
 {
-    return PyModule_Create(&cframe_module);
+    PyObject *module = PyModule_Create(&cframe_module);
+    if (module != NULL && PyModule_AddIntConstant(module, "ABI", CFRAME_ABI) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
 }

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
 
+from .accel import load_accelerator
 from .command import Command, Direction
 from .errors import LimitExceeded, ProtocolError
 from .tables import (
@@ -51,11 +52,10 @@ from .tables import (
     parse_version,
 )
 
+CFRAME_ABI = 1
+"""The interface of ``_cframe`` these sources call (its ``ABI``; see ``msmgr.codec.accel``)."""
 _cframe: ModuleType | None
-try:
-    from . import _cframe  # type: ignore[attr-defined, no-redef, unused-ignore]
-except ImportError:  # pragma: no cover - depends on how the package was installed
-    _cframe = None
+_cframe, CFRAME_MISSING = load_accelerator("msmgr.codec._cframe", CFRAME_ABI)
 
 PURE_PYTHON_ENV = "MSMGR_PURE_PYTHON"
 """Set to a non-empty value to turn the C accelerator of new Framers off."""

@@ -635,10 +635,19 @@ static struct PyModuleDef scan_module = {
     NULL,
 };
 
+/* The interface number the Python code checks (msproxy/capture/scan.py SCAN_ABI): raise
+ * it with every change of what the functions take or return. */
+#define SCAN_ABI 2
+
 PyMODINIT_FUNC
 PyInit__scan(void)
 {
     init_plain();
     init_base64();
-    return PyModule_Create(&scan_module);
+    PyObject *module = PyModule_Create(&scan_module);
+    if (module != NULL && PyModule_AddIntConstant(module, "ABI", SCAN_ABI) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
 }

@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from types import ModuleType
 
 from msmgr.codec import Command, CommandRun, Direction, Framer, Limits
+from msmgr.codec.accel import load_accelerator
 from msmgr.codec.framer import fast_rules
 
 from .encode import RecordRun, encode_records, encode_text
@@ -38,11 +39,11 @@ from .format import FORMAT_VERSION, RUN_VERSION, Record, command_record
 
 logger = logging.getLogger(__name__)
 
+SCAN_ABI = 2
+"""The interface of ``_scan`` these sources call (its ``ABI``; see ``msmgr.codec.accel``):
+2 added ``runs``, whose records' type the C code writes."""
 _scan: ModuleType | None
-try:
-    from . import _scan  # type: ignore[attr-defined, no-redef, unused-ignore]
-except ImportError:  # pragma: no cover - depends on how the package was installed
-    _scan = None
+_scan, SCAN_MISSING = load_accelerator("msproxy.capture._scan", SCAN_ABI)
 
 PURE_PYTHON_ENV = "MSPROXY_PURE_PYTHON"
 """Set to a non-empty value to turn the C fast path off (for comparisons and debugging)."""
@@ -56,6 +57,8 @@ def accelerated() -> bool:
 def fast_path_status() -> tuple[bool, str]:
     """(whether something is amiss, a phrase saying which path capture records take)."""
     if _scan is None:
+        if SCAN_MISSING and SCAN_MISSING != "not built":
+            return True, f"pure Python: the C extension msproxy.capture._scan is {SCAN_MISSING}"
         return True, (
             "pure Python: the C extension msproxy.capture._scan is not built (reinstall "
             "with a C compiler for about ten times the throughput)"
