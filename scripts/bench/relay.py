@@ -469,7 +469,10 @@ def compare(args: argparse.Namespace, capture: Path | None) -> None:
     show("msproxy", mine)
     print(
         "ratios msproxy/plain: "
-        + ", ".join(f"{k} {mine[k] / base[k]:.2f}x" for k in base)
+        + ", ".join(
+            f"{k} {mine[k] / base[k]:.2f}x" if base[k] else f"{k} n/a (too short to measure)"
+            for k in base
+        )
         + f"; added latency per command (median) "
         f"{mine['rtt median us'] - base['rtt median us']:.1f} us",
         flush=True,
