@@ -31,6 +31,7 @@ class Builder:
     def __init__(self, started: float) -> None:
         self.started = started
         self.t = started
+        self.version = 1  # the capture format version of the sample
         self.records: list[Record] = []
         self._framers: dict[tuple[int, Direction], Framer] = {}
         self._dialects: dict[int, Dialect] = {}
@@ -94,6 +95,35 @@ class Builder:
                 raise AssertionError(event)
         assert framer.pending == 0, f"incomplete command in sample data {raw!r}"
 
+    def burst(self, conn: int, direction: Direction, data: bytes, ms: float = 1) -> None:
+        """Commands read in one chunk, written as the proxy's C path writes them in
+        capture format version 2: a ``run`` record per stretch of text commands and per
+        stretch of binary ones, a ``cmd`` record for a stretch of one command. (The
+        samples use only ordinary commands here; ``test_samples`` holds this equal to
+        the C encoder.)"""
+        framer = Framer(direction, strict=False)
+        commands = framer.feed(data)
+        assert framer.pending == 0
+        assert all(isinstance(c, Command) for c in commands), commands
+        t = self.tick(ms)
+        stretches: list[tuple[bool, list[Command]]] = []
+        for command in commands:
+            assert isinstance(command, Command)
+            assert command.raw is not None
+            text = is_text(command.raw)
+            if stretches and stretches[-1][0] == text:
+                stretches[-1][1].append(command)
+            else:
+                stretches.append((text, [command]))
+        for _, stretch in stretches:
+            if len(stretch) == 1:
+                self.records.append(command_record(conn, direction.value, stretch[0], t))
+                continue
+            record: Record = {"type": "run", "t": t, "conn": conn, "dir": direction.value}
+            put_bytes(record, "data", b"".join(c.raw or b"" for c in stretch))
+            record["count"] = len(stretch)
+            self.records.append(record)
+
     def rewrite(
         self,
         conn: int,
@@ -125,6 +155,13 @@ class Builder:
         self.records.append(
             {"type": "close", "t": self.tick(ms), "conn": conn, "by": by, "reason": reason}
         )
+
+
+def is_text(data: bytes) -> bool:
+    """Whether ``put_bytes`` keeps ``data`` as text (not base64)."""
+    record: Record = {}
+    put_bytes(record, "x", data)
+    return "x" in record
 
 
 def mime(content_type: str, body: str, *headers: str) -> str:
@@ -305,9 +342,51 @@ def msnp8_twn_login() -> Builder:
     return b
 
 
+def msnp12_sb_burst() -> Builder:
+    """MSNP12, format version 2: a switchboard where both sides send bursts of commands
+    (messages, typing, a P2P file-transfer block), kept in ``run`` records."""
+    b = Builder(STARTED + 7200)
+    b.version = 2
+    sb = 1
+    c2s, s2c = Direction.C2S, Direction.S2C
+    b.open(sb, "SB", "127.0.0.1:52001", "127.0.0.1:1865", ms=0)
+    b.c2s(sb, "USR 1 alice@example.com 17262740.1050826919.32308\r\n", ms=1)
+    b.s2c(sb, "USR 1 OK alice@example.com Alice\r\n", ms=9)
+    b.c2s(sb, "CAL 2 bob@example.com\r\n", ms=1)
+    b.s2c(sb, "CAL 2 RINGING 11752013\r\nJOI bob@example.com Bob 1342210100\r\n", ms=40)
+    typing = mime("text/x-msmsgscontrol", "", "TypingUser: alice@example.com")
+    text = "X-MMS-IM-Format: FN=Segoe%20UI; EF=; CO=0; CS=1; PF=0"
+    p2p_head = mime("application/x-msnmsgrp2p", "", "P2P-Dest: bob@example.com")
+    block = bytes(48) + b"\x89PNG\r\n\x1a\n" + bytes(range(32)) + bytes(4)
+    b.burst(
+        sb,
+        c2s,
+        with_count("MSG 3 U", typing)
+        + with_count("MSG 4 N", mime("text/plain; charset=UTF-8", "hi Bob, here it comes", text))
+        + with_count("MSG 5 D", p2p_head.encode() + block)
+        + with_count("MSG 6 D", p2p_head.encode() + block[::-1])
+        + with_count("MSG 7 N", mime("text/plain; charset=UTF-8", "caf\u00e9 photo \u2615", text)),
+        ms=900,
+    )
+    b.burst(
+        sb,
+        s2c,
+        b"ACK 4\r\n"
+        + with_count("MSG bob@example.com Bob", p2p_head.replace("bob@", "alice@").encode() + block)
+        + b"ACK 7\r\n"
+        + with_count("MSG bob@example.com Bob", typing.replace("alice@", "bob@"))
+        + with_count("MSG bob@example.com Bob", mime("text/plain; charset=UTF-8", "got it", text)),
+        ms=35,
+    )
+    b.c2s(sb, "OUT\r\n", ms=2000)
+    b.close(sb, "client", "end of stream", ms=2)
+    return b
+
+
 SAMPLE_FLOWS: dict[str, Callable[[], Builder]] = {
     "msnp2-md5-chat.jsonl": msnp2_md5_chat,
     "msnp8-twn-login.jsonl": msnp8_twn_login,
+    "msnp12-sb-burst.jsonl": msnp12_sb_burst,
 }
 
 
@@ -316,7 +395,7 @@ def write_sample(name: str, directory: Path) -> Path:
     builder = SAMPLE_FLOWS[name]()
     path = directory / name
     path.unlink(missing_ok=True)
-    with CaptureWriter(path, tool=TOOL, started=builder.started, version=1) as writer:
+    with CaptureWriter(path, tool=TOOL, started=builder.started, version=builder.version) as writer:
         writer.write_many(builder.records)
     path.chmod(0o644)  # samples are public, unlike real captures (0600)
     return path

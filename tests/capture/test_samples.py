@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from msmgr.codec import Command, Dialect, Direction, Framer, canonical_line
-from msproxy.capture import command_record, get_bytes, read_capture, record_command
+from msproxy.capture import command_record, get_bytes, read_capture, rebuild, record_command, scan
 from msproxy.inspect import load_capture
 from msproxy.inspect.streams import rebuild_direction
 
@@ -88,10 +89,48 @@ def test_as_received_applies_rewrites_to_the_server_direction() -> None:
 def test_samples_are_anonymised() -> None:
     for path in SAMPLE_PATHS:
         text = path.read_text(encoding="utf-8")
-        for record in read_capture(path):
+        records = list(read_capture(path))
+        for record in records:
             for key in ("client", "upstream", "original", "new"):
                 if key in record:
                     assert record[key].startswith("127.0.0.1:")
         assert "@hotmail.com" not in text
         assert "@passport.com" not in text
-        assert "<redacted:" in text
+        # every login secret (USR ... S <hash or ticket> from the client) is a placeholder
+        logins = [
+            r
+            for r in records
+            if r["type"] == "cmd"
+            and r["dir"] == "c2s"
+            and r["cmd"] == "USR"
+            and r["args"][1:2] == ["S"]
+        ]
+        assert all(r["args"][2].startswith("<redacted:") and r.get("redacted") for r in logins)
+        assert bool(logins) == ("<redacted:" in text)
+
+
+def test_the_version_2_sample_has_runs_as_the_c_path_writes_them() -> None:
+    # The sample generator writes bursts the way the proxy's C path does: checked here
+    # against the C encoder itself, byte for byte, burst by burst.
+    path = SAMPLE_PATHS[0].parent / "msnp12-sb-burst.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    records = [json.loads(line) for line in lines]
+    assert records[0]["version"] == 2
+    assert {r["type"] for r in records} >= {"run", "cmd"}
+    assert any("data_b64" in r for r in records)
+    assert any("data" in r and r["type"] == "run" for r in records)
+    if not scan.accelerated():
+        pytest.skip("the C extension is not built (test_the_c_extension_is_built fails)")
+    groups: dict[tuple[float, int, str], list[int]] = {}
+    for index, record in enumerate(records):
+        if record["type"] in ("cmd", "run"):
+            groups.setdefault((record["t"], record["conn"], record["dir"]), []).append(index)
+    bursts = [g for g in groups.values() if any(records[i]["type"] == "run" for i in g)]
+    assert len(bursts) == 2
+    for burst in bursts:
+        first = records[burst[0]]
+        raw = b"".join(rebuild(records[i]) for i in burst)
+        count = sum(records[i].get("count", 1) for i in burst)
+        scanner = scan.RecordScanner(first["conn"], Direction(first["dir"]))
+        encoded = scanner.encode_run(raw, count, first["t"], 2)
+        assert encoded == b"".join(lines[i] for i in burst)
