@@ -8,7 +8,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 
@@ -63,21 +63,26 @@ def test_default_capture_is_timestamped_in_captures(
     assert path.suffix == ".jsonl"
 
 
-async def test_run_with_embedded_reference_server_then_stop(tmp_path: Path) -> None:
-    capture = tmp_path / "c.jsonl"
-    out = io.StringIO()
-    config = ProxyConfig(upstream=("", 0), listen=("127.0.0.1", 0), capture=capture)
+async def one_version_exchange(start: Callable[..., Awaitable[object]]) -> ProxyListening:
+    """Start the proxy with ``start`` (``task_status`` style), have a client say VER
+    through it and get the embedded server's answer, then stop it."""
     with trio.fail_after(10):
         async with trio.open_nursery() as nursery:
-            listening: ProxyListening = await nursery.start(
-                partial(run, config, embedded=True, out=out)
-            )
+            listening: ProxyListening = await nursery.start(start)
             stream = await trio.open_tcp_stream(*listening.address)
             async with stream:
                 client = CommandStream(stream, Role.CLIENT)
                 await client.send(Command("VER", 1, ("MSNP7", "CVR0")))
                 assert (await client.receive()).args == ("MSNP7",)
                 nursery.cancel_scope.cancel()
+    return listening
+
+
+async def test_run_with_embedded_reference_server_then_stop(tmp_path: Path) -> None:
+    capture = tmp_path / "c.jsonl"
+    out = io.StringIO()
+    config = ProxyConfig(upstream=("", 0), listen=("127.0.0.1", 0), capture=capture)
+    listening = await one_version_exchange(partial(run, config, embedded=True, out=out))
     (line,) = out.getvalue().splitlines()
     assert line.startswith(f"msproxy listening on {listening.url}, upstream 127.0.0.1:")
     assert line.endswith(f"capturing to {capture}")
@@ -164,15 +169,7 @@ async def test_capture_version_reaches_the_proxy_config_and_the_file(
     assert configs[0].capture == capture
     assert configs[0].listen == ("127.0.0.1", 0)
     # the first one run for real (the embedded server: no --upstream): a version-1 file
-    with trio.fail_after(10):
-        async with trio.open_nursery() as nursery:
-            listening: ProxyListening = await nursery.start(partial(started[0], out=io.StringIO()))
-            stream = await trio.open_tcp_stream(*listening.address)
-            async with stream:
-                client = CommandStream(stream, Role.CLIENT)
-                await client.send(Command("VER", 1, ("MSNP7", "CVR0")))
-                assert (await client.receive()).args == ("MSNP7",)
-                nursery.cancel_scope.cancel()
+    await one_version_exchange(partial(started[0], out=io.StringIO()))
     records = list(read_capture(capture, expand_runs=False))
     assert records[0]["version"] == 1
     assert [r["type"] for r in records] == ["header", "open", "cmd", "cmd", "close"]
