@@ -70,6 +70,10 @@ DEFAULT_MAX_PAYLOAD = 1024 * 1024
 1 MiB is the cap the reference suggests as the sign of a lost framing."""
 
 
+_HEAD = 4096
+"""Bytes of a big chunk copied to complete a command buffered before it (``feed``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """The framer's explicit bounds on a line and a payload, in bytes."""
@@ -235,26 +239,55 @@ class Framer:
         if self._desynced:
             return [Passthrough(bytes(data))] if data else []
         buf = self._buf
+        events: list[Event] = []
+        start = 0
         if buf:
             if len(buf) + len(data) < self._need or (self._need == 0 and b"\n" not in data):
                 buf += data
                 if self._need == 0 and len(buf) > self.limits.max_line:
                     return self._lost_in_buffer(f"line longer than {self.limits.max_line} bytes")
                 return []
-            work = b"".join((buf, data))  # one copy of each (not buf += data, bytes(buf))
-            buf.clear()
+            lead = len(buf)
+            head = max(_HEAD, 2 * lead)
+            if len(data) > 2 * head:
+                # A big chunk after a partial command: complete that command from the
+                # chunk's first bytes, then parse the chunk where it stopped, instead of
+                # copying all of it after the partial one (a copy of a big chunk costs
+                # more than the system call that read it).
+                work = b"".join((buf, data[:head]))
+                pos = self._parse_from(work, 0, events)
+                if self.desynced:  # (the property: mypy would assume it is still False)
+                    # the rest of the chunk is after the desync too: one Passthrough
+                    last = events.pop()
+                    assert isinstance(last, Passthrough)
+                    events.append(Passthrough(last.data + bytes(data[head:])))
+                    buf.clear()
+                    return events
+                if pos:  # (then past the partial command: pos > lead)
+                    buf.clear()
+                    start = pos - lead
+                    work = bytes(data)  # (no copy when data is bytes)
+                else:  # that command is longer than the head: the whole chunk joins it
+                    work = b"".join((buf, data))
+                    buf.clear()
+            else:
+                work = b"".join((buf, data))  # one copy of each (not buf += data, bytes(buf))
+                buf.clear()
         else:
             work = bytes(data)  # (no copy when data is bytes)
-        events: list[Event] = []
-        if self.bulk is not None:
-            pos = self._parse_alternating(work, events, self._bulk_step)
-        elif self._rules is not None:
-            pos = self._parse_alternating(work, events, self._c_step)
-        else:
-            pos = self._parse(work, events)
+        pos = self._parse_from(work, start, events)
         if pos < len(work):
             buf += work[pos:] if pos else work
         return events
+
+    def _parse_from(self, work: bytes, pos: int, events: list[Event]) -> int:
+        """Parse ``work[pos:]`` into ``events`` with the fastest path this framer has;
+        return the offset of the first unused byte."""
+        if self.bulk is not None:
+            return self._parse_alternating(work, events, self._bulk_step, pos)
+        if self._rules is not None:
+            return self._parse_alternating(work, events, self._c_step, pos)
+        return self._parse(work, events, pos)
 
     def close(self) -> list[Event]:
         """End of stream: report bytes left over in the middle of a command.
@@ -282,12 +315,15 @@ class Framer:
         return events
 
     def _parse_alternating(
-        self, work: bytes, events: list[Event], step: Callable[[bytes, int, list[Event]], int]
+        self,
+        work: bytes,
+        events: list[Event],
+        step: Callable[[bytes, int, list[Event]], int],
+        pos: int = 0,
     ) -> int:
         """``_parse`` with ``step`` (a fast path) taking every run of commands it handles,
         and ``_parse`` the one command after each run; returns as ``_parse``."""
         size = len(work)
-        pos = 0
         while True:
             pos = step(work, pos, events)
             if pos >= size:

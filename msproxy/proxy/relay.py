@@ -158,6 +158,31 @@ class RelayState(enum.Enum):
     CLOSED = "closed"
 
 
+SEND_ALONE = 64 * 1024
+"""Bytes from which a piece to forward is sent as it is, not joined to its neighbours
+(joining copies it: for a big run of commands that costs more than a system call)."""
+
+
+def _coalesced(chunks: list[bytes | memoryview]) -> list[bytes | memoryview]:
+    """The pieces to forward, in order: small neighbours joined (one system call), big
+    pieces alone (no copy)."""
+    if len(chunks) == 1:
+        return chunks
+    out: list[bytes | memoryview] = []
+    small: list[bytes | memoryview] = []
+    for chunk in chunks:
+        if len(chunk) < SEND_ALONE:
+            small.append(chunk)
+            continue
+        if small:
+            out.append(small[0] if len(small) == 1 else b"".join(small))
+            small = []
+        out.append(chunk)
+    if small:
+        out.append(small[0] if len(small) == 1 else b"".join(small))
+    return out
+
+
 class _Batch:
     """What one event produces, flushed in order: the bytes to forward first, then the
     capture records and log lines describing them."""
@@ -178,8 +203,7 @@ class _Batch:
         # cancelled (``Session._execute``), so every command read is recorded.
         if self.chunks:
             if not self.forwarded:
-                data = self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
-                self.out.append(SendData(side=to, data=data))
+                self.out.extend(SendData(side=to, data=data) for data in _coalesced(self.chunks))
             self.chunks = []
         self.flush_records()
 

@@ -4,8 +4,8 @@ Relays hand records over with ``put``: synchronous, it never waits and never dro
 the records of a chunk are queued right after its forward (even when that forward
 failed or was cancelled) and the capture writer is never between a received chunk and
 its forward. A single writer task collects what arrives during ``interval`` (or until
-``batch`` records are queued, whichever comes first), encodes it (``encode_records``;
-the C fast path's runs are encoded then, in C) and appends it with one ``write(2)``,
+``batch`` records are queued, whichever comes first), encodes it (``encode_pieces``;
+the C fast path's runs are encoded then, in C) and appends it with one ``writev(2)``,
 from a worker thread for a big batch so that forwarding goes on meanwhile: one wake-up
 and one system call per batch, not per chunk. A record therefore reaches the file about
 ``interval`` (100 ms) after its command was read; ``flush`` writes whatever is queued,
@@ -35,7 +35,7 @@ from typing import NoReturn
 import trio
 
 from msproxy.capture import CaptureWriter, Record
-from msproxy.capture.encode import RecordRun, encode_records
+from msproxy.capture.encode import RecordRun, encode_pieces
 
 HIGH_WATER = 20_000
 """Queued records above which the sessions wait for the writer."""
@@ -124,7 +124,7 @@ class CaptureSink:
         batch, records = self._take()
         if batch:
             assert self.writer is not None
-            self._write(encode_records(batch, self.writer.version), records)
+            self._write(encode_pieces(batch, self.writer.version), records)
 
     def _take(self) -> tuple[list[Record | RecordRun], int]:
         """Empty the queue (the sessions may read again); return what it held and how
@@ -140,12 +140,13 @@ class CaptureSink:
         self._room.set()
         return (queue, records) if self.writer is not None else ([], 0)
 
-    def _write(self, data: bytes, records: int, drop: bool = False) -> None:
-        """Append encoded records (``records`` lines) with one write; ``drop``: then get
-        the capture onto the disk and out of the page cache (blocks: in a thread)."""
+    def _write(self, pieces: list[bytes], records: int, drop: bool = False) -> None:
+        """Append encoded records (``records`` lines, in pieces) with one ``writev``;
+        ``drop``: then get the capture onto the disk and out of the page cache (blocks:
+        in a thread)."""
         assert self.writer is not None
-        if data:
-            self.writer.write_bytes(data, records)
+        if pieces:
+            self.writer.write_pieces(pieces, records)
             self.batches_written += 1
         if drop:
             self.writer.drop_cached()
@@ -158,14 +159,15 @@ class CaptureSink:
                 await self._full.wait()
             batch, records = self._take()
             assert self.writer is not None
-            data = encode_records(batch, self.writer.version)
-            drop = self.writer.cached + len(data) >= DROP_BYTES
-            if drop or len(data) >= THREAD_BYTES:
-                # The loop keeps forwarding meanwhile (write(2) and fdatasync release the
+            pieces = encode_pieces(batch, self.writer.version)
+            size = sum(map(len, pieces))
+            drop = self.writer.cached + size >= DROP_BYTES
+            if drop or size >= THREAD_BYTES:
+                # The loop keeps forwarding meanwhile (writev(2) and fdatasync release the
                 # GIL). Not abandoned on cancellation: a batch taken is always written.
-                await trio.to_thread.run_sync(self._write, data, records, drop)
+                await trio.to_thread.run_sync(self._write, pieces, records, drop)
             else:
-                self._write(data, records)
+                self._write(pieces, records)
             await trio.lowlevel.checkpoint()
 
 

@@ -435,3 +435,15 @@ def test_fast_path_runs_only_while_no_command_is_logged(record_path: str) -> Non
     assert [r["cmd"] for r in records(out)] == ["CHG"]
     relay.debug = Debug.NONE
     assert all((f.bulk is not None) is fast for f in framers)
+
+
+def test_big_pieces_are_forwarded_alone_and_small_ones_together() -> None:
+    from msproxy.proxy.relay import SEND_ALONE, _coalesced
+
+    big = memoryview(b"B" * SEND_ALONE)
+    pieces: list[bytes | memoryview] = [b"a", b"b", big, b"c", big, big, b"d", b"e"]
+    out = _coalesced(pieces)
+    assert [bytes(p) for p in out] == [b"ab", bytes(big), b"c", bytes(big), bytes(big), b"de"]
+    assert out[1] is big  # sent as it is: no copy
+    assert _coalesced([b"x"]) == [b"x"]
+    assert b"".join(out) == b"".join(pieces)

@@ -13,7 +13,7 @@ import trio.testing
 import msproxy.proxy.sink as sink_module
 from msmgr.codec import Command, Direction, Framer
 from msproxy.capture import CaptureWriter, Record, command_record, read_capture, rebuild
-from msproxy.capture.encode import encode_record, encode_records
+from msproxy.capture.encode import encode_pieces, encode_record, encode_records
 from msproxy.proxy.sink import CaptureSink
 
 WIRE = (
@@ -185,3 +185,36 @@ def test_without_a_writer_nothing_is_queued() -> None:
     sink.put([{"type": "close", "t": 0.0, "conn": 1}])
     assert sink.backlog == 0
     sink.flush()
+
+
+@pytest.mark.parametrize("short", [False, True])
+def test_pieces_are_written_whole_in_order_past_iov_max_and_after_a_short_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, short: bool
+) -> None:
+    from msproxy.capture import writer as writer_module
+
+    records = wire_records() * 700  # more pieces than one writev takes
+    pieces = encode_pieces(records)
+    assert len(pieces) > writer_module._IOV_MAX
+    real = writer_module._writev
+    assert real is not None
+    calls: list[int] = []
+
+    def writev(fd: int, group: list[bytes]) -> int:
+        calls.append(len(group))
+        if short and len(calls) == 1:  # the first call writes only part of a piece
+            written: int = real(fd, [group[0][:5]])
+            return written
+        result: int = real(fd, group)
+        return result
+
+    monkeypatch.setattr(writer_module, "_writev", writev)
+    path = tmp_path / "c.jsonl"
+    with CaptureWriter(path, tool="t", started=0.0) as writer:
+        writer.write_pieces(pieces, len(records))
+        assert writer.records_written == 1 + len(records)
+        assert writer.cached == path.stat().st_size
+    assert max(calls) <= writer_module._IOV_MAX
+    assert len(calls) == -(-len(pieces) // writer_module._IOV_MAX)
+    assert path.read_bytes().split(b"\n", 1)[1] == encode_records(records)
+    assert len(list(read_capture(path))) == 1 + len(records)
