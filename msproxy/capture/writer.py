@@ -16,11 +16,12 @@ _IOV_MAX = max(16, min(1024, os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") 
 
 
 class CaptureWriter:
-    """An open capture file: records are appended with one ``write(2)`` per call.
+    """An open capture file, appended to with one system call per batch of records.
 
     The file is created readable and writable by its owner only (0600). Each call to
-    ``write``/``write_many`` issues a single unbuffered write, so a process killed at
-    any moment leaves a file whose every complete line is a valid record.
+    ``write``/``write_many`` issues a single unbuffered ``write(2)``, ``write_pieces`` one
+    ``writev(2)`` per 1024 pieces, so a process killed at any moment leaves a file whose
+    every complete line is a valid record.
 
     Args:
         path: the capture file; it must not exist yet unless ``append`` is True.

@@ -152,7 +152,7 @@ class CaptureSink:
             self.writer.drop_cached()
 
     async def run(self) -> NoReturn:
-        """The writer task: every ``interval`` (or ``batch`` records), one write."""
+        """The writer task: every ``interval`` (or ``batch`` records), one ``writev``."""
         while True:
             await self._wakeup.wait()
             with trio.move_on_after(self.interval):
