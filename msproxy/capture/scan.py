@@ -61,7 +61,7 @@ def fast_path_status() -> tuple[bool, str]:
             return True, f"pure Python: the C extension msproxy.capture._scan is {SCAN_MISSING}"
         return True, (
             "pure Python: the C extension msproxy.capture._scan is not built (reinstall "
-            "with a C compiler for about ten times the throughput)"
+            "with a C compiler for about twenty times the throughput)"
         )
     if os.environ.get(PURE_PYTHON_ENV):
         return False, f"pure Python ({PURE_PYTHON_ENV} is set)"
