@@ -263,7 +263,10 @@ class Framer:
                     events.append(Passthrough(last.data + bytes(data[head:])))
                     buf.clear()
                     return events
-                if pos:  # (then past the partial command: pos > lead)
+                # The buffered bytes start a command that was incomplete: either it is
+                # still (nothing consumed) or everything up to its end was.
+                assert pos == 0 or pos > lead, (pos, lead)
+                if pos:
                     buf.clear()
                     start = pos - lead
                     work = bytes(data)  # (no copy when data is bytes)
