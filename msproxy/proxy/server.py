@@ -218,7 +218,12 @@ async def serve_proxy(
                             f", except while each command is shown ({_names(shown)}): "
                             "-q (or --debug without those flags) for full speed"
                         )
-                    logger.log(logging.WARNING if amiss else logging.INFO, "capture: %s", path)
+                    logger.log(
+                        logging.WARNING if amiss else logging.INFO,
+                        "capture (format version %d): %s",
+                        writer.version,
+                        path,
+                    )
                 task_status.started(ProxyListening((bound[0], bound[1]), listeners, config.capture))
                 await trio.serve_listeners(proxy.handle_client, listeners, handler_nursery=nursery)
         finally:

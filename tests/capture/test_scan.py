@@ -339,7 +339,7 @@ def test_pure_python_switch(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("built", "env", "level", "says"),
     [
-        (True, None, logging.INFO, "capture: C"),
+        (True, None, logging.INFO, "): C"),
         (True, "1", logging.INFO, "pure Python (MSPROXY_PURE_PYTHON is set)"),
         (False, None, logging.WARNING, "the C extension msproxy.capture._scan is not built"),
     ],
@@ -375,9 +375,10 @@ async def says_which_path(
         async with trio.open_nursery() as nursery:
             await nursery.start(serve_proxy, config)
             nursery.cancel_scope.cancel()
-    (record,) = [r for r in caplog.records if r.getMessage().startswith("capture: ")]
+    (record,) = [r for r in caplog.records if r.getMessage().startswith("capture (")]
     assert record.levelno == level
     assert says in record.getMessage()
+    assert record.getMessage().startswith(f"capture (format version {config.capture_version}): ")
 
 
 async def test_the_proxy_says_when_shown_commands_keep_the_fast_path_off(
