@@ -39,9 +39,9 @@ from .format import FORMAT_VERSION, RUN_VERSION, Record, command_record
 
 logger = logging.getLogger(__name__)
 
-SCAN_ABI = 2
+SCAN_ABI = 3
 """The interface of ``_scan`` these sources call (its ``ABI``; see ``msmgr.codec.accel``):
-2 added ``runs``, whose records' type the C code writes."""
+2 added ``runs``, whose records' type the C code writes; 3 added ``text``."""
 _scan: ModuleType | None
 _scan, SCAN_MISSING = load_accelerator("msproxy.capture._scan", SCAN_ABI)
 
@@ -121,6 +121,13 @@ class RecordScanner:
         # reads exactly as in a record it encodes), without the closing brace.
         keys = encode_text({"t": t, "conn": self.conn, "dir": self.dir})[1:-1] + ","
         if version >= RUN_VERSION:
+            if count > 1:
+                # All text (the common case but for binary P2P data): one record, with
+                # no second framing pass (the relay framed these ``count`` commands).
+                prefix = ('{"type":"run",' + keys + '"data":"').encode("utf-8")
+                record = _scan.text(raw, prefix, b'","count":%d}\n' % count)
+                if record is not None:
+                    return bytes(record)
             # (the C code writes the type: "run", or "cmd" for a run of one command)
             encoded = _scan.runs(raw, 0, keys.encode("utf-8"), *self._tables)
         else:

@@ -220,6 +220,32 @@ def test_common_commands_all_take_the_fast_path() -> None:
 
 
 @pytestmark_c
+@given(st.sampled_from([C2S, S2C]), st.lists(stream(), min_size=1, max_size=4))
+@settings(max_examples=300, deadline=None)
+def test_a_text_run_is_written_without_framing_it_again_as_runs_would(
+    direction: Direction, streams: list[bytes]
+) -> None:
+    # A run of two or more commands that is all text is written by text() in one go;
+    # it must be exactly the record runs() writes when it frames the run again.
+    assert scan_module._scan is not None
+    scanner = RecordScanner(5, direction)
+    framer = Framer(direction, strict=False, bulk=scanner)
+    keys = b'"t":1.5,"conn":5,"dir":"%s",' % direction.value.encode()
+    for event in framer.feed(b"".join(streams)):
+        if not isinstance(event, CommandRun) or event.count < 2:
+            continue
+        prefix = b'{"type":"run",' + keys + b'"data":"'
+        record = scan_module._scan.text(event.raw, prefix, b'","count":%d}\n' % event.count)
+        end, count, runs = scan_module._scan.runs(event.raw, 0, keys, *scanner._tables)
+        assert (end, count) == (len(event.raw), event.count)
+        if record is None:  # not all text: runs() splits it (or writes cmd records)
+            assert runs.count(b"\n") > 1 or b'"data_b64"' in runs
+        else:
+            assert record == runs
+        assert scanner.encode_run(event.raw, event.count, 1.5, 2) == runs
+
+
+@pytestmark_c
 def test_runs_keep_text_as_text_and_binary_commands_apart() -> None:
     # Version 2: one run record per stretch of text commands (JSON text, readable) and
     # one per stretch of binary ones (base64), in wire order; a stretch of a single
@@ -423,6 +449,10 @@ def test_a_run_the_encoder_frames_otherwise_is_written_the_python_way(
         @staticmethod
         def runs(*args: object) -> tuple[int, int, bytes]:
             return (len(COMMON_C2S), 2, b"")  # frames two commands of six
+
+        @staticmethod
+        def text(*args: object) -> None:
+            return None  # (COMMON_C2S is not all text: the run goes to runs())
 
     monkeypatch.setattr(scan_module, "_scan", Broken)
     for version, says in ((1, "framed as 0 (0 of 138 bytes)"), (2, "framed as 2 (138 of")):
