@@ -20,7 +20,8 @@
  *   pos            where to start (a command boundary)
  *   head           the start of every record, up to and including the comma after
  *                  "dir" (``{"type":"cmd","t":1.5,"conn":3,"dir":"c2s",``); None:
- *                  frame only (no records: ``records`` is empty)
+ *                  frame only (no records: ``records`` holds where each command ends,
+ *                  from pos, as native uint32 values, for runs())
  *   payload_verbs  the direction's payload verbs, packed: b"MSGQRYPAG..."
  *   no_trid_verbs  the direction's verbs that never carry a TrID, packed the same way
  *   slow           tuple of bytes: line prefixes left to the Python framer
@@ -35,7 +36,8 @@
  *   consecutive commands (``data``: JSON text while they are UTF-8 text, ``data_b64``
  *   for consecutive ones that are not) and their ``count``; a stretch of one command
  *   is written as its ``cmd`` record. ``keys`` is what follows the type in every record
- *   (``"t":1.5,"conn":3,"dir":"c2s",``).
+ *   (``"t":1.5,"conn":3,"dir":"c2s",``). An optional last argument, ``ends`` (what a
+ *   frame-only scan() returned for these bytes, pos 0), spares framing them again.
  *
  * A payload is written as JSON text when it is UTF-8 text (valid UTF-8 with no control
  * character other than TAB, LF and CR), else as base64 in ``payload_b64``; JSON text
@@ -57,6 +59,8 @@ typedef struct {
     Py_ssize_t size;
     const char *head; /* NULL: frame only */
     Py_ssize_t head_len;
+    const uint32_t *ends; /* runs(): where each command ends, from a frame-only scan; or NULL */
+    Py_ssize_t nends;
     FrameRules rules;
 } Scan;
 
@@ -375,6 +379,7 @@ scan_run(const Scan *sc, Py_ssize_t *pos_io, Py_ssize_t *count_out, Out *out)
     Py_ssize_t count = 0;
     Frame f;
 
+    const Py_ssize_t start = pos;
     while (pos < sc->size && frame_next(&sc->rules, s, sc->size, pos, &f)) {
         if (sc->head != NULL) {
             if (out_reserve(out, sc->head_len) < 0) {
@@ -384,6 +389,14 @@ scan_run(const Scan *sc, Py_ssize_t *pos_io, Py_ssize_t *count_out, Out *out)
             if (put_command(out, s, pos, &f) < 0) {
                 return -1;
             }
+        }
+        else {
+            /* frame only: where the command ends, from the start (for runs()) */
+            uint32_t end = (uint32_t)(f.next - start);
+            if (f.next - start > UINT32_MAX || out_reserve(out, sizeof end) < 0) {
+                return -1;
+            }
+            put(out, (const char *)&end, sizeof end);
         }
         count++;
         pos = f.next;
@@ -414,7 +427,8 @@ put_head(const Scan *sc, Out *out, int run)
 }
 
 /* Writes the record of the stretch ending at stop (its text record is already open in
- * out): a ``run`` record, or the ``cmd`` record of its command when it has only one. */
+ * out): a ``run`` record, or the ``cmd`` record of its command when it has only one.
+ * Returns 0, -1 when out of memory, -2 when that one command does not frame to stop. */
 static int
 close_stretch(const Scan *sc, Out *out, Stretch *st, Py_ssize_t stop)
 {
@@ -426,7 +440,11 @@ close_stretch(const Scan *sc, Out *out, Stretch *st, Py_ssize_t stop)
         if (st->text) {
             out->len = st->mark; /* drop the open run record */
         }
-        frame_next(&sc->rules, sc->s, sc->size, st->start, &f); /* framed before: succeeds */
+        /* framed before, so this succeeds, ending where the stretch does (unless the
+         * caller's ends were wrong) */
+        if (!frame_next(&sc->rules, sc->s, sc->size, st->start, &f) || f.next != stop) {
+            return -2;
+        }
         if (out_reserve(out, sc->head_len + 32) < 0) {
             return -1;
         }
@@ -459,8 +477,9 @@ close_stretch(const Scan *sc, Out *out, Stretch *st, Py_ssize_t stop)
  * record, ``data`` while they are UTF-8 text (the rule of put_text), ``data_b64`` for
  * consecutive ones that are not; a stretch of a single command is written as its
  * ``cmd`` record (as readable, no bigger). sc->head holds the record's keys after
- * "type". No Python API (may run without the GIL). Returns -1 when out of memory, else
- * 0, with *pos_io and *count_out set. */
+ * "type"; sc->ends, when set, says where each command ends (no framing then). No Python
+ * API (may run without the GIL). Returns -1 when out of memory, -2 when sc->ends do not
+ * fit the bytes, else 0, with *pos_io and *count_out set. */
 static int
 run_records(const Scan *sc, Py_ssize_t *pos_io, Py_ssize_t *count_out, Out *out)
 {
@@ -470,8 +489,26 @@ run_records(const Scan *sc, Py_ssize_t *pos_io, Py_ssize_t *count_out, Out *out)
     Stretch st = {0, 0, 0, 0};
     Frame f;
 
-    while (pos < sc->size && frame_next(&sc->rules, s, sc->size, pos, &f)) {
-        Py_ssize_t size = f.next - pos;
+    Py_ssize_t index = 0;
+    for (;;) {
+        Py_ssize_t next;
+        if (sc->ends != NULL) {
+            /* the commands' ends, from the relay's frame-only scan: no framing again */
+            if (index == sc->nends) {
+                break;
+            }
+            next = sc->ends[index++];
+            if (next <= pos || next > sc->size) {
+                return -2;
+            }
+        }
+        else if (pos < sc->size && frame_next(&sc->rules, s, sc->size, pos, &f)) {
+            next = f.next;
+        }
+        else {
+            break;
+        }
+        Py_ssize_t size = next - pos;
         /* text takes 2 bytes per byte at most (CR, LF, '"' and '\\' escaped), plus the
          * head of a record opened here */
         if (out_reserve(out, sc->head_len + 64 + 2 * size) < 0) {
@@ -486,8 +523,11 @@ run_records(const Scan *sc, Py_ssize_t *pos_io, Py_ssize_t *count_out, Out *out)
             if (!st.text && st.count) {
                 /* a binary stretch ends here: its record comes first, then this again */
                 out->len = mark;
-                if (close_stretch(sc, out, &st, pos) < 0 ||
-                    out_reserve(out, sc->head_len + 64 + 2 * size) < 0) {
+                int closed = close_stretch(sc, out, &st, pos);
+                if (closed < 0) {
+                    return closed;
+                }
+                if (out_reserve(out, sc->head_len + 64 + 2 * size) < 0) {
                     return -1;
                 }
                 mark = out->len;
@@ -503,8 +543,11 @@ run_records(const Scan *sc, Py_ssize_t *pos_io, Py_ssize_t *count_out, Out *out)
         }
         else {
             out->len = mark;
-            if (st.text && st.count && close_stretch(sc, out, &st, pos) < 0) {
-                return -1;
+            if (st.text && st.count) {
+                int closed = close_stretch(sc, out, &st, pos);
+                if (closed < 0) {
+                    return closed;
+                }
             }
             if (!st.count) {
                 st.text = 0;
@@ -513,10 +556,11 @@ run_records(const Scan *sc, Py_ssize_t *pos_io, Py_ssize_t *count_out, Out *out)
         }
         st.count++;
         count++;
-        pos = f.next;
+        pos = next;
     }
-    if (close_stretch(sc, out, &st, pos) < 0) {
-        return -1;
+    int closed = close_stretch(sc, out, &st, pos);
+    if (closed < 0) {
+        return closed;
     }
     *pos_io = pos;
     *count_out = count;
@@ -528,23 +572,40 @@ typedef int (*ScanLoop)(const Scan *, Py_ssize_t *, Py_ssize_t *, Out *);
 static PyObject *
 scan_with(PyObject *args, ScanLoop loop)
 {
-    Py_buffer work, head = {0}, payload_verbs, no_trid;
+    Py_buffer work, head = {0}, payload_verbs, no_trid, ends = {0};
     Py_ssize_t pos, max_line, max_payload;
     Scan sc;
-    PyObject *head_object, *slow;
-    if (!PyArg_ParseTuple(args, "y*nOy*y*O!nn", &work, &pos, &head_object, &payload_verbs,
-                          &no_trid, &PyTuple_Type, &slow, &max_line, &max_payload)) {
+    PyObject *head_object, *slow, *ends_object = Py_None;
+    if (!PyArg_ParseTuple(args, "y*nOy*y*O!nn|O", &work, &pos, &head_object, &payload_verbs,
+                          &no_trid, &PyTuple_Type, &slow, &max_line, &max_payload,
+                          &ends_object)) {
+        return NULL;
+    }
+    int have_ends = ends_object != Py_None;
+    if (have_ends && (loop == scan_run || PyObject_GetBuffer(ends_object, &ends, PyBUF_SIMPLE) < 0)) {
+        if (loop == scan_run) {
+            PyErr_SetString(PyExc_TypeError, "scan() takes no ends");
+        }
+        PyBuffer_Release(&work);
+        PyBuffer_Release(&payload_verbs);
+        PyBuffer_Release(&no_trid);
         return NULL;
     }
     int records = head_object != Py_None;
     if (!records && loop != scan_run) {
         PyErr_SetString(PyExc_TypeError, "runs() needs the records' keys, not None");
+        if (have_ends) {
+            PyBuffer_Release(&ends);
+        }
         PyBuffer_Release(&work);
         PyBuffer_Release(&payload_verbs);
         PyBuffer_Release(&no_trid);
         return NULL;
     }
     if (records && PyObject_GetBuffer(head_object, &head, PyBUF_SIMPLE) < 0) {
+        if (have_ends) {
+            PyBuffer_Release(&ends);
+        }
         PyBuffer_Release(&work);
         PyBuffer_Release(&payload_verbs);
         PyBuffer_Release(&no_trid);
@@ -564,6 +625,16 @@ scan_with(PyObject *args, ScanLoop loop)
     sc.size = work.len;
     sc.head = records ? head.buf : NULL;
     sc.head_len = records ? head.len : 0;
+    sc.ends = NULL;
+    sc.nends = 0;
+    if (have_ends) {
+        if (ends.len % (Py_ssize_t)sizeof(uint32_t) != 0 || pos != 0) {
+            PyErr_SetString(PyExc_ValueError, "ends must be whole uint32 values, from pos 0");
+            goto done;
+        }
+        sc.ends = ends.buf;
+        sc.nends = ends.len / (Py_ssize_t)sizeof(uint32_t);
+    }
     Py_ssize_t count = 0;
     int status;
     /* JSON records take about 1.6 times the bytes of ordinary traffic (cmd records;
@@ -582,6 +653,10 @@ scan_with(PyObject *args, ScanLoop loop)
     else {
         status = loop(&sc, &pos, &count, &out);
     }
+    if (status == -2) {
+        PyErr_SetString(PyExc_ValueError, "ends are not increasing within the buffer");
+        goto done;
+    }
     if (status < 0) {
         PyErr_NoMemory();
         goto done;
@@ -595,6 +670,9 @@ done:
     }
     PyBuffer_Release(&payload_verbs);
     PyBuffer_Release(&no_trid);
+    if (have_ends) {
+        PyBuffer_Release(&ends);
+    }
     return result;
 }
 
@@ -682,7 +760,7 @@ static struct PyModuleDef scan_module = {
 
 /* The interface number the Python code checks (msproxy/capture/scan.py SCAN_ABI): raise
  * it with every change of what the functions take or return. */
-#define SCAN_ABI 3
+#define SCAN_ABI 4
 
 PyMODINIT_FUNC
 PyInit__scan(void)

@@ -39,9 +39,10 @@ from .format import FORMAT_VERSION, RUN_VERSION, Record, command_record
 
 logger = logging.getLogger(__name__)
 
-SCAN_ABI = 3
+SCAN_ABI = 4
 """The interface of ``_scan`` these sources call (its ``ABI``; see ``msmgr.codec.accel``):
-2 added ``runs``, whose records' type the C code writes; 3 added ``text``."""
+2 added ``runs``, whose records' type the C code writes; 3 added ``text``; 4: a
+frame-only ``scan`` returns where each command ends, which ``runs`` takes."""
 _scan: ModuleType | None
 _scan, SCAN_MISSING = load_accelerator("msproxy.capture._scan", SCAN_ABI)
 
@@ -109,13 +110,20 @@ class RecordScanner:
 
     def run(self, run: CommandRun, t: float) -> ScannedRun:
         """The capture item of a run this scanner framed, read at time ``t``."""
-        return ScannedRun(self, run.raw, run.count, t)
+        return ScannedRun(self, run.raw, run.count, t, run.data)
 
     def encode_run(
-        self, raw: bytes | memoryview, count: int, t: float, version: int = FORMAT_VERSION
+        self,
+        raw: bytes | memoryview,
+        count: int,
+        t: float,
+        version: int = FORMAT_VERSION,
+        ends: bytes | None = None,
     ) -> bytes:
         """The records (JSON Lines) of the ``count`` commands of ``raw``: ``run`` records
-        from format version 2 on (``RUN_VERSION``), ``cmd`` records before."""
+        from format version 2 on (``RUN_VERSION``), ``cmd`` records before. ``ends``:
+        where each command ends, as this scanner's framing returned it (then version 2
+        does not frame them again)."""
         assert _scan is not None
         # The record's first keys, encoded by the Python encoder itself (so the time
         # reads exactly as in a record it encodes), without the closing brace.
@@ -129,7 +137,11 @@ class RecordScanner:
                 if record is not None:
                     return bytes(record)
             # (the C code writes the type: "run", or "cmd" for a run of one command)
-            encoded = _scan.runs(raw, 0, keys.encode("utf-8"), *self._tables)
+            try:
+                encoded = _scan.runs(raw, 0, keys.encode("utf-8"), *self._tables, ends or None)
+            except ValueError as exc:  # ends that do not fit these bytes (a bug)
+                logger.error("capture fast path: %s", exc)
+                encoded = (0, 0, b"")
         else:
             head = '{"type":"cmd",' + keys
             encoded = _scan.scan(raw, 0, head.encode("utf-8"), *self._tables)
@@ -157,15 +169,21 @@ class RecordScanner:
 class ScannedRun(RecordRun):
     """The ``cmd`` records of a run of ordinary commands, encoded when written."""
 
-    __slots__ = ("raw", "scanner", "t")
+    __slots__ = ("ends", "raw", "scanner", "t")
 
     def __init__(
-        self, scanner: RecordScanner, raw: bytes | memoryview, count: int, t: float
+        self,
+        scanner: RecordScanner,
+        raw: bytes | memoryview,
+        count: int,
+        t: float,
+        ends: bytes | None = None,
     ) -> None:
         super().__init__(count, len(raw))
         self.scanner = scanner
         self.raw = raw
         self.t = t
+        self.ends = ends  # where each command ends (the frame-only scan's output)
 
     def encode(self, version: int = FORMAT_VERSION) -> bytes:
-        return self.scanner.encode_run(self.raw, self.count, self.t, version)
+        return self.scanner.encode_run(self.raw, self.count, self.t, version, self.ends)

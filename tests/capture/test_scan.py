@@ -10,7 +10,9 @@ require the same records, the same forwarded bytes and the same events. Format v
 
 from __future__ import annotations
 
+import array
 import base64
+import itertools
 import json
 import logging
 from pathlib import Path
@@ -78,7 +80,8 @@ def run(
         t = 1_700_000_000.25 + index / 7
         for event in framer.feed(chunk) + (framer.close() if index == len(chunks) - 1 else []):
             if isinstance(event, CommandRun):
-                assert event.data == b""  # the scanner only frames
+                # the scanner only frames: its data is where each command ends
+                assert list(array.array("I", event.data)) == ends(direction, event.raw)
                 if record:
                     records.append(scanner.run(event, t).encode(version))
                 raw.append(event.raw)
@@ -97,6 +100,13 @@ def run(
                 raw.append(event.data)
                 kinds.append("passthrough")
     return b"".join(records), b"".join(raw), kinds, scanned
+
+
+def ends(direction: Direction, raw: bytes | memoryview) -> list[int]:
+    """Where each command of ``raw`` ends, by the pure-Python framer."""
+    events = Framer(direction, strict=False, accelerate=False).feed(raw)
+    assert all(isinstance(e, Command) for e in events)
+    return list(itertools.accumulate(len(e.raw or b"") for e in events if isinstance(e, Command)))
 
 
 def assert_same(
@@ -222,11 +232,12 @@ def test_common_commands_all_take_the_fast_path() -> None:
 @pytestmark_c
 @given(st.sampled_from([C2S, S2C]), st.lists(stream(), min_size=1, max_size=4))
 @settings(max_examples=300, deadline=None)
-def test_a_text_run_is_written_without_framing_it_again_as_runs_would(
+def test_a_run_is_written_without_framing_it_again_as_runs_would(
     direction: Direction, streams: list[bytes]
 ) -> None:
-    # A run of two or more commands that is all text is written by text() in one go;
-    # it must be exactly the record runs() writes when it frames the run again.
+    # A run of two or more commands that is all text is written by text() in one go,
+    # and any run given the relay's ends is written without framing it again: both must
+    # be exactly the records runs() writes when it frames the run again.
     assert scan_module._scan is not None
     scanner = RecordScanner(5, direction)
     framer = Framer(direction, strict=False, bulk=scanner)
@@ -243,6 +254,10 @@ def test_a_text_run_is_written_without_framing_it_again_as_runs_would(
         else:
             assert record == runs
         assert scanner.encode_run(event.raw, event.count, 1.5, 2) == runs
+        # with the frame-only scan's ends (no second framing): the very same records
+        with_ends = scan_module._scan.runs(event.raw, 0, keys, *scanner._tables, event.data)
+        assert with_ends == (end, count, runs)
+        assert scanner.encode_run(event.raw, event.count, 1.5, 2, event.data) == runs
 
 
 @pytestmark_c
@@ -351,6 +366,18 @@ def test_bad_arguments_are_refused_clearly() -> None:
         scan(b"PNG\r\n", 0, b"{", b"", b"", ("PNG",), 100, 100)
     with pytest.raises(TypeError):
         scan("PNG\r\n", 0, b"{", b"", b"", (), 100, 100)
+    runs = scan_module._scan.runs
+    with pytest.raises(ValueError, match="not increasing"):
+        runs(b"PNG\r\nPNG\r\n", 0, b"", b"", b"", (), 100, 100, array.array("I", [5, 3]))
+    with pytest.raises(ValueError, match="not increasing"):
+        runs(b"PNG\r\n", 0, b"", b"", b"", (), 100, 100, array.array("I", [9]))
+    with pytest.raises(ValueError, match="whole uint32"):
+        runs(b"PNG\r\n", 0, b"", b"", b"", (), 100, 100, b"\x05\x00")
+    with pytest.raises(TypeError, match="takes no ends"):
+        scan(b"PNG\r\n", 0, None, b"", b"", (), 100, 100, b"")
+    # a single command whose end is not where it ends: refused, not written wrong
+    with pytest.raises(ValueError, match="not increasing"):
+        runs(b"PNG\r\nPNG\r\n", 0, b"", b"", b"", (), 100, 100, array.array("I", [10]))
     with pytest.raises(TypeError, match="needs the records' keys"):
         scan_module._scan.runs(b"PNG\r\n", 0, None, b"", b"", (), 100, 100)
 
