@@ -690,66 +690,22 @@ runs(PyObject *self, PyObject *args)
     return scan_with(args, run_records);
 }
 
-/* text(data, prefix, suffix) -> prefix + data as a JSON string body + suffix, when data
- * is UTF-8 text (the rule of put_text), else None. For a run the caller already framed
- * (its commands and their count known), written as one text record without framing it
- * again: run_records would write the same bytes. */
-static PyObject *
-text(PyObject *self, PyObject *args)
-{
-    (void)self;
-    Py_buffer data, prefix, suffix;
-    if (!PyArg_ParseTuple(args, "y*y*y*", &data, &prefix, &suffix)) {
-        return NULL;
-    }
-    PyObject *result = NULL;
-    Out out = {NULL, 0, 0};
-    int is_text = 0;
-    if (out_reserve(&out, prefix.len + 2 * data.len + suffix.len + 8) < 0) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    put(&out, prefix.buf, prefix.len);
-    if (data.len >= RELEASE_GIL_FROM) {
-        Py_BEGIN_ALLOW_THREADS
-        is_text = put_text(&out, data.buf, data.len);
-        Py_END_ALLOW_THREADS
-    }
-    else {
-        is_text = put_text(&out, data.buf, data.len);
-    }
-    if (!is_text) {
-        result = Py_NewRef(Py_None);
-        goto done;
-    }
-    put(&out, suffix.buf, suffix.len);
-    result = PyBytes_FromStringAndSize(out.buf, out.len);
-done:
-    PyMem_RawFree(out.buf);
-    PyBuffer_Release(&data);
-    PyBuffer_Release(&prefix);
-    PyBuffer_Release(&suffix);
-    return result;
-}
-
 static PyMethodDef methods[] = {
-    {"text", text, METH_VARARGS,
-     "text(data, prefix, suffix) -> prefix + data as JSON string text + suffix, or None"
-     " when data is not UTF-8 text."},
     {"scan", scan, METH_VARARGS,
      "scan(work, pos, head, payload_verbs, no_trid_verbs, slow, max_line, max_payload)"
      " -> (new_pos, count, records): cmd records of the ordinary commands at work[pos:]."},
     {"runs", runs, METH_VARARGS,
-     "runs(work, pos, keys, payload_verbs, no_trid_verbs, slow, max_line, max_payload)"
-     " -> (new_pos, count, records): run records (format version 2) of the ordinary"
-     " commands at work[pos:]; keys: what follows the type in each record."},
+     "runs(work, pos, keys, payload_verbs, no_trid_verbs, slow, max_line, max_payload"
+     "[, ends]) -> (new_pos, count, records): run records (format version 2) of the"
+     " ordinary commands at work[pos:]; keys: what follows the type in each record;"
+     " ends: where each command ends, as a frame-only scan() returned it."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef scan_module = {
     PyModuleDef_HEAD_INIT,
     "msproxy.capture._scan",
-    "The capture's fast path in C: cmd records for runs of ordinary MSNP commands.",
+    "The capture's fast path in C: the records of runs of ordinary MSNP commands.",
     -1,
     methods,
     NULL,
@@ -760,7 +716,7 @@ static struct PyModuleDef scan_module = {
 
 /* The interface number the Python code checks (msproxy/capture/scan.py SCAN_ABI): raise
  * it with every change of what the functions take or return. */
-#define SCAN_ABI 4
+#define SCAN_ABI 5
 
 PyMODINIT_FUNC
 PyInit__scan(void)

@@ -37,7 +37,6 @@ RECORD_TYPES_BY_VERSION = {
 }
 """The record types of each version this reader knows (a new type is a new version)."""
 VERSIONS = tuple(sorted(RECORD_TYPES_BY_VERSION))
-RECORD_TYPES = RECORD_TYPES_BY_VERSION[FORMAT_VERSION]
 
 
 class CaptureFormatError(ValueError):

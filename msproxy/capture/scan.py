@@ -39,10 +39,10 @@ from .format import FORMAT_VERSION, RUN_VERSION, Record, command_record
 
 logger = logging.getLogger(__name__)
 
-SCAN_ABI = 4
+SCAN_ABI = 5
 """The interface of ``_scan`` these sources call (its ``ABI``; see ``msmgr.codec.accel``):
-2 added ``runs``, whose records' type the C code writes; 3 added ``text``; 4: a
-frame-only ``scan`` returns where each command ends, which ``runs`` takes."""
+2 added ``runs``, whose records' type the C code writes; 4: a frame-only ``scan``
+returns where each command ends, which ``runs`` takes; 5: ``text`` (3) is gone."""
 _scan: ModuleType | None
 _scan, SCAN_MISSING = load_accelerator("msproxy.capture._scan", SCAN_ABI)
 
@@ -129,13 +129,6 @@ class RecordScanner:
         # reads exactly as in a record it encodes), without the closing brace.
         keys = encode_text({"t": t, "conn": self.conn, "dir": self.dir})[1:-1] + ","
         if version >= RUN_VERSION:
-            if count > 1:
-                # All text (the common case but for binary P2P data): one record, with
-                # no second framing pass (the relay framed these ``count`` commands).
-                prefix = ('{"type":"run",' + keys + '"data":"').encode("utf-8")
-                record = _scan.text(raw, prefix, b'","count":%d}\n' % count)
-                if record is not None:
-                    return bytes(record)
             # (the C code writes the type: "run", or "cmd" for a run of one command)
             try:
                 encoded = _scan.runs(raw, 0, keys.encode("utf-8"), *self._tables, ends or None)

@@ -72,13 +72,6 @@ class CaptureWriter:
             self._write(encode_records(batch, self.version))
             self.records_written += len(batch)
 
-    def write_bytes(self, data: bytes, records: int | None = None) -> None:
-        """Append records already encoded as whole JSON Lines (as ``encode_record``
-        makes them), in one write; for writers that encode batches themselves.
-        ``records``: how many lines ``data`` holds, when the caller knows (else counted)."""
-        self._write(data)
-        self.records_written += data.count(b"\n") if records is None else records
-
     def write_pieces(self, pieces: list[bytes], records: int) -> None:
         """Append records encoded in pieces of whole lines (``encode_pieces``) holding
         ``records`` records, with one ``writev`` per ``IOV_MAX`` pieces: no copy of the

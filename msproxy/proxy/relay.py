@@ -228,7 +228,7 @@ class Relay:
         opened: when the client's connection was accepted (the ``open`` record's ``t``).
         record: build ``cmd`` records (False when nothing is captured: the ``WriteRecords``
             commands then carry only the other records).
-        fast: frame runs of ordinary commands, and write their ``cmd`` records, with the
+        fast: frame runs of ordinary commands, and write their capture records, with the
             C fast path; None (the default): when it is built and not turned off
             (``msproxy.capture.scan.accelerated``); True without it raises RuntimeError.
     """

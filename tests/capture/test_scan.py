@@ -235,28 +235,20 @@ def test_common_commands_all_take_the_fast_path() -> None:
 def test_a_run_is_written_without_framing_it_again_as_runs_would(
     direction: Direction, streams: list[bytes]
 ) -> None:
-    # A run of two or more commands that is all text is written by text() in one go,
-    # and any run given the relay's ends is written without framing it again: both must
-    # be exactly the records runs() writes when it frames the run again.
+    # Any run given the relay's ends is written without framing it again: the very
+    # records runs() writes when it frames the run again.
     assert scan_module._scan is not None
     scanner = RecordScanner(5, direction)
     framer = Framer(direction, strict=False, bulk=scanner)
     keys = b'"t":1.5,"conn":5,"dir":"%s",' % direction.value.encode()
     for event in framer.feed(b"".join(streams)):
-        if not isinstance(event, CommandRun) or event.count < 2:
+        if not isinstance(event, CommandRun):
             continue
-        prefix = b'{"type":"run",' + keys + b'"data":"'
-        record = scan_module._scan.text(event.raw, prefix, b'","count":%d}\n' % event.count)
         end, count, runs = scan_module._scan.runs(event.raw, 0, keys, *scanner._tables)
         assert (end, count) == (len(event.raw), event.count)
-        if record is None:  # not all text: runs() splits it (or writes cmd records)
-            assert runs.count(b"\n") > 1 or b'"data_b64"' in runs
-        else:
-            assert record == runs
-        assert scanner.encode_run(event.raw, event.count, 1.5, 2) == runs
-        # with the frame-only scan's ends (no second framing): the very same records
         with_ends = scan_module._scan.runs(event.raw, 0, keys, *scanner._tables, event.data)
         assert with_ends == (end, count, runs)
+        assert scanner.encode_run(event.raw, event.count, 1.5, 2) == runs
         assert scanner.encode_run(event.raw, event.count, 1.5, 2, event.data) == runs
 
 
@@ -476,10 +468,6 @@ def test_a_run_the_encoder_frames_otherwise_is_written_the_python_way(
         @staticmethod
         def runs(*args: object) -> tuple[int, int, bytes]:
             return (len(COMMON_C2S), 2, b"")  # frames two commands of six
-
-        @staticmethod
-        def text(*args: object) -> None:
-            return None  # (COMMON_C2S is not all text: the run goes to runs())
 
     monkeypatch.setattr(scan_module, "_scan", Broken)
     for version, says in ((1, "framed as 0 (0 of 138 bytes)"), (2, "framed as 2 (138 of")):

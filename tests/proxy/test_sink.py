@@ -53,7 +53,7 @@ def test_non_utf8_argument_is_written_and_rebuilds_exactly(tmp_path: Path) -> No
     assert data.count(b"\n") == 2
     path = tmp_path / "c.jsonl"
     with CaptureWriter(path, tool="t", started=0.0) as writer:
-        writer.write_bytes(data)
+        writer.write_pieces([data], 2)
         assert writer.records_written == 3
     _, written, _ = read_capture(path)
     assert rebuild(written) == line
