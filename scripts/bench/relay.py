@@ -5,16 +5,22 @@ client command mix, the same for a server command mix (``s2c``: the direction th
 frames before forwarding, for its redirect rewrites), the relay process's CPU time per
 command of each (user + system, every thread), ping-pong round-trip latency per command
 (median, p99), and optionally the memory each idle proxied connection costs. Prints
-both relays' figures and the ratios.
+each relay's figures and the ratios.
+
+With a capture (the default) a third relay runs too, ``tee``: the plain relay that also
+appends every byte it relays to a file, handled like the proxy's capture file (page
+cache dropped every ``DROP_BYTES``). It is what recording costs at the least, with no
+framing and no records, so ``msproxy/tee`` shows what framing and the capture format
+cost on top of writing the traffic down at all, and ``tee/plain`` what that costs.
 
     .venv/bin/python scripts/bench/relay.py [--commands 200000] [--pings 2000] [--rounds 3]
         [--idle 2000] [--no-capture] [--capture-version 1|2]
 
-Throughput and latency: the upstream echo server, each relay under test (plain and
-msproxy, each in its own process) and the load client are separate child processes
+Throughput and latency: the upstream echo server, each relay under test (plain, tee
+and msproxy, each in its own process) and the load client are separate child processes
 of this script, so no two of them share a trio loop (and its scheduling). Children
 report their ports on stdout and exit when their stdin closes; this script closes it
-(and kills what is left) on exit or error. Rounds alternate plain / msproxy (the best
+(and kills what is left) on exit or error. Rounds alternate between the relays (the best
 round of each is kept: this machine is shared, so the best is the least disturbed).
 The idle-memory check runs the upstream server and the clients in two child processes
 and measures this process (the proxy) only; it needs two file descriptors per
@@ -45,6 +51,7 @@ from msproxy.capture import FORMAT_VERSION, VERSIONS, read_capture
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening, serve_proxy
 from msproxy.proxy.session import RECEIVE_SIZE
+from msproxy.proxy.sink import DROP_BYTES
 
 Address = tuple[str, int]
 Result = dict[str, float]
@@ -126,6 +133,51 @@ async def plain_relay(upstream: Address, stream: trio.SocketStream) -> None:
             try:
                 while chunk := await src.receive_some(RECEIVE_SIZE):
                     await dst.send_all(chunk)
+                await dst.send_eof()
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                nursery.cancel_scope.cancel()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(pump, stream, up)
+            nursery.start_soon(pump, up, stream)
+
+
+class Tee:
+    """The raw bytes a ``tee`` relay appends: both directions of every connection, as
+    they pass, into one file (no framing, no records: the least any capture can cost),
+    handled like the proxy's capture (``CaptureSink``/``CaptureWriter``): appended with
+    ``O_APPEND``, and every ``DROP_BYTES`` put on the disk and out of the page cache
+    from a worker thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        self.written = self.kept = 0
+        self.lock = trio.Lock()
+
+    async def write(self, chunk: bytes | bytearray) -> None:
+        os.write(self.fd, chunk)
+        self.written += len(chunk)
+        if self.written - self.kept >= DROP_BYTES and not self.lock.locked():
+            async with self.lock:
+                await trio.to_thread.run_sync(self._drop)
+
+    def _drop(self) -> None:
+        written = self.written
+        os.fdatasync(self.fd)
+        os.posix_fadvise(self.fd, self.kept, written - self.kept, os.POSIX_FADV_DONTNEED)
+        self.kept = written
+
+
+async def tee_relay(upstream: Address, tee: Tee, stream: trio.SocketStream) -> None:
+    """The capture baseline: ``plain_relay`` that also appends every chunk it relays to a
+    file (``Tee``), after forwarding it."""
+    async with stream, await trio.open_tcp_stream(*upstream) as up:
+
+        async def pump(src: trio.SocketStream, dst: trio.SocketStream) -> None:
+            try:
+                while chunk := await src.receive_some(RECEIVE_SIZE):
+                    await dst.send_all(chunk)
+                    await tee.write(chunk)
                 await dst.send_eof()
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 nursery.cancel_scope.cancel()
@@ -422,7 +474,10 @@ def best(results: list[Result]) -> Result:
 
 
 def show(name: str, result: Result) -> None:
-    print(f"{name:>8}: " + ", ".join(f"{k} {v:,.1f}" for k, v in result.items()), flush=True)
+    print(
+        f"{name:>8}: " + ", ".join(f"{k} {v:,.{2 if v < 10 else 1}f}" for k, v in result.items()),
+        flush=True,
+    )
 
 
 def compare(args: argparse.Namespace, capture: Path | None) -> None:
@@ -430,11 +485,14 @@ def compare(args: argparse.Namespace, capture: Path | None) -> None:
     with contextlib.ExitStack() as stack:
         sink = Child(stack, "sink", "--commands", str(args.commands))
         up = sink.readline()
-        plain = Child(stack, "relay", "--kind", "plain", "--port", up)
+        relays = {"plain": Child(stack, "relay", "--kind", "plain", "--port", up)}
+        if capture is not None:
+            tee = ["--capture-path", str(capture.with_suffix(".tee"))]
+            relays["tee"] = Child(stack, "relay", "--kind", "tee", "--port", up, *tee)
         extra = ["--capture-path", str(capture)] if capture is not None else []
         extra += ["--capture-version", str(args.capture_version)]
-        proxy = Child(stack, "relay", "--kind", "msproxy", "--port", up, *extra)
-        ports = {"plain": plain.readline(), "msproxy": proxy.readline()}
+        relays["msproxy"] = Child(stack, "relay", "--kind", "msproxy", "--port", up, *extra)
+        ports = {name: child.readline() for name, child in relays.items()}
         load = Child(stack, "load", "--commands", str(args.commands), "--pings", str(args.pings))
         load.readline()
         size = len(command_mix(args.commands)[0])
@@ -444,8 +502,8 @@ def compare(args: argparse.Namespace, capture: Path | None) -> None:
             f" capture {f'format version {args.capture_version}' if capture else 'off'};"
             " client, upstream and each relay in separate processes"
         )
-        rounds: dict[str, list[Result]] = {"plain": [], "msproxy": []}
-        pids = {"plain": plain.proc.pid, "msproxy": proxy.proc.pid}
+        rounds: dict[str, list[Result]] = {name: [] for name in relays}
+        pids = {name: child.proc.pid for name, child in relays.items()}
         for _ in range(args.rounds):
             for name, port in ports.items():
                 before = cpu_seconds(pids[name])
@@ -464,17 +522,29 @@ def compare(args: argparse.Namespace, capture: Path | None) -> None:
                 result.update(json.loads(load.readline()))
                 rounds[name].append(result)
     # The ExitStack has stopped every child here (the msproxy relay's capture is closed).
-    base, mine = best(rounds["plain"]), best(rounds["msproxy"])
-    show("plain", base)
-    show("msproxy", mine)
+    results = {name: best(found) for name, found in rounds.items()}
+    for name, result in results.items():
+        show(name, result)
+    base, mine = results["plain"], results["msproxy"]
+    ratios("msproxy/plain", mine, base)
     print(
-        "ratios msproxy/plain: "
+        "added latency per command (median): "
+        f"{mine['rtt median us'] - base['rtt median us']:.1f} us",
+        flush=True,
+    )
+    if "tee" in results:
+        # The least any capture costs: the same relay writing down every byte it relays.
+        ratios("tee/plain", results["tee"], base)
+        ratios("msproxy/tee", mine, results["tee"])
+
+
+def ratios(title: str, mine: Result, base: Result) -> None:
+    print(
+        f"ratios {title}: "
         + ", ".join(
             f"{k} {mine[k] / base[k]:.2f}x" if base[k] else f"{k} n/a (too short to measure)"
             for k in base
-        )
-        + f"; added latency per command (median) "
-        f"{mine['rtt median us'] - base['rtt median us']:.1f} us",
+        ),
         flush=True,
     )
 
@@ -518,7 +588,7 @@ def cli() -> None:
     )
     helpers = ["server", "clients", "sink", "relay", "load"]
     parser.add_argument("--helper", choices=helpers, help=argparse.SUPPRESS)
-    parser.add_argument("--kind", choices=["plain", "msproxy"], help=argparse.SUPPRESS)
+    parser.add_argument("--kind", choices=["plain", "tee", "msproxy"], help=argparse.SUPPRESS)
     parser.add_argument(
         "--capture-version",
         type=int,
@@ -540,6 +610,13 @@ def cli() -> None:
         trio.run(serve_until_stdin_ends, partial(start_tcp, partial(sink_server, server_data)))
     elif args.helper == "relay" and args.kind == "plain":
         trio.run(serve_until_stdin_ends, partial(start_tcp, partial(plain_relay, upstream)))
+    elif args.helper == "relay" and args.kind == "tee":
+        tee = Tee(args.capture_path)
+        try:
+            handler = partial(tee_relay, upstream, tee)
+            trio.run(serve_until_stdin_ends, partial(start_tcp, handler))
+        finally:
+            os.close(tee.fd)
     elif args.helper == "relay":
         trio.run(
             serve_until_stdin_ends,
