@@ -4,7 +4,9 @@ What counts as a secret (client to server unless noted):
 
 * ``USR trid MD5 S <hash>``: the MD5 login hash (the salt the server sends is not secret);
 * ``USR trid TWN S <ticket>``: the Passport ticket (``t=...&p=...``);
-* ``USR trid SSO S <ticket> <response>``: MSNP15+ single sign-on ticket and its proof;
+* ``USR trid SSO S <ticket> <response>``: MSNP15+ single sign-on ticket and its proof
+  (MSNP16+ add the client's machine GUID, ``{...}``, after them: not a secret, it is sent
+  in clear in UUX and switchboard ``USR``/``ANS``/``IRO``/``JOI`` lines, and kept);
 * ``USR trid SHA A <token>``: the MSNP18 circle token;
 * server to client, ``MSG Hotmail Hotmail`` profile: the ``MSPAuth:`` (and ``MSPProf:``)
   header values, the Passport cookie that opens the user's mailbox.
@@ -29,7 +31,9 @@ from msmgr.codec import Command, Direction
 
 from .rewrite import replace_token
 
-_LOGIN_METHODS = {"MD5": "S", "TWN": "S", "SSO": "S", "SHA": "A"}
+_LOGIN_METHODS = {"MD5": ("S", 1), "TWN": ("S", 1), "SSO": ("S", 2), "SHA": ("A", 1)}
+"""Per login method of ``USR``: the step that carries secrets, and how many arguments
+after it are secrets."""
 
 SECRET_PREFIXES: dict[Direction, tuple[str, ...]] = {
     Direction.C2S: ("USR",),
@@ -75,12 +79,13 @@ class Redactor:
 
     def _redact_login(self, command: Command) -> Command | None:
         args = command.args
-        if len(args) < 3 or _LOGIN_METHODS.get(args[0]) != args[1]:
+        step, secrets = _LOGIN_METHODS.get(args[0], ("", 0)) if args else ("", 0)
+        if len(args) < 3 or args[1] != step:
             return None
         first = 1 + (command.trid is not None)  # token index of args[0]
         raw = command.raw
         new_args = list(args)
-        for index in range(2, len(args)):
+        for index in range(2, min(len(args), 2 + secrets)):
             if not args[index]:
                 continue
             secret = args[index].encode("utf-8", "surrogateescape")

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.usefixtures("record_path")
 HASH = "0e1f2a3b4c5d6e7f8091a2b3c4d5e6f7"
 TICKET = "t=8uRzVv5kTIv!p*Xx$&p=d9Z!*ZZ$$"
 MSPAUTH = "8d5f3b9J2!YYY*Hdd$$"
+GUID = "{F52973B6-C926-4BAD-9BA8-7C1E840E4AB0}"
 
 
 def parse(direction: Direction, data: bytes) -> Command:
@@ -42,6 +43,7 @@ def relay_with(redactor: Redactor | None) -> tuple[Relay, Driver]:
         (f"USR 7 TWN S {TICKET}\r\n", [TICKET]),
         (f"USR 7  TWN S {TICKET}\n", []),  # double space: not a login line, kept
         (f"USR 7 SSO S {TICKET} cmVzcG9uc2U=\r\n", [TICKET, "cmVzcG9uc2U="]),
+        (f"USR 7 SSO S {TICKET} cmVzcG9uc2U= {GUID}\r\n", [TICKET, "cmVzcG9uc2U="]),
         ("USR 7 SHA A c2VjcmV0\r\n", ["c2VjcmV0"]),
     ],
 )
@@ -56,6 +58,21 @@ def test_login_secrets_are_redacted_in_records_not_in_bytes(line: str, secrets: 
         assert secret not in text
     assert record.get("redacted", False) is bool(secrets)
     assert (rebuild(record) == data) is not bool(secrets)
+
+
+def test_msnp16_machine_guid_after_the_sso_secrets_is_kept() -> None:
+    # MSNP16+: USR trid SSO S <ticket> <response> {machineguid}; the GUID is no secret
+    # (UUX and the switchboard lines carry it in clear) and stays readable.
+    _, driver = relay_with(Redactor())
+    data = f"USR 7 SSO S {TICKET} cmVzcG9uc2U= {GUID}\r\n".encode()
+    (record,) = records(driver.feed(Side.CLIENT, data))
+    command = record_command(record)
+    assert command.args[:2] == ("SSO", "S")
+    assert command.args[2].startswith("<redacted:")
+    assert command.args[3].startswith("<redacted:")
+    assert command.args[2] != command.args[3]
+    assert command.args[4] == GUID
+    assert len(command.args) == 5
 
 
 def test_non_canonical_line_is_redacted_in_the_line_field_too() -> None:
