@@ -35,6 +35,7 @@ from msmgr.debug import Debug
 from msmgr.logsetup import configure_logging
 from msmgr.server import DEMO_USERS, ServerAddresses, ServerConfig, serve_reference
 from msproxy.capture.format import FORMAT_VERSION, VERSIONS
+from msproxy.proxy.allocator import tune_malloc
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening, serve_proxy
 
@@ -107,6 +108,7 @@ def main(args: argparse.Namespace) -> int:
     if debug is None:
         debug = Debug.NONE if args.quiet else DEFAULT_DEBUG
     configure_logging(args.verbose - args.quiet, debug_loggers=bool(debug))
+    tune_malloc()  # process-wide, like the logging: the CLI's to decide
     capture = args.capture if args.capture is not None else default_capture()
     config = ProxyConfig(
         upstream=args.upstream or ("", 0),

@@ -48,6 +48,7 @@ from pathlib import Path
 import trio
 
 from msproxy.capture import FORMAT_VERSION, VERSIONS, read_capture
+from msproxy.proxy.allocator import tune_malloc
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening, serve_proxy
 from msproxy.proxy.session import RECEIVE_SIZE
@@ -608,24 +609,32 @@ def cli() -> None:
     elif args.helper == "sink":
         server_data = server_mix(args.commands)[0]
         trio.run(serve_until_stdin_ends, partial(start_tcp, partial(sink_server, server_data)))
-    elif args.helper == "relay" and args.kind == "plain":
+    elif args.helper == "relay":
+        relay_child(args, upstream)
+    elif args.helper == "load":
+        helper_load(args.commands, args.pings)
+    else:
+        main(args)
+
+
+def relay_child(args: argparse.Namespace, upstream: Address) -> None:
+    """Child process: one relay under test. Each tunes malloc as ``msproxy run`` does
+    (``tune_malloc``), so that the baselines run under the same allocator settings."""
+    tune_malloc()
+    if args.kind == "plain":
         trio.run(serve_until_stdin_ends, partial(start_tcp, partial(plain_relay, upstream)))
-    elif args.helper == "relay" and args.kind == "tee":
+    elif args.kind == "tee":
         tee = Tee(args.capture_path)
         try:
             handler = partial(tee_relay, upstream, tee)
             trio.run(serve_until_stdin_ends, partial(start_tcp, handler))
         finally:
             os.close(tee.fd)
-    elif args.helper == "relay":
+    else:
         trio.run(
             serve_until_stdin_ends,
             partial(start_msproxy, upstream, args.capture_path, args.capture_version),
         )
-    elif args.helper == "load":
-        helper_load(args.commands, args.pings)
-    else:
-        main(args)
 
 
 if __name__ == "__main__":
