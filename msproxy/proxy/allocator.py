@@ -11,8 +11,9 @@ thresholds, and about 0.8 against 0.95 us of CPU per command client to server.
 
 ``tune_malloc`` fixes the thresholds: allocations below ``MMAP_THRESHOLD`` come from the
 heap, and up to ``TRIM_THRESHOLD`` of free memory at its top is kept for reuse. The
-proxy's own bounds (``CaptureSink`` high-water marks, ``RECEIVE_SIZE``) keep what it can
-hold far below both.
+proxy's own bounds (``CaptureSink`` high-water marks, ``RECEIVE_SIZE``) keep its big
+buffers below the first; the price is memory kept after a burst: at the end of the
+bench the proxy's RSS was 49 MiB against 34 MiB untuned (peaks 49 and 42 MiB).
 
 Process-wide, so library code never calls it: ``msproxy run`` does, as it configures
 logging. It does nothing where the C library has no ``mallopt`` (it is glibc's), and it
