@@ -48,6 +48,10 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
+#include <emmintrin.h> /* SSE2: every x86-64 processor has it */
+#define SCAN_SSE2 1
+#endif
 
 #include "_frame.h" /* msmgr/codec/_frame.h: framing one ordinary command */
 
@@ -151,6 +155,19 @@ put_base64(Out *out, const unsigned char *data, Py_ssize_t size)
 {
     char *dst = out->buf + out->len;
     Py_ssize_t i = 0;
+    /* six bytes (eight characters) at a time: eight read as one big-endian word (a
+     * single load and byte swap where the compiler sees the idiom), the first six used */
+    for (; i + 8 <= size; i += 6) {
+        const unsigned char *d = data + i;
+        uint64_t w = ((uint64_t)d[0] << 56) | ((uint64_t)d[1] << 48) | ((uint64_t)d[2] << 40) |
+                     ((uint64_t)d[3] << 32) | ((uint64_t)d[4] << 24) | ((uint64_t)d[5] << 16) |
+                     ((uint64_t)d[6] << 8) | (uint64_t)d[7];
+        memcpy(dst, B64_PAIRS[w >> 52], 2);
+        memcpy(dst + 2, B64_PAIRS[(w >> 40) & 0xFFF], 2);
+        memcpy(dst + 4, B64_PAIRS[(w >> 28) & 0xFFF], 2);
+        memcpy(dst + 6, B64_PAIRS[(w >> 16) & 0xFFF], 2);
+        dst += 8;
+    }
     for (; i + 2 < size; i += 3) {
         unsigned int v = ((unsigned int)data[i] << 16) | ((unsigned int)data[i + 1] << 8) |
                          data[i + 2];
@@ -268,6 +285,29 @@ put_text(Out *out, const unsigned char *data, Py_ssize_t size)
     char *dst = out->buf + out->len;
     Py_ssize_t i = 0;
     while (i < size) {
+#ifdef SCAN_SSE2
+        /* sixteen plain bytes at a time, then the plain ones before the first other: a
+         * byte below 0x20 or from 0x80 on (one signed compare: those are negative), DEL,
+         * a quote or a backslash */
+        while (i + 16 <= size) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(data + i));
+            _mm_storeu_si128((__m128i *)dst, x); /* (room for it: 2 per byte reserved) */
+            __m128i other = _mm_or_si128(
+                _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+                             _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7F))),
+                _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                             _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
+            unsigned int mask = (unsigned int)_mm_movemask_epi8(other);
+            if (mask) {
+                Py_ssize_t k = (Py_ssize_t)__builtin_ctz(mask);
+                dst += k;
+                i += k;
+                break;
+            }
+            dst += 16;
+            i += 16;
+        }
+#endif
         /* eight plain bytes at a time, then the plain ones before the first other */
         while (i + 8 <= size) {
             uint64_t word;
@@ -300,6 +340,12 @@ put_text(Out *out, const unsigned char *data, Py_ssize_t size)
             memcpy(dst, data + i, (size_t)k);
             dst += k;
             i += k;
+            continue;
+        }
+        if (c == '\r' && i + 1 < size && data[i + 1] == '\n') {
+            memcpy(dst, "\\r\\n", 4); /* a line end: the commonest escape by far */
+            dst += 4;
+            i += 2;
             continue;
         }
         char escape;
