@@ -5,13 +5,16 @@ the records of a chunk are queued right after its forward (even when that forwar
 failed or was cancelled) and the capture writer is never between a received chunk and
 its forward. A single writer task collects what arrives during ``interval`` (or until
 ``batch`` records are queued, whichever comes first), encodes it (``encode_pieces``;
-the C fast path's runs are encoded then, in C) and appends it with one ``writev(2)``,
-from a worker thread for a big batch so that forwarding goes on meanwhile: one wake-up
-and one system call per batch, not per chunk. A record therefore reaches the file about
-``interval`` (100 ms) after its command was read; ``flush`` writes whatever is queued,
-and ``serve_proxy`` calls it on the way out so the close records of a shutdown are
-kept. (Encoding in the worker thread too was measured: on the 2-core machine it cost
-more CPU per command and a worse p99 latency, with no gain in throughput.) Every
+the C fast path's runs are encoded then, in C) and appends it with one ``writev(2)``:
+one wake-up and one system call per batch, not per chunk. A big batch is encoded and
+written in a worker thread, so that forwarding goes on meanwhile on another core (the
+C encoder releases the GIL): measured with scripts/bench/relay.py in three alternating
+pairs of runs, 5-16% more throughput client to server and 12-38% server to client, at
+the same CPU per command or less, for a p99 latency 10-40% worse right after the
+throughput phases (an earlier, mostly Python encoder gained nothing there). A record
+reaches the file about ``interval`` (100 ms) after its command was read; ``flush``
+writes whatever is queued, and ``serve_proxy`` calls it on the way out so the close
+records of a shutdown are kept. Every
 ``DROP_BYTES`` (32 MiB) of capture, the worker thread also gets the file onto the disk
 and out of the page cache (``CaptureWriter.drop_cached``): a long capture does not fill
 the page cache, and appending stays cheap (measured: leaving the written pages cached
@@ -50,7 +53,9 @@ INTERVAL = 0.1
 Measured: waking every 10 ms instead doubled the p99 latency of light traffic through
 the proxy (a wake-up landing on a command's path); under load, ``BATCH`` decides."""
 THREAD_BYTES = 256 * 1024
-"""Batches at least this big are written from a worker thread."""
+"""Batches holding at least this many bytes (see ``backlog_bytes``) are encoded and
+written in a worker thread; smaller ones are encoded in the loop (a thread's wake-up
+costs more than they do) and written there too, unless it is time for a drop."""
 DROP_BYTES = 32 * 1024 * 1024
 """After this much capture, a (worker-thread) write also gets it onto the disk and out
 of the page cache (``CaptureWriter.drop_cached``)."""
@@ -157,18 +162,33 @@ class CaptureSink:
             await self._wakeup.wait()
             with trio.move_on_after(self.interval):
                 await self._full.wait()
+            held = self._bytes
             batch, records = self._take()
             assert self.writer is not None
-            pieces = encode_pieces(batch, self.writer.version)
-            size = sum(map(len, pieces))
-            drop = self.writer.cached + size >= DROP_BYTES
-            if drop or size >= THREAD_BYTES:
-                # The loop keeps forwarding meanwhile (writev(2) and fdatasync release the
-                # GIL). Not abandoned on cancellation: a batch taken is always written.
-                await trio.to_thread.run_sync(self._write, pieces, records, drop)
+            # Not abandoned on cancellation: a batch taken is always written.
+            if held >= THREAD_BYTES:
+                # Encoded and written in a worker thread, the loop forwarding meanwhile:
+                # the C encoder, writev(2) and fdatasync release the GIL.
+                await trio.to_thread.run_sync(self._encode_write, batch, records)
             else:
-                self._write(pieces, records)
+                pieces = encode_pieces(batch, self.writer.version)
+                if self._drop_due(pieces):
+                    await trio.to_thread.run_sync(self._write, pieces, records, True)
+                else:
+                    self._write(pieces, records)
             await trio.lowlevel.checkpoint()
+
+    def _encode_write(self, batch: list[Record | RecordRun], records: int) -> None:
+        """Encode and append a batch (in a worker thread)."""
+        assert self.writer is not None
+        pieces = encode_pieces(batch, self.writer.version)
+        self._write(pieces, records, self._drop_due(pieces))
+
+    def _drop_due(self, pieces: list[bytes]) -> bool:
+        """Whether writing ``pieces`` takes the capture past ``DROP_BYTES`` since the
+        last drop."""
+        assert self.writer is not None
+        return self.writer.cached + sum(map(len, pieces)) >= DROP_BYTES
 
 
 _BULKY = ("payload", "payload_b64", "data", "data_b64", "line", "line_b64")

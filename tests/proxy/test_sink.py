@@ -4,6 +4,7 @@ and records that JSON cannot hold as they are."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -159,7 +160,10 @@ async def test_a_long_capture_is_dropped_from_the_page_cache(
     drops: list[int] = []
     real_drop = writer.drop_cached
 
+    loop_thread = threading.get_ident()
+
     def counting_drop() -> None:
+        assert threading.get_ident() != loop_thread  # (fdatasync: never in the loop)
         drops.append(writer.cached)
         real_drop()
 
@@ -178,6 +182,54 @@ async def test_a_long_capture_is_dropped_from_the_page_cache(
     assert len(drops) >= 2
     assert all(size >= 3000 for size in drops)
     assert len([r for r in read_capture(path) if r["type"] == "cmd"]) == 10
+
+
+async def test_big_batches_are_encoded_and_written_off_the_loop_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A batch holding THREAD_BYTES or more is encoded (the C encoder releases the GIL)
+    # and written in a worker thread; a small one is encoded in the loop's thread, and
+    # only its page-cache drop (fdatasync) goes to a worker thread.
+    monkeypatch.setattr(sink_module, "THREAD_BYTES", 5000)
+    monkeypatch.setattr(sink_module, "DROP_BYTES", 3000)
+    loop_thread = threading.get_ident()
+    encoded_in: list[tuple[int, bool]] = []  # (records in the batch, in the loop thread)
+    dropped_in: list[bool] = []
+    real_encode = sink_module.encode_pieces
+
+    def spying_encode(batch: list[Record], version: int = 2) -> list[bytes]:
+        encoded_in.append((len(batch), threading.get_ident() == loop_thread))
+        return real_encode(batch, version)
+
+    monkeypatch.setattr(sink_module, "encode_pieces", spying_encode)
+    path = tmp_path / "c.jsonl"
+    writer = CaptureWriter(path, tool="t", started=0.0)
+    real_drop = writer.drop_cached
+
+    def spying_drop() -> None:
+        dropped_in.append(threading.get_ident() == loop_thread)
+        real_drop()
+
+    monkeypatch.setattr(writer, "drop_cached", spying_drop)
+    sink = CaptureSink(writer, interval=60.0, batch_bytes=4000)
+    record: Record = {"type": "cmd", "t": 0.0, "conn": 1, "dir": "c2s", "cmd": "MSG"}
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(sink.run)
+            # 2 x 1,000 payload bytes wake nobody (under batch_bytes); with 6,000 more the
+            # batch holds over THREAD_BYTES
+            sink.put([{**record, "trid": n, "args": ["N"], "payload": "s" * 1000} for n in (1, 2)])
+            sink.put([{**record, "trid": 3, "args": ["N"], "payload": "b" * 6000}])
+            await written(sink, 1)
+            # 4,500 bytes: over batch_bytes (the writer wakes), under THREAD_BYTES
+            sink.put([{**record, "trid": 4, "args": ["N"], "payload": "c" * 4500}])
+            await written(sink, 2)
+            nursery.cancel_scope.cancel()
+    writer.close()
+    assert encoded_in == [(3, False), (1, True)]
+    assert dropped_in
+    assert not any(dropped_in)
+    assert [r["trid"] for r in read_capture(path) if r["type"] == "cmd"] == [1, 2, 3, 4]
 
 
 def test_without_a_writer_nothing_is_queued() -> None:
