@@ -195,11 +195,10 @@ async def test_big_batches_are_encoded_and_written_off_the_loop_thread(
     loop_thread = threading.get_ident()
     encoded_in: list[tuple[int, bool]] = []  # (records in the batch, in the loop thread)
     dropped_in: list[bool] = []
-    real_encode = sink_module.encode_pieces
 
     def spying_encode(batch: list[Record], version: int = 2) -> list[bytes]:
         encoded_in.append((len(batch), threading.get_ident() == loop_thread))
-        return real_encode(batch, version)
+        return encode_pieces(batch, version)
 
     monkeypatch.setattr(sink_module, "encode_pieces", spying_encode)
     path = tmp_path / "c.jsonl"
