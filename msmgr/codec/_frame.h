@@ -139,6 +139,21 @@ frame_rules_init(FrameRules *rules, const Py_buffer *payload_verbs, const Py_buf
     return 0;
 }
 
+/* Records the token that starts at *token and ends at the space (or line end) at ``at``;
+ * 0 when the line has too many tokens to be ordinary. */
+static inline int
+frame_token_ends(Frame *f, int *ntok, Py_ssize_t *token, Py_ssize_t at)
+{
+    if (*ntok == FRAME_MAX_TOKENS) {
+        return 0;
+    }
+    f->start[*ntok] = *token;
+    f->stop[*ntok] = at;
+    (*ntok)++;
+    *token = at + 1;
+    return 1;
+}
+
 /* Frames the command at s[pos:]: 1 and *f filled when it is ordinary and complete, else
  * 0 (not ordinary, or not all in the buffer yet: the Python framer decides). No Python
  * API: may run without the GIL. */
@@ -175,29 +190,21 @@ frame_next(const FrameRules *rules, const unsigned char *s, Py_ssize_t size, Py_
         if (_mm_movemask_epi8(other)) {
             return 0;
         }
-        unsigned int spaces = (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')));
+        unsigned int spaces =
+            (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')));
         while (spaces) {
-            Py_ssize_t at = i + __builtin_ctz(spaces);
-            spaces &= spaces - 1;
-            if (ntok == FRAME_MAX_TOKENS) {
+            if (!frame_token_ends(f, &ntok, &token, i + __builtin_ctz(spaces))) {
                 return 0;
             }
-            f->start[ntok] = token;
-            f->stop[ntok] = at;
-            ntok++;
-            token = at + 1;
+            spaces &= spaces - 1;
         }
     }
 #endif
     for (; i <= end; i++) {
         if (i == end || s[i] == ' ') {
-            if (ntok == FRAME_MAX_TOKENS) {
+            if (!frame_token_ends(f, &ntok, &token, i)) {
                 return 0;
             }
-            f->start[ntok] = token;
-            f->stop[ntok] = i;
-            ntok++;
-            token = i + 1;
         }
         else if (s[i] < 0x20 || s[i] > 0x7E) {
             return 0;

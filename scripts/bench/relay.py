@@ -125,24 +125,6 @@ async def sink_server(server_data: bytes, stream: trio.SocketStream) -> None:
             pass
 
 
-async def plain_relay(upstream: Address, stream: trio.SocketStream) -> None:
-    """The baseline: a byte relay with the same structure (and receive size) and no
-    parsing."""
-    async with stream, await trio.open_tcp_stream(*upstream) as up:
-
-        async def pump(src: trio.SocketStream, dst: trio.SocketStream) -> None:
-            try:
-                while chunk := await src.receive_some(RECEIVE_SIZE):
-                    await dst.send_all(chunk)
-                await dst.send_eof()
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                nursery.cancel_scope.cancel()
-
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(pump, stream, up)
-            nursery.start_soon(pump, up, stream)
-
-
 class Tee:
     """The raw bytes a ``tee`` relay appends: both directions of every connection, as
     they pass, into one file (no framing, no records: the least any capture can cost),
@@ -169,16 +151,20 @@ class Tee:
         self.kept = written
 
 
-async def tee_relay(upstream: Address, tee: Tee, stream: trio.SocketStream) -> None:
-    """The capture baseline: ``plain_relay`` that also appends every chunk it relays to a
-    file (``Tee``), after forwarding it."""
+async def plain_relay(
+    upstream: Address, stream: trio.SocketStream, *, tee: Tee | None = None
+) -> None:
+    """The baseline: a byte relay with the same structure (and receive size) and no
+    parsing. With ``tee``, the capture baseline: it also appends every chunk it relays
+    to a file, after forwarding it."""
     async with stream, await trio.open_tcp_stream(*upstream) as up:
 
         async def pump(src: trio.SocketStream, dst: trio.SocketStream) -> None:
             try:
                 while chunk := await src.receive_some(RECEIVE_SIZE):
                     await dst.send_all(chunk)
-                    await tee.write(chunk)
+                    if tee is not None:
+                        await tee.write(chunk)
                 await dst.send_eof()
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 nursery.cancel_scope.cancel()
@@ -626,7 +612,7 @@ def relay_child(args: argparse.Namespace, upstream: Address) -> None:
     elif args.kind == "tee":
         tee = Tee(args.capture_path)
         try:
-            handler = partial(tee_relay, upstream, tee)
+            handler = partial(plain_relay, upstream, tee=tee)
             trio.run(serve_until_stdin_ends, partial(start_tcp, handler))
         finally:
             os.close(tee.fd)
