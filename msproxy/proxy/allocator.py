@@ -5,9 +5,12 @@ to ``RECEIVE_SIZE``), the capture's encoded records (about twice a chunk while t
 written), each batch written. With its default, self-adjusting thresholds glibc's
 malloc serves some of them with fresh ``mmap`` mappings and gives the top of its heap
 back to the kernel after others, so the next ones are page-faulted and zeroed again.
-Measured with ``scripts/bench/relay.py`` (four alternating pairs of runs): the proxy took
-20,000-29,000 page faults per 400,000 commands each way against about 4,300 with fixed
-thresholds, and about 0.8 against 0.95 us of CPU per command client to server.
+Measured with ``scripts/bench/relay.py``: the proxy took 20,000-29,000 page faults per
+400,000 commands each way, against 3,500-4,400 with fixed thresholds. Its CPU per
+command, in four alternating pairs of runs each: 0.78 against 0.94 us client to server
+with thresholds of 16 and 128 MiB; 0.82 against 0.83 us (server to client 0.81 against
+0.96) with the smaller ones below, which keep less memory; this machine's noise is
+about 10% run to run.
 
 ``tune_malloc`` fixes the thresholds: allocations below ``MMAP_THRESHOLD`` come from the
 heap, and up to ``TRIM_THRESHOLD`` of free memory at its top is kept for reuse. The
