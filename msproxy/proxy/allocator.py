@@ -19,7 +19,7 @@ buffers below the first; the price is memory kept after a burst: at the end of t
 bench the proxy's RSS was 49 MiB against 34 MiB untuned (peaks 49 and 42 MiB).
 
 Process-wide, so library code never calls it: ``msproxy run`` does, as it configures
-logging. It does nothing where the C library has no ``mallopt`` (it is glibc's), and it
+logging. It does nothing but on Linux with a C library that has ``mallopt`` (glibc's), and it
 leaves malloc alone when the environment already tunes it (``GLIBC_TUNABLES`` naming
 ``glibc.malloc``, or ``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_``).
 """
@@ -29,6 +29,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import sys
 from collections.abc import Mapping
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ _USER_TUNING = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
 def tune_malloc(environ: Mapping[str, str] | None = None) -> bool:
     """Fix glibc malloc's mmap and trim thresholds (see the module); True if it did."""
     environ = os.environ if environ is None else environ
+    if not sys.platform.startswith("linux"):  # (mallopt's thresholds are glibc's)
+        return False
     if "glibc.malloc." in environ.get("GLIBC_TUNABLES", "") or any(
         name in environ for name in _USER_TUNING
     ):
@@ -52,7 +55,7 @@ def tune_malloc(environ: Mapping[str, str] | None = None) -> bool:
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):
         logger.debug("malloc not tuned: no mallopt in this C library")
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)

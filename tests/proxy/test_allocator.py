@@ -53,6 +53,15 @@ def test_tuned_malloc_reuses_memory_instead_of_faulting_it_in_again() -> None:
     assert tuned * 4 < default, (tuned, default)
 
 
+def test_nothing_is_tuned_off_linux(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_library(name: object) -> None:
+        raise AssertionError("the C library was looked up")
+
+    monkeypatch.setattr("msproxy.proxy.allocator.sys.platform", "win32")
+    monkeypatch.setattr("msproxy.proxy.allocator.ctypes.CDLL", no_library)
+    assert tune_malloc({}) is False
+
+
 @pytest.mark.parametrize(
     "environ",
     [
