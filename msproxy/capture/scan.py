@@ -160,7 +160,8 @@ class RecordScanner:
 
 
 class ScannedRun(RecordRun):
-    """The ``cmd`` records of a run of ordinary commands, encoded when written."""
+    """A run of ordinary commands in the capture queue; its records (``run`` or ``cmd``,
+    by format version) are encoded when written."""
 
     __slots__ = ("ends", "raw", "scanner", "t")
 

@@ -52,7 +52,7 @@ class CaptureWriter:
         self.records_written = 0
         self._end = os.fstat(self._fd).st_size  # the file's size (appends only)
         self._kept = self._end  # bytes from here on may still be in the page cache
-        if not append or os.fstat(self._fd).st_size == 0:
+        if not append or self._end == 0:
             self.write(header_line)
 
     @property
