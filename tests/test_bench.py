@@ -28,7 +28,11 @@ def run_bench(script: str, *args: str) -> str:
 def test_relay_bench_compares_plain_tee_and_msproxy() -> None:
     out = run_bench("relay.py", "--commands", "300", "--rounds", "1", "--pings", "5", "--idle", "4")
     for relay in ("plain", "tee", "msproxy"):
-        assert re.search(rf"^\s*{relay}: commands/s [\d,.]+, ", out, re.MULTILINE), out
+        line = re.search(rf"^\s*{relay}: commands/s [\d,.]+, .*$", out, re.MULTILINE)
+        assert line is not None, out
+        # CPU per command, of the whole relay and of its event loop's thread, both ways
+        for key in ("relay cpu", "loop cpu", "s2c relay cpu", "s2c loop cpu"):
+            assert re.search(rf", {key} us/command [\d.]+,", line.group(0)), line.group(0)
     for title in ("msproxy/plain", "tee/plain", "msproxy/tee"):
         assert f"ratios {title}: commands/s " in out, out
     assert re.search(r"^idle connections \(4\): proxy RSS [\d.]+ KiB", out, re.MULTILINE), out

@@ -3,9 +3,16 @@
 Over loopback, for each relay: pipelined throughput (commands/s, MB/s) of a realistic
 client command mix, the same for a server command mix (``s2c``: the direction the proxy
 frames before forwarding, for its redirect rewrites), the relay process's CPU time per
-command of each (user + system, every thread), ping-pong round-trip latency per command
-(median, p99), and optionally the memory each idle proxied connection costs. Prints
-each relay's figures and the ratios.
+command of each (user + system, every thread) and of its event loop's thread alone
+(``loop cpu``), ping-pong round-trip latency per command (median, p99), and optionally
+the memory each idle proxied connection costs. Prints each relay's figures and the
+ratios.
+
+Where cores are free, a relay's rate is bounded by its busiest thread: for msproxy, the
+event loop (receive, frame, forward) or the capture writer's worker thread (encode,
+write; about ``relay cpu`` minus ``loop cpu``), each needing its CPU time per command;
+the plain relay has only its loop. On a machine whose cores are all busy (the one this
+was written on has two, shared), the whole process's CPU per command decides instead.
 
 With a capture (the default) a third relay runs too, ``tee``: the plain relay that also
 appends every byte it relays to a file, handled like the proxy's capture file (page
@@ -242,9 +249,10 @@ async def measure(address: Address, phase: str, data: bytes, commands: int, ping
     }
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (all its threads), from /proc."""
-    with open(f"/proc/{pid}/stat") as stat:
+def cpu_seconds(pid: int, *, loop_only: bool = False) -> float:
+    """User + system CPU time a process has used so far, from /proc: all its threads, or
+    (``loop_only``) its main thread's, where a relay child runs its trio loop."""
+    with open(f"/proc/{pid}/task/{pid}/stat" if loop_only else f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     # fields[0] is the state (field 3); utime and stime are fields 14 and 15
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -493,18 +501,18 @@ def compare(args: argparse.Namespace, capture: Path | None) -> None:
         pids = {name: child.proc.pid for name, child in relays.items()}
         for _ in range(args.rounds):
             for name, port in ports.items():
-                before = cpu_seconds(pids[name])
-                load.send(f"{port} throughput")
-                result = json.loads(load.readline())
-                used = cpu_seconds(pids[name]) - before
-                # The relay's own CPU time (every thread) per command of the throughput
-                # phase: unlike the rates, it hardly moves with what else the machine does.
-                result["relay cpu us/command"] = used / args.commands * 1e6
-                before = cpu_seconds(pids[name])
-                load.send(f"{port} s2c")
-                result.update(json.loads(load.readline()))
-                used = cpu_seconds(pids[name]) - before
-                result["s2c relay cpu us/command"] = used / args.commands * 1e6
+                pid = pids[name]
+                result: Result = {}
+                for phase, prefix in (("throughput", ""), ("s2c", "s2c ")):
+                    before = cpu_seconds(pid), cpu_seconds(pid, loop_only=True)
+                    load.send(f"{port} {phase}")
+                    result.update(json.loads(load.readline()))
+                    used = cpu_seconds(pid) - before[0]
+                    loop = cpu_seconds(pid, loop_only=True) - before[1]
+                    # The relay's own CPU time per command of the phase (every thread, and
+                    # its loop's thread), where the rates depend on the whole machine.
+                    result[f"{prefix}relay cpu us/command"] = used / args.commands * 1e6
+                    result[f"{prefix}loop cpu us/command"] = loop / args.commands * 1e6
                 load.send(f"{port} latency")
                 result.update(json.loads(load.readline()))
                 rounds[name].append(result)
