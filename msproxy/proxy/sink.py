@@ -11,14 +11,17 @@ written in a worker thread, so that forwarding goes on meanwhile on another core
 C encoder releases the GIL): measured with scripts/bench/relay.py in three alternating
 pairs of runs, 5-16% more throughput client to server and 12-38% server to client, at
 the same CPU per command or less, for a p99 latency 10-40% worse right after the
-throughput phases (an earlier, mostly Python encoder gained nothing there). A record
-reaches the file about ``interval`` (100 ms) after its command was read; ``flush``
-writes whatever is queued, and ``serve_proxy`` calls it on the way out so the close
-records of a shutdown are kept. Every
-``DROP_BYTES`` (32 MiB) of capture, the worker thread also gets the file onto the disk
-and out of the page cache (``CaptureWriter.drop_cached``): a long capture does not fill
-the page cache, and appending stays cheap (measured: leaving the written pages cached
-made the same writes cost up to four times the system time).
+throughput phases (an earlier, mostly Python encoder gained nothing there). Encoding a
+batch while the one before is being written (a second worker thread, a pipeline) gained
+nothing on that machine, whose two cores the bench keeps busy (8 alternating rounds,
+medians: 1.04x the throughput client to server, 0.81x server to client); it might where
+cores are free, and should be measured there. A record reaches the file about
+``interval`` (100 ms) after its command was read; ``flush`` writes whatever is queued,
+and ``serve_proxy`` calls it on the way out so the close records of a shutdown are kept.
+Every ``DROP_BYTES`` (32 MiB) of capture, the worker thread also gets the file onto the
+disk and out of the page cache (``CaptureWriter.drop_cached``): a long capture does not
+fill the page cache, and appending stays cheap (measured: leaving the written pages
+cached made the same writes cost up to four times the system time).
 
 Both limits count records *and* bytes (the payload or data a record holds; for a
 ``RecordRun``, the bytes of its commands), so that a few huge commands weigh like many
