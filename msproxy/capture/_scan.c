@@ -618,6 +618,7 @@ typedef int (*ScanLoop)(const Scan *, Py_ssize_t *, Py_ssize_t *, Out *);
 static PyObject *
 scan_with(PyObject *args, ScanLoop loop)
 {
+    /* (a zeroed Py_buffer holds nothing: releasing it is a no-op) */
     Py_buffer work, head = {0}, payload_verbs, no_trid, ends = {0};
     Py_ssize_t pos, max_line, max_payload;
     Scan sc;
@@ -627,38 +628,24 @@ scan_with(PyObject *args, ScanLoop loop)
                           &ends_object)) {
         return NULL;
     }
-    int have_ends = ends_object != Py_None;
-    if (have_ends && (loop == scan_run || PyObject_GetBuffer(ends_object, &ends, PyBUF_SIMPLE) < 0)) {
-        if (loop == scan_run) {
-            PyErr_SetString(PyExc_TypeError, "scan() takes no ends");
-        }
-        PyBuffer_Release(&work);
-        PyBuffer_Release(&payload_verbs);
-        PyBuffer_Release(&no_trid);
-        return NULL;
-    }
-    int records = head_object != Py_None;
-    if (!records && loop != scan_run) {
-        PyErr_SetString(PyExc_TypeError, "runs() needs the records' keys, not None");
-        if (have_ends) {
-            PyBuffer_Release(&ends);
-        }
-        PyBuffer_Release(&work);
-        PyBuffer_Release(&payload_verbs);
-        PyBuffer_Release(&no_trid);
-        return NULL;
-    }
-    if (records && PyObject_GetBuffer(head_object, &head, PyBUF_SIMPLE) < 0) {
-        if (have_ends) {
-            PyBuffer_Release(&ends);
-        }
-        PyBuffer_Release(&work);
-        PyBuffer_Release(&payload_verbs);
-        PyBuffer_Release(&no_trid);
-        return NULL;
-    }
     PyObject *result = NULL;
     Out out = {NULL, 0, 0};
+    int have_ends = ends_object != Py_None;
+    int records = head_object != Py_None;
+    if (have_ends && loop == scan_run) {
+        PyErr_SetString(PyExc_TypeError, "scan() takes no ends");
+        goto done;
+    }
+    if (have_ends && PyObject_GetBuffer(ends_object, &ends, PyBUF_SIMPLE) < 0) {
+        goto done;
+    }
+    if (!records && loop != scan_run) {
+        PyErr_SetString(PyExc_TypeError, "runs() needs the records' keys, not None");
+        goto done;
+    }
+    if (records && PyObject_GetBuffer(head_object, &head, PyBUF_SIMPLE) < 0) {
+        goto done;
+    }
     /* the tuple ``slow`` (held by args) keeps its bytes alive while the GIL is released */
     if (frame_rules_init(&sc.rules, &payload_verbs, &no_trid, slow, max_line, max_payload) < 0) {
         goto done;
@@ -711,14 +698,10 @@ scan_with(PyObject *args, ScanLoop loop)
 done:
     PyMem_RawFree(out.buf);
     PyBuffer_Release(&work);
-    if (records) {
-        PyBuffer_Release(&head);
-    }
+    PyBuffer_Release(&head);
     PyBuffer_Release(&payload_verbs);
     PyBuffer_Release(&no_trid);
-    if (have_ends) {
-        PyBuffer_Release(&ends);
-    }
+    PyBuffer_Release(&ends);
     return result;
 }
 
