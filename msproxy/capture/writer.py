@@ -15,6 +15,15 @@ _IOV_MAX = max(16, min(1024, os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") 
 """Pieces per ``writev`` call (the system's limit, 1024 on Linux)."""
 
 
+def drop_written(fd: int, start: int, end: int) -> None:
+    """Get a file onto the disk (``fdatasync``; blocks) and its bytes ``start``-``end``
+    out of the page cache (where ``posix_fadvise`` exists)."""
+    os.fdatasync(fd)
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is not None and end > start:
+        advise(fd, start, end - start, os.POSIX_FADV_DONTNEED)
+
+
 class CaptureWriter:
     """An open capture file, appended to with one system call per batch of records.
 
@@ -115,10 +124,7 @@ class CaptureWriter:
         """
         if self._fd is None:
             raise ValueError(f"capture {self.path} is closed")
-        os.fdatasync(self._fd)
-        advise = getattr(os, "posix_fadvise", None)
-        if advise is not None and self._end > self._kept:
-            advise(self._fd, self._kept, self._end - self._kept, os.POSIX_FADV_DONTNEED)
+        drop_written(self._fd, self._kept, self._end)
         self._kept = self._end
 
     def close(self) -> None:

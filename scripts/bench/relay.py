@@ -55,6 +55,7 @@ from pathlib import Path
 import trio
 
 from msproxy.capture import FORMAT_VERSION, VERSIONS, read_capture
+from msproxy.capture.writer import drop_written
 from msproxy.proxy.allocator import tune_malloc
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening, serve_proxy
@@ -153,8 +154,7 @@ class Tee:
 
     def _drop(self) -> None:
         written = self.written
-        os.fdatasync(self.fd)
-        os.posix_fadvise(self.fd, self.kept, written - self.kept, os.POSIX_FADV_DONTNEED)
+        drop_written(self.fd, self.kept, written)
         self.kept = written
 
 
