@@ -79,8 +79,10 @@ class Redactor:
 
     def _redact_login(self, command: Command) -> Command | None:
         args = command.args
-        step, secrets = _LOGIN_METHODS.get(args[0], ("", 0)) if args else ("", 0)
-        if len(args) < 3 or args[1] != step:
+        if len(args) < 3 or args[0] not in _LOGIN_METHODS:
+            return None
+        step, secrets = _LOGIN_METHODS[args[0]]
+        if args[1] != step:
             return None
         first = 1 + (command.trid is not None)  # token index of args[0]
         raw = command.raw
