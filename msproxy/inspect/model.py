@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from msproxy.capture import CaptureFormatError, Record, read_capture
 from msproxy.capture.format import check_header
+from msproxy.view.names import connection_name
 
 
 @dataclass(slots=True)
@@ -140,12 +141,6 @@ def make_capture(records: Iterable[Record], *, source: str = "<records>") -> Cap
             known.closed_by = "server" if by == "upstream" else by
             known.close_reason = _str_or_none(record.get("reason"))
     return Capture(header, body, connections, source)
-
-
-def connection_name(role: str | None, conn: int) -> str:
-    """``DS#1``, ``NS#2``, ``SB#5``: the role and the connection id, as the live console says
-    it (so ``msproxy show --conn 5`` finds ``SB#5``); ``#7`` while the role is unknown."""
-    return f"{role or ''}#{conn}"
 
 
 def _check_time(record: Record, key: str, where: str) -> None:

@@ -34,8 +34,7 @@ from dataclasses import dataclass
 
 from msmgr.codec import Command
 from msproxy.capture import Record, record_command
-
-from .payload import content_type, is_text
+from msproxy.view.payload import content_type, is_text
 
 IGNORE_RULES = ("trid", "cookie", "challenge", "ticket", "addr", "time")
 DEFAULT_IGNORE = frozenset(IGNORE_RULES)

@@ -16,8 +16,9 @@ import hashlib
 from collections.abc import Iterable
 from difflib import SequenceMatcher
 
+from msproxy.view.payload import is_text
+
 from .normalize import DEFAULT_IGNORE, normalize_payload
-from .payload import is_text
 
 _SEPARATOR = b"\r\n\r\n"
 

@@ -29,8 +29,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from msmgr.codec import Command
+from msmgr.codec.redirect import find_redirect
 from msproxy.capture import Record, record_command
-from msproxy.proxy.rewrite import find_redirect
 
 from .model import Capture
 from .normalize import DEFAULT_IGNORE, normalize

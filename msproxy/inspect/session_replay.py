@@ -37,9 +37,9 @@ import trio
 
 from msmgr.codec import Command, Dialect, MsnpError
 from msmgr.codec.address import format_address
+from msmgr.codec.redirect import find_redirect, replace_token
 from msmgr.stream import CommandStream, ConnectionClosed, Role
 from msproxy.capture import Record, record_command
-from msproxy.proxy.rewrite import find_redirect, replace_token
 
 from .model import Capture, make_capture
 from .normalize import DEFAULT_IGNORE

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from msproxy.capture import Record, get_bytes, record_command
+from msproxy.view.payload import describe, escape, hexdump, payload_lines
 
 from .model import Capture, error_text
-from .payload import describe, escape, hexdump, payload_lines
 
 ARROWS = {"c2s": "->", "s2c": "<-"}
 META = "**"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from msmgr.codec.redirect import RedirectInfo, find_redirect
+
 from .redact import Redactor
 from .relay import Relay, RelayState
-from .rewrite import RedirectInfo, find_redirect
 
 __all__ = ["RedirectInfo", "Redactor", "Relay", "RelayState", "find_redirect"]

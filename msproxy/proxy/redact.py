@@ -28,8 +28,7 @@ import os
 import re
 
 from msmgr.codec import Command, Direction
-
-from .rewrite import replace_token
+from msmgr.codec.redirect import replace_token
 
 _LOGIN_METHODS = {"MD5": ("S", 1), "TWN": ("S", 1), "SSO": ("S", 2), "SHA": ("A", 1)}
 """Per login method of ``USR``: the step that carries secrets, and how many arguments

@@ -60,11 +60,13 @@ from msmgr.codec import (
     Unparsed,
 )
 from msmgr.codec import Event as FramerEvent
+from msmgr.codec.redirect import RedirectInfo, find_redirect, replace_token
 from msmgr.debug import Debug
 from msproxy.capture import Record, command_record, put_bytes
 from msproxy.capture.encode import RecordRun
 from msproxy.capture.scan import RecordScanner, accelerated
-from msproxy.inspect.model import connection_name
+from msproxy.view.console import ARROWS, command_text, hexdump
+from msproxy.view.names import connection_name
 
 from .commands import (
     CloseSide,
@@ -75,7 +77,6 @@ from .commands import (
     SendData,
     WriteRecords,
 )
-from .console import ARROWS, command_text, hexdump
 from .events import (
     ConnectionClosed,
     DataReceived,
@@ -86,7 +87,6 @@ from .events import (
     UpstreamOpened,
 )
 from .redact import SECRET_PREFIXES, SECRET_VERBS, Redactor
-from .rewrite import RedirectInfo, find_redirect, replace_token
 
 NOTIFICATION_VERBS = frozenset(
     [

@@ -13,6 +13,7 @@ import pytest
 import trio
 
 from msmgr.codec import Command
+from msmgr.codec.redirect import find_redirect
 from msmgr.stream import CommandStream, ConnectionClosed, Role
 from msproxy.__main__ import main
 from msproxy.capture import record_command
@@ -20,7 +21,6 @@ from msproxy.demo import run_demo
 from msproxy.inspect import Capture, load_capture
 from msproxy.inspect.session_plan import SessionPlan, sb_cookie
 from msproxy.inspect.session_replay import SessionReport, redirect_to, serve_session_replay
-from msproxy.proxy.rewrite import find_redirect
 
 from .conftest import MD5_CHAT, SAMPLE_PATHS
 

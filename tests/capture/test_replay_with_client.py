@@ -21,12 +21,12 @@ import trio
 
 from msmgr.client import Conversation, Session, parse_message
 from msmgr.codec import Command
+from msmgr.codec.redirect import find_redirect
 from msmgr.server import ServerAddresses, ServerConfig, ServerState, serve_reference
 from msproxy.capture import record_command
 from msproxy.inspect import Capture, load_capture
 from msproxy.inspect.session_replay import SessionReport, serve_session_replay
 from msproxy.proxy.config import ProxyConfig
-from msproxy.proxy.rewrite import find_redirect
 from msproxy.proxy.server import ProxyListening, serve_proxy
 
 ALICE, BOB = "alice@example.com", "bob@example.com"

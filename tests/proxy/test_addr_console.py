@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from msmgr.codec.address import format_address, parse_address
-from msproxy.proxy.console import hexdump, payload_summary
+from msproxy.view.console import hexdump, payload_summary
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""msproxy/proxy/rewrite: find the address in XFR/RNG redirects and rewrite it in place.
+"""msmgr/codec/redirect: find the address in XFR/RNG redirects and rewrite it in place.
 
 The rewrite table (reference c.3-c.6), every form MSNP2-MSNP18, tokens counted from the
 verb (0):
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from msmgr.codec import Command
+from .command import Command
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""msproxy/proxy/console: one readable line per command, and hexdumps for the PACKET flags.
+"""msproxy/view/console: one readable line per command, and hexdumps for the PACKET flags.
 
 A console line reads ``SB#7 >>> MSG 4 N 133 [text/plain, 133 bytes]``: the connection name
 (its role and number), the direction (``>>>`` client to server, ``<<<`` server to
@@ -10,8 +10,9 @@ of the payload (content type, size, ``binary`` when it is not text; the same wor
 from __future__ import annotations
 
 from msmgr.codec import Command
-from msproxy.inspect.payload import describe
-from msproxy.inspect.payload import hexdump as payload_lines_hexdump
+
+from .payload import describe
+from .payload import hexdump as payload_lines_hexdump
 
 ARROWS = {"c2s": ">>>", "s2c": "<<<"}
 _MAX_LINE_SHOWN = 400

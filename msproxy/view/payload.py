@@ -1,4 +1,4 @@
-"""msproxy/inspect/payload: describe and print payloads (MIME text, XML or binary)."""
+"""msproxy/view/payload: describe and print payloads (MIME text, XML or binary)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,50 @@
+"""msmgr/codec/versions: the MSNP port, the version range, and each version threshold, named.
+
+Every place that behaves differently from some MSNP version on compares against one of
+these names (``if version >= LIST_FORMAT_10: ...``), never a bare number: the reader finds
+what changed at each version here, and the code says which change it depends on. A
+threshold is the first version that has the feature; the comment names what it is.
+"""
+
+from __future__ import annotations
+
+MSNP_PORT = 1863
+"""The port of the dispatch server, and every notification server's by default."""
+
+MIN_VERSION = 2
+"""The first version of the protocol (MSN Messenger 1.0)."""
+MAX_VERSION = 18
+"""The last version this toolkit frames on purpose (WLM 2009); later ones pass through."""
+MAX_SERVED_VERSION = 12
+"""The last version the client library and the reference server speak (MSNP13 brought SOAP
+address books and SSO login)."""
+
+XFR_NS_ZERO = 3
+"""``XFR trid NS host:port 0``: a ``0`` after the address."""
+PRIVACY_PROPERTIES = 5
+"""The SYN burst carries ``PRP`` (phone numbers) and the FL lines their groups."""
+CHALLENGES = 6
+"""The server sends ``CHL`` challenges, answered with ``QRY``."""
+GROUPS = 7
+"""Contact groups: ``LSG`` in the SYN burst, a group on FL ``ADD`` and ``LST``;
+``XFR trid NS host:port 0 current-host:port``."""
+TWEENER = 8
+"""Passport 1.4 (``USR trid TWN``) replaces MD5 login; ``CVR`` replaces ``INF``; the SYN
+burst's ``LST``/``LSG`` lose their TrID and list version; ``CHG`` carries a client id."""
+MSNOBJ = 9
+"""``CHG``/``NLN``/``ILN`` carry an MSNObject (display pictures); ``QNG`` says when to ping
+next."""
+LIST_FORMAT_10 = 10
+"""Contacts by GUID: ``ADC``/``REM`` with ``N=``/``C=``, ``SYN`` with two time stamps, no
+list version in replies, no friendly name in ``USR OK``."""
+CHL_MSNP11 = 11
+"""The MSNP11 challenge algorithm (product id and key); personal messages (``UUX``/``UBX``);
+``SBS`` after login."""
+CAPABILITIES_12 = 12
+"""Client capabilities in ``IRO``/``JOI``, a network id on ``LST``."""
+ERROR_PAYLOADS = 13
+"""Numeric error replies may carry a payload (``241 8 120`` + XML); SSO login."""
+CHL_KEY_15 = 15
+"""The MSNP15 product id and key for ``QRY``."""
+CHL_KEY_18 = 18
+"""The MSNP18 product id and key for ``QRY``."""
