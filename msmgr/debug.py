@@ -26,6 +26,18 @@ class Debug(enum.IntFlag):
     NOTIFICATION = 256  # list and property notifications (GTC BLP PRP LSG ADD REM ...)
 
 
+NOTIFICATION_VERBS = frozenset(
+    {
+        # the contact lists: the SYN burst, list changes, groups, privacy
+        *("GTC", "BLP", "PRP", "LSG", "LST", "BPR", "SBP"),
+        *("ADD", "REM", "ADC", "ADG", "RMG", "REG", "REA", "ADL", "RML"),
+        # presence and notices
+        *("ILN", "NLN", "FLN", "UBX", "UBN", "NOT"),
+    }
+)
+"""The list and presence commands the ``NOTIFICATION`` flag shows (when the ``COMMAND_*``
+flag of their direction is off), in the client library and in the proxy alike."""
+
 DEBUG_PACKET_SEND = Debug.PACKET_SEND
 DEBUG_PACKET_RECV = Debug.PACKET_RECV
 DEBUG_COMMAND_SEND = Debug.COMMAND_SEND

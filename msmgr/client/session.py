@@ -32,7 +32,7 @@ import trio
 
 from msmgr.codec import Command, challenge_response, parse_version
 from msmgr.codec.tables import MAX_VERSION
-from msmgr.debug import Debug, flag_logger
+from msmgr.debug import NOTIFICATION_VERBS, Debug, flag_logger
 
 from .address import parse_address
 from .command import TridCounter, make
@@ -64,9 +64,6 @@ MIN_TWN = 8  # MSNP8+ log in with Passport 1.4 (TWN); older ones with MD5
 MIN_STAMPED_SYN = 10  # MSNP10+: SYN carries two timestamps instead of a list version
 MAX_REDIRECTS = 5
 DEFAULT_PING_INTERVAL = 45.0  # seconds between PNGs until a QNG says otherwise
-NOTIFICATION_VERBS = frozenset(
-    {"GTC", "BLP", "PRP", "LSG", "ADD", "REM", "REA", "ADG", "RMG", "REG"}
-)
 LIST_VERBS = frozenset({"SYN", "LST", "LSG", "BPR", "GTC", "BLP", "PRP", "ADD", "ADC", "REM"})
 
 StreamOpener = Callable[[str, int], Awaitable[trio.abc.Stream]]

@@ -61,7 +61,7 @@ from msmgr.codec import (
 )
 from msmgr.codec import Event as FramerEvent
 from msmgr.codec.redirect import RedirectInfo, find_redirect, replace_token
-from msmgr.debug import Debug
+from msmgr.debug import NOTIFICATION_VERBS, Debug
 from msproxy.capture import Record, command_record, put_bytes
 from msproxy.capture.encode import RecordRun
 from msproxy.capture.scan import RecordScanner, accelerated
@@ -88,32 +88,6 @@ from .events import (
 )
 from .redact import SECRET_PREFIXES, SECRET_VERBS, Redactor
 
-NOTIFICATION_VERBS = frozenset(
-    [
-        "GTC",
-        "BLP",
-        "PRP",
-        "LSG",
-        "LST",
-        "BPR",
-        "ADD",
-        "REM",
-        "ADC",
-        "ADG",
-        "RMG",
-        "REG",
-        "REA",
-        "SBP",
-        "ADL",
-        "RML",
-        "ILN",
-        "NLN",
-        "FLN",
-        "UBX",
-        "UBN",
-        "NOT",
-    ]
-)
 _REDIRECT_VERBS = frozenset({"XFR", "RNG"})
 # What the fast path leaves to the Python path, per side (``RecordScanner(slow=...)``).
 _SLOW_ALWAYS = {Side.CLIENT: (), Side.UPSTREAM: tuple(sorted(_REDIRECT_VERBS))}

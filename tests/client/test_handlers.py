@@ -152,7 +152,8 @@ async def test_debug_flags_log_to_their_loggers(
     ]
     assert lines(Debug.CLOSE) == [f"Connection to {host}:{port} (Notification Server) closed"]
     assert lines(Debug.HANDLER) == ["Notification Server is calling a NLN handler"]
-    assert lines(Debug.NOTIFICATION) == ["GTC 0 13 N"]
+    # NOTIFICATION: list and presence commands (msmgr.debug.NOTIFICATION_VERBS), not others
+    assert lines(Debug.NOTIFICATION) == ["NLN AWY bob@example.com Bob", "GTC 0 13 N"]
 
 
 async def test_no_debug_output_without_flags(
