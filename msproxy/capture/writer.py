@@ -117,10 +117,9 @@ class CaptureWriter:
         """Get what was written onto the disk and out of the page cache.
 
         Blocks until the disk has it (``fdatasync``): call it from a worker thread. A
-        long capture then neither fills the page cache (evicting other files) nor pays
-        for it: on the machine this was measured on, appending to a file whose written
-        pages stayed cached cost 4 times the CPU. Where ``posix_fadvise`` is missing,
-        only the ``fdatasync`` is done.
+        long capture then neither fills the page cache (evicting other files) nor makes
+        appending dearer (see ``docs/performance.md``). Where ``posix_fadvise`` is
+        missing, only the ``fdatasync`` is done.
         """
         if self._fd is None:
             raise ValueError(f"capture {self.path} is closed")

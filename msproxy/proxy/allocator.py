@@ -1,22 +1,13 @@
 """msproxy/proxy/allocator: stop glibc's malloc trading memory back and forth with the kernel.
 
-Under load the proxy allocates and frees large buffers all the time: each chunk read (up
-to ``RECEIVE_SIZE``), the capture's encoded records (about twice a chunk while they are
-written), each batch written. With its default, self-adjusting thresholds glibc's
-malloc serves some of them with fresh ``mmap`` mappings and gives the top of its heap
-back to the kernel after others, so the next ones are page-faulted and zeroed again.
-Measured with ``scripts/bench/relay.py``: the proxy took 20,000-29,000 page faults per
-400,000 commands each way, against 3,500-4,400 with fixed thresholds. Its CPU per
-command, in four alternating pairs of runs each: 0.78 against 0.94 us client to server
-with thresholds of 16 and 128 MiB; 0.82 against 0.83 us (server to client 0.81 against
-0.96) with the smaller ones below, which keep less memory; this machine's noise is
-about 10% run to run.
-
-``tune_malloc`` fixes the thresholds: allocations below ``MMAP_THRESHOLD`` come from the
-heap, and up to ``TRIM_THRESHOLD`` of free memory at its top is kept for reuse. The
-proxy's own bounds (``CaptureSink`` high-water marks, ``RECEIVE_SIZE``) keep its big
-buffers below the first; the price is memory kept after a burst: at the end of the
-bench the proxy's RSS was 49 MiB against 34 MiB untuned (peaks 49 and 42 MiB).
+Under load the proxy allocates and frees large buffers all the time (each chunk read,
+the capture's encoded records, each batch written). glibc's self-adjusting thresholds
+serve some of them with fresh ``mmap`` mappings and give the top of the heap back after
+others, so the next ones are page-faulted and zeroed again. ``tune_malloc`` fixes the
+thresholds: allocations below ``MMAP_THRESHOLD`` come from the heap (the proxy's own
+bounds keep its big buffers below it), and up to ``TRIM_THRESHOLD`` of free memory at the
+top is kept for reuse, at the price of memory kept after a burst. The measurements, and
+the larger thresholds not taken: ``docs/performance.md``.
 
 Process-wide, so library code never calls it: ``msproxy run`` does, as it configures
 logging. It does nothing but on Linux with a C library that has ``mallopt`` (glibc's), and it

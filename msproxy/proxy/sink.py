@@ -1,36 +1,15 @@
 """msproxy/proxy/sink: capture records queued by the relays, written by one task.
 
-Relays hand records over with ``put``: synchronous, it never waits and never drops, so
-the records of a chunk are queued right after its forward (even when that forward
-failed or was cancelled) and the capture writer is never between a received chunk and
-its forward. A single writer task collects what arrives during ``interval`` (or until
-``batch`` records are queued, whichever comes first), encodes it (``encode_pieces``;
-the C fast path's runs are encoded then, in C) and appends it with one ``writev(2)``:
-one wake-up and one system call per batch, not per chunk. A big batch is encoded and
-written in a worker thread, so that forwarding goes on meanwhile on another core (the
-C encoder releases the GIL): measured with scripts/bench/relay.py in three alternating
-pairs of runs, 5-16% more throughput client to server and 12-38% server to client, at
-the same CPU per command or less, for a p99 latency 10-40% worse right after the
-throughput phases (an earlier, mostly Python encoder gained nothing there). Encoding a
-batch while the one before is being written (a second worker thread, a pipeline) gained
-nothing on that machine, whose two cores the bench keeps busy (8 alternating rounds,
-medians: 1.04x the throughput client to server, 0.81x server to client); it might where
-cores are free, and should be measured there. A record reaches the file about
-``interval`` (100 ms) after its command was read; ``flush`` writes whatever is queued,
-and ``serve_proxy`` calls it on the way out so the close records of a shutdown are kept.
-Every ``DROP_BYTES`` (32 MiB) of capture, the worker thread also gets the file onto the
-disk and out of the page cache (``CaptureWriter.drop_cached``): a long capture does not
-fill the page cache, and appending stays cheap (measured: leaving the written pages
-cached made the same writes cost up to four times the system time).
-
-Both limits count records *and* bytes (the payload or data a record holds; for a
-``RecordRun``, the bytes of its commands), so that a few huge commands weigh like many
-small ones: ``batch`` records or ``batch_bytes`` wake the writer at once. When the disk
-(or the encoding) is slower than the network, the queue grows; above ``high_water``
-records or ``high_water_bytes`` each session stops reading after its current chunk
-(``wait_room``) until the writer has caught up, so TCP pushes back on clients and
-servers. Records are never dropped; memory stays bounded by about those limits plus
-the batch in writing.
+``put`` never waits and never drops, so a chunk's records are queued right after its
+forward (even one that failed) and the capture is never between a chunk and its forward.
+One writer task takes what arrived within ``interval``, or at once past ``batch`` records
+or ``batch_bytes``, encodes it and appends it with one ``writev(2)``; a big batch is
+encoded and written in a worker thread (the C encoder releases the GIL), so forwarding
+goes on meanwhile. Every ``DROP_BYTES`` the file is also synced and dropped from the page
+cache. Above ``high_water`` records or ``high_water_bytes`` the sessions stop reading
+(``wait_room``) until the writer catches up: TCP pushes back, nothing is dropped, memory
+stays bounded. ``flush`` writes what is queued (``serve_proxy`` calls it on the way out).
+Why each constant has its value, with the measurements: ``docs/performance.md``.
 """
 
 from __future__ import annotations
@@ -53,8 +32,8 @@ BATCH_BYTES = 4 * 1024 * 1024
 """Queued bytes that wake the writer at once."""
 INTERVAL = 0.1
 """Seconds a queued record may wait for its write (a capture lags at most this much).
-Measured: waking every 10 ms instead doubled the p99 latency of light traffic through
-the proxy (a wake-up landing on a command's path); under load, ``BATCH`` decides."""
+Not shorter: a wake-up that lands on a command's path adds to light traffic's latency;
+under load, ``BATCH`` decides."""
 THREAD_BYTES = 256 * 1024
 """Batches holding at least this many bytes (see ``backlog_bytes``) are encoded and
 written in a worker thread; smaller ones are encoded in the loop (a thread's wake-up
