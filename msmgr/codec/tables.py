@@ -18,7 +18,7 @@ listed per version. Everything else: a TrID is the first argument when it is all
 This module is the only statement of these rules. ``payload_tokens`` and ``has_trid``
 state them; ``has_payload`` reads the first. The framer looks them up through
 ``VerbRules`` (a cache of their answers, per verb); the C accelerators get the verb sets
-from ``framer.fast_rules``, and tests/codec/test_cframe.py checks their framing against
+from ``framer.fast_rules``, and tests/codec/test_rules.py checks their framing against
 ``has_payload`` and ``has_trid`` for every verb, direction and version.
 """
 
