@@ -3,6 +3,9 @@
 * ``msmgr.codec``: the sans-IO codec (bytes in, commands out); importing it alone
   (``import msmgr.codec`` with the package stubbed) loads no IO library.
 * ``msmgr.stream``: the trio adapter (commands over a ``trio.abc.Stream``).
+* Errors: ``MsnpError`` is the base of them all; ``LocalProtocolError`` (we were asked
+  to send invalid MSNP) and ``RemoteProtocolError`` (the peer sent it) are the two
+  ``ProtocolError``s; ``StreamClosed`` ends a stream.
 * ``msmgr.client``: the Net::Msmgr-style client library (MSNP2-12), re-exported here
   so that ``from msmgr import Session, open_session`` works.
 """
@@ -10,7 +13,17 @@
 from __future__ import annotations
 
 # The codec first: every other subpackage imports it (no cycle back to this module's names).
-from .codec import Command, CommandType, Direction, Framer, ProtocolError
+from .codec import (
+    Command,
+    CommandType,
+    Direction,
+    Framer,
+    LocalProtocolError,
+    MsnpError,
+    ProtocolError,
+    RemoteProtocolError,
+)
+from .stream import StreamClosed
 
 # isort: split
 from .client import (
@@ -66,13 +79,17 @@ __all__ = [
     "Debug",
     "Direction",
     "Framer",
+    "LocalProtocolError",
     "MessageNotDelivered",
+    "MsnpError",
     "NotConnected",
     "ProtocolError",
     "ProtocolMismatch",
+    "RemoteProtocolError",
     "RequestTimeout",
     "ServerError",
     "Session",
+    "StreamClosed",
     "Switchboard",
     "User",
     "__version__",

@@ -3,7 +3,8 @@
 A ``CommandStream`` reads with a ``Framer`` and writes ``Command.to_bytes()``; writes are
 serialised by a ``trio.StrictFIFOLock`` so that several tasks may send on one stream.
 It knows nothing of MSNP semantics; the client library, the reference server and the
-tests' scripted peers are all built on it.
+tests' scripted peers are all built on it. What it reads raises the strict framer's
+``RemoteProtocolError``; a closed or broken stream raises ``StreamClosed``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import AsyncIterator
 
 import trio
 
-from .codec import Command, Dialect, Direction, Framer, Limits, ProtocolError
+from .codec import Command, Dialect, Direction, Framer, Limits, MsnpError
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +34,12 @@ class Role(enum.Enum):
         return Direction.S2C if self is Role.CLIENT else Direction.C2S
 
 
-class ConnectionClosed(Exception):
-    """The peer closed the connection (or it broke) while a command was awaited."""
+class StreamClosed(MsnpError):
+    """The peer closed the connection (or it broke) while a command was awaited or sent."""
+
+
+ConnectionClosed = StreamClosed
+"""The old name of ``StreamClosed``."""
 
 
 class CommandStream:
@@ -70,7 +75,7 @@ class CommandStream:
         """Write commands, in order, as one write.
 
         Raises:
-            ConnectionClosed: the stream is closed or broken.
+            StreamClosed: the stream is closed or broken.
         """
         await self.send_bytes(b"".join(c.to_bytes() for c in commands))
 
@@ -80,30 +85,30 @@ class CommandStream:
             try:
                 await self.stream.send_all(data)
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                raise ConnectionClosed(str(exc) or "connection closed") from exc
+                raise StreamClosed(str(exc) or "connection closed") from exc
 
     async def receive(self) -> Command:
         """The next command from the peer.
 
         Raises:
-            ConnectionClosed: end of stream (or a broken stream) before a whole command.
-            ProtocolError: the peer sent something that is not MSNP.
+            StreamClosed: end of stream (or a broken stream) before a whole command.
+            RemoteProtocolError: the peer sent something that is not MSNP.
         """
         while not self._ready:
             if self._eof:
-                raise ConnectionClosed("connection closed by peer")
+                raise StreamClosed("connection closed by peer")
             try:
                 data = await self.stream.receive_some(RECEIVE_SIZE)
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 self._eof = True
-                raise ConnectionClosed(str(exc) or "connection closed") from exc
+                raise StreamClosed(str(exc) or "connection closed") from exc
             if not data:
                 self._eof = True
-                self.framer.close()  # raises ProtocolError on a partial command
+                self.framer.close()  # raises RemoteProtocolError on a partial command
                 continue
             for event in self.framer.feed(data):
                 if not isinstance(event, Command):  # pragma: no cover - strict framer
-                    raise ProtocolError(f"unexpected framer event {event!r}")
+                    raise RuntimeError(f"unexpected event from a strict framer: {event!r}")
                 self._ready.append(event)
         return self._ready.popleft()
 
@@ -114,7 +119,7 @@ class CommandStream:
         while True:
             try:
                 yield await self.receive()
-            except ConnectionClosed:
+            except StreamClosed:
                 return
 
     async def aclose(self) -> None:

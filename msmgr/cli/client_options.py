@@ -19,10 +19,11 @@ from msmgr.cli.entry import address_arg, argument_type, debug_arg, run_async
 from msmgr.client import ClientError, Session, protocol_number
 from msmgr.client.errors import describe
 from msmgr.client.passport import DEFAULT_NEXUS
+from msmgr.codec.versions import MSNP_PORT
 from msmgr.debug import Debug
 from msmgr.logsetup import configure_logging
 
-DEFAULT_SERVER = "messenger.hotmail.com:1863"
+DEFAULT_SERVER = f"messenger.hotmail.com:{MSNP_PORT}"
 
 AsyncMain = Callable[[argparse.Namespace], Awaitable[int]]
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import trio
 
 from msmgr.cli.entry import CommandFailed, run_async
+from msmgr.codec.versions import MSNP_PORT
 from msmgr.logsetup import configure_logging
 from msmgr.server import DEMO_NAMES, DEMO_USERS, ServerAddresses, ServerConfig, serve_reference
 
@@ -64,7 +65,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
     )
     parser.add_argument("--listen", default="127.0.0.1", metavar="HOST", help="bind address")
-    parser.add_argument("--ds-port", type=_port, default=1863, metavar="N", help="default 1863")
+    parser.add_argument(
+        "--ds-port", type=_port, default=MSNP_PORT, metavar="N", help=f"default {MSNP_PORT}"
+    )
     parser.add_argument("--ns-port", type=_port, default=0, metavar="N", help="default: any")
     parser.add_argument("--sb-port", type=_port, default=0, metavar="N", help="default: any")
     parser.add_argument("--http-port", type=_port, default=0, metavar="N", help="default: any")

@@ -6,7 +6,7 @@ No IO here: this package never imports trio, socket or time. Feed bytes to a
 
 from __future__ import annotations
 
-from .address import MSNP_PORT, format_address, parse_address
+from .address import format_address, parse_address
 from .challenge import (
     MSNP6_KEY,
     MSNP11_KEY,
@@ -17,7 +17,13 @@ from .challenge import (
     login_hash,
 )
 from .command import Command, CommandType, Direction, canonical_line, line_bytes
-from .errors import LimitExceeded, MsnpError, ProtocolError
+from .errors import (
+    LimitExceeded,
+    LocalProtocolError,
+    MsnpError,
+    ProtocolError,
+    RemoteProtocolError,
+)
 from .framer import (
     DEFAULT_MAX_LINE,
     DEFAULT_MAX_PAYLOAD,
@@ -32,6 +38,7 @@ from .framer import (
     Unparsed,
 )
 from .tables import has_payload, has_trid, parse_version
+from .versions import MSNP_PORT
 
 __all__ = [
     "DEFAULT_MAX_LINE",
@@ -51,9 +58,11 @@ __all__ = [
     "Framer",
     "LimitExceeded",
     "Limits",
+    "LocalProtocolError",
     "MsnpError",
     "Passthrough",
     "ProtocolError",
+    "RemoteProtocolError",
     "Unparsed",
     "canonical_line",
     "challenge_md5",

@@ -13,8 +13,8 @@
  *             args (a tuple of str), payload (bytes or None), raw (the command's exact
  *             bytes), pseudo (False) and context (()). When it is the slots dataclass
  *             msmgr.codec.Command is, the slots are filled directly, without calling
- *             __init__ (four times faster than the call, which is the rest of the
- *             cost); anything else is called as make(verb, trid, args, payload, raw).
+ *             __init__ (see docs/performance.md); anything else is called as
+ *             make(verb, trid, args, payload, raw).
  *   the rest  as msproxy.capture._scan.scan (the packed verb sets, the ``slow`` line
  *             prefixes, the limits)
  */

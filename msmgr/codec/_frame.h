@@ -12,12 +12,16 @@
  * of at most 9 digits, not above max_payload, with the whole payload in the buffer.
  * Anything else is left to the Python framer (frame_next returns 0).
  *
- * Which tokens are the TrID and the byte count follows the framer: the count is the last
- * token when the verb is one of ``payload_verbs`` and that token is all digits; then the
- * TrID is the first remaining argument when it is all digits and the verb is not one of
- * ``no_trid``. Verbs whose framing depends on the negotiated version (numeric errors,
- * LSG and VER from the server) must be excluded by the caller (numeric verbs never pass
- * the A-Z test; the others go in ``slow``).
+ * Which tokens are the TrID and the byte count follows the rules of msmgr/codec/tables.py
+ * (payload_tokens, has_trid), the only statement of them: the verb sets come from there,
+ * packed by msmgr.codec.framer.fast_rules, and for a letter verb the rules reduce to what
+ * follows. The count is the last token when the verb is one of ``payload_verbs`` and that
+ * token is all digits; then the TrID is the first remaining argument when it is all
+ * digits and the verb is not one of ``no_trid``. Verbs whose framing depends on the
+ * negotiated version (numeric errors, LSG and VER from the server) must be excluded by
+ * the caller (numeric verbs never pass the A-Z test; the others go in ``slow``).
+ * tests/codec/test_rules.py holds this to those rules for every verb, direction and
+ * version.
  */
 
 #ifndef MSMGR_CODEC_FRAME_H

@@ -6,8 +6,7 @@ the client, the server, the proxy and the command lines.
 
 from __future__ import annotations
 
-MSNP_PORT = 1863
-"""The port MSNP servers listen on; assumed when an address names none."""
+from .versions import MSNP_PORT as MSNP_PORT  # assumed when an address names none (the old home)
 
 
 def parse_address(

@@ -11,6 +11,8 @@ import hashlib
 import struct
 from dataclasses import dataclass
 
+from .versions import CHL_KEY_15, CHL_KEY_18, CHL_MSNP11
+
 
 @dataclass(frozen=True, slots=True)
 class ClientKey:
@@ -64,7 +66,12 @@ def challenge_msnp11(challenge: str, key: ClientKey = MSNP11_KEY) -> str:
 
 def challenge_response(challenge: str, version: int) -> tuple[str, str]:
     """The (product id, 32-hex payload) a client of ``version`` sends in QRY."""
-    if version >= 11:
-        key = MSNP18_KEY if version >= 18 else MSNP15_KEY if version >= 15 else MSNP11_KEY
+    if version >= CHL_MSNP11:
+        if version >= CHL_KEY_18:
+            key = MSNP18_KEY
+        elif version >= CHL_KEY_15:
+            key = MSNP15_KEY
+        else:
+            key = MSNP11_KEY
         return key.product_id, challenge_msnp11(challenge, key)
     return MSNP6_KEY.product_id, challenge_md5(challenge)

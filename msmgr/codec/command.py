@@ -7,7 +7,9 @@ canonically: ``VERB[ TRID][ ARG]*[ LEN]\\r\\n[PAYLOAD]`` where ``LEN`` is comput
 the payload, so the byte count on the line is always right.
 
 The byte count of a payload command is *not* one of ``args``: it is derived from
-``payload``. That keeps the line and the payload consistent by construction.
+``payload``. That keeps the line and the payload consistent by construction. A command
+that would not read back the same (a verb that is not one, an argument with a space or
+a line feed, a negative TrID) is refused with ``LocalProtocolError`` when serialised.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from typing import Any
+
+from .errors import LocalProtocolError
 
 
 class Direction(enum.Enum):
@@ -93,9 +97,16 @@ class Command:
         return line_bytes(self).decode("utf-8", "replace")
 
     def canonical_bytes(self) -> bytes:
-        """The canonical serialisation, ignoring ``raw``."""
+        """The canonical serialisation, ignoring ``raw``.
+
+        Raises:
+            LocalProtocolError: the command cannot be sent as it is: a pseudo command, a
+                verb that is not three capital letters or digits, an argument holding a
+                space or a line feed, a negative TrID.
+        """
         if self.pseudo:
-            raise ValueError(f"pseudo command {self.verb!r} has no wire form")
+            raise LocalProtocolError(f"pseudo command {self.verb!r} has no wire form")
+        _check(self)
         head = canonical_line(self.verb, self.trid, self.args, self.payload)
         if self.payload is None:
             return head
@@ -118,6 +129,21 @@ class Command:
         return text
 
 
+def is_verb(token: str) -> bool:
+    """Whether ``token`` is an MSNP verb: three capital letters, or three digits (an error)."""
+    return len(token) == 3 and token.isascii() and (token.isupper() or token.isdigit())
+
+
+def _check(command: Command) -> None:
+    if not is_verb(command.verb):
+        raise LocalProtocolError(f"{command.verb!r} is not an MSNP verb")
+    if command.trid is not None and command.trid < 0:
+        raise LocalProtocolError(f"negative TrID {command.trid} in {command.verb}")
+    for arg in command.args:
+        if " " in arg or "\n" in arg:
+            raise LocalProtocolError(f"{command.verb} argument {arg!r} holds a space or LF")
+
+
 def canonical_line(
     verb: str, trid: int | None, args: tuple[str, ...], payload: bytes | None
 ) -> bytes:
@@ -133,7 +159,12 @@ def canonical_line(
 
 def line_bytes(command: Command) -> bytes:
     """The command line of ``command`` (no line ending, no payload), as it was or would be sent."""
-    data = command.raw if command.raw is not None else command.canonical_bytes()
+    if command.raw is not None:
+        data = command.raw
+    elif command.pseudo:
+        raise LocalProtocolError(f"pseudo command {command.verb!r} has no wire form")
+    else:  # (unchecked: a command that cannot be sent can still be shown)
+        data = canonical_line(command.verb, command.trid, command.args, command.payload)
     end = data.find(b"\n")
     if end < 0:  # pragma: no cover - a framed command always has a line end
         return data

@@ -13,15 +13,15 @@ Strategy:
   larger than ``max_payload`` bytes is an error. The buffer therefore never holds more
   than ``max_line + max_payload`` bytes.
 * Two modes. Strict (the library and the server): anything invalid raises
-  ``ProtocolError`` naming the bytes. Tolerant (the proxy): nothing is ever dropped or
+  ``RemoteProtocolError`` naming the bytes. Tolerant (the proxy): nothing is ever dropped or
   altered. A line that is not a command comes out as ``Unparsed``; when framing is lost
   (a limit exceeded) the framer says so once (``Desync``) and hands every later byte of
   that direction back as ``Passthrough``.
 * The server's ``VER`` reply sets ``dialect.version``; pass one ``Dialect`` to both
   directions' framers so that both see the negotiated version.
 * The optional C accelerator ``_cframe`` (built by ``pip install`` when a C compiler is
-  there) makes the ``Command`` objects of runs of ordinary commands, several times faster;
-  the framer parses everything else itself, so the results are the same (the tests
+  there) makes the ``Command`` objects of runs of ordinary commands; the framer parses
+  everything else itself, so the results are the same (the tests
   compare the two paths). ``MSMGR_PURE_PYTHON=1`` in the environment, or
   ``Framer(accelerate=False)``, turns it off.
 * An optional bulk scanner (``bulk``) may take over runs of ordinary commands: it
@@ -36,21 +36,42 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
 
 from .accel import load_accelerator
-from .command import Command, Direction
-from .errors import LimitExceeded, ProtocolError
-from .tables import (
-    DIALECT_VERBS,
-    ERROR_PAYLOAD_SINCE,
-    NO_TRID_VERBS,
-    PAYLOAD_VERBS,
-    has_trid,
-    parse_version,
+from .command import Command, Direction, is_verb
+from .errors import SYNTAX_ERROR, LimitExceeded, RemoteProtocolError
+from .events import (
+    DEFAULT_MAX_LINE,
+    DEFAULT_MAX_PAYLOAD,
+    BulkScanner,
+    CommandRun,
+    Desync,
+    Dialect,
+    Event,
+    Limits,
+    Passthrough,
+    Unparsed,
 )
+from .tables import DIALECT_VERBS, NO_TRID_VERBS, PAYLOAD_VERBS, parse_version, verb_rules
+
+__all__ = [  # (the events are defined in msmgr.codec.events; importable from here too)
+    "DEFAULT_MAX_LINE",
+    "DEFAULT_MAX_PAYLOAD",
+    "BulkScanner",
+    "CommandRun",
+    "Desync",
+    "Dialect",
+    "Event",
+    "FastRules",
+    "Framer",
+    "Limits",
+    "Passthrough",
+    "Unparsed",
+    "accelerated",
+    "fast_rules",
+]
 
 CFRAME_ABI = 1
 """The interface of ``_cframe`` these sources call (its ``ABI``; see ``msmgr.codec.accel``)."""
@@ -60,75 +81,8 @@ _cframe, CFRAME_MISSING = load_accelerator("msmgr.codec._cframe", CFRAME_ABI)
 PURE_PYTHON_ENV = "MSMGR_PURE_PYTHON"
 """Set to a non-empty value to turn the C accelerator of new Framers off."""
 
-DEFAULT_MAX_LINE = 16 * 1024
-"""Longest accepted command line, line end included. Real lines stay under 2 KiB
-(MSNP15 SSO tickets are the longest); 16 KiB leaves room without letting a peer that
-never sends a line end make the buffer grow."""
-
-DEFAULT_MAX_PAYLOAD = 1024 * 1024
-"""Largest accepted payload. Real payloads stay under 16 KiB (ADL lists, Shields.xml);
-1 MiB is the cap the reference suggests as the sign of a lost framing."""
-
-
 _HEAD = 4096
 """Bytes of a big chunk copied to complete a command buffered before it (``feed``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """The framer's explicit bounds on a line and a payload, in bytes."""
-
-    max_line: int = DEFAULT_MAX_LINE
-    max_payload: int = DEFAULT_MAX_PAYLOAD
-
-
-@dataclass(slots=True)
-class Dialect:
-    """What both directions of a connection know about it: the negotiated MSNP version."""
-
-    version: int | None = None
-
-
-@dataclass(slots=True)
-class Unparsed:
-    """A line that is not an MSNP command, passed on unchanged (tolerant mode only)."""
-
-    raw: bytes
-    reason: str
-
-
-@dataclass(slots=True)
-class Desync:
-    """Framing was lost in this direction; every later byte arrives as Passthrough."""
-
-    reason: str
-
-
-@dataclass(slots=True)
-class Passthrough:
-    """Bytes passed on unframed, after a Desync (tolerant mode only)."""
-
-    data: bytes
-
-
-@dataclass(slots=True)
-class CommandRun:
-    """Complete commands consumed by a bulk scanner (only with ``Framer(bulk=...)``)."""
-
-    raw: memoryview  # their exact bytes, in order: a view of the framer's buffer (no copy)
-    count: int  # how many commands
-    data: bytes  # what the scanner made of them
-
-
-Event = Command | Unparsed | Desync | Passthrough | CommandRun
-
-BulkScanner = Callable[[bytes, int], tuple[int, int, bytes]]
-"""``scan(work, pos) -> (new_pos, count, data)``: consume the complete commands at
-``work[pos:]`` that the scanner handles, stopping (without consuming it) at the first
-it does not or that is incomplete; ``data`` is its output for the ``count`` commands
-of ``work[pos:new_pos]``. It must frame exactly as ``Framer`` does, and leave to the
-framer every command that could change the dialect (the server's ``VER``) or whose
-framing depends on it (numeric errors, ``LSG`` from the server)."""
 
 
 def accelerated() -> bool:
@@ -160,13 +114,6 @@ def fast_rules(
     )
 
 
-_VALID_VERBS: set[str] = set()  # verbs already checked by _is_verb (a cache)
-
-
-def _is_verb(token: str) -> bool:
-    return len(token) == 3 and token.isascii() and (token.isupper() or token.isdigit())
-
-
 def _is_number(token: str) -> bool:
     return token.isdigit() and token.isascii()
 
@@ -176,7 +123,7 @@ class Framer:
 
     Args:
         direction: which way the bytes travel; decides the payload and TrID tables.
-        strict: raise ``ProtocolError`` on invalid input (True) or pass it on (False).
+        strict: raise ``RemoteProtocolError`` on invalid input (True) or pass it on (False).
         dialect: shared connection knowledge (the MSNP version); a new one if omitted.
         limits: the line and payload limits.
         bulk: a ``BulkScanner`` for runs of ordinary commands (``CommandRun`` events);
@@ -190,6 +137,7 @@ class Framer:
         "_desynced",
         "_need",
         "_rules",
+        "_verbs",
         "bulk",
         "dialect",
         "direction",
@@ -216,6 +164,7 @@ class Framer:
             raise RuntimeError("the C extension msmgr.codec._cframe is not built")
         fast = accelerated() if accelerate is None else accelerate
         self._rules = fast_rules(direction, self.limits) if fast else None
+        self._verbs = verb_rules(direction, self.dialect.version)
         self._buf = bytearray()
         self._need = 0  # no complete command can exist while len(_buf) < _need
         self._desynced = False
@@ -234,7 +183,8 @@ class Framer:
         """Add bytes; return the events completed by them, in order.
 
         Raises:
-            ProtocolError: in strict mode, on invalid input or an exceeded limit.
+            RemoteProtocolError: in strict mode, on invalid input or an exceeded limit
+                (``LimitExceeded``).
         """
         if self._desynced:
             return [Passthrough(bytes(data))] if data else []
@@ -296,7 +246,7 @@ class Framer:
         """End of stream: report bytes left over in the middle of a command.
 
         Raises:
-            ProtocolError: in strict mode, if a partial command is left.
+            RemoteProtocolError: in strict mode, if a partial command is left.
         """
         if not self._buf or self._desynced:
             return []
@@ -305,7 +255,7 @@ class Framer:
         self._need = 0
         reason = "connection closed in the middle of a command"
         if self.strict:
-            raise ProtocolError(reason, rest)
+            raise RemoteProtocolError(reason, rest)
         return [Unparsed(rest, reason)]
 
     # -- internals -------------------------------------------------------------
@@ -357,14 +307,15 @@ class Framer:
         """Parse complete commands from ``work[pos:]``; return the offset of the first
         unused byte. ``one``: return after the first event.
 
-        This is the hot loop of the proxy, so the table look-ups of ``tables.has_payload``
-        and ``tables.has_trid`` are inlined here (the property tests hold them equal).
+        This is the hot loop of the proxy: it asks the rules of ``tables`` once per verb
+        and version (``tables.VerbRules``), not once per command.
         """
+        rules = self._verbs
+        if rules.version != self.dialect.version:
+            rules = self._verbs = verb_rules(self.direction, self.dialect.version)
+        payload_at = rules.payload_at
+        trid_verbs = rules.trid_verbs
         s2c = self.direction is Direction.S2C
-        payload_verbs = PAYLOAD_VERBS[self.direction]
-        no_trid = NO_TRID_VERBS[self.direction]
-        dialect = self.dialect
-        valid = _VALID_VERBS
         max_line = self.limits.max_line
         max_payload = self.limits.max_payload
         find = work.find
@@ -381,34 +332,24 @@ class Framer:
             end = nl - 1 if nl > pos and work[nl - 1] == 13 else nl
             tokens = work[pos:end].decode("utf-8", "surrogateescape").split(" ")
             verb = tokens[0]
-            if verb not in valid:
-                if not _is_verb(verb):
+            at = payload_at.get(verb)
+            if at is None:
+                if not is_verb(verb):
                     raw = work[pos : nl + 1]
                     if self.strict:
-                        raise ProtocolError("not an MSNP command line", raw)
+                        raise RemoteProtocolError(
+                            "not an MSNP command line", raw, error_code_hint=SYNTAX_ERROR
+                        )
                     append(Unparsed(raw, "not an MSNP command line"))
                     pos = nl + 1
                     if one:
                         return pos
                     continue
-                valid.add(verb)  # bounded: at most 26**3 + 1000 verbs
+                at = rules.learn(verb)
             stop = nl + 1
             payload: bytes | None = None
             last = tokens[-1]
-            if (
-                (
-                    verb in payload_verbs
-                    or (
-                        s2c
-                        and verb.isdigit()
-                        and len(tokens) > 2
-                        and (dialect.version is None or dialect.version >= ERROR_PAYLOAD_SINCE)
-                    )
-                )
-                and len(tokens) > 1
-                and last.isdigit()
-                and last.isascii()
-            ):
+            if len(tokens) >= at and last.isdigit() and last.isascii():
                 count = int(last)
                 if count > max_payload:
                     reason = f"payload of {count} bytes is larger than the limit of {max_payload}"
@@ -422,18 +363,13 @@ class Framer:
             trid: int | None = None
             if len(tokens) > 1:
                 first = tokens[1]
-                if (
-                    first.isdigit()
-                    and first.isascii()
-                    and verb not in no_trid
-                    and (
-                        verb != "LSG" or not s2c or has_trid(self.direction, verb, dialect.version)
-                    )
-                ):
+                if first.isdigit() and first.isascii() and verb in trid_verbs:
                     trid = int(first)
                     del tokens[1]
-                if s2c and verb == "VER":
-                    self._note_version(tokens)
+                if s2c and verb == "VER" and self._note_version(tokens):
+                    rules = self._verbs = verb_rules(self.direction, self.dialect.version)
+                    payload_at = rules.payload_at
+                    trid_verbs = rules.trid_verbs
             del tokens[0]
             append(Command(verb, trid, tuple(tokens), payload, work[pos:stop]))
             pos = stop
@@ -441,16 +377,18 @@ class Framer:
                 return pos
         return pos
 
-    def _note_version(self, tokens: list[str]) -> None:
+    def _note_version(self, tokens: list[str]) -> bool:
+        """Set the dialect's version from the server's VER; True when it has one."""
         for token in tokens[1:]:
             version = parse_version(token)
             if version is not None:
                 self.dialect.version = version
-                return
+                return True
+        return False
 
     def _framing_lost(self, work: bytes, pos: int, events: list[Event], reason: str) -> int:
         if self.strict:
-            raise LimitExceeded(reason, work[pos : pos + 80])
+            raise LimitExceeded(reason, work[pos : pos + 80], error_code_hint=SYNTAX_ERROR)
         self._desynced = True
         events.append(Desync(reason))
         events.append(Passthrough(work[pos:]))

@@ -14,11 +14,25 @@ TrIDs: server-originated commands either have none (NLN, RNG, JOI, ...) or a ``0
 placeholder (CHL 0, ADD 0 RL, GCF 0). From MSNP8 on the SYN burst (GTC, BLP, PRP, LSG,
 LST, BPR) has none; only LSG's first token there (a group id) looks like one, so LSG is
 listed per version. Everything else: a TrID is the first argument when it is all digits.
+
+This module is the only statement of these rules. ``payload_tokens`` and ``has_trid``
+state them; ``has_payload`` reads the first. The framer looks them up through
+``VerbRules`` (a cache of their answers, per verb); the C accelerators get the verb sets
+from ``framer.fast_rules``, and tests/codec/test_rules.py checks their framing against
+``has_payload`` and ``has_trid`` for every verb, direction and version.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .command import Direction
+from .versions import ERROR_PAYLOADS, TWEENER
+from .versions import MAX_VERSION as MAX_VERSION  # (here before versions.py)
+from .versions import MIN_VERSION as MIN_VERSION
+
+ERROR_PAYLOAD_SINCE = ERROR_PAYLOADS
+"""The old name of ``versions.ERROR_PAYLOADS``."""
 
 # Verbs whose last token, when all digits, is a payload byte count (reference b.4).
 PAYLOAD_VERBS: dict[Direction, frozenset[str]] = {
@@ -61,9 +75,6 @@ PAYLOAD_VERBS: dict[Direction, frozenset[str]] = {
     ),
 }
 
-# First MSNP version whose numeric error replies may carry a payload.
-ERROR_PAYLOAD_SINCE = 13
-
 # Verbs that never carry a TrID, per direction (reference b.2).
 NO_TRID_VERBS: dict[Direction, frozenset[str]] = {
     Direction.C2S: frozenset({"PNG", "OUT"}),
@@ -96,11 +107,25 @@ DIALECT_VERBS: dict[Direction, frozenset[str]] = {
 }
 
 # Verbs whose leading number is not a TrID from the given MSNP version on (S2C only).
-NO_TRID_SINCE: dict[str, int] = {"LSG": 8}
+NO_TRID_SINCE: dict[str, int] = {"LSG": TWEENER}
 
-# The last MSNP version this toolkit frames on purpose; later ones pass unparsed verbs.
-MIN_VERSION = 2
-MAX_VERSION = 18
+
+def payload_tokens(direction: Direction, verb: str, version: int | None) -> int | None:
+    """The fewest tokens after ``verb`` with which its line carries a payload, or None
+    when it never does. With that many or more, the last token is the payload's byte
+    count when it is all digits (the payload rule, stated here only).
+
+    Args:
+        direction: which way the line travels.
+        verb: the first token of the line.
+        version: the negotiated MSNP version, or None when unknown.
+    """
+    if verb in PAYLOAD_VERBS[direction]:
+        return 1
+    numeric = direction is Direction.S2C and len(verb) == 3 and verb.isdigit()
+    if numeric and (version is None or version >= ERROR_PAYLOADS):
+        return 2
+    return None
 
 
 def has_payload(
@@ -114,11 +139,8 @@ def has_payload(
         tokens_after_verb: how many tokens follow the verb.
         version: the negotiated MSNP version, or None when unknown.
     """
-    if verb in PAYLOAD_VERBS[direction]:
-        return tokens_after_verb >= 1
-    if direction is Direction.S2C and len(verb) == 3 and verb.isdigit():
-        return tokens_after_verb >= 2 and (version is None or version >= ERROR_PAYLOAD_SINCE)
-    return False
+    needed = payload_tokens(direction, verb, version)
+    return needed is not None and tokens_after_verb >= needed
 
 
 def has_trid(direction: Direction, verb: str, version: int | None) -> bool:
@@ -130,6 +152,49 @@ def has_trid(direction: Direction, verb: str, version: int | None) -> bool:
         if since is not None and version is not None and version >= since:
             return False
     return True
+
+
+NO_PAYLOAD = 1 << 62
+"""``VerbRules.payload_at`` of a verb that never carries a payload."""
+
+MAX_CACHED_VERBS = 512
+"""Verbs one ``VerbRules`` remembers before it starts again: real traffic uses about a
+hundred; a peer inventing verbs cannot make it grow."""
+
+
+class VerbRules:
+    """The rules above for one direction and version, per verb, as the framer looks them
+    up: a cache of the answers of ``payload_tokens`` and ``has_trid``, filled as verbs are
+    met (``learn``); get one from ``verb_rules``."""
+
+    __slots__ = ("direction", "payload_at", "trid_verbs", "version")
+
+    def __init__(self, direction: Direction, version: int | None) -> None:
+        self.direction = direction
+        self.version = version
+        self.payload_at: dict[str, int] = {}
+        """Verb -> the fewest tokens (the verb included) of a line of it with a payload
+        (``NO_PAYLOAD``: never), for every verb learnt."""
+        self.trid_verbs: set[str] = set()
+        """The verbs learnt whose leading all-digit argument is a TrID."""
+
+    def learn(self, verb: str) -> int:
+        """Look ``verb`` up in the rules and remember it; return its ``payload_at``."""
+        if len(self.payload_at) >= MAX_CACHED_VERBS:
+            self.payload_at.clear()
+            self.trid_verbs.clear()
+        needed = payload_tokens(self.direction, verb, self.version)
+        at = NO_PAYLOAD if needed is None else needed + 1
+        self.payload_at[verb] = at
+        if has_trid(self.direction, verb, self.version):
+            self.trid_verbs.add(verb)
+        return at
+
+
+@lru_cache(maxsize=40)
+def verb_rules(direction: Direction, version: int | None) -> VerbRules:
+    """The ``VerbRules`` of ``direction`` at ``version``, shared by every framer."""
+    return VerbRules(direction, version)
 
 
 def parse_version(token: str) -> int | None:

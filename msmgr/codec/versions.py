@@ -22,24 +22,37 @@ address books and SSO login)."""
 XFR_NS_ZERO = 3
 """``XFR trid NS host:port 0``: a ``0`` after the address."""
 PRIVACY_PROPERTIES = 5
-"""The SYN burst carries ``PRP`` (phone numbers) and the FL lines their groups."""
+"""The SYN burst carries ``PRP`` (the user's phone numbers) and, after each FL ``LST``,
+``BPR`` (that contact's)."""
 CHALLENGES = 6
 """The server sends ``CHL`` challenges, answered with ``QRY``."""
+VERIFIED_FLAG = 6
+"""``USR trid OK`` ends with the account's verified flag (``1``)."""
 GROUPS = 7
-"""Contact groups: ``LSG`` in the SYN burst, a group on FL ``ADD`` and ``LST``;
-``XFR trid NS host:port 0 current-host:port``."""
+"""Contact groups: ``LSG`` in the SYN burst, a group on FL ``ADD`` and ``LST``."""
+XFR_NS_CURRENT = 7
+"""``XFR trid NS host:port 0 current-host:port``: the current server's address last."""
 TWEENER = 8
 """Passport 1.4 (``USR trid TWN``) replaces MD5 login; ``CVR`` replaces ``INF``; the SYN
-burst's ``LST``/``LSG`` lose their TrID and list version; ``CHG`` carries a client id."""
+burst's ``LST``/``LSG`` lose their TrID and list version; ``CHG`` carries a client id;
+``USR trid OK`` gains a restricted-account flag (``0``) after the verified one."""
 MSNOBJ = 9
-"""``CHG``/``NLN``/``ILN`` carry an MSNObject (display pictures); ``QNG`` says when to ping
-next."""
+"""``CHG``/``NLN``/``ILN`` carry an MSNObject (display pictures)."""
+PING_INTERVAL = 9
+"""``QNG`` says when to ping next (``QNG 50``)."""
 LIST_FORMAT_10 = 10
 """Contacts by GUID: ``ADC``/``REM`` with ``N=``/``C=``, ``SYN`` with two time stamps, no
 list version in replies, no friendly name in ``USR OK``."""
+PERSONAL_MESSAGE_SET = 10
+"""The client may set a personal message (``UUX``); contacts see it from MSNP11 on."""
 CHL_MSNP11 = 11
-"""The MSNP11 challenge algorithm (product id and key); personal messages (``UUX``/``UBX``);
-``SBS`` after login."""
+"""The MSNP11 challenge algorithm (product id and key)."""
+PERSONAL_MESSAGES = 11
+"""The server shows contacts' personal messages and current media (``UBX``)."""
+SHIELDS_CONFIG = 11
+"""The client fetches its configuration with ``GCF trid Shields.xml``."""
+SBS_LINE = 11
+"""The server sends ``SBS 0 null`` between ``USR trid OK`` and the profile message."""
 CAPABILITIES_12 = 12
 """Client capabilities in ``IRO``/``JOI``, a network id on ``LST``."""
 ERROR_PAYLOADS = 13

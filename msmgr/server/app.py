@@ -1,9 +1,11 @@
 """msmgr/server/app: ``serve_reference`` binds the four roles and serves them together.
 
 Each role has its own listener and each connection its own task (``trio.serve_listeners``).
-A connection handler never takes the server down: network and protocol errors end only
-that connection; an unexpected exception is logged with its traceback, counted in
-``ServerState.internal_errors`` and ends only that connection too.
+A connection handler never takes the server down: network errors and the client's
+protocol errors (``RemoteProtocolError``) end only that connection; an unexpected
+exception (a ``LocalProtocolError`` too: the server built an invalid command) is logged
+with its traceback, counted in ``ServerState.internal_errors`` and ends only that
+connection too.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from typing import NoReturn
 import h11
 import trio
 
-from msmgr.codec import ProtocolError
-from msmgr.stream import ConnectionClosed
+from msmgr.codec import RemoteProtocolError
+from msmgr.stream import StreamClosed
 
 from .config import ServerAddresses, ServerConfig
 from .context import ServerContext
@@ -46,8 +48,8 @@ def _guarded(
         try:
             await handler(ctx, stream)
         except (
-            ConnectionClosed,
-            ProtocolError,
+            StreamClosed,
+            RemoteProtocolError,
             OSError,
             trio.BrokenResourceError,
             h11.ProtocolError,

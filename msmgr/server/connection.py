@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 import trio
 
 from msmgr.codec import Command
-from msmgr.stream import CommandStream, ConnectionClosed, Role
+from msmgr.stream import CommandStream, Role, StreamClosed
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class Connection:
         """Queue replies, waiting while the queue is full.
 
         Raises:
-            ConnectionClosed: the connection is closing.
+            StreamClosed: the connection is closing.
         """
         # queue without yielding while there is room, so that no other task's post()
         # lands between the replies to one command
@@ -93,7 +93,7 @@ class Connection:
                 except trio.WouldBlock:
                     await self._send_ch.send(command)
         except (trio.ClosedResourceError, trio.BrokenResourceError) as exc:
-            raise ConnectionClosed("connection is closing") from exc
+            raise StreamClosed("connection is closing") from exc
         await trio.lowlevel.checkpoint()
 
     def post(self, command: Command) -> None:
@@ -129,7 +129,7 @@ class Connection:
             logger.warning(
                 "%s: write took over %.0f s, dropping the client", self, self.send_timeout
             )
-        except ConnectionClosed:
+        except StreamClosed:
             logger.debug("%s: peer gone while writing", self)
         finally:
             scope.cancel()

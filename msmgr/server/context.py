@@ -6,8 +6,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from msmgr.codec import Command, ProtocolError
-from msmgr.stream import ConnectionClosed
+from msmgr.codec import Command, RemoteProtocolError
+from msmgr.codec.versions import MAX_SERVED_VERSION, MIN_VERSION
+from msmgr.stream import StreamClosed
 
 from . import formats
 from .config import ServerConfig
@@ -17,9 +18,6 @@ from .state import ServerState
 logger = logging.getLogger(__name__)
 
 Address = tuple[str, int]
-
-MIN_VERSION = 2
-MAX_VERSION = 12
 
 
 @dataclass
@@ -40,7 +38,7 @@ def choose_version(offered: tuple[str, ...]) -> int | None:
     for token in offered:
         if token.startswith("MSNP") and token[4:].isdigit():
             n = int(token[4:])
-            if MIN_VERSION <= n <= MAX_VERSION and (best is None or n > best):
+            if MIN_VERSION <= n <= MAX_SERVED_VERSION and (best is None or n > best):
                 best = n
     return best
 
@@ -49,6 +47,7 @@ async def command_loop(conn: Connection, handle: Callable[[Command], Awaitable[b
     """Feed each command to ``handle`` until it returns False or the client goes away.
 
     A line that is not MSNP (or breaks a limit) ends the connection: the framing is lost.
+    The client is told the error's ``error_code_hint``, when it has one.
     """
     try:
         while True:
@@ -56,10 +55,11 @@ async def command_loop(conn: Connection, handle: Callable[[Command], Awaitable[b
             logger.debug("%s <<< %s", conn, command)
             if not await handle(command):
                 return
-    except ProtocolError as exc:
+    except RemoteProtocolError as exc:
         logger.info("%s: protocol error, disconnecting: %s", conn, exc)
-        conn.post(formats.error(exc.error_code_hint or 200, 0))
-    except ConnectionClosed:
+        if exc.error_code_hint is not None:
+            conn.post(formats.error(exc.error_code_hint, 0))
+    except StreamClosed:
         return
 
 

@@ -13,6 +13,7 @@ import logging
 import trio
 
 from msmgr.codec import Command
+from msmgr.codec.versions import TWEENER
 
 from . import formats
 from .connection import Connection
@@ -37,7 +38,7 @@ async def handle_dispatch(ctx: ServerContext, stream: trio.SocketStream) -> None
         assert version is not None
         verb = command.verb
         if verb == "USR":
-            scheme = "TWN" if version >= 8 else "MD5"
+            scheme = "TWN" if version >= TWEENER else "MD5"
             if len(command.args) != 3 or command.args[1] != "I":
                 await conn.send(formats.error(201, command.trid))
             elif command.args[0] != scheme:

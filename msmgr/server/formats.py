@@ -23,6 +23,18 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from msmgr.codec import Command
+from msmgr.codec.versions import (
+    CAPABILITIES_12,
+    GROUPS,
+    LIST_FORMAT_10,
+    MSNOBJ,
+    PING_INTERVAL,
+    PRIVACY_PROPERTIES,
+    TWEENER,
+    VERIFIED_FLAG,
+    XFR_NS_CURRENT,
+    XFR_NS_ZERO,
+)
 
 from .accounts import LISTS, Account
 
@@ -55,9 +67,9 @@ def ver_reply(trid: int | None, version: int | None) -> Command:
 def xfr_ns(trid: int | None, version: int, ns: Address, current: Address) -> Command:
     """The DS's redirect to the notification server."""
     args: tuple[str, ...] = ("NS", hostport(ns))
-    if version >= 7:
+    if version >= XFR_NS_CURRENT:
         args += ("0", hostport(current))
-    elif version >= 3:
+    elif version >= XFR_NS_ZERO:
         args += ("0",)
     return Command("XFR", trid, args)
 
@@ -74,20 +86,20 @@ def rng(sessid: int, sb: Address, cookie: str, inviter: str, name: str) -> Comma
 
 def usr_ok(trid: int | None, version: int, email: str, name: str) -> Command:
     """The NS's ``USR trid OK`` with the flags of ``version``."""
-    if version >= 10:
+    if version >= LIST_FORMAT_10:
         return Command("USR", trid, ("OK", email, "1", "0"))
     args: tuple[str, ...] = ("OK", email, name)
-    if version >= 8:
+    if version >= TWEENER:
         args += ("1", "0")
-    elif version >= 6:
+    elif version >= VERIFIED_FLAG:
         args += ("1",)
     return Command("USR", trid, args)
 
 
 def _client(version: int, client_id: int, msnobj: str) -> tuple[str, ...]:
-    if version < 8:
+    if version < TWEENER:
         return ()
-    if version >= 9 and msnobj:
+    if version >= MSNOBJ and msnobj:
         return (str(client_id), msnobj)
     return (str(client_id),)
 
@@ -145,7 +157,7 @@ def iro(
 ) -> Command:
     """One participant of a switchboard, for a client that answered RNG (ANS)."""
     args: tuple[str, ...] = (str(index), str(total), email, name)
-    if version >= 12:
+    if version >= CAPABILITIES_12:
         args += (str(caps),)
     return Command("IRO", trid, args)
 
@@ -153,7 +165,7 @@ def iro(
 def joi(version: int, email: str, name: str, caps: int) -> Command:
     """A participant joined the switchboard (``caps`` shown to MSNP12+ clients)."""
     args: tuple[str, ...] = (email, name)
-    if version >= 12:
+    if version >= CAPABILITIES_12:
         args += (str(caps),)
     return Command("JOI", None, args)
 
@@ -165,7 +177,7 @@ def fln(email: str) -> Command:
 
 def qng(version: int) -> Command:
     """The answer to PNG."""
-    return Command("QNG", None, ("50",) if version >= 9 else ())
+    return Command("QNG", None, ("50",) if version >= PING_INTERVAL else ())
 
 
 def list_reply(
@@ -177,19 +189,19 @@ def list_reply(
 
 def versioned(version: int, account: Account) -> tuple[str, ...]:
     """The list-version field of a reply: ``(ver,)`` up to MSNP9, nothing from MSNP10."""
-    return () if version >= 10 else (str(account.list_version),)
+    return () if version >= LIST_FORMAT_10 else (str(account.list_version),)
 
 
 def rl_added(version: int, list_version: int, email: str, name: str) -> Command:
     """Told to a contact when ``email`` adds it: ``ADD 0 RL ver`` / ``ADC 0 RL N= F=``."""
-    if version >= 10:
+    if version >= LIST_FORMAT_10:
         return Command("ADC", 0, ("RL", f"N={email}", f"F={name}"))
     return list_reply("ADD", 0, "RL", list_version, email, name)
 
 
 def rl_removed(version: int, list_version: int, email: str) -> Command:
     """Told to a contact when ``email`` removes it: ``REM 0 RL [ver] email``."""
-    if version >= 10:
+    if version >= LIST_FORMAT_10:
         return Command("REM", 0, ("RL", email))
     return list_reply("REM", 0, "RL", list_version, email)
 
@@ -221,9 +233,9 @@ def syn(
     ver = account.list_version
     if known == ver:
         return [Command("SYN", trid, (str(ver),))]
-    if version >= 10:
+    if version >= LIST_FORMAT_10:
         return _syn10(trid, version, account, names, phones)
-    if version >= 8:
+    if version >= TWEENER:
         return _syn8(trid, account, names, phones)
     v = str(ver)
     out = [
@@ -231,9 +243,9 @@ def syn(
         Command("GTC", trid, (v, account.gtc)),
         Command("BLP", trid, (v, account.blp)),
     ]
-    if version >= 5:
+    if version >= PRIVACY_PROPERTIES:
         out += [Command("PRP", trid, (v, k, val)) for k, val in account.properties.items()]
-    if version >= 7:
+    if version >= GROUPS:
         total = str(len(account.groups))
         for idx, (gid, gname) in enumerate(sorted(account.groups.items()), 1):
             out.append(Command("LSG", trid, (v, str(idx), total, str(gid), gname, "0")))
@@ -251,10 +263,10 @@ def syn(
                 email,
                 names.get(email, email),
             )
-            if version >= 7 and list_name == "FL":
+            if version >= GROUPS and list_name == "FL":
                 args += (_groups(account, email),)
             out.append(Command("LST", trid, args))
-            if version >= 5 and list_name == "FL":
+            if version >= PRIVACY_PROPERTIES and list_name == "FL":
                 out += [
                     Command("BPR", None, (v, email, k, val))
                     for k, val in phones.get(email, {}).items()
@@ -327,7 +339,7 @@ def lst10(version: int, account: Account, email: str, name: str) -> Command:
     if on_fl:
         args += (f"C={account.contact_guid(email)}",)
     args += (str(account.list_bits(email)),)
-    if version >= 12:
+    if version >= CAPABILITIES_12:
         args += ("1",)
     groups = account.fl_groups.get(email, []) if on_fl else []
     if groups:

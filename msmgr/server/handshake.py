@@ -15,6 +15,7 @@ import logging
 from enum import Enum
 
 from msmgr.codec import Command
+from msmgr.codec.versions import TWEENER
 
 from . import formats
 from .connection import Connection
@@ -54,7 +55,7 @@ class Handshake:
             logger.info("%s: %s before VER, closing", conn, command.verb)
             return Outcome.CLOSE
         if command.verb == "INF":
-            if self.version >= 8:
+            if self.version >= TWEENER:
                 logger.info("%s: INF is gone since MSNP8, closing", conn)
                 return Outcome.CLOSE
             await conn.send(Command("INF", command.trid, ("MD5",)))

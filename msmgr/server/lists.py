@@ -9,6 +9,7 @@ Every change bumps the account's list version, which the replies carry.
 from __future__ import annotations
 
 from msmgr.codec import Command
+from msmgr.codec.versions import GROUPS
 
 from . import formats, presence
 from .accounts import (
@@ -85,7 +86,7 @@ def add(state: ServerState, session: NsSession, command: Command) -> list[Comman
     list_name, email = list_argument(args, least=3), args[1]
     contact = check_new_contact(state, me, email, unknown=205)
     group: int | None = None
-    if list_name == "FL" and session.version >= 7:
+    if list_name == "FL" and session.version >= GROUPS:
         group = _int(args[3]) if len(args) > 3 else 0
     regroup = (
         group is not None
@@ -170,7 +171,7 @@ def rem(state: ServerState, session: NsSession, command: Command) -> list[Comman
     if not me.on(list_name, email):
         raise CommandError(216)
     group: int | None = None
-    if list_name == "FL" and session.version >= 7 and len(args) > 2:
+    if list_name == "FL" and session.version >= GROUPS and len(args) > 2:
         group = _int(args[2])
         if remove_from_group(me, email, group):
             return [_list_line("REM", command.trid, "FL", me, email, None, group)]

@@ -21,6 +21,7 @@ version); only the wire forms differ:
 from __future__ import annotations
 
 from msmgr.codec import Command
+from msmgr.codec.versions import PERSONAL_MESSAGES
 
 from . import formats, lists, presence
 from .accounts import MAX_FRIENDLY_NAME, Account
@@ -88,7 +89,7 @@ def adc(state: ServerState, session: NsSession, command: Command) -> list[Comman
         iln = presence.contact_iln(state, session, email, command.trid)
         if iln is not None:
             replies.append(iln)
-            if session.version >= 11 and contact.personal is not None:
+            if session.version >= PERSONAL_MESSAGES and contact.personal is not None:
                 replies.append(formats.ubx(email, contact.personal))
         return replies
     if len(args) != 2:

@@ -22,6 +22,7 @@ import trio
 
 from msmgr.codec import MSNP11_KEY, Command, challenge_md5, challenge_msnp11, login_hash
 from msmgr.codec.challenge import MSNP15_KEY, MSNP18_KEY, ClientKey
+from msmgr.codec.versions import CHALLENGES, CHL_MSNP11, MSNOBJ, SBS_LINE, TWEENER
 
 from . import formats, presence
 from .connection import Connection
@@ -111,7 +112,7 @@ class NotificationConnection:
         if len(command.args) != 3 or command.args[1] not in ("I", "S"):
             raise CommandError(201)
         scheme, step, value = command.args
-        if scheme != ("TWN" if self.version >= 8 else "MD5"):
+        if scheme != ("TWN" if self.version >= TWEENER else "MD5"):
             raise CommandError(911)
         if step == "I":
             if scheme == "MD5":
@@ -152,7 +153,7 @@ class NotificationConnection:
         account = state.accounts[email]
         logger.info("%s: %s logged in with MSNP%d", self.conn, email, self.version)
         replies = [formats.usr_ok(trid, self.version, email, account.name)]
-        if self.version >= 11:
+        if self.version >= SBS_LINE:
             replies.append(formats.sbs())
         replies.append(formats.profile(account, mspauth, self.conn.peer))
         await self.conn.send(*replies)
@@ -188,11 +189,11 @@ class NotificationConnection:
         if not args or args[0] not in presence.STATUSES:
             raise CommandError(201)
         client_id = session.client_id
-        if self.version >= 8 and len(args) > 1:
+        if self.version >= TWEENER and len(args) > 1:
             if not args[1].isdigit() or len(args[1]) > 10:
                 raise CommandError(201)
             client_id = int(args[1])
-        msnobj = args[2] if self.version >= 9 and len(args) > 2 else ""
+        msnobj = args[2] if self.version >= MSNOBJ and len(args) > 2 else ""
         if len(msnobj) > MAX_MSNOBJ:
             raise CommandError(201)
         state = self.ctx.state
@@ -206,7 +207,7 @@ class NotificationConnection:
         replies = [formats.chg(command.trid, self.version, session.status, client_id, msnobj)]
         if first:
             replies += presence.initial(state, session, command.trid)
-            if self.version >= 6:
+            if self.version >= CHALLENGES:
                 self.conn.nursery.start_soon(self.challenger)
         return replies
 
@@ -233,7 +234,7 @@ class NotificationConnection:
             raise CommandError(715)
         payload = (command.payload or b"").decode("ascii", "replace")
         product = command.args[0] if len(command.args) == 1 else ""
-        if self.version >= 11:
+        if self.version >= CHL_MSNP11:
             key11 = CHALLENGE_KEYS_11.get(product)
             expected = challenge_msnp11(self.challenge, key11) if key11 is not None else None
         else:

@@ -11,6 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from msmgr.codec import Command
+from msmgr.codec.versions import (
+    GROUPS,
+    LIST_FORMAT_10,
+    MAX_SERVED_VERSION,
+    MIN_VERSION,
+    PERSONAL_MESSAGE_SET,
+    PRIVACY_PROPERTIES,
+    SHIELDS_CONFIG,
+)
 
 from . import lists, lists10, personal
 from .context import CommandError, unexpected
@@ -18,24 +27,26 @@ from .state import NsSession, ServerState
 
 Handler = Callable[[ServerState, NsSession, Command], list[Command]]
 
-LAST = 12
-"""The last version the table covers (context.MAX_VERSION)."""
+LAST = MAX_SERVED_VERSION
+"""The last version the table covers."""
+OLD_LISTS = LIST_FORMAT_10 - 1
+"""The last version of the list commands before contacts by GUID."""
 
 TABLE: dict[str, tuple[tuple[int, int, Handler | int], ...]] = {
-    "SYN": ((2, 9, lists.syn), (10, LAST, lists10.syn)),
-    "ADD": ((2, 9, lists.add), (10, LAST, 502)),
-    "ADC": ((10, LAST, lists10.adc),),
-    "REM": ((2, 9, lists.rem), (10, LAST, lists10.rem)),
-    "GTC": ((2, LAST, lists.gtc),),
-    "BLP": ((2, LAST, lists.blp),),
-    "REA": ((2, 9, lists.rea), (10, LAST, 502)),
-    "PRP": ((5, 9, lists.prp), (10, LAST, lists10.prp)),
-    "ADG": ((7, 9, lists.adg), (10, LAST, lists10.adg)),
-    "RMG": ((7, 9, lists.rmg), (10, LAST, lists10.rmg)),
-    "REG": ((7, 9, lists.reg), (10, LAST, lists10.reg)),
-    "SBP": ((10, LAST, lists10.sbp),),
-    "UUX": ((10, LAST, personal.uux),),
-    "GCF": ((11, LAST, personal.gcf),),
+    "SYN": ((MIN_VERSION, OLD_LISTS, lists.syn), (LIST_FORMAT_10, LAST, lists10.syn)),
+    "ADD": ((MIN_VERSION, OLD_LISTS, lists.add), (LIST_FORMAT_10, LAST, 502)),
+    "ADC": ((LIST_FORMAT_10, LAST, lists10.adc),),
+    "REM": ((MIN_VERSION, OLD_LISTS, lists.rem), (LIST_FORMAT_10, LAST, lists10.rem)),
+    "GTC": ((MIN_VERSION, LAST, lists.gtc),),
+    "BLP": ((MIN_VERSION, LAST, lists.blp),),
+    "REA": ((MIN_VERSION, OLD_LISTS, lists.rea), (LIST_FORMAT_10, LAST, 502)),
+    "PRP": ((PRIVACY_PROPERTIES, OLD_LISTS, lists.prp), (LIST_FORMAT_10, LAST, lists10.prp)),
+    "ADG": ((GROUPS, OLD_LISTS, lists.adg), (LIST_FORMAT_10, LAST, lists10.adg)),
+    "RMG": ((GROUPS, OLD_LISTS, lists.rmg), (LIST_FORMAT_10, LAST, lists10.rmg)),
+    "REG": ((GROUPS, OLD_LISTS, lists.reg), (LIST_FORMAT_10, LAST, lists10.reg)),
+    "SBP": ((LIST_FORMAT_10, LAST, lists10.sbp),),
+    "UUX": ((PERSONAL_MESSAGE_SET, LAST, personal.uux),),
+    "GCF": ((SHIELDS_CONFIG, LAST, personal.gcf),),
 }
 """Verb -> (first version, last version, handler or error code) ranges."""
 

@@ -14,6 +14,7 @@ first CHG, or after the NLN of a contact coming online) and whenever it changes 
 from __future__ import annotations
 
 from msmgr.codec import Command
+from msmgr.codec.versions import PERSONAL_MESSAGES
 
 from . import formats
 from .state import NsSession, ServerState
@@ -64,7 +65,8 @@ def announce(
             target.outbox.post(
                 formats.nln(target.version, status, owner, account.name, client_id, msnobj)
             )
-            if email not in before and target.version >= 11 and account.personal is not None:
+            shows_personal = target.version >= PERSONAL_MESSAGES
+            if email not in before and shows_personal and account.personal is not None:
                 target.outbox.post(formats.ubx(owner, account.personal))
     for email in before:
         gone = state.sessions.get(email)
@@ -82,7 +84,7 @@ def initial(state: ServerState, session: NsSession, trid: int | None) -> list[Co
         if iln is not None:
             lines.append(iln)
             text = state.accounts[email].personal
-            if session.version >= 11 and text is not None:
+            if session.version >= PERSONAL_MESSAGES and text is not None:
                 personal.append(formats.ubx(email, text))
     return lines + personal
 
@@ -94,7 +96,7 @@ def personal_changed(state: ServerState, owner: str) -> None:
         return
     for email in audience(state, owner):
         target = state.sessions[email]
-        if target.version >= 11:
+        if target.version >= PERSONAL_MESSAGES:
             target.outbox.post(formats.ubx(owner, personal))
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import trio
 
 from msmgr.codec import Command, Dialect, MsnpError, parse_version
-from msmgr.stream import CommandStream, ConnectionClosed, Role
+from msmgr.stream import CommandStream, Role, StreamClosed
 from msproxy.capture import Record, record_command
 
 from .model import Capture, make_capture
@@ -278,7 +278,7 @@ async def play_server_connection(
                     with trio.move_on_after(step_timeout) as scope:
                         try:
                             got = await commands.receive()
-                        except ConnectionClosed:
+                        except StreamClosed:
                             report.issues.append(
                                 ReplayIssue("closed", number, _text(expected), None, "client left")
                             )
@@ -309,7 +309,7 @@ async def play_server_connection(
         recorded = capture.connections.get(conn)
         if recorded is None or recorded.closed_by in (None, "client"):
             await _drain(commands, report, len(steps), step_timeout)  # let the client close first
-    except ConnectionClosed:
+    except StreamClosed:
         report.issues.append(ReplayIssue("closed", report.steps, None, None, "client left"))
     except MsnpError as exc:
         report.issues.append(ReplayIssue("unexpected", report.steps, None, None, str(exc)))
@@ -324,7 +324,7 @@ async def _drain(commands: CommandStream, report: ReplayReport, step: int, wait:
         while True:
             try:
                 extra = await commands.receive()
-            except ConnectionClosed:
+            except StreamClosed:
                 return
             report.issues.append(ReplayIssue("unexpected", step, None, _text(extra)))
 
@@ -412,7 +412,7 @@ async def _collect(
         while wanted:
             try:
                 got = await commands.receive()
-            except ConnectionClosed:
+            except StreamClosed:
                 alive = False
                 break
             if not take(got):

@@ -38,7 +38,7 @@ import trio
 from msmgr.codec import Command, Dialect, MsnpError
 from msmgr.codec.address import format_address
 from msmgr.codec.redirect import find_redirect, replace_token
-from msmgr.stream import CommandStream, ConnectionClosed, Role
+from msmgr.stream import CommandStream, Role, StreamClosed
 from msproxy.capture import Record, record_command
 
 from .model import Capture, make_capture
@@ -246,7 +246,7 @@ class _Session:
         with trio.move_on_after(self.step_timeout):
             try:
                 first = await commands.receive()
-            except (ConnectionClosed, MsnpError) as exc:
+            except (StreamClosed, MsnpError) as exc:
                 self.report.strays.append(f"from {peer}: left before a command ({exc})")
                 return None, None
         if first is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from msmgr.codec import Command, CommandType, Direction, Framer
+from msmgr.codec import Command, CommandType, Direction, Framer, LocalProtocolError
 
 
 def test_types_follow_net_msmgr() -> None:
@@ -22,7 +22,7 @@ def test_canonical_form_computes_the_count() -> None:
 
 
 def test_pseudo_commands_have_no_wire_form() -> None:
-    with pytest.raises(ValueError, match="pseudo"):
+    with pytest.raises(LocalProtocolError, match="pseudo"):
         Command.make_pseudo("close").to_bytes()
 
 

@@ -8,7 +8,7 @@ import trio
 
 from msmgr.codec import Command, login_hash
 from msmgr.server import ServerAddresses
-from msmgr.stream import CommandStream, ConnectionClosed, Role
+from msmgr.stream import CommandStream, Role, StreamClosed
 
 from .passport import passport_ticket
 
@@ -64,7 +64,7 @@ class ScriptedClient:
             await self.commands.send(Command("PNG"))
             while (command := await self.recv()).verb != "QNG":
                 seen.append(command)
-        except ConnectionClosed:
+        except StreamClosed:
             pass
         return seen
 
@@ -73,7 +73,7 @@ class ScriptedClient:
         try:
             while True:
                 await self.recv()
-        except ConnectionClosed:
+        except StreamClosed:
             return True
 
     async def aclose(self) -> None:

@@ -32,7 +32,7 @@ async def test_add_and_rem_push_rl_changes(
         await alice.expect("215", trid)
         trid = await alice.send("ADD", "FL", "nobody@example.com", "x", "0")
         await alice.expect("205", trid)
-        trid = await alice.send("ADD", "FL", "not a handle", "x", "0")
+        trid = await alice.send("ADD", "FL", "not", "a", "handle", "x", "0")  # (a bad handle)
         await alice.expect("201", trid)
         trid = await alice.send("REM", "FL", "bob@example.com")
         assert (await alice.expect("REM", trid)).args == ("FL", "3", "bob@example.com")
@@ -95,7 +95,7 @@ async def test_block_list_hides_presence_and_refuses_calls(
         await sb.expect("217", trid)
         trid = await sb.send("CAL", "carol@example.com")  # offline
         await sb.expect("217", trid)
-        trid = await sb.send("CAL", "bad handle")
+        trid = await sb.send("CAL", "bad", "handle")  # (a bad handle)
         await sb.expect("208", trid)
         # unblocking brings alice back
         nln = "NLN NLN alice@example.com alice@example.com 268435492"
