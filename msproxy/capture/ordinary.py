@@ -18,6 +18,7 @@ its command when it has only one.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 
 from msmgr.codec.framer import FastRules
@@ -33,6 +34,8 @@ _LINE = re.compile(rb"[A-Z]{3}(?: [ -~]*)?").fullmatch
 """An ordinary line without its CRLF: a verb of three letters A-Z, printable ASCII."""
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]").search
 """The bytes that make a command not text (``format.put_bytes``'s rule)."""
+_SUSPECT = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\xff]").search
+"""The bytes that may make a command not text: those and the non-ASCII ones."""
 
 
 class OrdinaryRules:
@@ -127,17 +130,31 @@ def is_text(command: bytes | memoryview) -> bool:
 def stretches(raw: bytes | memoryview, ends: Sequence[int]) -> list[tuple[bool, int, int, int]]:
     """The stretches of the run ``raw`` whose commands end at ``ends``: (text or not,
     first byte, end, how many commands), in order; consecutive commands that are all
-    text, or all not, are one stretch."""
-    if ends and ends[-1] == len(raw) and is_text(raw):  # (the common case: one check)
-        return [(True, 0, len(raw), len(ends))]
+    text (``is_text``), or all not, are one stretch."""
+    binary = []  # the indexes of the commands that are not text
+    pos = 0
+    while (suspect := _SUSPECT(raw, pos)) is not None:
+        # (only a command holding a control or non-ASCII byte may not be text)
+        index = bisect_right(ends, suspect.start())
+        start = ends[index - 1] if index else 0
+        if not is_text(raw[start : ends[index]]):
+            binary.append(index)
+        pos = ends[index]
     found: list[tuple[bool, int, int, int]] = []
-    start = 0
-    for end in ends:
-        text = is_text(raw[start:end])
-        if found and found[-1][0] == text:
-            kind, first, _, count = found[-1]
-            found[-1] = (kind, first, end, count + 1)
-        else:
-            found.append((text, start, end, 1))
-        start = end
+    first = 0  # the first command after the last binary one
+    for index in [*binary, len(ends)]:
+        if index > first:  # the text commands before this one
+            found.append(_stretch(True, ends, first, index))
+        if index < len(ends):
+            if found and not found[-1][0]:  # (right after a binary one)
+                _, start, _, count = found[-1]
+                found[-1] = (False, start, ends[index], count + 1)
+            else:
+                found.append(_stretch(False, ends, index, index + 1))
+        first = index + 1
     return found
+
+
+def _stretch(text: bool, ends: Sequence[int], first: int, stop: int) -> tuple[bool, int, int, int]:
+    """The stretch of the commands ``first`` to ``stop`` (excluded)."""
+    return (text, ends[first - 1] if first else 0, ends[stop - 1], stop - first)

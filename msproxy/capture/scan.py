@@ -167,10 +167,12 @@ class RecordScanner:
         """Format version 2: a ``run`` record per stretch (``ordinary.stretches``), the
         ``cmd`` record of its command for a stretch of one."""
         lines = []
+        framer = None
         for text, start, stop, count in stretches(raw, ends):
             piece = raw[start:stop]
             if count == 1:
-                lines.append(encode_records(self._cmd_records(piece, t)))
+                framer = framer or Framer(self.direction, strict=False, limits=self.limits)
+                lines.append(encode_records(self._cmd_records(piece, t, framer)))
                 continue
             record: Record = {"type": "run", "t": t, "conn": self.conn, "dir": self.dir}
             if text:
@@ -181,9 +183,12 @@ class RecordScanner:
             lines.append(encode_record(record))
         return lines
 
-    def _cmd_records(self, raw: bytes | memoryview, t: float) -> list[Record]:
-        """The ``cmd`` records of the commands of ``raw`` (the framer's, the definition)."""
-        framer = Framer(self.direction, strict=False, limits=self.limits)
+    def _cmd_records(
+        self, raw: bytes | memoryview, t: float, framer: Framer | None = None
+    ) -> list[Record]:
+        """The ``cmd`` records of the commands of ``raw`` (the framer's, the definition;
+        ``framer``: one of this direction with nothing pending, to use again)."""
+        framer = framer or Framer(self.direction, strict=False, limits=self.limits)
         return [
             command_record(self.conn, self.dir, event, t)
             for event in [*framer.feed(raw), *framer.close()]
