@@ -11,8 +11,8 @@ most ``MAX_TRID_DIGITS`` digits, and for a payload command a byte count of at mo
 ``scan_ordinary`` frames the ordinary commands from a position up to the first that is
 not (the ``Framer`` frames that one): each such stretch of a chunk becomes one
 ``CommandRun``. ``stretches`` splits a run into consecutive commands that are all text
-or all not (``is_text``): each becomes one ``run`` record, or the ``cmd`` record of
-its command when it has only one.
+or all not (``binary_commands``): each becomes one ``run`` record, or the ``cmd`` record
+of its command when it has only one.
 """
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ MAX_COUNT_DIGITS = 9
 
 _LINE = re.compile(rb"[A-Z]{3}(?: [ -~]*)?").fullmatch
 """An ordinary line without its CRLF: a verb of three letters A-Z, printable ASCII."""
-_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]").search
-"""The bytes that make a command not text (``format.put_bytes``'s rule)."""
-_SUSPECT = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\xff]").search
-"""The bytes that may make a command not text: those and the non-ASCII ones."""
+_CONTROLS = frozenset([*range(0x20), 0x7F]) - {0x09, 0x0A, 0x0D}
+"""The bytes that make a command not text (``format.put_bytes``'s rule): control
+characters other than TAB, LF and CR."""
+_CONTROL_MARKS = bytes(0 if byte in _CONTROLS else 1 for byte in range(256))
+"""A ``bytes.translate`` table: 0 for those bytes, 1 for the others (then ``find(0)``)."""
 
 
 class OrdinaryRules:
@@ -115,31 +116,52 @@ def scan_ordinary(work: bytes, pos: int, rules: OrdinaryRules) -> tuple[int, lis
     return pos, ends
 
 
-def is_text(command: bytes | memoryview) -> bool:
-    """Whether a command's bytes are UTF-8 text: valid UTF-8 holding no control character
-    other than TAB, LF and CR (JSON text in a record, else base64)."""
-    if _CONTROL(command) is not None:
-        return False
-    try:
-        str(command, "utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+def binary_commands(raw: bytes | memoryview, ends: Sequence[int]) -> list[int]:
+    """The indexes of the commands of the run ``raw`` (ending at ``ends``) that are not
+    UTF-8 text, in order. Text is valid UTF-8 holding no control character other than
+    TAB, LF and CR (written as JSON text; anything else in base64)."""
+    data = bytes(raw)
+    marks = data.translate(_CONTROL_MARKS)
+    binary: list[int] = []
+    pos = 0
+    while (found := marks.find(0, pos)) >= 0:
+        index = bisect_right(ends, found)
+        binary.append(index)
+        pos = ends[index]
+    if data.isascii():
+        return binary
+    # The commands between those: valid UTF-8 as a whole, or the first invalid sequence
+    # is in the command it starts in (each command starts with an ASCII letter).
+    for first, stop in _between(binary, len(ends)):
+        start = ends[first - 1] if first else 0
+        while first < stop:
+            try:
+                str(data[start : ends[stop - 1]], "utf-8")
+                break
+            except UnicodeDecodeError as exc:
+                first = bisect_right(ends, start + exc.start)
+                binary.append(first)
+                start = ends[first]
+                first += 1
+    return sorted(binary)
+
+
+def _between(indexes: list[int], count: int) -> list[tuple[int, int]]:
+    """The ranges of ``range(count)`` between the sorted ``indexes`` (first, stop)."""
+    ranges = []
+    first = 0
+    for index in [*indexes, count]:
+        if index > first:
+            ranges.append((first, index))
+        first = index + 1
+    return ranges
 
 
 def stretches(raw: bytes | memoryview, ends: Sequence[int]) -> list[tuple[bool, int, int, int]]:
     """The stretches of the run ``raw`` whose commands end at ``ends``: (text or not,
     first byte, end, how many commands), in order; consecutive commands that are all
-    text (``is_text``), or all not, are one stretch."""
-    binary = []  # the indexes of the commands that are not text
-    pos = 0
-    while (suspect := _SUSPECT(raw, pos)) is not None:
-        # (only a command holding a control or non-ASCII byte may not be text)
-        index = bisect_right(ends, suspect.start())
-        start = ends[index - 1] if index else 0
-        if not is_text(raw[start : ends[index]]):
-            binary.append(index)
-        pos = ends[index]
+    text, or all not (``binary_commands``), are one stretch."""
+    binary = binary_commands(raw, ends)
     found: list[tuple[bool, int, int, int]] = []
     first = 0  # the first command after the last binary one
     for index in [*binary, len(ends)]:
