@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from msmgr.codec.framer import FastRules
 
@@ -157,26 +158,34 @@ def _between(indexes: list[int], count: int) -> list[tuple[int, int]]:
     return ranges
 
 
-def stretches(raw: bytes | memoryview, ends: Sequence[int]) -> list[tuple[bool, int, int, int]]:
-    """The stretches of the run ``raw`` whose commands end at ``ends``: (text or not,
-    first byte, end, how many commands), in order; consecutive commands that are all
-    text, or all not (``binary_commands``), are one stretch."""
+class Stretch(NamedTuple):
+    """Consecutive commands of a run that are all text or all not: one record."""
+
+    text: bool
+    start: int  # its first byte in the run
+    stop: int  # the byte after its last command
+    commands: int  # how many
+
+
+def stretches(raw: bytes | memoryview, ends: Sequence[int]) -> list[Stretch]:
+    """The stretches of the run ``raw`` whose commands end at ``ends``, in order:
+    consecutive commands that are all text, or all not (``binary_commands``)."""
     binary = binary_commands(raw, ends)
-    found: list[tuple[bool, int, int, int]] = []
+    found: list[Stretch] = []
     first = 0  # the first command after the last binary one
     for index in [*binary, len(ends)]:
         if index > first:  # the text commands before this one
             found.append(_stretch(True, ends, first, index))
         if index < len(ends):
-            if found and not found[-1][0]:  # (right after a binary one)
-                _, start, _, count = found[-1]
-                found[-1] = (False, start, ends[index], count + 1)
+            last = found[-1] if found else None
+            if last is not None and not last.text:  # (right after a binary one)
+                found[-1] = last._replace(stop=ends[index], commands=last.commands + 1)
             else:
                 found.append(_stretch(False, ends, index, index + 1))
         first = index + 1
     return found
 
 
-def _stretch(text: bool, ends: Sequence[int], first: int, stop: int) -> tuple[bool, int, int, int]:
+def _stretch(text: bool, ends: Sequence[int], first: int, stop: int) -> Stretch:
     """The stretch of the commands ``first`` to ``stop`` (excluded)."""
-    return (text, ends[first - 1] if first else 0, ends[stop - 1], stop - first)
+    return Stretch(text, ends[first - 1] if first else 0, ends[stop - 1], stop - first)
