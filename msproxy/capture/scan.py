@@ -145,23 +145,32 @@ class RecordScanner:
                 return encoded
         if version < RUN_VERSION:
             return encode_records(self._cmd_records(raw, t))
+        offsets = self._ends(raw, count, ends)
+        if offsets is None:  # (a bug: the run is written all the same)
+            return encode_records(self._cmd_records(raw, t))
+        return b"".join(self._run_lines(raw, offsets, t))
+
+    def _ends(
+        self, raw: bytes | memoryview, count: int, ends: bytes | None
+    ) -> Sequence[int] | None:
+        """Where each of the ``count`` commands of ``raw`` ends (``ends`` as this
+        scanner's framing returned it, or framed again); None, the bug logged, when
+        these are not ``count`` ordinary commands filling ``raw``."""
         offsets: Sequence[int]
         if ends:
             offsets = array("I", ends)
         else:
-            end, offsets = scan_ordinary(bytes(raw), 0, self._rules)
-            if end != len(raw):
-                offsets = []
-        if len(offsets) != count or not offsets or offsets[-1] != len(raw):
-            logger.error(
-                "capture: %d commands framed as %d (%d of %d bytes); written as cmd records",
-                count,
-                len(offsets),
-                offsets[-1] if offsets else 0,
-                len(raw),
-            )
-            return encode_records(self._cmd_records(raw, t))
-        return b"".join(self._run_lines(raw, offsets, t))
+            _, offsets = scan_ordinary(bytes(raw), 0, self._rules)
+        if len(offsets) == count and offsets and offsets[-1] == len(raw):
+            return offsets
+        logger.error(
+            "capture: %d commands framed as %d (%d of %d bytes); written as cmd records",
+            count,
+            len(offsets),
+            offsets[-1] if offsets else 0,
+            len(raw),
+        )
+        return None
 
     def _run_lines(self, raw: bytes | memoryview, ends: Sequence[int], t: float) -> list[bytes]:
         """Format version 2: a ``run`` record per stretch (``ordinary.stretches``), the

@@ -551,3 +551,24 @@ def test_a_run_the_encoder_frames_otherwise_is_written_the_python_way(
         expected = run(C2S, [COMMON_C2S], bulk=True, version=version, accelerate=False)[0]
         assert data == expected
     assert expected != run(C2S, [COMMON_C2S], bulk=False)[0]  # (version 2: runs)
+
+
+def test_a_run_that_is_not_what_it_says_is_written_as_cmd_records(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Bytes that are not the ordinary commands a run says (a bug): the Python path
+    # writes the cmd records of whatever they are, and logs the bug.
+    scanner = RecordScanner(5, C2S, accelerate=False)
+    t = 1_700_000_000.25
+    odd = b"CAL 7 b\xc3\xa9b\r\n"  # not ordinary (not ASCII)
+    cases = [
+        (COMMON_C2S, 5, None, "5 commands framed as 6 (138 of 138 bytes)"),
+        (COMMON_C2S + odd, 7, None, "7 commands framed as 6 (138 of 150 bytes)"),
+        (COMMON_C2S, 6, array.array("I", [138]).tobytes(), "6 commands framed as 1 (138 of"),
+    ]
+    for raw, count, ends, says in cases:
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, logger="msproxy.capture.scan"):
+            data = scanner.encode_run(raw, count, t, 2, ends)
+        assert says in caplog.text
+        assert data == run(C2S, [raw], bulk=False)[0]
