@@ -46,6 +46,7 @@ async def run_demo(
     bob_protocol: str = "MSNP7",
     say: Callable[[str], None] = lambda text: None,
     time_limit: float = 30.0,
+    accelerate: bool | None = None,
 ) -> DemoResult:
     """Run the scripted conversation through the proxy; return what was received.
 
@@ -55,6 +56,7 @@ async def run_demo(
         bob_protocol: the highest version bob offers (he is rung and answers).
         say: called with one line of narration per step.
         time_limit: seconds the whole demo may take before it fails.
+        accelerate: the proxy's choice of the capture's C path (``ProxyConfig``).
 
     Raises:
         trio.TooSlowError: the demo did not finish in ``time_limit``.
@@ -68,7 +70,12 @@ async def run_demo(
             say(f"reference server: dispatch {ds}, nexus {server.nexus_url}")
             proxy = await nursery.start(
                 serve_proxy,
-                ProxyConfig(upstream=server.ds, listen=("127.0.0.1", 0), capture=capture),
+                ProxyConfig(
+                    upstream=server.ds,
+                    listen=("127.0.0.1", 0),
+                    capture=capture,
+                    accelerate=accelerate,
+                ),
             )
             say(f"msproxy: listening on {proxy.url}, capturing to {capture}")
             options: dict[str, Any] = {"server": proxy.url, "nexus_url": server.nexus_url}

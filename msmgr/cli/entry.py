@@ -18,6 +18,7 @@ from typing import TypeVar
 
 import trio
 
+from msmgr.codec import framer
 from msmgr.codec.address import parse_address
 from msmgr.debug import Debug, parse_debug
 
@@ -88,6 +89,13 @@ def run_async(
         raise
 
 
+def read_accelerator_switch() -> None:
+    """Turn the codec's C accelerator off for this process when ``MSMGR_PURE_PYTHON``
+    is set (non-empty): the command lines' switch, read once, at start."""
+    if os.environ.get(framer.PURE_PYTHON_ENV):
+        framer.use_accelerator(False)
+
+
 @dataclass(frozen=True, slots=True)
 class Program:
     """A command line: its name, description, version and sub-command modules."""
@@ -113,6 +121,7 @@ class Program:
         if args.command is None:
             parser.print_help()
             return 2
+        read_accelerator_switch()
         try:
             return int(args.run(args))
         except CommandFailed as exc:

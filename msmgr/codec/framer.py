@@ -20,10 +20,12 @@ Strategy:
 * The server's ``VER`` reply sets ``dialect.version``; pass one ``Dialect`` to both
   directions' framers so that both see the negotiated version.
 * The optional C accelerator ``_cframe`` (built by ``pip install`` when a C compiler is
-  there) makes the ``Command`` objects of runs of ordinary commands; the framer parses
-  everything else itself, so the results are the same (the tests
-  compare the two paths). ``MSMGR_PURE_PYTHON=1`` in the environment, or
-  ``Framer(accelerate=False)``, turns it off.
+  there) makes the ``Command`` objects of runs of ordinary commands;
+  the framer parses everything else itself, so the results are the same (the tests
+  compare the two paths). ``Framer(accelerate=False)`` turns it off for one framer,
+  ``use_accelerator(False)`` for every framer made with ``accelerate=None`` (the
+  command lines do so when ``MSMGR_PURE_PYTHON`` is set; the library reads no
+  environment).
 * An optional bulk scanner (``bulk``) may take over runs of ordinary commands: it
   consumes as many complete commands as it can handle from a position and returns what
   it made of them, which comes out as one ``CommandRun`` event; the framer parses the
@@ -34,7 +36,6 @@ Strategy:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from types import ModuleType
@@ -79,15 +80,27 @@ _cframe: ModuleType | None
 _cframe, CFRAME_MISSING = load_accelerator("msmgr.codec._cframe", CFRAME_ABI)
 
 PURE_PYTHON_ENV = "MSMGR_PURE_PYTHON"
-"""Set to a non-empty value to turn the C accelerator of new Framers off."""
+"""The environment variable with which the command lines turn the C accelerator off
+(``use_accelerator(False)``); library code does not read it."""
+
+_use_accelerator = True
 
 _HEAD = 4096
 """Bytes of a big chunk copied to complete a command buffered before it (``feed``)."""
 
 
+def use_accelerator(on: bool) -> None:
+    """Whether framers made with ``accelerate=None`` use the C accelerator when it is
+    built (the default: True): the process-wide choice of a program (its command line),
+    for the framers the client and the server make."""
+    global _use_accelerator
+    _use_accelerator = on
+
+
 def accelerated() -> bool:
-    """True when the C accelerator is built and not turned off by ``MSMGR_PURE_PYTHON``."""
-    return _cframe is not None and not os.environ.get(PURE_PYTHON_ENV)
+    """True when the C accelerator is built and not turned off by ``use_accelerator``:
+    what ``Framer(accelerate=None)`` chooses."""
+    return _cframe is not None and _use_accelerator
 
 
 FastRules = tuple[bytes, bytes, tuple[bytes, ...], int, int]
@@ -129,7 +142,8 @@ class Framer:
         bulk: a ``BulkScanner`` for runs of ordinary commands (``CommandRun`` events);
             may be set or cleared between two ``feed`` calls.
         accelerate: use the C accelerator; None (the default): when it is built and not
-            turned off (``accelerated()``); True without it raises RuntimeError.
+            turned off by ``use_accelerator`` (``accelerated()``); True without it
+            raises RuntimeError.
     """
 
     __slots__ = (

@@ -9,7 +9,8 @@
  * there and calls scan() again. The Python code stays the single definition of the
  * format; this only repeats its common case, and the tests hold the two byte-equal.
  *
- * Ordinary is defined in msmgr/codec/_frame.h (the framing shared with the codec's
+ * Ordinary is defined in msproxy/capture/ordinary.py, and so is where runs split (the
+ * records' stretches); msmgr/codec/_frame.h frames it in C (shared with the codec's
  * accelerator): CRLF-ended printable-ASCII lines with a three-letter verb, nothing near
  * a limit, nothing the caller names in ``slow``. Anything else ends the scan.
  *

@@ -1,41 +1,35 @@
-"""msproxy/capture/scan: the records of runs of ordinary commands, at C speed.
+"""msproxy/capture/scan: the records of runs of ordinary commands, in C when built.
 
-Strategy: the proxy spent most of its time turning commands into capture records, one
-Python call after another. ``RecordScanner`` is a ``Framer`` bulk scanner
-(``msmgr.codec.BulkScanner``) backed by the optional C extension ``_scan``: on the
-relay's path it only frames runs of ordinary commands, in one call per chunk, with no
-``Command`` object and no record dict; the run's bytes go to the capture queue as a
-``ScannedRun``, and when the capture writer encodes its batch, the same C code writes
-their records straight to JSON Lines (releasing the GIL for big runs): ``run`` records
-in format version 2 (the commands' bytes as they are, JSON-escaped text or base64,
-many commands per record), ``cmd`` records in version 1.
+``RecordScanner`` is a ``Framer`` bulk scanner (``msmgr.codec.BulkScanner``): on the
+relay's path it only frames runs of ordinary commands (``msproxy.capture.ordinary``), in
+one call per chunk, with no ``Command`` object and no record dict; each run goes to the
+capture queue as a ``ScannedRun``, whose records are encoded when the capture writer
+writes its batch: ``run`` records from format version 2 on (``RUN_VERSION``), ``cmd``
+records before. Whatever is not ordinary is left to the framer and reaches the relay as
+``Command`` objects.
 
-Whatever is not ordinary (lines that are not printable ASCII or not CRLF-ended, verbs
-that are not three letters, anything near a limit, and the commands the caller names:
-redirects, secrets to redact, ``VER``) is left to the framer and the relay's Python
-path, which stays the definition of the format. Both paths give the same records
-(version 1: the same bytes; version 2: the Python path writes ``cmd`` records, the same
-that ``read_capture`` makes of a ``run``); the tests compare them on generated traffic
-and on every byte value at every position.
-
-The C extension is built by ``pip install`` when a C compiler is there; without it (or
-with ``MSPROXY_PURE_PYTHON=1`` in the environment) ``accelerated()`` is False and the
-proxy uses the Python path only.
+The Python code here and in ``ordinary`` is the definition. The optional C extension
+``_scan`` (built by ``pip install`` when a C compiler is there) is its faster path:
+the same framing, the same JSON text byte for byte, written without the GIL for big
+runs; the tests hold the two equal. ``accelerate`` chooses between them.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
-import os
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from types import ModuleType
 
 from msmgr.codec import Command, CommandRun, Direction, Framer, Limits
 from msmgr.codec.accel import load_accelerator
-from msmgr.codec.framer import fast_rules
+from msmgr.codec.framer import FastRules, fast_rules
 
-from .encode import RecordRun, encode_records, encode_text
+from .encode import RecordRun, encode_record, encode_records, encode_text
 from .format import FORMAT_VERSION, RUN_VERSION, Record, command_record
+from .ordinary import OrdinaryRules, scan_ordinary, stretches
 
 logger = logging.getLogger(__name__)
 
@@ -47,16 +41,18 @@ _scan: ModuleType | None
 _scan, SCAN_MISSING = load_accelerator("msproxy.capture._scan", SCAN_ABI)
 
 PURE_PYTHON_ENV = "MSPROXY_PURE_PYTHON"
-"""Set to a non-empty value to turn the C fast path off (for comparisons and debugging)."""
+"""The environment variable with which the ``msproxy`` command line turns the C path
+off (``ProxyConfig(accelerate=False)``); library code does not read it."""
 
 
 def accelerated() -> bool:
-    """True when the C fast path is built and not turned off by ``MSPROXY_PURE_PYTHON``."""
-    return _scan is not None and not os.environ.get(PURE_PYTHON_ENV)
+    """True when the C path is built (what ``accelerate=None`` chooses)."""
+    return _scan is not None
 
 
-def fast_path_status() -> tuple[bool, str]:
-    """(whether something is amiss, a phrase saying which path capture records take)."""
+def fast_path_status(accelerate: bool | None = None) -> tuple[bool, str]:
+    """(whether something is amiss, a phrase saying which path capture records take
+    with the choice ``accelerate``)."""
     if _scan is None:
         if SCAN_MISSING and SCAN_MISSING != "not built":
             return True, f"pure Python: the C extension msproxy.capture._scan is {SCAN_MISSING}"
@@ -64,17 +60,22 @@ def fast_path_status() -> tuple[bool, str]:
             "pure Python: the C extension msproxy.capture._scan is not built (reinstall "
             "with a C compiler for about twenty times the throughput)"
         )
-    if os.environ.get(PURE_PYTHON_ENV):
-        return False, f"pure Python ({PURE_PYTHON_ENV} is set)"
+    if accelerate is False:
+        return False, f"pure Python (turned off: accelerate=False, or {PURE_PYTHON_ENV}=1)"
     return False, "C"
 
 
+@lru_cache(maxsize=64)
+def _ordinary_rules(tables: FastRules) -> OrdinaryRules:
+    return OrdinaryRules(tables)
+
+
 class RecordScanner:
-    """The bulk scanner of one direction of one proxied connection (C fast path).
+    """The bulk scanner of one direction of one proxied connection.
 
     As a ``BulkScanner`` it only frames (fast, on the relay's path); ``run`` wraps each
-    ``CommandRun`` it framed in a ``ScannedRun``, whose ``cmd`` records are written when
-    the capture writer encodes its batch.
+    ``CommandRun`` it framed in a ``ScannedRun``, whose records are written when the
+    capture writer encodes its batch.
 
     Args:
         conn: the connection number written in the records.
@@ -83,9 +84,11 @@ class RecordScanner:
             verb and its first argument (``"XFR"``, ``"MSG Hotmail"``); the direction's
             ``DIALECT_VERBS`` are always added.
         limits: the framer's limits (commands near them are left to the framer).
+        accelerate: frame and encode with the C extension; None (the default): when
+            it is built; True without it raises RuntimeError.
     """
 
-    __slots__ = ("_tables", "conn", "dir", "direction")
+    __slots__ = ("_c", "_rules", "_tables", "conn", "dir", "direction", "limits")
 
     def __init__(
         self,
@@ -94,19 +97,31 @@ class RecordScanner:
         *,
         slow: Iterable[str] = (),
         limits: Limits | None = None,
+        accelerate: bool | None = None,
     ) -> None:
-        if _scan is None:
+        if accelerate and _scan is None:
             raise RuntimeError("the C extension msproxy.capture._scan is not built")
+        self._c = _scan if accelerate is not False else None
         self.conn = conn
         self.direction = direction
         self.dir = direction.value
-        self._tables = fast_rules(direction, limits or Limits(), frozenset(slow))
+        self.limits = limits or Limits()
+        self._tables = fast_rules(direction, self.limits, frozenset(slow))
+        self._rules = _ordinary_rules(self._tables)
+
+    @property
+    def accelerated(self) -> bool:
+        """Whether this scanner uses the C extension."""
+        return self._c is not None
 
     def __call__(self, work: bytes, pos: int) -> tuple[int, int, bytes]:
-        """``BulkScanner``: frame the ordinary commands at ``work[pos:]`` (no records)."""
-        assert _scan is not None
-        result: tuple[int, int, bytes] = _scan.scan(work, pos, None, *self._tables)
-        return result
+        """``BulkScanner``: frame the ordinary commands at ``work[pos:]`` (no records);
+        the data is where each command ends from ``pos``, as native uint32 values."""
+        if self._c is not None:
+            result: tuple[int, int, bytes] = self._c.scan(work, pos, None, *self._tables)
+            return result
+        new, ends = scan_ordinary(work, pos, self._rules)
+        return new, len(ends), array("I", ends).tobytes() if ends else b""
 
     def run(self, run: CommandRun, t: float) -> ScannedRun:
         """The capture item of a run this scanner framed, read at time ``t``."""
@@ -124,24 +139,93 @@ class RecordScanner:
         from format version 2 on (``RUN_VERSION``), ``cmd`` records before. ``ends``:
         where each command ends, as this scanner's framing returned it (then version 2
         does not frame them again)."""
-        assert _scan is not None
+        if self._c is not None:
+            encoded = self._c_records(raw, count, t, version, ends)
+            if encoded is not None:
+                return encoded
+        if version < RUN_VERSION:
+            return encode_records(self._cmd_records(raw, t))
+        offsets = self._ends(raw, count, ends)
+        if offsets is None:  # (a bug: the run is written all the same)
+            return encode_records(self._cmd_records(raw, t))
+        return b"".join(self._run_lines(raw, offsets, t))
+
+    def _ends(
+        self, raw: bytes | memoryview, count: int, ends: bytes | None
+    ) -> Sequence[int] | None:
+        """Where each of the ``count`` commands of ``raw`` ends (``ends`` as this
+        scanner's framing returned it, or framed again); None, the bug logged, when
+        these are not ``count`` ordinary commands filling ``raw``."""
+        offsets: Sequence[int]
+        if ends:
+            offsets = array("I", ends)
+        else:
+            _, offsets = scan_ordinary(bytes(raw), 0, self._rules)
+        if len(offsets) == count and offsets and offsets[-1] == len(raw):
+            return offsets
+        logger.error(
+            "capture: %d commands framed as %d (%d of %d bytes); written as cmd records",
+            count,
+            len(offsets),
+            offsets[-1] if offsets else 0,
+            len(raw),
+        )
+        return None
+
+    def _run_lines(self, raw: bytes | memoryview, ends: Sequence[int], t: float) -> list[bytes]:
+        """Format version 2: a ``run`` record per stretch (``ordinary.stretches``), the
+        ``cmd`` record of its command for a stretch of one."""
+        lines = []
+        framer = None
+        for text, start, stop, count in stretches(raw, ends):
+            piece = raw[start:stop]
+            if count == 1:
+                framer = framer or Framer(self.direction, strict=False, limits=self.limits)
+                lines.append(encode_records(self._cmd_records(piece, t, framer)))
+                continue
+            record: Record = {"type": "run", "t": t, "conn": self.conn, "dir": self.dir}
+            if text:
+                record["data"] = str(piece, "utf-8")
+            else:
+                record["data_b64"] = base64.b64encode(piece).decode("ascii")
+            record["count"] = count
+            lines.append(encode_record(record))
+        return lines
+
+    def _cmd_records(
+        self, raw: bytes | memoryview, t: float, framer: Framer | None = None
+    ) -> list[Record]:
+        """The ``cmd`` records of the commands of ``raw`` (the framer's, the definition;
+        ``framer``: one of this direction with nothing pending, to use again)."""
+        framer = framer or Framer(self.direction, strict=False, limits=self.limits)
+        return [
+            command_record(self.conn, self.dir, event, t)
+            for event in [*framer.feed(raw), *framer.close()]
+            if isinstance(event, Command)
+        ]
+
+    def _c_records(
+        self, raw: bytes | memoryview, count: int, t: float, version: int, ends: bytes | None
+    ) -> bytes | None:
+        """``encode_run`` by the C extension; None (the bug logged) when it frames the
+        bytes otherwise than the relay's framing did."""
+        assert self._c is not None
         # The record's first keys, encoded by the Python encoder itself (so the time
         # reads exactly as in a record it encodes), without the closing brace.
         keys = encode_text({"t": t, "conn": self.conn, "dir": self.dir})[1:-1] + ","
         if version >= RUN_VERSION:
             # (the C code writes the type: "run", or "cmd" for a run of one command)
             try:
-                encoded = _scan.runs(raw, 0, keys.encode("utf-8"), *self._tables, ends or None)
+                encoded = self._c.runs(raw, 0, keys.encode("utf-8"), *self._tables, ends or None)
             except ValueError as exc:  # ends that do not fit these bytes (a bug)
                 logger.error("capture fast path: %s", exc)
                 encoded = (0, 0, b"")
         else:
             head = '{"type":"cmd",' + keys
-            encoded = _scan.scan(raw, 0, head.encode("utf-8"), *self._tables)
+            encoded = self._c.scan(raw, 0, head.encode("utf-8"), *self._tables)
         end, done, data = encoded
         if end == len(raw) and done == count:
             return bytes(data)
-        # Framing the same bytes gave another result (a bug): write them the Python way.
         logger.error(
             "capture fast path: %d commands framed as %d (%d of %d bytes); "
             "written by the Python path",
@@ -150,13 +234,7 @@ class RecordScanner:
             end,
             len(raw),
         )
-        framer = Framer(self.direction, strict=False, accelerate=False)  # the definition
-        records: list[Record] = [
-            command_record(self.conn, self.dir, event, t)
-            for event in [*framer.feed(raw), *framer.close()]
-            if isinstance(event, Command)
-        ]
-        return encode_records(records)
+        return None
 
 
 class ScannedRun(RecordRun):

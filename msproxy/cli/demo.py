@@ -18,6 +18,7 @@ from msmgr.cli.entry import run_async
 from msmgr.client import ClientError
 from msmgr.client.errors import describe
 from msmgr.logsetup import configure_logging
+from msproxy.cli.run import capture_accelerate
 from msproxy.demo import run_demo
 from msproxy.inspect.clitools import use_color
 from msproxy.inspect.model import load_capture
@@ -68,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
             alice_protocol=args.alice_protocol,
             bob_protocol=args.bob_protocol,
             say=say,
+            accelerate=capture_accelerate(),
         ),
         expected=(OSError, ClientError, trio.TooSlowError),
         describe=lambda e: describe(e) if isinstance(e, ClientError) else str(e) or repr(e),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import signal
 import sys
 import time
@@ -35,6 +36,7 @@ from msmgr.debug import Debug
 from msmgr.logsetup import configure_logging
 from msmgr.server import DEMO_USERS, ServerAddresses, ServerConfig, serve_reference
 from msproxy.capture.format import FORMAT_VERSION, VERSIONS
+from msproxy.capture.scan import PURE_PYTHON_ENV
 from msproxy.proxy.allocator import tune_malloc
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening, serve_proxy
@@ -102,6 +104,12 @@ def default_capture(now: float | None = None) -> Path:
     return folder / f"msproxy-{stamp}.jsonl"
 
 
+def capture_accelerate() -> bool | None:
+    """The command line's choice of the capture's C path (``ProxyConfig.accelerate``):
+    False when ``MSPROXY_PURE_PYTHON`` is set (non-empty), else None (C when built)."""
+    return False if os.environ.get(PURE_PYTHON_ENV) else None
+
+
 def main(args: argparse.Namespace) -> int:
     """Run the proxy until SIGINT/SIGTERM; 0 on a clean stop, 1 when it cannot start."""
     debug: Debug | None = args.debug
@@ -118,6 +126,7 @@ def main(args: argparse.Namespace) -> int:
         public_host=args.public_host,
         redact=not args.no_redact,
         debug=debug,
+        accelerate=capture_accelerate(),
     )
     return run_async(partial(run, config, embedded=args.upstream is None))
 

@@ -44,6 +44,9 @@ class ProxyConfig:
         max_pending_redirects: bound on remembered redirects (oldest dropped first).
         max_ns_listeners: bound on the extra listeners, one per NS target.
         limits: line and payload limits; exceeding one closes that connection.
+        accelerate: frame runs of ordinary commands and write their capture records
+            with the C extension ``msproxy.capture._scan``; None (the default): when it
+            is built; False: in Python (the same capture, byte for byte).
         connect: how to open upstream connections (tests inject memory streams).
         clock: the time written into capture records (Unix seconds).
     """
@@ -61,5 +64,6 @@ class ProxyConfig:
     max_pending_redirects: int = 10_000
     max_ns_listeners: int = 64
     limits: Limits = field(default_factory=Limits)
+    accelerate: bool | None = None
     connect: Connect = open_tcp
     clock: Callable[[], float] = time.time

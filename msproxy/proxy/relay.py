@@ -30,12 +30,12 @@ Strategy:
   the chunk holding the breach was forwarded: the server got the start of the long line
   or payload up to the end of that chunk (its ``raw`` records have no ``forwarded:
   false``), and nothing after it.
-* The C fast path (``fast``, on when ``msproxy.capture.scan`` is built): while relaying
-  with no command logging, each framer hands runs of ordinary commands to a
-  ``RecordScanner``, which frames them in C (``CommandRun`` events); their records are
-  queued as one ``ScannedRun`` each, written in C when the capture writer encodes.
-  Redirects, commands with secrets and anything unusual still come out as ``Command``
-  objects and take the Python path; the records are the same bytes either way.
+* Runs of ordinary commands: while relaying with no command logging, each framer hands
+  them to a ``RecordScanner`` (in C when built and ``fast`` allows, else in Python: the
+  same records), which frames them without ``Command`` objects (``CommandRun`` events);
+  their records are queued as one ``ScannedRun`` each, written when the capture writer
+  encodes. Redirects, commands with secrets and anything unusual still come out as
+  ``Command`` objects, one ``cmd`` record each.
 * Log commands: COMMAND_SEND for client commands, COMMAND_RECV for server commands (the
   proxy stands where the client's library would), PACKET_SEND / PACKET_RECV for the bytes
   of each chunk, NOTIFICATION for list/presence commands when the COMMAND flag of that
@@ -64,7 +64,7 @@ from msmgr.codec.redirect import RedirectInfo, find_redirect, replace_token
 from msmgr.debug import NOTIFICATION_VERBS, Debug
 from msproxy.capture import Record, command_record, put_bytes
 from msproxy.capture.encode import RecordRun
-from msproxy.capture.scan import RecordScanner, accelerated
+from msproxy.capture.scan import RecordScanner
 from msproxy.view.console import ARROWS, command_text, hexdump
 from msproxy.view.names import connection_name
 
@@ -203,8 +203,8 @@ class Relay:
         record: build ``cmd`` records (False when nothing is captured: the ``WriteRecords``
             commands then carry only the other records).
         fast: frame runs of ordinary commands, and write their capture records, with the
-            C fast path; None (the default): when it is built and not turned off
-            (``msproxy.capture.scan.accelerated``); True without it raises RuntimeError.
+            C extension (``RecordScanner(accelerate=...)``); None (the default): when it
+            is built; True without it raises RuntimeError.
     """
 
     __slots__ = (
@@ -255,9 +255,8 @@ class Relay:
             Side.CLIENT: Framer(Direction.C2S, strict=False, dialect=self.dialect, limits=limits),
             Side.UPSTREAM: Framer(Direction.S2C, strict=False, dialect=self.dialect, limits=limits),
         }
-        fast = accelerated() if fast is None else fast
         self._ways = tuple(
-            _Way(side, self._framers[side], self._scanner(side, limits) if fast else None)
+            _Way(side, self._framers[side], self._scanner(side, limits, fast))
             for side in (Side.CLIENT, Side.UPSTREAM)
         )
         self._debug = Debug.NONE
@@ -294,11 +293,11 @@ class Relay:
         self._log_packets = bool(flags & (Debug.PACKET_SEND | Debug.PACKET_RECV))
         self._update_bulk()
 
-    def _scanner(self, side: Side, limits: Limits | None) -> RecordScanner:
+    def _scanner(self, side: Side, limits: Limits | None, fast: bool | None) -> RecordScanner:
         direction = _DIRECTION[side]
         secrets = SECRET_PREFIXES[direction] if self.redactor is not None else ()
         slow = _SLOW_ALWAYS[side] + secrets
-        return RecordScanner(self.conn, direction, slow=slow, limits=limits)
+        return RecordScanner(self.conn, direction, slow=slow, limits=limits, accelerate=fast)
 
     def _update_bulk(self) -> None:
         """The fast path runs while relaying and logging no commands (with no capture it

@@ -23,7 +23,7 @@ from msmgr.codec.address import format_address, parse_address
 from msmgr.debug import Debug, flag_logger
 from msproxy import __version__
 from msproxy.capture import CaptureWriter
-from msproxy.capture.scan import accelerated, fast_path_status
+from msproxy.capture.scan import fast_path_status
 
 from .config import ProxyConfig
 from .redact import Redactor
@@ -211,9 +211,9 @@ async def serve_proxy(
                 proxy.nursery = nursery
                 logger.info("listening on %s", format_address(bound[0], bound[1]))
                 if writer is not None:
-                    amiss, path = fast_path_status()
+                    amiss, path = fast_path_status(config.accelerate)
                     shown = proxy.debug_now() & _COMMAND_FLAGS
-                    if shown and not amiss and accelerated():
+                    if shown and not amiss and config.accelerate is not False:
                         path += (
                             f", except while each command is shown ({_names(shown)}): "
                             "-q (or --debug without those flags) for full speed"

@@ -92,6 +92,7 @@ class Session:
             limits=config.limits,
             opened=proxy.now(),
             record=proxy.sink.writer is not None,
+            fast=config.accelerate,
         )
         self.streams: dict[Side, trio.abc.Stream] = {Side.CLIENT: client_stream}
         self._nursery: trio.Nursery | None = None

@@ -54,8 +54,10 @@ from pathlib import Path
 
 import trio
 
+from msmgr.cli.entry import read_accelerator_switch
 from msproxy.capture import FORMAT_VERSION, VERSIONS, read_capture
 from msproxy.capture.writer import drop_written
+from msproxy.cli.run import capture_accelerate
 from msproxy.proxy.allocator import tune_malloc
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening, serve_proxy
@@ -305,7 +307,11 @@ async def start_msproxy(
     upstream: Address, capture: Path | None, version: int, nursery: trio.Nursery
 ) -> Address:
     config = ProxyConfig(
-        upstream=upstream, listen=("127.0.0.1", 0), capture=capture, capture_version=version
+        upstream=upstream,
+        listen=("127.0.0.1", 0),
+        capture=capture,
+        capture_version=version,
+        accelerate=capture_accelerate(),  # MSPROXY_PURE_PYTHON, as msproxy run reads it
     )
     listening: ProxyListening = await nursery.start(serve_proxy, config)
     return listening.address
@@ -613,8 +619,10 @@ def cli() -> None:
 
 def relay_child(args: argparse.Namespace, upstream: Address) -> None:
     """Child process: one relay under test. Each tunes malloc as ``msproxy run`` does
-    (``tune_malloc``), so that the baselines run under the same allocator settings."""
+    (``tune_malloc``), so that the baselines run under the same allocator settings, and
+    reads ``MSMGR_PURE_PYTHON`` as the command lines do."""
     tune_malloc()
+    read_accelerator_switch()
     if args.kind == "plain":
         trio.run(serve_until_stdin_ends, partial(start_tcp, partial(plain_relay, upstream)))
     elif args.kind == "tee":

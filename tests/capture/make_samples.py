@@ -96,11 +96,11 @@ class Builder:
         assert framer.pending == 0, f"incomplete command in sample data {raw!r}"
 
     def burst(self, conn: int, direction: Direction, data: bytes, ms: float = 1) -> None:
-        """Commands read in one chunk, written as the proxy's C path writes them in
-        capture format version 2: a ``run`` record per stretch of text commands and per
-        stretch of binary ones, a ``cmd`` record for a stretch of one command. (The
-        samples use only ordinary commands here; ``test_samples`` holds this equal to
-        the C encoder.)"""
+        """Commands read in one chunk, written as the proxy writes them in capture
+        format version 2: a ``run`` record per stretch of text commands and per stretch
+        of binary ones, a ``cmd`` record for a stretch of one command. (The samples use
+        only ordinary commands here; ``test_samples`` holds this equal to the capture's
+        scanners, Python and C.)"""
         framer = Framer(direction, strict=False)
         commands = framer.feed(data)
         assert framer.pending == 0

@@ -1,11 +1,14 @@
-"""The C fast path (msproxy.capture.scan) writes the very records the Python path writes.
+"""The capture's scanners write the very records the Python framer's path defines.
 
-The Python path (``Framer`` + ``command_record`` + ``encode_record``) is the definition of
-the capture format; ``RecordScanner`` repeats its common case in C. These tests feed the
-same streams, in the same chunks, to a framer with the scanner and one without, and
-require the same records, the same forwarded bytes and the same events. Format version
-1: the same bytes. Version 2: the C path writes ``run`` records, which a reader turns
-(``run_records``) into exactly the ``cmd`` records of the Python path, byte for byte.
+The Python framer's path (``Framer`` + ``command_record`` + ``encode_record``, one
+``cmd`` record per command) is the definition of the records; ``RecordScanner`` frames
+runs of ordinary commands without ``Command`` objects, in Python (``ordinary``, the
+definition of runs) or with the C extension. These tests feed the same streams, in the
+same chunks, to a framer without a scanner and with each scanner, and require the same
+records, the same forwarded bytes and the same events. Format version 1: the same
+bytes. Version 2: the scanners write ``run`` records, which a reader turns
+(``run_records``) into exactly the ``cmd`` records of the framer's path, and the Python
+and the C scanner write the same bytes, split into the same runs.
 """
 
 from __future__ import annotations
@@ -36,9 +39,12 @@ from msmgr.debug import Debug
 from msproxy.capture import command_record, encode_record, read_capture, rebuild, run_records
 from msproxy.capture import scan as scan_module
 from msproxy.capture.scan import RecordScanner
+from msproxy.cli.run import capture_accelerate
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import serve_proxy
 from tests.msnp_streams import PAYLOAD, chunked, stream
+
+from .conftest import SAMPLE_PATHS
 
 C2S, S2C = Direction.C2S, Direction.S2C
 
@@ -53,6 +59,8 @@ def test_the_c_extension_is_built() -> None:
 
 
 pytestmark_c = pytest.mark.skipif(scan_module._scan is None, reason="C extension not built")
+SCANNERS = (False, True) if scan_module._scan is not None else (False,)
+"""The scanners compared: Python, and C where it is built."""
 
 
 def run(
@@ -64,10 +72,12 @@ def run(
     limits: Limits | None = None,
     record: bool = True,
     version: int = 1,
+    accelerate: bool | None = None,
 ) -> tuple[bytes, bytes, list[str], int]:
     """(records, forwarded bytes, event kinds, commands the scanner took) of one stream,
-    the scanner's runs written in capture format ``version``."""
-    scanner = RecordScanner(5, direction, slow=slow, limits=limits)
+    the scanner's runs written in capture format ``version``; ``accelerate``: the
+    scanner's (None: C when built)."""
+    scanner = RecordScanner(5, direction, slow=slow, limits=limits, accelerate=accelerate)
     # the reference is the pure-Python framer (not the codec's own C accelerator)
     framer = Framer(
         direction, strict=False, limits=limits, bulk=scanner if bulk else None, accelerate=False
@@ -116,16 +126,24 @@ def assert_same(
     slow: tuple[str, ...] = (),
     limits: Limits | None = None,
 ) -> int:
-    """Both paths agree on ``chunks``; returns how many commands the C path took."""
+    """Every path agrees on ``chunks``: the framer's alone (the reference), with the
+    Python scanner, and with the C scanner where it is built (then the two scanners'
+    version-2 records are the same bytes); returns how many commands a scanner took."""
     python = run(direction, chunks, bulk=False, slow=slow, limits=limits)
-    fast = run(direction, chunks, bulk=True, slow=slow, limits=limits)
-    assert fast[0] == python[0]
-    assert fast[1] == python[1] == b"".join(chunks)[: len(python[1])]
-    assert fast[2] == python[2]
-    runs = run(direction, chunks, bulk=True, slow=slow, limits=limits, version=2)
-    assert runs[1:] == fast[1:]
-    assert expanded(runs[0]) == python[0]
-    return fast[3]
+    written = []
+    for accelerate in SCANNERS:
+        fast = run(direction, chunks, bulk=True, slow=slow, limits=limits, accelerate=accelerate)
+        assert fast[0] == python[0]
+        assert fast[1] == python[1] == b"".join(chunks)[: len(python[1])]
+        assert fast[2] == python[2]
+        runs = run(
+            direction, chunks, bulk=True, slow=slow, limits=limits, version=2, accelerate=accelerate
+        )
+        assert runs[1:] == fast[1:]
+        assert expanded(runs[0]) == python[0]
+        written.append(runs)
+    assert all(runs == written[0] for runs in written)  # the run records, byte for byte
+    return written[0][3]
 
 
 def expanded(data: bytes) -> bytes:
@@ -145,7 +163,6 @@ def expanded(data: bytes) -> bytes:
     return b"".join(out)
 
 
-@pytestmark_c
 @given(
     st.sampled_from([C2S, S2C]),
     st.lists(stream(), min_size=1, max_size=3),
@@ -165,7 +182,6 @@ def test_generated_streams_give_the_same_records(
     assert_same(direction, chunked(data, cuts), slow=slow, limits=limits)
 
 
-@pytestmark_c
 @given(st.lists(stream(), min_size=1, max_size=3), st.lists(st.integers(0, 2000), max_size=6))
 @settings(max_examples=100, deadline=None)
 def test_frame_only_mode_frames_the_same(streams: list[bytes], cuts: list[int]) -> None:
@@ -174,11 +190,11 @@ def test_frame_only_mode_frames_the_same(streams: list[bytes], cuts: list[int]) 
     chunks = chunked(b"".join(streams), cuts)
     for direction in (C2S, S2C):
         python = run(direction, chunks, bulk=False)
-        fast = run(direction, chunks, bulk=True, record=False)
-        assert fast[1:3] == python[1:3]
+        for accelerate in SCANNERS:
+            fast = run(direction, chunks, bulk=True, record=False, accelerate=accelerate)
+            assert fast[1:3] == python[1:3]
 
 
-@pytestmark_c
 @given(st.binary(max_size=200), st.lists(st.integers(0, 200), max_size=4))
 @settings(max_examples=200, deadline=None)
 def test_arbitrary_bytes_give_the_same_records(data: bytes, cuts: list[int]) -> None:
@@ -186,7 +202,6 @@ def test_arbitrary_bytes_give_the_same_records(data: bytes, cuts: list[int]) -> 
         assert_same(direction, chunked(b"MSG 1 N 3\r\nabc" + data, cuts))
 
 
-@pytestmark_c
 @given(PAYLOAD)
 @settings(max_examples=300, deadline=None)
 def test_payload_text_or_base64_as_python_decides(payload: bytes) -> None:
@@ -194,7 +209,6 @@ def test_payload_text_or_base64_as_python_decides(payload: bytes) -> None:
     assert assert_same(C2S, [wire]) == 1
 
 
-@pytestmark_c
 def test_every_byte_value_at_every_position_of_a_word() -> None:
     # The C side checks eight payload bytes at a time: put each byte value at each
     # position of two words of plain text, and compare with the Python path.
@@ -205,6 +219,44 @@ def test_every_byte_value_at_every_position_of_a_word() -> None:
             payload[position] = value
             chunks.append(b"MSG 1 N 16\r\n" + bytes(payload))
     assert assert_same(C2S, [b"".join(chunks)]) == len(chunks)
+
+
+@pytest.mark.parametrize(
+    ("direction", "template"),
+    [
+        (C2S, b"MSG 12 N 16\r\nabcdefghABCDEFGH"),
+        (S2C, b"CHG 12 NLN 0 a@b.c\r\n"),
+        (S2C, b'NOT 4\r\n<a"b>'),
+    ],
+)
+def test_every_byte_value_at_every_position_of_a_command(
+    direction: Direction, template: bytes
+) -> None:
+    # Each byte value at each position of a command, line and payload (the verb, the
+    # spaces, the TrID, the byte count, the line end), then an ordinary one: every
+    # path frames, splits into runs and writes them alike.
+    for position in range(len(template)):
+        commands = []
+        for value in range(256):
+            command = bytearray(template)
+            command[position] = value
+            commands.append(bytes(command) + b"PNG\r\n")
+        assert_same(direction, [b"".join(commands)])
+
+
+@pytest.mark.parametrize("path", SAMPLE_PATHS, ids=lambda p: p.name)
+def test_the_samples_traffic_gives_the_same_records(path: Path) -> None:
+    # Each direction of each connection of the samples, in one chunk (then, as the relay
+    # does, redirects and secrets left to the framer).
+    streams: dict[tuple[int, str], list[bytes]] = {}
+    for record in read_capture(path):
+        if record["type"] == "cmd":
+            streams.setdefault((record["conn"], record["dir"]), []).append(rebuild(record))
+    assert streams
+    for (_, direction), commands in streams.items():
+        data = b"".join(commands)
+        assert_same(Direction(direction), [data])
+        assert_same(Direction(direction), [data], slow=("RNG", "USR", "XFR"))
 
 
 # -- the scanner takes the common case, and stops where it must ------------------------
@@ -219,52 +271,58 @@ COMMON_C2S = (
 )
 
 
-@pytestmark_c
-def test_common_commands_all_take_the_fast_path() -> None:
+@pytest.mark.parametrize("accelerate", SCANNERS)
+def test_common_commands_all_take_the_fast_path(accelerate: bool) -> None:
     assert assert_same(C2S, [COMMON_C2S]) == 6
-    records, _, _, _ = run(C2S, [COMMON_C2S], bulk=True)
+    records, _, _, _ = run(C2S, [COMMON_C2S], bulk=True, accelerate=accelerate)
     lines = [json.loads(line) for line in records.splitlines()]
     assert [r["cmd"] for r in lines] == ["MSG", "MSG", "PNG", "CHG", "CAL", "UUX"]
     assert lines[1]["payload_b64"] == base64.b64encode(b"\x00\xff\x00\x01").decode()
     assert lines[5]["payload"] == '<Data><PSM>"\\</PSM></Data>'
 
 
-@pytestmark_c
 @given(st.sampled_from([C2S, S2C]), st.lists(stream(), min_size=1, max_size=4))
 @settings(max_examples=300, deadline=None)
 def test_a_run_is_written_without_framing_it_again_as_runs_would(
     direction: Direction, streams: list[bytes]
 ) -> None:
     # Any run given the relay's ends is written without framing it again: the very
-    # records runs() writes when it frames the run again.
-    assert scan_module._scan is not None
-    scanner = RecordScanner(5, direction)
-    framer = Framer(direction, strict=False, bulk=scanner)
+    # records written when the run is framed again (by either scanner, and by C's runs()).
+    scanners = [RecordScanner(5, direction, accelerate=fast) for fast in SCANNERS]
+    framer = Framer(direction, strict=False, bulk=scanners[0])
     keys = b'"t":1.5,"conn":5,"dir":"%s",' % direction.value.encode()
     for event in framer.feed(b"".join(streams)):
         if not isinstance(event, CommandRun):
             continue
-        end, count, runs = scan_module._scan.runs(event.raw, 0, keys, *scanner._tables)
-        assert (end, count) == (len(event.raw), event.count)
-        with_ends = scan_module._scan.runs(event.raw, 0, keys, *scanner._tables, event.data)
-        assert with_ends == (end, count, runs)
-        assert scanner.encode_run(event.raw, event.count, 1.5, 2) == runs
-        assert scanner.encode_run(event.raw, event.count, 1.5, 2, event.data) == runs
+        assert {s(bytes(event.raw), 0) for s in scanners} == {
+            (len(event.raw), event.count, event.data)
+        }
+        runs = scanners[0].encode_run(event.raw, event.count, 1.5, 2)
+        for scanner in scanners:
+            assert scanner.encode_run(event.raw, event.count, 1.5, 2) == runs
+            assert scanner.encode_run(event.raw, event.count, 1.5, 2, event.data) == runs
+        if scan_module._scan is not None:
+            c_runs = scan_module._scan.runs(event.raw, 0, keys, *scanners[0]._tables)
+            assert c_runs == (len(event.raw), event.count, runs)
+            with_ends = scan_module._scan.runs(event.raw, 0, keys, *scanners[0]._tables, event.data)
+            assert with_ends == c_runs
 
 
-@pytestmark_c
-def test_runs_keep_text_as_text_and_binary_commands_apart() -> None:
+@pytest.mark.parametrize("accelerate", SCANNERS)
+def test_runs_keep_text_as_text_and_binary_commands_apart(accelerate: bool) -> None:
     # Version 2: one run record per stretch of text commands (JSON text, readable) and
     # one per stretch of binary ones (base64), in wire order; a stretch of a single
     # command is its cmd record.
-    records, _, _, _ = run(C2S, [COMMON_C2S], bulk=True, version=2)
+    records, _, _, _ = run(C2S, [COMMON_C2S], bulk=True, version=2, accelerate=accelerate)
     lines = [json.loads(line) for line in records.splitlines()]
     assert [(r["type"], r.get("count")) for r in lines] == [
         ("cmd", None),  # a text command alone
         ("cmd", None),  # a binary command alone
         ("run", 4),  # PNG, CHG, CAL, UUX
     ]
-    records, _, _, _ = run(C2S, [COMMON_C2S + COMMON_C2S], bulk=True, version=2)
+    records, _, _, _ = run(
+        C2S, [COMMON_C2S + COMMON_C2S], bulk=True, version=2, accelerate=accelerate
+    )
     lines = [json.loads(line) for line in records.splitlines()]
     assert [(r["type"], r.get("count")) for r in lines] == [
         ("cmd", None),
@@ -281,13 +339,12 @@ def test_runs_keep_text_as_text_and_binary_commands_apart() -> None:
     assert {(r["conn"], r["dir"]) for r in lines} == {(5, "c2s")}
     # a binary stretch of several commands is one record
     wire = b"MSG 1 D 1\r\n\x00MSG 2 D 1\r\n\x01PNG\r\nPNG\r\n"
-    records, _, _, _ = run(C2S, [wire], bulk=True, version=2)
+    records, _, _, _ = run(C2S, [wire], bulk=True, version=2, accelerate=accelerate)
     lines = [json.loads(line) for line in records.splitlines()]
     assert [("data" in r, r["count"]) for r in lines] == [(False, 2), (True, 2)]
     assert base64.b64decode(lines[0]["data_b64"]) == wire[:24]
 
 
-@pytestmark_c
 @pytest.mark.parametrize(
     ("direction", "slow", "wire", "taken"),
     [
@@ -307,6 +364,12 @@ def test_runs_keep_text_as_text_and_binary_commands_apart() -> None:
         (C2S, (), b"CAL 7 b\tb\r\n", 0),
         (C2S, (), b"CAL 1234567890123456789 bob\r\n", 0),
         (C2S, (), b"CAL 123456789012345678 bob\r\n", 1),
+        # at most 64 tokens
+        (C2S, (), b"CAL 1" + b" x" * 62 + b"\r\n", 1),
+        (C2S, (), b"CAL 1" + b" x" * 63 + b"\r\n", 0),
+        # a byte count of at most 9 digits
+        (C2S, (), b"MSG 1 N 000000003\r\nabc", 1),
+        (C2S, (), b"MSG 1 N 0000000003\r\nabc", 0),
         # zero-padded TrID and count: taken, with the exact line kept
         (C2S, (), b"MSG 007 N 03\r\nabc", 1),
     ],
@@ -317,7 +380,6 @@ def test_what_the_scanner_takes(
     assert assert_same(direction, [wire + b"PNG\r\n"], slow=slow) == taken + 1
 
 
-@pytestmark_c
 def test_limits_and_incomplete_commands_are_the_framers() -> None:
     limits = Limits(max_line=20, max_payload=8)
     # over the payload limit: desync, in both paths
@@ -329,9 +391,9 @@ def test_limits_and_incomplete_commands_are_the_framers() -> None:
     assert assert_same(C2S, [b"PNG\r\nMSG 1 N 5\r\nab", b"cde", b"PNG\r", b"\nPNG\r\n"]) == 4
 
 
-@pytestmark_c
-def test_records_read_back_and_rebuild_the_stream(tmp_path: object) -> None:
-    records, raw, _, _ = run(C2S, [COMMON_C2S], bulk=True)
+@pytest.mark.parametrize("accelerate", SCANNERS)
+def test_records_read_back_and_rebuild_the_stream(tmp_path: object, accelerate: bool) -> None:
+    records, raw, _, _ = run(C2S, [COMMON_C2S], bulk=True, accelerate=accelerate)
     header = b'{"type":"header","format":"msnp-capture","version":1,"started":0,"tool":"t"}\n'
     path = f"{tmp_path}/c.jsonl"
     with open(path, "wb") as file:
@@ -339,7 +401,7 @@ def test_records_read_back_and_rebuild_the_stream(tmp_path: object) -> None:
     rebuilt = b"".join(rebuild(r) for r in read_capture(path) if r["type"] == "cmd")
     assert rebuilt == raw == COMMON_C2S
     # version 2: the reader gives the same cmd records; unexpanded, the runs rebuild too
-    runs, _, _, _ = run(C2S, [COMMON_C2S], bulk=True, version=2)
+    runs, _, _, _ = run(C2S, [COMMON_C2S], bulk=True, version=2, accelerate=accelerate)
     with open(path, "wb") as file:
         file.write(header.replace(b'"version":1', b'"version":2') + runs)
     assert list(read_capture(path))[1:] == [json.loads(line) for line in records.splitlines()]
@@ -374,24 +436,37 @@ def test_bad_arguments_are_refused_clearly() -> None:
         scan_module._scan.runs(b"PNG\r\n", 0, None, b"", b"", (), 100, 100)
 
 
-def test_pure_python_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_path_is_an_argument_and_the_environment_the_command_lines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built = scan_module._scan is not None
+    # the library reads no environment: None means C when built
     monkeypatch.setenv(scan_module.PURE_PYTHON_ENV, "1")
-    assert not scan_module.accelerated()
+    assert scan_module.accelerated() is built
+    assert RecordScanner(1, C2S).accelerated is built
+    assert not RecordScanner(1, C2S, accelerate=False).accelerated
+    assert ProxyConfig(upstream=("127.0.0.1", 9)).accelerate is None
+    # msproxy run and demo read it, once, into ProxyConfig(accelerate=...)
+    assert capture_accelerate() is False
     monkeypatch.delenv(scan_module.PURE_PYTHON_ENV)
-    assert scan_module.accelerated() is (scan_module._scan is not None)
+    assert capture_accelerate() is None
+    monkeypatch.setattr(scan_module, "_scan", None)
+    assert not RecordScanner(1, C2S).accelerated
+    with pytest.raises(RuntimeError, match="not built"):
+        RecordScanner(1, C2S, accelerate=True)
 
 
 @pytest.mark.parametrize(
-    ("built", "env", "level", "says"),
+    ("built", "accelerate", "level", "says"),
     [
         (True, None, logging.INFO, "): C"),
-        (True, "1", logging.INFO, "pure Python (MSPROXY_PURE_PYTHON is set)"),
+        (True, False, logging.INFO, "pure Python (turned off: accelerate=False, or MSPROXY_PURE"),
         (False, None, logging.WARNING, "the C extension msproxy.capture._scan is not built"),
     ],
 )
 async def test_the_proxy_says_which_path_its_capture_takes(
     built: bool,
-    env: str | None,
+    accelerate: bool | None,
     level: int,
     says: str,
     tmp_path: Path,
@@ -402,13 +477,12 @@ async def test_the_proxy_says_which_path_its_capture_takes(
         pytest.skip("the C extension is not built (test_the_c_extension_is_built fails)")
     if not built:
         monkeypatch.setattr(scan_module, "_scan", None)
-    if env is None:
-        monkeypatch.delenv(scan_module.PURE_PYTHON_ENV, raising=False)
-    else:
-        monkeypatch.setenv(scan_module.PURE_PYTHON_ENV, env)
     caplog.set_level(logging.INFO, logger="msproxy.proxy.server")
     config = ProxyConfig(
-        upstream=("127.0.0.1", 9), listen=("127.0.0.1", 0), capture=tmp_path / "c.jsonl"
+        upstream=("127.0.0.1", 9),
+        listen=("127.0.0.1", 0),
+        capture=tmp_path / "c.jsonl",
+        accelerate=accelerate,
     )
     await says_which_path(config, caplog, level, says)
 
@@ -431,7 +505,6 @@ async def test_the_proxy_says_when_shown_commands_keep_the_fast_path_off(
 ) -> None:
     if scan_module._scan is None:
         pytest.skip("the C extension is not built (test_the_c_extension_is_built fails)")
-    monkeypatch.delenv(scan_module.PURE_PYTHON_ENV, raising=False)
     caplog.set_level(logging.DEBUG)  # the console loggers of the debug flags are on
     config = ProxyConfig(
         upstream=("127.0.0.1", 9),
@@ -449,7 +522,7 @@ def test_a_run_the_encoder_frames_otherwise_is_written_the_python_way(
 ) -> None:
     # Should the C encoder ever frame a run differently from how it was framed on the
     # relay's path, the run is written by the Python path (and the bug logged): the
-    # capture stays complete and right.
+    # capture stays complete and right, and the same as the Python scanner's.
     scanner = RecordScanner(5, C2S)
     framer = Framer(C2S, strict=False, bulk=scanner)
     (run_event,) = framer.feed(COMMON_C2S)
@@ -469,10 +542,33 @@ def test_a_run_the_encoder_frames_otherwise_is_written_the_python_way(
         def runs(*args: object) -> tuple[int, int, bytes]:
             return (len(COMMON_C2S), 2, b"")  # frames two commands of six
 
-    monkeypatch.setattr(scan_module, "_scan", Broken)
+    monkeypatch.setattr(scanner, "_c", Broken)
     for version, says in ((1, "framed as 0 (0 of 138 bytes)"), (2, "framed as 2 (138 of")):
         caplog.clear()
         with caplog.at_level(logging.ERROR, logger="msproxy.capture.scan"):
             data = scanner.run(run_event, 1_700_000_000.25).encode(version)
         assert says in caplog.text
-        assert data == run(C2S, [COMMON_C2S], bulk=False)[0]
+        expected = run(C2S, [COMMON_C2S], bulk=True, version=version, accelerate=False)[0]
+        assert data == expected
+    assert expected != run(C2S, [COMMON_C2S], bulk=False)[0]  # (version 2: runs)
+
+
+def test_a_run_that_is_not_what_it_says_is_written_as_cmd_records(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Bytes that are not the ordinary commands a run says (a bug): the Python path
+    # writes the cmd records of whatever they are, and logs the bug.
+    scanner = RecordScanner(5, C2S, accelerate=False)
+    t = 1_700_000_000.25
+    odd = b"CAL 7 b\xc3\xa9b\r\n"  # not ordinary (not ASCII)
+    cases = [
+        (COMMON_C2S, 5, None, "5 commands framed as 6 (138 of 138 bytes)"),
+        (COMMON_C2S + odd, 7, None, "7 commands framed as 6 (138 of 150 bytes)"),
+        (COMMON_C2S, 6, array.array("I", [138]).tobytes(), "6 commands framed as 1 (138 of"),
+    ]
+    for raw, count, ends, says in cases:
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, logger="msproxy.capture.scan"):
+            data = scanner.encode_run(raw, count, t, 2, ends)
+        assert says in caplog.text
+        assert data == run(C2S, [raw], bulk=False)[0]

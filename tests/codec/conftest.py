@@ -11,17 +11,17 @@ from msmgr.codec import framer
 
 @pytest.fixture(scope="module", params=["c", "python"], autouse=True)
 def framer_path(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Framers made in the test use the C accelerator ("c") or not ("python").
+    """Framers made in the test use the C accelerator ("c") or not ("python"), as the
+    command lines choose for a process (``use_accelerator``).
 
     The C runs are skipped where the extension is not built; ``test_cframe.py`` fails
     there.
     """
     path: str = request.param
-    with pytest.MonkeyPatch.context() as patch:
-        if path == "python":
-            patch.setenv(framer.PURE_PYTHON_ENV, "1")
-        else:
-            patch.delenv(framer.PURE_PYTHON_ENV, raising=False)
-            if not framer.accelerated():
-                pytest.skip("the C extension msmgr.codec._cframe is not built")
+    if path == "c" and framer._cframe is None:
+        pytest.skip("the C extension msmgr.codec._cframe is not built")
+    framer.use_accelerator(path == "c")
+    try:
         yield path
+    finally:
+        framer.use_accelerator(True)

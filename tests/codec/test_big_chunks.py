@@ -18,8 +18,9 @@ from msmgr.codec import (
     Passthrough,
     Unparsed,
 )
+from msmgr.codec import framer as framer_module
 from msmgr.codec.framer import _HEAD
-from msproxy.capture.scan import RecordScanner, accelerated
+from msproxy.capture.scan import RecordScanner
 from tests.msnp_streams import chunked, stream
 
 C2S, S2C = Direction.C2S, Direction.S2C
@@ -95,7 +96,9 @@ def test_big_chunks_frame_as_one_feed(
     # a small first chunk (leaves a partial command), then big ones
     chunks = [data[:first], *chunked(data[first:], [c for c in cuts if c > BIG])]
     whole = normalised(feed_all(Framer(direction, strict=False, limits=limits), [data]))
-    scanner = RecordScanner(1, direction, limits=limits) if bulk and accelerated() else None
+    # the capture's scanner: C beside the codec's C accelerator, else Python
+    fast = None if framer_module.accelerated() else False
+    scanner = RecordScanner(1, direction, limits=limits, accelerate=fast) if bulk else None
     framer = Framer(direction, strict=False, limits=limits, bulk=scanner)
     pieces = normalised(feed_all(framer, chunks))
     if scanner is None:

@@ -12,16 +12,16 @@ from msproxy.capture import scan
 def record_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Runs the test once with the C fast path and once with the pure-Python path.
 
-    Relays made in the test pick the path from the environment (``accelerated()``). The
-    C run is skipped where the extension is not built; ``test_scan.py`` fails there.
+    Relays and proxies made in the test take the default (``fast=None``,
+    ``ProxyConfig(accelerate=None)``: C when built); the Python run makes neither the
+    capture's nor the codec's C extension available, as in an install without a C
+    compiler. The C run is skipped where the extension is not built; ``test_scan.py``
+    fails there.
     """
     path: str = request.param
-    if path == "python":  # neither the capture's nor the codec's C accelerator
-        monkeypatch.setenv(scan.PURE_PYTHON_ENV, "1")
-        monkeypatch.setenv(framer.PURE_PYTHON_ENV, "1")
-    else:
-        monkeypatch.delenv(scan.PURE_PYTHON_ENV, raising=False)
-        monkeypatch.delenv(framer.PURE_PYTHON_ENV, raising=False)
-        if not scan.accelerated():
-            pytest.skip("the C extension msproxy.capture._scan is not built")
+    if path == "python":
+        monkeypatch.setattr(scan, "_scan", None)
+        monkeypatch.setattr(framer, "_cframe", None)
+    elif not scan.accelerated():
+        pytest.skip("the C extension msproxy.capture._scan is not built")
     return path

@@ -423,18 +423,20 @@ def test_error_records_carry_message() -> None:
 
 
 def test_fast_path_runs_only_while_no_command_is_logged(record_path: str) -> None:
-    # The C fast path frames runs of commands without Command objects, so it must be off
-    # whenever a console line per command is asked for, and back on when it is not.
+    # The scanner (C, or Python: the same records) frames runs of commands without
+    # Command objects, so it must be off whenever a console line per command is asked
+    # for, and back on when it is not.
     relay, driver = started(debug=Debug.OPEN)
     framers = [way.framer for way in relay._ways]
-    fast = record_path == "c"
-    assert all((f.bulk is not None) is fast for f in framers)
+    scanners = [way.scanner for way in relay._ways]
+    assert all(s is not None and s.accelerated is (record_path == "c") for s in scanners)
+    assert [f.bulk for f in framers] == scanners
     relay.debug = Debug.COMMAND_RECV
     assert all(f.bulk is None for f in framers)
     out = driver.feed(Side.UPSTREAM, b"CHG 9 NLN 0\r\n")
     assert [r["cmd"] for r in records(out)] == ["CHG"]
     relay.debug = Debug.NONE
-    assert all((f.bulk is not None) is fast for f in framers)
+    assert [f.bulk for f in framers] == scanners
 
 
 def test_big_pieces_are_forwarded_alone_and_small_ones_together() -> None:
