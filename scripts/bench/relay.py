@@ -187,3 +187,5 @@ if __name__ == "__main__":
         cli()
     except KeyboardInterrupt:
         sys.exit(130)
+    except RuntimeError as exc:  # a relay that cannot start, a tree that is not itself
+        sys.exit(f"relay.py: error: {exc}")

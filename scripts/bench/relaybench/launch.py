@@ -135,25 +135,22 @@ class Tree:
         if found.returncode != 0 or not paths or elsewhere:
             raise RuntimeError(
                 f"{self.python} does not import msmgr and msproxy from {self.root}:"
-                f" {found.stdout.strip() or found.stderr.strip()}"
+                f" {', '.join(map(str, paths)) or found.stderr.strip()}"
             )
         return f"{self.root} ({self.commit()}) run by {self.python}"
 
     def commit(self) -> str:
         """The tree's commit, ``+changes`` when its tracked files differ from it."""
         git = ["git", "-C", str(self.root)]
-        head = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-        )
-        if head.returncode != 0:
-            return "not a git checkout"
-        status = subprocess.run(
-            [*git, "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return head.stdout.strip() + (" +changes" if status.stdout.strip() else "")
+        status = ["status", "--porcelain", "--untracked-files=no"]
+        try:
+            head, changes = (
+                subprocess.run([*git, *command], capture_output=True, text=True, check=True)
+                for command in (["rev-parse", "--short", "HEAD"], status)
+            )
+        except (OSError, subprocess.CalledProcessError):
+            return "commit unknown"
+        return head.stdout.strip() + (" +changes" if changes.stdout.strip() else "")
 
 
 def start_msproxy_run(

@@ -56,6 +56,11 @@ def start_relays(
 ) -> list[Relay]:
     """Every relay the options ask for, each started on ``stack``; their files (captures,
     mitmproxy's configuration) in ``workdir``."""
+    # The trees first: a baseline that would import another tree stops the bench here.
+    how = "msproxy run -q" if capture is not None else "serve_proxy, no capture,"
+    mine = f"{how} from {Tree.at(ROOT).describe()}"
+    baseline = Tree.at(args.baseline_tree) if args.baseline_tree is not None else None
+    theirs = f"msproxy run -q from {baseline.describe()}" if baseline is not None else ""
     relays = []
     proc, port = helper_relay(stack, "plain", upstream)
     relays.append(Relay("plain", port, proc.pid, "a trio byte relay"))
@@ -63,16 +68,12 @@ def start_relays(
         proc, port = helper_relay(stack, "tee", upstream, capture.with_suffix(".tee"))
         relays.append(Relay("tee", port, proc.pid, "the byte relay writing every byte down"))
     proc, port = start_msproxy(stack, upstream, capture, args.capture_version)
-    how = "msproxy run -q" if capture is not None else "serve_proxy, no capture,"
-    about = f"{how} from {Tree.at(ROOT).describe()}"
-    relays.append(Relay("msproxy", port, proc.pid, about, ROOT))
-    if args.baseline_tree is not None:
+    relays.append(Relay("msproxy", port, proc.pid, mine, ROOT))
+    if baseline is not None:
         assert capture is not None
-        tree = Tree.at(args.baseline_tree)
-        about = f"msproxy run -q from {tree.describe()}"
-        baseline = workdir / "baseline.jsonl"
-        proc, port = start_msproxy_run(stack, tree, upstream, baseline, args.capture_version)
-        relays.append(Relay("baseline", port, proc.pid, about, tree.root))
+        path = workdir / "baseline.jsonl"
+        proc, port = start_msproxy_run(stack, baseline, upstream, path, args.capture_version)
+        relays.append(Relay("baseline", port, proc.pid, theirs, baseline.root))
     if args.mitmdump is not None:
         version = mitmdump_version(args.mitmdump)
         about = f"mitmdump --mode reverse:tcp -q ({version}, {args.mitmdump})"
