@@ -34,8 +34,8 @@ The relays:
   ``python3 -m venv ~/mitm-venv && ~/mitm-venv/bin/pip install mitmproxy``, then
   ``--mitmdump ~/mitm-venv/bin/mitmdump``.
 
-``MSPROXY_PURE_PYTHON=1`` / ``MSMGR_PURE_PYTHON=1`` in the environment reach both msproxy
-processes, as they reach ``msproxy run``.
+The environment is passed on, so ``MSPROXY_PURE_PYTHON=1`` / ``MSMGR_PURE_PYTHON=1`` reach
+each ``msproxy run`` (this tree's and the baseline's) as they would from a shell.
 
 Where cores are free, a relay's rate is bounded by its busiest thread: for msproxy, the
 event loop (receive, frame, forward) or the capture writer's worker thread (encode,
