@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +118,9 @@ def compare(args: argparse.Namespace, workdir: Path, capture: Path | None) -> No
             " client, upstream and each relay in separate processes",
             flush=True,
         )
+        # /proc counts CPU time in clock ticks: the step of every "cpu us/command" figure.
+        step = 1e6 / os.sysconf("SC_CLK_TCK") / args.commands
+        print(f"cpu us/command figures come in steps of {step:.3g} (one clock tick)", flush=True)
         for relay in relays:
             print(f"{relay.name:>9} is {relay.about}", flush=True)
         rounds: dict[str, list[Result]] = {relay.name: [] for relay in relays}
