@@ -40,6 +40,9 @@ list version in replies, no friendly name in ``USR OK``."""
 CHL_MSNP11 = 11
 """The MSNP11 challenge algorithm (product id and key); personal messages (``UUX``/``UBX``);
 ``SBS`` after login."""
+LST_NETWORK_11 = 11
+"""Some MSNP11 servers already put a network number after the list bits of ``LST``
+(MSNP12 always does), so a lone number there is that field, not a group."""
 CAPABILITIES_12 = 12
 """Client capabilities in ``IRO``/``JOI``, a network id on ``LST``."""
 ERROR_PAYLOADS = 13
