@@ -13,7 +13,10 @@ connection (``request()``, ``send_text(ack="A")``) reads on in its place until t
 comes; what it reads meanwhile waits in the backlog and is dispatched, in order, once
 the handler returns. Pseudo events the session raises from other tasks (``login``,
 ``conversation``) join the backlog too (``post()``), waking the reader, so they keep
-their place among the wire commands.
+their place among the wire commands. Limits: while a handler runs (and does not await
+a reply on its own connection) nothing more is read there, so other tasks' requests on
+that connection wait for it too; a handler awaiting a reply stops reading after
+``MAX_EVENTS`` other commands, and then its request times out.
 
 When the peer goes away the waiting requests fail with ``ConnectionLost``, the backlog
 is dispatched, and then the pseudo event ``close``; closing it ourselves (``close()``,
@@ -31,17 +34,15 @@ Every wait has a timeout: connecting (``session.connect_timeout``), requests and
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass, field
 
 import trio
 
-from msmgr.codec import Command, Dialect, MsnpError
-from msmgr.codec.address import MSNP_PORT
-from msmgr.codec.transactions import Pending, Transactions
+from msmgr.codec import Command, Dialect
+from msmgr.codec.transactions import Pending
+from msmgr.codec.versions import MSNP_PORT
 from msmgr.debug import Debug, flag_logger
-from msmgr.stream import CommandStream, ConnectionClosed, Role
+from msmgr.stream import CommandStream, Role
 
 from .command import needs_trid
 from .errors import (
@@ -54,29 +55,21 @@ from .errors import (
 )
 from .handlers import Handler, HandlerTable
 from .interfaces import ConnectionOwner
+from .wire import MAX_EVENTS as MAX_EVENTS
+from .wire import MAX_QUEUE as MAX_QUEUE
+from .wire import Posted, Wire
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_SERVER = "messenger.hotmail.com"
 DEFAULT_PORT = MSNP_PORT
 DEFAULT_DEBUG = Debug.NOTIFICATION  # Net::Msmgr::Connection's default
-MAX_QUEUE = 4096  # commands waiting to be written; more means the peer stopped reading
-MAX_EVENTS = 256  # commands read while a handler awaits a reply; more and reading pauses
 SHUTDOWN_WAIT = 2.0  # seconds shutdown() waits for the server to close after OUT
 
 CoreHook = Callable[[Command], Awaitable[None]]
 
 
-@dataclass(slots=True)
-class _Posted:
-    """A pseudo event in the backlog: ``done`` is set once its handlers have run."""
-
-    event: Command
-    done: trio.Event = field(default_factory=trio.Event)
-    dispatched: bool = False
-
-
-class Connection:
+class Connection(Wire):
     """A connection to an MSN server: the DS, an NS, or (as Switchboard) an SB."""
 
     def __init__(
@@ -88,30 +81,16 @@ class Connection:
         debug: Debug | int = DEFAULT_DEBUG,
         handlers: HandlerTable | None = None,
     ) -> None:
-        self.session = session
+        super().__init__(session, name, debug)
         self.nserver = nserver
         self.nsport = nsport
-        self.name = name
-        self.debug = Debug(debug)
         self.handlers = handlers if handlers is not None else HandlerTable()
-        self.open = False
-        self.close_reason: str | None = None
         self.dialect = Dialect()
         self.core: CoreHook | None = None  # the session's own processing, before handlers
-        self.transactions = Transactions(session.trids)
-        self._stream: CommandStream | None = None
-        self._waiters: dict[int, trio.Event] = {}  # a request's TrID -> set on its reply
-        self._outbox: list[bytes] = []  # queued by send(), not yet written
-        self._flush_started = False
-        self._backlog: deque[Command | _Posted] = deque()  # read or posted, not dispatched
-        self._scope: trio.CancelScope | None = None
-        self._nursery: trio.Nursery | None = None
-        self._reader: trio.lowlevel.Task | None = None
         self._idle: trio.CancelScope | None = None  # the reader waiting for data: post wakes it
         self._closed = trio.Event()
         self._started = False
         self._shutting_down = False  # OUT sent: the server's close is expected, no event
-        self._eof = False  # the peer closed (or sent garbage): no more replies
 
     def __repr__(self) -> str:
         state = "open" if self.open else "closed"
@@ -215,64 +194,10 @@ class Connection:
             if command is not None:
                 self._backlog.append(command)
 
-    async def _read(self) -> Command | None:
-        """The next command, its request (if it is a reply) completed; None at the end."""
-        assert self._stream is not None
-        try:
-            command = await self._stream.receive()
-        except ConnectionClosed as exc:
-            reason = f"connection closed by server ({describe(exc)})"
-            self.close_reason = self.close_reason or reason
-            self._peer_gone()
-            return None
-        except MsnpError as exc:
-            self.close_reason = f"server sent invalid data: {exc}"
-            if self.debug & Debug.CONFUSED:
-                flag_logger(Debug.CONFUSED).debug("%s: %s", self.name, self.close_reason)
-            logger.warning("%s: %s", self.name, self.close_reason)
-            self._peer_gone()
-            return None
-        if self.debug & Debug.PACKET_RECV:
-            flag_logger(Debug.PACKET_RECV).debug("%s <<< %r", self.name, command.raw)
-        if self.debug & Debug.COMMAND_RECV:
-            flag_logger(Debug.COMMAND_RECV).debug("%s <-- %s", self.name, command)
-        pending = self.transactions.reply(command)
-        if pending is not None:
-            self._wake(pending.trid)
-        return command
-
-    async def _read_until(self, done: Callable[[], bool]) -> None:
-        """In the reading task (a handler waits): read into the backlog until ``done()``.
-
-        Stops at the peer's close; with ``MAX_EVENTS`` commands held back it reads no
-        more, and the caller's timeout ends the wait.
-        """
-        while not done() and not self._eof:
-            if len(self._backlog) >= MAX_EVENTS:
-                await trio.sleep_forever()
-            command = await self._read()
-            if command is not None:
-                self._backlog.append(command)
-
-    def _in_reader(self) -> bool:
-        """True in this connection's reading task: in one of its handlers or hooks."""
-        return self._reader is not None and trio.lowlevel.current_task() is self._reader
-
-    def _peer_gone(self) -> None:
-        """No reply can come any more: every waiting request fails."""
-        self._eof = True
-        for pending in self.transactions.abandon():
-            self._wake(pending.trid)
-
-    def _wake(self, trid: int) -> None:
-        event = self._waiters.pop(trid, None)
-        if event is not None:
-            event.set()
-
     async def _dispatch_backlog(self) -> None:
         while self._backlog:
             item = self._backlog.popleft()
-            if isinstance(item, _Posted):
+            if isinstance(item, Posted):
                 item.dispatched = True
                 try:
                     await self._process(item.event)
@@ -295,19 +220,13 @@ class Connection:
         if self._in_reader() or self._nursery is None or self.closed or self._eof:
             await self._process(event)
             return
-        item = _Posted(event)
+        item = Posted(event)
         self._backlog.append(item)
         if self._idle is not None:
             self._idle.cancel()
         await item.done.wait()
         if not item.dispatched:  # closed before its turn: still tell the handlers
             await self._process(event)
-
-    def _release_posts(self) -> None:
-        for item in self._backlog:
-            if isinstance(item, _Posted):
-                item.done.set()
-        self._backlog.clear()
 
     # -- sending -----------------------------------------------------------------------
 
@@ -329,62 +248,6 @@ class Connection:
             self._flush_started = True
             self._nursery.start_soon(self._flush_in_background)
         return command
-
-    def _queue(self, command: Command) -> None:
-        if not self.open:
-            raise self._not_connected()
-        if len(self._outbox) >= MAX_QUEUE:
-            raise NotConnected(f"{self.name}: transmit queue full ({MAX_QUEUE})")
-        data = command.to_bytes()
-        # Logged before writing: a reply can be read (and logged) before the write returns.
-        if self.debug & Debug.PACKET_SEND:
-            flag_logger(Debug.PACKET_SEND).debug("%s >>> %r", self.name, data)
-        if self.debug & Debug.COMMAND_SEND:
-            flag_logger(Debug.COMMAND_SEND).debug("%s --> %s", self.name, command)
-        self._outbox.append(data)
-
-    def _not_connected(self) -> NotConnected:
-        if self.debug & Debug.CONFUSED:
-            flag_logger(Debug.CONFUSED).debug("%s: Not connected", self.name)
-        return NotConnected(f"{self.name} is not connected ({self.close_reason or 'closed'})")
-
-    async def _write_queued(self, time_limit: float | None = None) -> None:
-        """Write what is queued, after every write already under way (the stream's lock).
-
-        The write is shielded: a command cut off half-way would garble the stream. It
-        is bounded instead: a peer that stops reading for ``time_limit`` seconds
-        (default: the request timeout) loses the connection.
-
-        Raises:
-            ConnectionLost: the write failed.
-            RequestTimeout: not written in time (the connection is then closed).
-        """
-        assert self._stream is not None
-        data = b"".join(self._outbox)
-        self._outbox.clear()
-        self._flush_started = False
-        limit = self.session.request_timeout if time_limit is None else time_limit
-        try:
-            with trio.CancelScope(shield=True, deadline=trio.current_time() + limit) as scope:
-                await self._stream.send_bytes(data)
-        except ConnectionClosed as exc:
-            if self.debug & Debug.CONFUSED:
-                flag_logger(Debug.CONFUSED).debug("%s: Not connected (%s)", self.name, exc)
-            self.close_reason = self.close_reason or f"write failed: {describe(exc)}"
-            raise ConnectionLost(f"{self.name}: {self.close_reason}") from exc
-        if scope.cancelled_caught:
-            self.close_reason = self.close_reason or f"could not write within {limit} s"
-            if self._scope is not None:
-                self._scope.cancel()
-            raise RequestTimeout(f"{self.name}: could not write within {limit} s")
-
-    async def _flush_in_background(self) -> None:
-        if not self._outbox:
-            return
-        try:
-            await self._write_queued()
-        except (ConnectionLost, RequestTimeout) as exc:
-            logger.debug("%s: %s", self.name, exc)
 
     async def flush(self, time_limit: float | None = None) -> None:
         """Wait until everything sent so far has been written.
