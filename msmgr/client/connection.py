@@ -18,7 +18,8 @@ a reply on its own connection) nothing more is read there, so other tasks' reque
 that connection wait for it too; a handler awaiting a reply stops reading after
 ``MAX_EVENTS`` other commands, and then its request times out.
 
-When the peer goes away the waiting requests fail with ``ConnectionLost``, the backlog
+When the peer goes away (or stops reading: a write is not done within the request
+timeout, and we close) the waiting requests fail with ``ConnectionLost``, the backlog
 is dispatched, and then the pseudo event ``close``; closing it ourselves (``close()``,
 ``shutdown()``) dispatches no ``close``. A handler error ends the connection and
 propagates to the session's nursery.
@@ -172,7 +173,7 @@ class Connection(Wire):
                     "Connection to %s:%s (%s) closed", self.nserver, self.nsport, self.name
                 )
             self._closed.set()
-        if peer_closed and not self._shutting_down:
+        if (peer_closed or self._stalled) and not self._shutting_down:
             await self._process(Command.make_pseudo("close", self))
 
     # -- reading and dispatching -------------------------------------------------------
@@ -362,10 +363,8 @@ class Connection(Wire):
     async def close(self) -> None:
         """Close the connection (no ``close`` event: that is for the peer going away)."""
         self.close_reason = self.close_reason or "closed by client"
-        self.open = False
-        if self._scope is not None:
-            self._scope.cancel()
-        elif not self._started:
+        self._end_writes()
+        if self._scope is None and not self._started:
             self._closed.set()
         if self._in_reader():
             return  # a handler closing its own connection: it is cancelled, it cannot wait

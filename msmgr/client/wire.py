@@ -59,6 +59,8 @@ class Wire:
         self._nursery: trio.Nursery | None = None  # the connection's, for background writes
         self._reader: trio.lowlevel.Task | None = None  # the reading and dispatching task
         self._eof = False  # the peer closed (or sent garbage): no more replies
+        self._writes: set[trio.CancelScope] = set()  # writes under way: closing ends them
+        self._stalled = False  # a write timed out: the peer stopped reading, we closed
 
     # -- reading -----------------------------------------------------------------------
 
@@ -159,19 +161,33 @@ class Wire:
         self._outbox.clear()
         self._flush_started = False
         limit = self.session.request_timeout if time_limit is None else time_limit
+        scope = trio.CancelScope(shield=True, deadline=trio.current_time() + limit)
+        self._writes.add(scope)
         try:
-            with trio.CancelScope(shield=True, deadline=trio.current_time() + limit) as scope:
+            with scope:
                 await self._stream.send_bytes(data)
         except ConnectionClosed as exc:
             if self.debug & Debug.CONFUSED:
                 flag_logger(Debug.CONFUSED).debug("%s: Not connected (%s)", self.name, exc)
             self.close_reason = self.close_reason or f"write failed: {describe(exc)}"
             raise ConnectionLost(f"{self.name}: {self.close_reason}") from exc
+        finally:
+            self._writes.discard(scope)
+        if scope.cancelled_caught and not self.open:  # closed meanwhile (_end_writes)
+            raise ConnectionLost(f"{self.name}: {self.close_reason or 'closed'}")
         if scope.cancelled_caught:
             self.close_reason = self.close_reason or f"could not write within {limit} s"
-            if self._scope is not None:
-                self._scope.cancel()
+            self._stalled = True
+            self._end_writes()
             raise RequestTimeout(f"{self.name}: could not write within {limit} s")
+
+    def _end_writes(self) -> None:
+        """Close: end the connection's task and the writes under way (their shields too)."""
+        self.open = False
+        if self._scope is not None:
+            self._scope.cancel()
+        for scope in self._writes:
+            scope.cancel()
 
     async def _flush_in_background(self) -> None:
         if not self._outbox:

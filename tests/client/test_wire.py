@@ -16,7 +16,7 @@ import trio.testing
 from msmgr.client import Connection, RequestTimeout, Session, make
 from msmgr.codec import Command
 
-from .scripted import ALICE, ALICE_PW, Peer, serve
+from .scripted import ALICE, ALICE_PW, Peer, serve, until
 
 
 async def test_sends_and_requests_reach_the_server_in_call_order(nursery: trio.Nursery) -> None:
@@ -81,5 +81,23 @@ async def test_a_server_that_stops_reading_times_the_write_out(
             await conn.wait_closed()
             assert not conn.open
             assert conn.close_reason == "could not write within 7 s"
-            assert closes == []
+            await until(lambda: closes)
+            assert closes == [conn]  # the server's doing: the close event is dispatched
+    await server_end.aclose()
+
+
+async def test_closing_ends_a_write_the_server_does_not_read(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client_end, server_end = trio.testing.lockstep_stream_pair()
+
+    async def opener(host: str, port: int) -> trio.abc.Stream:
+        return client_end
+
+    async with Session(ALICE, ALICE_PW, open_stream=opener, request_timeout=100) as session:
+        conn = await Connection(session, "127.0.0.1", 1863, name="Test").connect()
+        conn.send(make("CHG", "NLN"))  # written by a background task, which now waits
+        await trio.sleep(1)
+        with trio.fail_after(1):  # not the 100 s a shielded write may take
+            await conn.close()
     await server_end.aclose()
