@@ -8,26 +8,16 @@ as Net::Msmgr's global counter made them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from msmgr.codec import Command, Direction, has_trid
-
-if TYPE_CHECKING:
-    from .connection import Connection
+from msmgr.codec.transactions import TridCounter
 
 
-class TridCounter:
-    """The session-wide TrID counter: ``next()`` returns 1, 2, 3, ..."""
+class Sender(Protocol):
+    """Anything commands are sent on (a ``Connection``)."""
 
-    __slots__ = ("last",)
-
-    def __init__(self, start: int = 0) -> None:
-        self.last = start
-
-    def next(self) -> int:
-        """The next TrID (pre-incremented, so the first is 1)."""
-        self.last += 1
-        return self.last
+    def send(self, command: Command) -> Command: ...
 
 
 def needs_trid(command: Command) -> bool:
@@ -42,10 +32,13 @@ def make(verb: str, *args: str, payload: bytes | None = None) -> Command:
     return Command(verb, None, tuple(args), payload)
 
 
-def send(command: Command, connection: Connection) -> Command:
-    """Enqueue ``command`` on ``connection`` (Net::Msmgr's ``$command->send($conn)``).
+def send(command: Command, connection: Sender) -> Command:
+    """Send ``command`` on ``connection`` (Net::Msmgr's ``$command->send($conn)``).
 
     Allocates the TrID if the command needs one; returns the command, whose ``trid``
     is then set. A pseudo command is not sent (it is returned unchanged).
     """
     return connection.send(command)
+
+
+__all__ = ["Sender", "TridCounter", "make", "needs_trid", "send"]

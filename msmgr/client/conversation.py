@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import enum
 import logging
-from typing import TYPE_CHECKING
 
 import trio
 
 from msmgr.codec import Command
+from msmgr.debug import Debug
 
 from .command import make
+from .connection import DEFAULT_DEBUG, Connection
 from .errors import MessageNotDelivered, NotConnected, RequestTimeout
+from .interfaces import ConnectionOwner, ConversationOwner
 from .lists import unquote
 from .message import text_message, typing_message
-from .switchboard import Switchboard
-
-if TYPE_CHECKING:
-    from .session import Session
 
 logger = logging.getLogger(__name__)
 
@@ -37,13 +35,37 @@ class State(enum.IntEnum):
     CONNECTED = 1
 
 
+class Switchboard(Connection):
+    """The connection of one conversation to its switchboard server; ``ssid`` names the session.
+
+    Net::Msmgr::Switchboard (also importable from ``msmgr.client.switchboard``); it lives
+    here because a switchboard and its conversation point at each other.
+    """
+
+    def __init__(
+        self,
+        session: ConnectionOwner,
+        nserver: str,
+        nsport: int,
+        *,
+        ssid: str,
+        name: str | None = None,
+        debug: Debug | int = DEFAULT_DEBUG,
+    ) -> None:
+        super().__init__(
+            session, nserver, nsport, name=name or f"Switchboard Channel {ssid}", debug=debug
+        )
+        self.ssid = ssid
+        self.conversation: Conversation | None = None
+
+
 class Conversation:
     """A switchboard conversation: its participants, and the way to talk to them."""
 
     Disconnected = State.DISCONNECTED
     Connected = State.CONNECTED
 
-    def __init__(self, session: Session, switchboard: Switchboard | None = None) -> None:
+    def __init__(self, session: ConversationOwner, switchboard: Switchboard | None = None) -> None:
         self.session = session
         self.switchboard: Switchboard | None = None
         self.email: dict[str, str] = {}  # participants: handle -> friendly name

@@ -10,10 +10,11 @@ for a name is called, in registration order. A handler spec is one of:
 * a tuple ``(object, "method", *extra)``: ``object.method(command, *extra)``.
 
 Sync and async callables both work (an awaitable result is awaited before the next
-handler runs). Handlers run in the connection's dispatcher task, one command at a time
-in the order received, while its reader keeps reading: a handler may await a reply on
-the same connection (``request()``, ``send_text(ack="A")``). The next command's handlers
-run only once it returns (see ``msmgr.client.connection`` for the queue's bound).
+handler runs). Handlers run in the connection's reading task, one command at a time
+in the order received; a handler may await a reply on the same connection
+(``request()``, ``send_text(ack="A")``): the task reads on for it meanwhile. The next
+command's handlers run only once it returns (see ``msmgr.client.connection``), and a
+handler that takes long holds up reading on its connection for as long.
 
 Pseudo events pass their subject instead of a command: ``login`` the
 Session (what Net::Msmgr's documentation promised), ``conversation`` the new

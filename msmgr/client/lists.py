@@ -26,6 +26,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 
 from msmgr.codec import Command
+from msmgr.codec.versions import LIST_FORMAT_10, LST_NETWORK_11, TWEENER
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ class ContactLists:
     def _check_done(self, version: int | None) -> None:
         if not self.syncing:
             return
-        if version is not None and version >= 8:
+        if version is not None and version >= TWEENER:
             if self._expect_contacts is not None and self._seen_contacts >= self._expect_contacts:
                 self.syncing = False
         elif self._lists_done >= set(LIST_NAMES):
@@ -137,7 +138,7 @@ class ContactLists:
     def handle(self, command: Command, version: int | None) -> None:
         """Update the lists from one NS command (others are ignored)."""
         verb, args = command.verb, command.args
-        modern = version is not None and version >= 8
+        modern = version is not None and version >= TWEENER
         if verb == "SYN" and args:
             self._on_syn(args, version)
         elif verb == "LST":
@@ -173,7 +174,7 @@ class ContactLists:
             self.presence.pop(args[0], None)
 
     def _on_syn(self, args: tuple[str, ...], version: int | None) -> None:
-        if version is None or version < 8:  # SYN ver: the lists follow unless up to date
+        if version is None or version < TWEENER:  # SYN ver: the lists follow unless up to date
             new_version = int(args[0]) if args[0].isdigit() else self.version
             if new_version == self.version and len(args) < 3:
                 self.syncing = False  # up to date: nothing follows
@@ -183,11 +184,11 @@ class ContactLists:
             self._check_done(version)
             return
         # MSNP8-9: SYN ver [contacts groups]; MSNP10-12: SYN stamp stamp [contacts groups]
-        head = 1 if version < 10 else 2
+        head = 1 if version < LIST_FORMAT_10 else 2
         counts = args[head:][-2:]
-        if version < 10 and args[0].isdigit():
+        if version < LIST_FORMAT_10 and args[0].isdigit():
             self.version = int(args[0])
-        elif version >= 10:
+        elif version >= LIST_FORMAT_10:
             self.stamps = args[:head]
         if len(counts) < 2 or not all(c.isdigit() for c in counts):
             self.syncing = False  # up to date: no counts, nothing follows
@@ -259,16 +260,16 @@ class ContactLists:
         after = rest[bits_at + 1 :]
         # MSNP12 (and some MSNP11 servers): a network number before the groups. From
         # MSNP11 on group ids are GUIDs, so a lone number there is that field too.
-        if after and after[0].isdigit() and (len(after) >= 2 or (version or 0) >= 11):
+        if after and after[0].isdigit() and (len(after) >= 2 or (version or 0) >= LST_NETWORK_11):
             contact.network = after.pop(0)
         if after:
             contact.groups = [g for g in after[0].split(",") if g]
         self._last = contact
 
     def _on_lsg(self, args: tuple[str, ...], version: int | None) -> None:
-        if version is not None and version >= 10 and len(args) >= 2:  # LSG name id
+        if version is not None and version >= LIST_FORMAT_10 and len(args) >= 2:  # LSG name id
             self.groups[args[1]] = unquote(args[0])
-        elif version is not None and version >= 8 and len(args) >= 2:  # LSG id name 0
+        elif version is not None and version >= TWEENER and len(args) >= 2:  # LSG id name 0
             self.groups[args[0]] = unquote(args[1])
         elif len(args) >= 5:  # MSNP7: LSG ver idx total id name 0
             self.groups[args[3]] = unquote(args[4])

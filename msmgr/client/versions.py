@@ -1,7 +1,8 @@
 """msmgr/client/versions: what the client says it is, per negotiated MSNP version.
 
-Two small tables, each keyed by protocol version (a version missing from a table uses
-the nearest lower entry):
+Which versions the client speaks (``protocol_number``: MSNP2-12, thresholds from
+``msmgr.codec.versions``), and two small tables, each keyed by protocol version (a
+version missing from a table uses the nearest lower entry):
 
 * ``CLIENT_VERSIONS``: the Messenger build sent in ``CVR`` (MSNP8+; older logins send
   ``INF`` instead). The build that first spoke that protocol: MSNP8 5.0.0540,
@@ -17,10 +18,18 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from msmgr.codec import parse_version
+from msmgr.codec import versions as v
+
 T = TypeVar("T")
 
-MIN_CLIENT_ID = 8  # CHG carries a client id from MSNP8 on
-MIN_MSNOBJ = 9  # ... and an MSNObject from MSNP9 on
+MIN_VERSION = v.MIN_VERSION
+DEFAULT_VERSION = v.TWEENER  # highest version offered: MSNP8 (TWN), falling back to MD5
+MAX_SUPPORTED = v.MAX_SERVED_VERSION  # MSNP13+ need the SOAP address book (and 15+ SSO)
+MIN_TWN = v.TWEENER  # old name: MSNP8+ log in with Passport 1.4 (TWN)
+MIN_STAMPED_SYN = v.LIST_FORMAT_10  # old name: MSNP10+ SYN carries two timestamps
+MIN_CLIENT_ID = v.TWEENER  # CHG carries a client id from MSNP8 on
+MIN_MSNOBJ = v.MSNOBJ  # ... and an MSNObject from MSNP9 on
 
 CVR_PLATFORM = ("0x0409", "winnt", "5.1", "i386", "MSNMSGR")
 CVR_PRODUCT = "MSMSGS"
@@ -63,3 +72,26 @@ def cvr_args(version: int, handle: str) -> tuple[str, ...]:
 def default_client_id(version: int) -> int | None:
     """The client id ``CHG`` sends by default at MSNP ``version`` (None before MSNP8)."""
     return _lookup(CLIENT_IDS, version) if version >= MIN_CLIENT_ID else None
+
+
+def protocol_number(protocol: str | int) -> int:
+    """``"MSNP8"`` or ``8`` -> 8.
+
+    Raises:
+        ValueError: not a protocol name, or outside the supported MSNP2-MSNP12 (the
+            message says why: MSNP13-18 need the SOAP address book, MSNP19+ do not exist).
+    """
+    number = protocol if isinstance(protocol, int) else parse_version(protocol.upper())
+    speaks = f"the client speaks MSNP{MIN_VERSION}..MSNP{MAX_SUPPORTED}: {protocol!r}"
+    if number is not None and number > v.MAX_VERSION:
+        raise ValueError(
+            f"there is no MSNP{number} (the protocol ends at MSNP{v.MAX_VERSION}); {speaks}"
+        )
+    if number is not None and number > MAX_SUPPORTED:
+        raise ValueError(
+            f"MSNP{number} is not supported (its contact lists live in the SOAP address"
+            f" book); {speaks}"
+        )
+    if number is None or not number >= MIN_VERSION:
+        raise ValueError(f"protocol must be MSNP{MIN_VERSION}..MSNP{MAX_SUPPORTED}: {protocol!r}")
+    return number

@@ -53,6 +53,9 @@ SHIELDS_CONFIG = 11
 """The client fetches its configuration with ``GCF trid Shields.xml``."""
 SBS_LINE = 11
 """The server sends ``SBS 0 null`` between ``USR trid OK`` and the profile message."""
+LST_NETWORK_11 = 11
+"""Some MSNP11 servers already put a network number after the list bits of ``LST``
+(MSNP12 always does), so a lone number there is that field, not a group."""
 CAPABILITIES_12 = 12
 """Client capabilities in ``IRO``/``JOI``, a network id on ``LST``."""
 ERROR_PAYLOADS = 13

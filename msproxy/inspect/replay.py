@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import trio
 
 from msmgr.codec import Command, Dialect, MsnpError, parse_version
+from msmgr.codec.transactions import TridMap
 from msmgr.stream import CommandStream, Role, StreamClosed
 from msproxy.capture import Record, record_command
 
@@ -126,13 +127,6 @@ def script(records: Capture | Iterable[Record], conn: int) -> list[Step]:
         else:
             steps[-1].replies.append(record)
     return steps if steps[0].replies else steps[1:]
-
-
-def _remap(command: Command, trids: dict[int, int]) -> Command:
-    """``command`` with a recorded TrID replaced by the live one (``raw`` kept otherwise)."""
-    if command.trid is not None and command.trid in trids and trids[command.trid] != command.trid:
-        return command.with_trid(trids[command.trid])
-    return command
 
 
 def _text(command: Command) -> str:
@@ -265,7 +259,7 @@ async def play_server_connection(
     rules = frozenset(ignore) | {"trid"}
     director = director or Director()
     report = report if report is not None else ReplayReport(conn)
-    trids: dict[int, int] = {}
+    trids = TridMap()  # recorded -> the live client's
     steps = script(capture, conn)
     report.steps = len(steps)
     try:
@@ -296,15 +290,14 @@ async def play_server_connection(
                     report.matched += 1
                 else:
                     report.issues.append(_mismatch(number, expected, got, want, have, rules))
-                if expected.trid is not None and got.trid is not None:
-                    trids[expected.trid] = got.trid
+                trids.learn(expected.trid, got.trid)
             batch: list[Command] = []
             for reply in step.replies:
                 if not director.ready(reply):
                     await _send(commands, batch, report)
                     batch = []
                     await director.wait_turn(reply, number, report)
-                batch.append(director.outgoing(reply, _remap(record_command(reply), trids)))
+                batch.append(director.outgoing(reply, trids.remap(record_command(reply))))
             await _send(commands, batch, report)
         recorded = capture.connections.get(conn)
         if recorded is None or recorded.closed_by in (None, "client"):
@@ -351,7 +344,7 @@ async def replay_as_client(
     rules = frozenset(ignore) - {"trid"}
     report = ReplayReport(conn)
     commands = CommandStream(stream, Role.CLIENT, dialect=Dialect())
-    trids: dict[int, int] = {}
+    trids = TridMap()  # recorded -> ours, numbered from 1
     backlog: list[Command] = []
     steps = script(capture, conn)
     report.steps = len(steps)
@@ -359,10 +352,9 @@ async def replay_as_client(
         for number, step in enumerate(steps, start=1):
             if step.request is not None:
                 request = record_command(step.request)
-                if request.trid is not None and request.trid not in trids:
-                    trids[request.trid] = len(trids) + 1
-                await _send(commands, [_remap(request, trids)], report)
-            pending = [_remap(record_command(r), trids) for r in step.replies]
+                trids.assign(request.trid)
+                await _send(commands, [trids.remap(request)], report)
+            pending = [trids.remap(record_command(r)) for r in step.replies]
             if not await _collect(commands, pending, backlog, rules, number, report, step_timeout):
                 report.issues.extend(
                     ReplayIssue("closed", n, None, None, "server closed the connection")
