@@ -236,6 +236,13 @@ def command_record(conn: int, direction: str, command: Command, t: float) -> Rec
     return record  # type: ignore[return-value]
 
 
+def redacted_command_record(conn: int, direction: str, command: Command, t: float) -> Record:
+    """The ``cmd`` record of ``command``, a copy of a command with its secrets replaced."""
+    record = command_record(conn, direction, command, t)
+    record["redacted"] = True
+    return record
+
+
 def _is_utf8(data: bytes) -> bool:
     try:
         data.decode("utf-8")
