@@ -23,16 +23,11 @@ relaying with no command shown, the C fast path frames runs of ordinary commands
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Callable
-
-from msmgr.codec import Command, CommandRun, Desync, Dialect, Limits, Passthrough, Unparsed
+from msmgr.codec import Command, CommandRun, Desync, Unparsed
 from msmgr.codec import Event as FramerEvent
-from msmgr.codec.redirect import RedirectInfo, find_redirect, replace_token
+from msmgr.codec.redirect import find_redirect, replace_token
 from msmgr.debug import Debug
 from msproxy.capture import records
-from msproxy.capture.scan import accelerated
-from msproxy.view.names import connection_name
 
 from . import logs
 from .commands import (
@@ -52,159 +47,18 @@ from .events import (
     Side,
     UpstreamOpened,
 )
-from .redact import SECRET_VERBS, Redactor
+from .relaybase import Handler, RelayBase, RelayState
 from .sends import Batch
 from .ways import REDIRECT_VERBS, Way
 
-_Handler = Callable[[Event, list[ProxyCommand]], None]
+__all__ = ["Relay", "RelayState"]
 
 
-class RelayState(enum.Enum):
-    """Where a Relay is in the life of its connection."""
+class Relay(RelayBase):
+    """The state of one proxied client connection; feed it events with ``handle``
+    (the arguments: ``RelayBase``)."""
 
-    WAITING_FIRST = "waiting-first"
-    CONNECTING = "connecting"
-    RELAYING = "relaying"
-    CLOSED = "closed"
-
-
-class Relay:
-    """The state of one proxied client connection; feed it events with ``handle``.
-
-    Args:
-        conn: the connection number used in capture records and log lines.
-        client: the client's address (``host:port``), for the ``open`` record.
-        redactor: replaces secrets in capture records; None keeps them.
-        debug: the debug flags selecting which ``Log`` commands are produced.
-        limits: line and payload limits; exceeding one closes the connection.
-        opened: when the client's connection was accepted (the ``open`` record's ``t``).
-        record: build ``cmd`` records (False when nothing is captured: the ``WriteRecords``
-            commands then carry only the other records).
-        fast: frame runs of ordinary commands, and write their capture records, with the
-            C fast path; None (the default): when it is built and not turned off
-            (``msproxy.capture.scan.accelerated``); True without it raises RuntimeError.
-    """
-
-    __slots__ = (
-        "_awaiting",
-        "_debug",
-        "_eof",
-        "_first_close",
-        "_handle_event",
-        "_held",
-        "_log_commands",
-        "_log_packets",
-        "_open_recorded",
-        "_queued",
-        "_ways",
-        "client",
-        "close_reason",
-        "closed_by",
-        "conn",
-        "dialect",
-        "opened",
-        "record",
-        "redactor",
-        "role",
-        "state",
-        "upstream",
-    )
-
-    def __init__(
-        self,
-        conn: int,
-        *,
-        client: str,
-        redactor: Redactor | None = None,
-        debug: Debug = Debug.NONE,
-        limits: Limits | None = None,
-        opened: float = 0.0,
-        record: bool = True,
-        fast: bool | None = None,
-    ) -> None:
-        self.conn = conn
-        self.opened = opened
-        self.client = client
-        self.redactor = redactor
-        self.record = record
-        self.dialect = Dialect()
-        fast = accelerated() if fast is None else fast
-        self._ways = tuple(
-            Way(
-                side,
-                conn=conn,
-                dialect=self.dialect,
-                limits=limits,
-                fast=fast,
-                redact=redactor is not None,
-            )
-            for side in (Side.CLIENT, Side.UPSTREAM)
-        )
-        self._debug = Debug.NONE
-        self._log_commands = False
-        self._log_packets = False
-        self.state = RelayState.WAITING_FIRST
-        self._handle_event: _Handler = self._waiting_first
-        self.debug = debug
-        self.role: str | None = None
-        self.upstream: str | None = None
-        self.closed_by: str | None = None
-        self.close_reason: str | None = None
-        self._held: list[tuple[FramerEvent, float]] = []  # client events before the upstream
-        self._queued: list[tuple[FramerEvent, float]] = []  # server events during a redirect
-        self._awaiting: tuple[Command, RedirectInfo] | None = None
-        self._eof: set[Side] = set()
-        self._open_recorded = False
-        self._first_close: float | None = None
-
-    @property
-    def debug(self) -> Debug:
-        """The debug flags selecting the ``Log`` commands (may change at any time)."""
-        return self._debug
-
-    @debug.setter
-    def debug(self, flags: Debug) -> None:
-        if flags is self._debug:
-            return
-        self._debug = flags
-        # Precomputed: testing an IntFlag costs a Python call, too much per command.
-        self._log_commands = bool(
-            flags & (Debug.COMMAND_SEND | Debug.COMMAND_RECV | Debug.NOTIFICATION)
-        )
-        self._log_packets = bool(flags & (Debug.PACKET_SEND | Debug.PACKET_RECV))
-        self._update_bulk()
-
-    def _update_bulk(self) -> None:
-        """The fast path runs while relaying and logging no commands (with no capture it
-        frames only: the limits are still checked and the redirects still found)."""
-        on = not self._log_commands and self.state is RelayState.RELAYING
-        for way in self._ways:
-            way.framer.bulk = way.scanner if on else None
-
-    @property
-    def name(self) -> str:
-        """``DS#1``, ``NS#2``, ``SB#3`` (``#4`` before the upstream is chosen)."""
-        return connection_name(self.role, self.conn)
-
-    @property
-    def closed(self) -> bool:
-        """True once the connection is over (both sides to be closed)."""
-        return self.state is RelayState.CLOSED
-
-    @property
-    def redirect_pending(self) -> bool:
-        """True between a ``RequestRedirect`` and its ``RedirectReady``."""
-        return self._awaiting is not None
-
-    @property
-    def c2s_unframed(self) -> bool:
-        """True from ``ForwardUnframed``: client chunks arrive forwarded already."""
-        return self._ways[0].forwarded
-
-    @property
-    def pending(self) -> int:
-        """Bytes buffered in both framers (a partial command each way)."""
-        return sum(way.framer.pending for way in self._ways)
+    __slots__ = ()
 
     def handle(self, event: Event) -> list[ProxyCommand]:
         """Process one event; return the commands to execute, in order."""
@@ -214,7 +68,7 @@ class Relay:
 
     # -- states -------------------------------------------------------------------
 
-    def _set_state(self, state: RelayState, handler: _Handler) -> None:
+    def _set_state(self, state: RelayState, handler: Handler) -> None:
         self.state = state
         self._handle_event = handler
 
@@ -289,12 +143,6 @@ class Relay:
 
     # -- data ---------------------------------------------------------------------
 
-    def _read(self, event: DataReceived, out: list[ProxyCommand]) -> list[FramerEvent]:
-        way = self._ways[event.side is Side.UPSTREAM]
-        if self._log_packets and self._debug & way.packet_flag:
-            out.append(logs.packet(self.name, way, event.data))
-        return way.framer.feed(event.data)
-
     def _check_unframed(self, out: list[ProxyCommand]) -> None:
         """Once relaying with no client byte held, client chunks go on before framing."""
         client = self._ways[0]
@@ -347,25 +195,6 @@ class Relay:
                 return
             # else: Passthrough after a desync; the connection is being closed
 
-    def _command_record(self, way: Way, command: Command, t: float) -> records.Record:
-        if self.redactor is not None and command.verb in SECRET_VERBS:
-            redacted = self.redactor.redact(way.direction, command)
-            if redacted is not None:
-                return records.redacted_command_record(self.conn, way.dir, redacted, t)
-        return records.command_record(self.conn, way.dir, command, t)
-
-    def _unparsed(
-        self, way: Way, event: Unparsed, t: float, batch: Batch, *, forward: bool
-    ) -> None:
-        conn, direction = self.conn, way.dir
-        batch.records.append(records.error_record(conn, "unparsed", event.reason, t, direction))
-        batch.records.append(
-            records.raw_record(conn, direction, event.raw, event.reason, t, forwarded=forward)
-        )
-        if forward:
-            batch.chunks.append(event.raw)
-        batch.logs.append(logs.unparsed(self.name, direction, event, forwarded=forward))
-
     def _desync(
         self, way: Way, event: Desync, rest: list[FramerEvent], t: float, batch: Batch
     ) -> None:
@@ -375,23 +204,11 @@ class Relay:
         the server got the start of the offending line or payload, up to the end of the
         chunk; nothing after it is forwarded.
         """
-        conn, direction = self.conn, way.dir
-        found = [records.error_record(conn, "limit", event.reason, t, direction)]
-        found.extend(
-            records.raw_record(
-                conn, direction, later.data, "after desync", t, forwarded=batch.forwarded
-            )
-            for later in rest
-            if isinstance(later, Passthrough) and later.data
-        )
+        direction = way.dir
+        found = self._desync_records(way, event, rest, t, forwarded=batch.forwarded)
         batch.out.append(WriteRecords(records=found))
         batch.out.append(logs.limit(self.name, direction, event.reason))
         self._finish("proxy", f"limit exceeded ({direction}): {event.reason}", t, batch.out)
-
-    def _trace(self, out: list[ProxyCommand], flag: Debug, msg: str, *args: object) -> None:
-        """A DEBUG ``Log`` under ``flag`` when it is on; ``msg`` starts with the name."""
-        if self._debug & flag:
-            out.append(logs.trace(flag, self.name, msg, *args))
 
     # -- upstream and redirects ---------------------------------------------------
 
@@ -441,21 +258,6 @@ class Relay:
                 self._desync(client, event, [], t, batch)
                 return
         batch.flush_records()
-
-    def _open_record(
-        self, parent: int | None, via: str | None, ready: float | None = None
-    ) -> records.Record:
-        self._open_recorded = True
-        return records.open_record(
-            self.conn,
-            self.opened,
-            role=self.role,
-            client=self.client,
-            upstream=self.upstream,
-            parent=parent,
-            via=via,
-            ready=ready,
-        )
 
     def _on_redirect_ready(self, address: str | None, t: float, out: list[ProxyCommand]) -> None:
         if self._awaiting is None:
@@ -508,11 +310,6 @@ class Relay:
         batch.flush(Side.CLIENT)
 
     # -- closing ------------------------------------------------------------------
-
-    def _flush_framer(self, way: Way, t: float, batch: Batch, *, forward: bool) -> None:
-        for event in way.framer.close():
-            if isinstance(event, Unparsed):
-                self._unparsed(way, event, t, batch, forward=forward)
 
     def _end_early(self, by: str, reason: str, t: float, out: list[ProxyCommand]) -> None:
         """The connection ends before relaying: record what the client sent, and the close."""
