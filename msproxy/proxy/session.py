@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
-from typing import Protocol
 
 import trio
 
 from msmgr.codec import Command
 from msmgr.codec.address import format_address
-from msmgr.debug import Debug
 
 from .commands import (
     CloseSide,
@@ -35,7 +32,6 @@ from .commands import (
     SendData,
     WriteRecords,
 )
-from .config import ProxyConfig
 from .events import (
     ConnectionClosed,
     DataReceived,
@@ -45,10 +41,9 @@ from .events import (
     Side,
     UpstreamOpened,
 )
-from .redact import Redactor
+from .host import Host
 from .relay import Relay
-from .routing import Address, Router
-from .sink import CaptureSink
+from .routing import Address
 
 logger = logging.getLogger(__name__)
 
@@ -56,20 +51,6 @@ RECEIVE_SIZE = 256 * 1024
 """Bytes asked of the socket per read: under load a read takes what the kernel holds, so
 bigger reads mean fewer passes through the relay per byte; an idle connection holds none."""
 _STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError)
-
-
-class Host(Protocol):
-    """What a session uses of its proxy (``server.Proxy``)."""
-
-    config: ProxyConfig
-    sink: CaptureSink
-    router: Router
-    redactor: Redactor | None
-    now: Callable[[], float]
-
-    def debug_now(self) -> Debug: ...
-    def logger(self, flag: Debug) -> logging.Logger: ...
-    async def open_ns_listener(self, target: Address) -> int | None: ...
 
 
 class Session:
