@@ -8,8 +8,8 @@ Where to connect and what to do with a redirect are the ``Router``'s decisions.
 
 Every command read is recorded: records and log lines are executed even after a send
 that failed or was cancelled. A broken connection becomes a ``ConnectionClosed`` event; a
-client that routes no connection within ``first_command_timeout`` (a deadline on its
-read loop) and a cancelled session get a ``Shutdown``, so the capture has the close.
+client that sends no first command within ``first_command_timeout`` (a deadline on its
+reads until then) and a cancelled session get a ``Shutdown``, so the capture has the close.
 """
 
 from __future__ import annotations
@@ -82,13 +82,12 @@ class Session:
         )
         self.streams: dict[Side, trio.abc.Stream] = {Side.CLIENT: client_stream}
         self._unframed = False  # ForwardUnframed(CLIENT) came: forward, then hand in
-        self._routing = trio.CancelScope()  # the first-command deadline (client loop)
+        self._deadline = math.inf  # for the client's first command (inf once routed)
         self._nursery: trio.Nursery | None = None
 
     async def run(self) -> None:
         """Relay until both sides are closed (or the session is cancelled)."""
-        timeout = self.proxy.config.first_command_timeout
-        self._routing.deadline = trio.current_time() + timeout
+        self._deadline = trio.current_time() + self.proxy.config.first_command_timeout
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
@@ -106,30 +105,37 @@ class Session:
         """The read loop of ``side``: each chunk in, its commands executed, until closed."""
         stream, relay, proxy = self.streams[side], self.relay, self.proxy
         sink, debug = proxy.sink, bool(proxy.config.debug)
-        with self._routing if side is Side.CLIENT else trio.CancelScope():
-            while not relay.closed:
-                try:
+        while not relay.closed:
+            try:
+                if self._deadline == math.inf or side is Side.UPSTREAM:
                     data = await stream.receive_some(RECEIVE_SIZE)
-                except _STREAM_ERRORS as exc:
-                    error = _why(exc, "receive")
-                    await self._feed(ConnectionClosed(side=side, t=proxy.now(), error=error))
-                    return
-                if not data:
-                    await self._feed(ConnectionClosed(side=side, t=proxy.now()))
-                    return
-                if debug:  # the console may have been turned down (or up) since
-                    relay.debug = proxy.debug_now()
-                event = DataReceived(side=side, data=data, t=proxy.now())
-                if self._unframed and side is Side.CLIENT and not relay.closed:
-                    await self._forward_unframed(event)
                 else:
-                    await self._feed(event)
-                if sink.full:
-                    await sink.wait_room()
-        if self._routing.cancelled_caught and side is Side.CLIENT:
-            reason = f"no command within {proxy.config.first_command_timeout:g} s"
-            logger.info("#%d closed: %s", self.conn, reason)
-            await self._feed(Shutdown(t=proxy.now(), reason=reason))
+                    with trio.move_on_at(self._deadline) as waiting:
+                        data = await stream.receive_some(RECEIVE_SIZE)
+                    if waiting.cancelled_caught:
+                        await self._no_first_command()
+                        return
+            except _STREAM_ERRORS as exc:
+                error = _why(exc, "receive")
+                await self._feed(ConnectionClosed(side=side, t=proxy.now(), error=error))
+                return
+            if not data:
+                await self._feed(ConnectionClosed(side=side, t=proxy.now()))
+                return
+            if debug:  # the console may have been turned down (or up) since
+                relay.debug = proxy.debug_now()
+            event = DataReceived(side=side, data=data, t=proxy.now())
+            if self._unframed and side is Side.CLIENT and not relay.closed:
+                await self._forward_unframed(event)
+            else:
+                await self._feed(event)
+            if sink.full:
+                await sink.wait_room()
+
+    async def _no_first_command(self) -> None:
+        reason = f"no command within {self.proxy.config.first_command_timeout:g} s"
+        logger.info("#%d closed: %s", self.conn, reason)
+        await self._feed(Shutdown(t=self.proxy.now(), reason=reason))
 
     async def _forward_unframed(self, event: DataReceived) -> None:
         """Send a client chunk on, then hand it to the relay (which asked for this); it is
@@ -178,7 +184,7 @@ class Session:
             case CloseSide(side=side, half_close=half):
                 await self._close(side, half)
             case OpenUpstream(first=first):
-                self._routing.deadline = math.inf  # routed: no deadline any more
+                self._deadline = math.inf  # routed: no deadline any more
                 await self._feed(await self._open_upstream(first))
             case RequestRedirect():
                 await self._feed(await self._redirect(command))
