@@ -1,66 +1,53 @@
-"""msproxy/capture/format: the capture records (JSON Lines), to and from commands.
+"""msproxy/capture/format: reading capture records back into bytes and commands.
 
-The format is documented for users in ``docs/capture-format.md``; this module is its
-single implementation. A capture is one JSON object per line: a ``header`` record,
-then ``open``, ``cmd``, ``raw``, ``rewrite``, ``error`` and ``close`` records in the
-order they happened. A ``cmd`` record keeps enough to rebuild the exact bytes:
-
-* ``cmd``, ``trid`` and ``args`` (the byte count of a payload command is not in
-  ``args``; it is the payload's length);
-* ``payload`` (UTF-8 text: no control characters but TAB, LF, CR) or ``payload_b64``
-  (anything else), absent without payload;
-* ``line`` (or ``line_b64``) only when the line is not the canonical
-  ``CMD[ TRID][ ARGS][ LEN]\\r\\n`` (a bare LF, a ``007`` TrID or byte count, ...):
-  then it holds the exact line, line end included. A line that is not UTF-8 is always
-  kept in ``line_b64`` (its ``args`` then show U+FFFD for the undecodable bytes).
+The records are built in ``records`` (each type's fields stated there; the public
+contract is ``docs/capture-format.md``); this module turns them back into what they
+stand for: the exact bytes of a ``cmd``, ``raw`` or ``run`` record (``rebuild``), the
+``Command`` of a ``cmd`` record, the commands of a ``run``, and the header check.
+Its old names for the builders and constants (``command_record``, ``header_record``,
+``put_bytes``, ``FORMAT_VERSION``, ...) still import from here.
 """
 
 from __future__ import annotations
 
 import base64
-import re
-from typing import Any
 
 from msmgr.codec import Command, Direction, Framer, Limits, canonical_line
 
-FORMAT_NAME = "msnp-capture"
-FORMAT_VERSION = 2
-"""The version written by default (``CaptureWriter(version=...)`` writes version 1 too)."""
-RUN_VERSION = 2
-"""The first version with ``run`` records (several ordinary commands in one record)."""
+from .records import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    RECORD_TYPES_BY_VERSION,
+    RUN_VERSION,
+    VERSIONS,
+    Record,
+    command_record,
+    header_record,
+    put_bytes,
+)
 
-Record = dict[str, Any]
-
-RECORD_TYPES_BY_VERSION = {
-    1: frozenset({"header", "open", "close", "cmd", "raw", "rewrite", "error"}),
-    2: frozenset({"header", "open", "close", "cmd", "raw", "rewrite", "error", "run"}),
-}
-"""The record types of each version this reader knows (a new type is a new version)."""
-VERSIONS = tuple(sorted(RECORD_TYPES_BY_VERSION))
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "RECORD_TYPES_BY_VERSION",
+    "RUN_VERSION",
+    "VERSIONS",
+    "CaptureFormatError",
+    "Record",
+    "check_header",
+    "command_record",
+    "get_bytes",
+    "header_record",
+    "put_bytes",
+    "rebuild",
+    "record_command",
+    "run_commands",
+    "run_records",
+]
 
 
 class CaptureFormatError(ValueError):
     """A capture file or record that does not follow the capture format."""
-
-
-# Control characters that make bytes "not text" (TAB, LF and CR are text).
-_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def put_bytes(record: Record, key: str, data: bytes) -> None:
-    """Store ``data`` under ``key`` when it is UTF-8 text, else in base64 under ``key + "_b64"``.
-
-    UTF-8 text: valid UTF-8 with no control character other than TAB, LF and CR (binary
-    data such as a P2P header would otherwise become mostly ``\\u0000`` escapes, six
-    bytes each, where base64 takes one and a third).
-    """
-    if _CONTROL.search(data) is None:
-        try:
-            record[key] = data.decode("utf-8")
-            return
-        except UnicodeDecodeError:
-            pass
-    record[key + "_b64"] = base64.b64encode(data).decode("ascii")
 
 
 def get_bytes(record: Record, key: str) -> bytes | None:
@@ -80,45 +67,6 @@ def get_bytes(record: Record, key: str) -> bytes | None:
         except (ValueError, TypeError) as exc:  # binascii.Error, non-ASCII text, not text
             raise CaptureFormatError(f"{key}_b64 is not valid base64: {exc}") from None
     return None
-
-
-def command_record(conn: int, direction: str, command: Command, t: float) -> Record:
-    """The ``cmd`` record of ``command`` as seen on connection ``conn`` at time ``t``."""
-    record: Record = {
-        "type": "cmd",
-        "t": t,
-        "conn": conn,
-        "dir": direction,
-        "cmd": command.verb,
-        "trid": command.trid,
-        "args": list(command.args),
-    }
-    payload = command.payload
-    if payload is not None:
-        put_bytes(record, "payload", payload)
-    raw = command.raw
-    if raw is not None:
-        line = raw if payload is None else raw[: len(raw) - len(payload)]
-        if not _is_utf8(line):
-            # The codec keeps non-UTF-8 bytes as lone surrogates, which JSON text cannot
-            # carry: args get U+FFFD for reading, line_b64 keeps the exact bytes.
-            record["args"] = [_displayable(arg) for arg in command.args]
-            put_bytes(record, "line", line)
-        elif line != canonical_line(command.verb, command.trid, command.args, payload):
-            put_bytes(record, "line", line)
-    return record
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _displayable(text: str) -> str:
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def record_command(record: Record) -> Command:
@@ -209,20 +157,6 @@ def rebuild(record: Record) -> bytes:
         run_commands(record)  # checks that the bytes are the commands it says
         return get_bytes(record, "data") or b""
     return b""
-
-
-def header_record(t: float, tool: str, *, version: int = FORMAT_VERSION, **extra: Any) -> Record:
-    """The first record of every capture (``version``: one of ``VERSIONS``)."""
-    if version not in VERSIONS:
-        raise ValueError(f"capture format version {version!r} is not one of {VERSIONS}")
-    return {
-        "type": "header",
-        "format": FORMAT_NAME,
-        "version": version,
-        "started": t,
-        "tool": tool,
-        **extra,
-    }
 
 
 def check_header(record: Record) -> int:

@@ -35,7 +35,7 @@ from msmgr.codec.address import format_address
 from msmgr.debug import Debug
 from msmgr.logsetup import configure_logging
 from msmgr.server import DEMO_USERS, ServerAddresses, ServerConfig, serve_reference
-from msproxy.capture.format import FORMAT_VERSION, VERSIONS
+from msproxy.capture.records import FORMAT_VERSION, VERSIONS
 from msproxy.capture.scan import PURE_PYTHON_ENV
 from msproxy.proxy.allocator import tune_malloc
 from msproxy.proxy.config import ProxyConfig

@@ -22,6 +22,15 @@ class SendData:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ForwardUnframed:
+    """From now on, send each chunk read from ``side`` on to the other side as it comes,
+    *before* handing it to the relay, which then only frames and records it (emitted once,
+    when nothing of that side is held: its bytes are never rewritten)."""
+
+    side: Side
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CloseSide:
     """Close ``side``: only its sending half (``half_close``) or the whole connection."""
 
@@ -76,4 +85,6 @@ class Log:
     args: tuple[object, ...] = ()
 
 
-ProxyCommand = SendData | CloseSide | OpenUpstream | RequestRedirect | WriteRecords | Log
+ProxyCommand = (
+    SendData | ForwardUnframed | CloseSide | OpenUpstream | RequestRedirect | WriteRecords | Log
+)

@@ -11,7 +11,7 @@ import trio
 
 from msmgr.codec import Limits
 from msmgr.debug import Debug
-from msproxy.capture.format import FORMAT_VERSION
+from msproxy.capture.records import FORMAT_VERSION
 
 Connect = Callable[[str, int], Awaitable[trio.abc.Stream]]
 """Opens a byte stream to (host, port); ``trio.open_tcp_stream`` by default."""

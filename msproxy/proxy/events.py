@@ -17,9 +17,14 @@ class Side(enum.Enum):
         return Side.UPSTREAM if self is Side.CLIENT else Side.CLIENT
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class DataReceived:
-    """Bytes arrived from one side at time ``t`` (seconds, the capture's clock)."""
+    """Bytes arrived from one side at time ``t`` (seconds, the capture's clock).
+
+    Not frozen, unlike the other events: one is made per chunk read, and a frozen
+    dataclass's ``__init__`` sets each field through ``object.__setattr__``. Treat it
+    as read-only.
+    """
 
     side: Side
     data: bytes | bytearray

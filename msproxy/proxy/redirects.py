@@ -8,7 +8,7 @@ Strategy: the proxy must tell from a new connection where the client was sent.
 * NS (``XFR NS``): the first command is ``VER``, exactly like a first connection to the
   DS, so one port cannot tell them apart when many clients share an address (it would
   send one client's DS connection to the NS another client was redirected to). The
-  proxy therefore gives each NS *target* its own listener port (``Proxy.ns_port``): the
+  proxy therefore gives each NS *target* its own listener port (``routing.Router``): the
   port names the target exactly. This table only remembers which connection the
   redirect came from (for the ``open`` record's ``parent``), per client address and
   target, first in first out.

@@ -4,8 +4,8 @@ The main listener takes a client's first connection, which goes to the configure
 upstream (the DS), and its switchboard connections (``XFR SB``/``RNG``), recognised by
 their cookie. Each NS target named in an ``XFR NS`` gets a listener of its own (opened
 on first use, bounded), so that NS connections, which start with ``VER`` like a DS
-connection, go to exactly the server the redirect named (see ``redirects``). The proxy
-connects to nothing else: no open relay.
+connection, go to exactly the server the redirect named (the policy: ``routing``). The
+proxy connects to nothing else: no open relay.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import NoReturn
 
 import trio
 
-from msmgr.codec.address import format_address, parse_address
+from msmgr.codec.address import format_address
 from msmgr.debug import Debug, flag_logger
 from msproxy import __version__
 from msproxy.capture import CaptureWriter
@@ -27,7 +27,7 @@ from msproxy.capture.scan import fast_path_status
 
 from .config import ProxyConfig
 from .redact import Redactor
-from .redirects import RedirectTable
+from .routing import Router
 from .session import Session
 from .sink import CaptureSink
 
@@ -55,7 +55,7 @@ class ProxyListening:
 
 
 class Proxy:
-    """State shared by all sessions: config, capture sink, pending redirects.
+    """State shared by all sessions: config, capture sink, routing (pending redirects).
 
     ``handle_client`` runs one session; ``serve_proxy`` feeds it from the listener, and
     tests may call it with any ``trio.abc.Stream`` (memory streams included).
@@ -65,15 +65,20 @@ class Proxy:
         self.config = config
         self.sink = sink
         self.port = port
-        self.redirects = RedirectTable(
-            ttl=config.redirect_ttl, max_pending=config.max_pending_redirects
+        self.router = Router(
+            upstream=config.upstream,
+            port=port,
+            public_host=config.public_host,
+            listen_host=config.listen[0],
+            ttl=config.redirect_ttl,
+            max_pending=config.max_pending_redirects,
+            max_ns_listeners=config.max_ns_listeners,
         )
         self.redactor = Redactor() if config.redact else None
         self._ids = itertools.count(1)
         self.now = config.clock
         self.active = 0
         self.nursery: trio.Nursery | None = None
-        self._ns_ports: dict[tuple[str, int], int] = {}
         self._loggers = {flag: flag_logger(flag) for flag in Debug}
         self._console = [
             (int(flag), self._loggers[flag])
@@ -95,36 +100,11 @@ class Proxy:
                 mask &= ~bit
         return Debug(mask)
 
-    @staticmethod
-    def now_monotonic() -> float:
-        return trio.current_time()
-
-    def advertised(self, local: tuple[str, int] | None, port: int) -> str:
-        """The address written into rewritten redirects, for listener ``port``.
-
-        ``--public-host`` wins (its port, if given, only for the main listener); else the
-        address the client reached the proxy on.
-        """
-        public = self.config.public_host
-        if public:
-            host, public_port = parse_address(public, default_port=self.port)
-            return format_address(host, public_port if port == self.port else port)
-        host = local[0] if local else self.config.listen[0]
-        if host in ("", "0.0.0.0", "::"):
-            host = "127.0.0.1"
-        return format_address(host, port)
-
-    async def ns_port(self, target: tuple[str, int]) -> int | None:
-        """The port of the listener for NS ``target`` (opened on first use), or None.
-
-        None when the proxy has no nursery to serve it (``handle_client`` used alone),
-        when ``max_ns_listeners`` are open already, or when binding fails.
-        """
-        port = self._ns_ports.get(target)
-        if port is not None:
-            return port
-        if self.nursery is None or len(self._ns_ports) >= self.config.max_ns_listeners:
-            logger.warning("no NS listener available for %s", format_address(*target))
+    async def open_ns_listener(self, target: tuple[str, int]) -> int | None:
+        """Open a listener whose connections go to NS ``target``; its port, or None when
+        the proxy has no nursery to serve it (``handle_client`` used alone) or binding
+        fails. (Whether one is needed is the ``Router``'s decision.)"""
+        if self.nursery is None:
             return None
         try:
             listeners = await trio.open_tcp_listeners(0, host=self.config.listen[0])
@@ -132,7 +112,6 @@ class Proxy:
             logger.warning("cannot open an NS listener: %s", exc)
             return None
         port = int(listeners[0].socket.getsockname()[1])
-        self._ns_ports[target] = port
         logger.info("NS %s is proxied on port %d", format_address(*target), port)
         handler = partial(self.handle_client, ns_target=target)
         self.nursery.start_soon(partial(trio.serve_listeners, handler, listeners))

@@ -1,35 +1,30 @@
 """msproxy/proxy/session: the trio driver of one proxied connection.
 
-One ``Session`` per accepted client. It feeds what it reads into its ``Relay`` and
-executes the commands that come back, in order, *before* reading again: a slow reader
-on one side therefore stops the proxy reading from the other (backpressure, bounded
-buffers). Each side has its own pump task in the session's nursery; the upstream pump
-starts once the client's first command has chosen the upstream (``OpenUpstream``).
-A client that sends no command within ``first_command_timeout`` of its accept is closed
-(``close`` record ``by: "proxy"``). A chunk's ``WriteRecords`` comes after the ``SendData``
-that forwards it (nothing is built or queued before the forward); ``_execute`` still
-queues it when that forward fails or is cancelled, so every command read is recorded.
-Client chunks are even forwarded before the relay frames them once it allows it
-(``Relay.raw_c2s``: relaying, nothing held): client bytes are never rewritten.
+One ``Session`` per accepted client feeds what it reads into its ``Relay`` and executes
+the commands that come back, in order, before reading again: a slow reader on one side
+stops the proxy reading the other (backpressure). One read loop per side, both in the
+session's nursery; the upstream's starts once the relay asks for it (``OpenUpstream``).
+Where to connect and what to do with a redirect are the ``Router``'s decisions.
 
-Failures stay inside the session: a broken or refused connection becomes a
-``ConnectionClosed``/``UpstreamOpened(error=...)`` event, which the relay records and
-turns into closing commands. When the session is cancelled (the proxy stops), the relay
-still gets a ``Shutdown`` so the capture has the close record.
+Every command read is recorded: records and log lines are executed even after a send
+that failed or was cancelled. A broken connection becomes a ``ConnectionClosed`` event; a
+client that sends no first command within ``first_command_timeout`` (a deadline on its
+reads until then) and a cancelled session get a ``Shutdown``, so the capture has the close.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+import math
 
 import trio
 
 from msmgr.codec import Command
-from msmgr.codec.address import format_address, parse_address
+from msmgr.codec.address import format_address
 
 from .commands import (
     CloseSide,
+    ForwardUnframed,
     Log,
     OpenUpstream,
     ProxyCommand,
@@ -39,28 +34,22 @@ from .commands import (
 )
 from .events import (
     ConnectionClosed,
+    DataReceived,
+    Event,
     RedirectReady,
     Shutdown,
     Side,
     UpstreamOpened,
 )
-from .redirects import Redirect
-from .relay import Relay, RelayState
-
-if TYPE_CHECKING:
-    from .server import Proxy
+from .host import Host
+from .relay import Relay
+from .routing import Address
 
 logger = logging.getLogger(__name__)
 
 RECEIVE_SIZE = 256 * 1024
-"""Bytes asked of the socket per read. Under load a read takes what the kernel holds, so
-bigger reads mean fewer passes through the relay's Python code per byte (measured with
-scripts/bench/relay.py: 0.9 us of CPU per command against 1.4 with 64 KiB); an idle
-connection holds no buffer, and a small read costs no more. 1 MiB was measured too
-(three alternating A/B runs, medians): 9-24% less CPU per command client to server and
-5-10% server to client, with a p99 latency 0.65-2.3x; not taken, because a connection
-then holds up to four times the memory while its peer does not read, and a busy one
-holds the event loop (every other connection) about four times as long per read."""
+"""Bytes asked of the socket per read: under load a read takes what the kernel holds, so
+bigger reads mean fewer passes through the relay per byte; an idle connection holds none."""
 _STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError)
 
 
@@ -69,36 +58,37 @@ class Session:
 
     def __init__(
         self,
-        proxy: Proxy,
+        proxy: Host,
         conn: int,
         client_stream: trio.abc.Stream,
         *,
-        client_addr: tuple[str, int] | None,
-        local_addr: tuple[str, int] | None,
-        ns_target: tuple[str, int] | None = None,
+        client_addr: Address | None,
+        local_addr: Address | None,
+        ns_target: Address | None = None,
     ) -> None:
         self.proxy = proxy
-        self.ns_target = ns_target
         self.conn = conn
-        self.client_addr = client_addr
+        self.client_host = client_addr[0] if client_addr else ""
         self.local_addr = local_addr
-        client = format_address(*client_addr) if client_addr else "unknown"
-        config = proxy.config
+        self.ns_target = ns_target
         self.relay = Relay(
             conn,
-            client=client,
+            client=format_address(*client_addr) if client_addr else "unknown",
             redactor=proxy.redactor,
             debug=proxy.debug_now(),
-            limits=config.limits,
+            limits=proxy.config.limits,
             opened=proxy.now(),
             record=proxy.sink.writer is not None,
-            fast=config.accelerate,
+            fast=proxy.config.accelerate,
         )
         self.streams: dict[Side, trio.abc.Stream] = {Side.CLIENT: client_stream}
+        self._unframed = False  # ForwardUnframed(CLIENT) came: forward, then hand in
+        self._deadline = math.inf  # for the client's first command (inf once routed)
         self._nursery: trio.Nursery | None = None
 
     async def run(self) -> None:
         """Relay until both sides are closed (or the session is cancelled)."""
+        self._deadline = trio.current_time() + self.proxy.config.first_command_timeout
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
@@ -112,100 +102,63 @@ class Session:
                 for stream in self.streams.values():
                     await trio.aclose_forcefully(stream)
 
-    # -- pumps --------------------------------------------------------------------
-
     async def _pump(self, side: Side) -> None:
-        stream = self.streams[side]
-        relay = self.relay
-        proxy = self.proxy
-        sink = proxy.sink
-        debug = bool(proxy.config.debug)
-        if side is Side.CLIENT and not await self._await_first_command(stream):
-            return
-        while relay.state is not RelayState.CLOSED:
+        """The read loop of ``side``: each chunk in, its commands executed, until closed."""
+        stream, relay, proxy = self.streams[side], self.relay, self.proxy
+        sink, debug = proxy.sink, bool(proxy.config.debug)
+        while not relay.closed:
             try:
-                data = await stream.receive_some(RECEIVE_SIZE)
+                if self._deadline == math.inf or side is Side.UPSTREAM:
+                    data = await stream.receive_some(RECEIVE_SIZE)
+                else:
+                    with trio.move_on_at(self._deadline) as waiting:
+                        data = await stream.receive_some(RECEIVE_SIZE)
+                    if waiting.cancelled_caught:
+                        await self._no_first_command()
+                        return
             except _STREAM_ERRORS as exc:
-                # (after the relay closed, it ignores this event)
-                event = ConnectionClosed(side=side, t=proxy.now(), error=_why(exc, "receive"))
-                await self._execute(relay.handle(event))
+                error = _why(exc, "receive")
+                await self._feed(ConnectionClosed(side=side, t=proxy.now(), error=error))
                 return
             if not data:
-                await self._execute(relay.handle(ConnectionClosed(side=side, t=proxy.now())))
+                await self._feed(ConnectionClosed(side=side, t=proxy.now()))
                 return
             if debug:  # the console may have been turned down (or up) since
                 relay.debug = proxy.debug_now()
-            if relay.raw_c2s and side is Side.CLIENT:
-                await self._forward_raw(data, proxy.now())
+            event = DataReceived(side=side, data=data, t=proxy.now())
+            if self._unframed and side is Side.CLIENT and not relay.closed:
+                await self._forward_unframed(event)
             else:
-                await self._execute(relay.data_received(side, data, proxy.now()))
+                await self._feed(event)
             if sink.full:
                 await sink.wait_room()
 
-    async def _forward_raw(self, data: bytes | bytearray, t: float) -> None:
-        """Forward a client chunk before the relay frames it (``Relay.raw_c2s``), then let
-        the relay frame and record it; it is recorded even when that forward fails or is
-        cancelled."""
-        relay = self.relay
+    async def _no_first_command(self) -> None:
+        reason = f"no command within {self.proxy.config.first_command_timeout:g} s"
+        logger.info("#%d closed: %s", self.conn, reason)
+        await self._feed(Shutdown(t=self.proxy.now(), reason=reason))
+
+    async def _forward_unframed(self, event: DataReceived) -> None:
+        """Send a client chunk on, then hand it to the relay (which asked for this); it is
+        recorded even when that send fails or is cancelled."""
         try:
-            await self.streams[Side.UPSTREAM].send_all(data)
+            await self.streams[Side.UPSTREAM].send_all(event.data)
         except _STREAM_ERRORS as exc:
-            self._execute_now(relay.data_received(Side.CLIENT, data, t, forwarded=True))
-            if not relay.closed:
-                failed = ConnectionClosed(
-                    side=Side.UPSTREAM, t=self.proxy.now(), error=_why(exc, "send")
-                )
-                await self._execute(relay.handle(failed))
+            self._execute_now(self.relay.handle(event))
+            error = _why(exc, "send")
+            await self._feed(ConnectionClosed(side=Side.UPSTREAM, t=self.proxy.now(), error=error))
             return
         except BaseException:
-            self._execute_now(relay.data_received(Side.CLIENT, data, t, forwarded=True))
+            self._execute_now(self.relay.handle(event))
             raise
-        await self._execute(relay.data_received(Side.CLIENT, data, t, forwarded=True))
+        await self._feed(event)
 
-    async def _await_first_command(self, stream: trio.abc.Stream) -> bool:
-        """Read the client until its first command routes the connection.
-
-        The relay must leave WAITING_FIRST within ``first_command_timeout`` of the
-        accept, else it records a close ``by: "proxy"`` and the session ends. Returns
-        whether the client pump goes on (False: the connection is over).
-        """
-        relay = self.relay
-        proxy = self.proxy
-        timeout = proxy.config.first_command_timeout
-        commands: list[ProxyCommand] = []
-        with trio.move_on_after(timeout):
-            while relay.state is RelayState.WAITING_FIRST:
-                try:
-                    data = await stream.receive_some(RECEIVE_SIZE)
-                except _STREAM_ERRORS as exc:
-                    error = _why(exc, "receive")
-                    commands = relay.handle(
-                        ConnectionClosed(side=Side.CLIENT, t=proxy.now(), error=error)
-                    )
-                    break
-                if not data:
-                    commands = relay.handle(ConnectionClosed(side=Side.CLIENT, t=proxy.now()))
-                    break
-                commands = relay.data_received(Side.CLIENT, data, proxy.now())
-                if relay.state is RelayState.WAITING_FIRST:
-                    await self._execute(commands)  # logs only: nothing here waits
-                    commands = []
-        if relay.state is RelayState.WAITING_FIRST:
-            reason = f"no command within {timeout:g} s"
-            logger.info("#%d closed: %s", self.conn, reason)
-            commands = relay.handle(Shutdown(t=proxy.now(), reason=reason))
-        # Outside the timeout: opening the upstream has a timeout of its own.
-        await self._execute(commands)
-        return not relay.closed
-
-    # -- executing relay commands ------------------------------------------------
+    async def _feed(self, event: Event) -> None:
+        await self._execute(self.relay.handle(event))
 
     async def _execute(self, commands: list[ProxyCommand]) -> None:
-        """Execute ``commands`` in order.
-
-        Whatever happens on the way (a failed send, cancellation), the ``WriteRecords`` and
-        ``Log`` commands after it are still executed: every command read gets recorded.
-        """
+        """Execute ``commands`` in order; after a failed or cancelled one, the records and
+        logs that follow are still executed (every command read gets recorded)."""
         for index, command in enumerate(commands):
             try:
                 failed = await self._execute_one(command)
@@ -214,32 +167,28 @@ class Session:
                 raise
             if failed is not None:
                 self._execute_now(commands[index + 1 :])
-                if not self.relay.closed:
-                    await self._execute(self.relay.handle(failed))
+                await self._feed(failed)
                 return
 
     async def _execute_one(self, command: ProxyCommand) -> ConnectionClosed | None:
-        """Execute one command; a send that failed comes back as the event to handle."""
+        """Execute one command; a send that failed comes back as the event to feed."""
         match command:
             case SendData(side=side, data=data):
-                stream = self.streams.get(side)
-                if stream is None:  # pragma: no cover - the relay never sends early
-                    raise RuntimeError(f"SendData to {side.value} before it is open")
                 try:
-                    await stream.send_all(data)
+                    await self.streams[side].send_all(data)
                 except _STREAM_ERRORS as exc:
                     return ConnectionClosed(side=side, t=self.proxy.now(), error=_why(exc, "send"))
-            case WriteRecords(records=records):
-                self.proxy.sink.put(records)
-            case Log(flag=flag, level=level, msg=msg, args=args):
-                self.proxy.logger(flag).log(level, msg, *args)
+            case WriteRecords() | Log():
+                self._execute_now([command])
+            case ForwardUnframed():
+                self._unframed = True
             case CloseSide(side=side, half_close=half):
                 await self._close(side, half)
             case OpenUpstream(first=first):
-                await self._execute(await self._open_upstream(first))
+                self._deadline = math.inf  # routed: no deadline any more
+                await self._feed(await self._open_upstream(first))
             case RequestRedirect():
-                reply = await self._redirect(command)
-                await self._execute(self.relay.handle(reply))
+                await self._feed(await self._redirect(command))
         return None
 
     def _execute_now(self, commands: list[ProxyCommand]) -> None:
@@ -251,90 +200,67 @@ class Session:
                 self.proxy.logger(command.flag).log(command.level, command.msg, *command.args)
 
     async def _close(self, side: Side, half: bool) -> None:
-        stream = self.streams.get(side)
-        if not half:
+        if not half:  # both sides: the session is over
             if self._nursery is not None:
                 self._nursery.cancel_scope.cancel()
             return
-        if stream is None:
-            return
+        stream = self.streams.get(side)
         if isinstance(stream, trio.abc.HalfCloseableStream):
             try:
                 await stream.send_eof()
             except (*_STREAM_ERRORS, trio.BusyResourceError, OSError):
                 pass
-        else:
+        elif stream is not None:
             await trio.aclose_forcefully(stream)
 
-    async def _open_upstream(self, first: Command) -> list[ProxyCommand]:
-        proxy = self.proxy
-        config = proxy.config
-        client_host = self.client_addr[0] if self.client_addr else ""
-        if self.ns_target is not None:
-            route = proxy.redirects.claim_ns(client_host, self.ns_target, proxy.now_monotonic())
-        else:
-            route = proxy.redirects.route(client_host, first, proxy.now_monotonic())
-        if self.ns_target is not None and route is None:
-            target, role, parent, via = self.ns_target, "NS", None, None
-        elif route is None:
-            target, role, parent, via = config.upstream, "DS", None, None
-        else:
-            target, role, parent, via = route.target, route.kind, route.parent, route.via
-        upstream = format_address(*target)
+    async def _open_upstream(self, first: Command) -> UpstreamOpened:
+        proxy, config = self.proxy, self.proxy.config
+        now = trio.current_time()
+        route = proxy.router.route(
+            first, client_host=self.client_host, ns_target=self.ns_target, now=now
+        )
+        upstream = format_address(*route.target)
+        error: str | None = None
         try:
             with trio.fail_after(config.connect_timeout):
-                stream = await config.connect(*target)
+                stream = await config.connect(*route.target)
         except (OSError, trio.TooSlowError) as exc:
             error = "timed out" if isinstance(exc, trio.TooSlowError) else str(exc)
-            logger.warning("#%d cannot connect to %s %s: %s", self.conn, role, upstream, error)
-            return self.relay.handle(
-                UpstreamOpened(
-                    upstream=upstream,
-                    role=role,
-                    t=proxy.now(),
-                    parent=parent,
-                    via=via,
-                    error=error or type(exc).__name__,
-                )
+            logger.warning(
+                "#%d cannot connect to %s %s: %s", self.conn, route.role, upstream, error
             )
-        self.streams[Side.UPSTREAM] = stream
-        logger.info("#%d %s connected to %s %s", self.conn, upstream, role, upstream)
-        assert self._nursery is not None
-        self._nursery.start_soon(self._pump, Side.UPSTREAM)
-        return self.relay.handle(
-            UpstreamOpened(upstream=upstream, role=role, t=proxy.now(), parent=parent, via=via)
+            error = error or type(exc).__name__
+        else:
+            self.streams[Side.UPSTREAM] = stream
+            logger.info("#%d connected to %s %s", self.conn, route.role, upstream)
+            assert self._nursery is not None
+            self._nursery.start_soon(self._pump, Side.UPSTREAM)
+        return UpstreamOpened(
+            upstream=upstream,
+            role=route.role,
+            t=proxy.now(),
+            parent=route.parent,
+            via=route.via,
+            error=error,
         )
 
     async def _redirect(self, request: RequestRedirect) -> RedirectReady:
-        proxy = self.proxy
-        try:
-            target = parse_address(request.target)
-        except ValueError as exc:
-            logger.warning("#%d unusable redirect address: %s", self.conn, exc)
+        proxy, router = self.proxy, self.proxy.router
+        plan = router.plan(request)
+        if plan.listen and plan.target is not None:
+            plan = router.listening(plan.target, await proxy.open_ns_listener(plan.target))
+        if plan.refused is not None:
+            logger.warning("#%d redirect not proxied: %s", self.conn, plan.refused)
             return RedirectReady(address=None, t=proxy.now())
-        if request.kind == "SB" and request.cookie is None:
-            return RedirectReady(address=None, t=proxy.now())
-        port = proxy.port
-        if request.kind == "NS":
-            ns_port = await proxy.ns_port(target)
-            if ns_port is None:
-                return RedirectReady(address=None, t=proxy.now())
-            port = ns_port
-        client_host = self.client_addr[0] if self.client_addr else ""
-        proxy.redirects.add(
-            Redirect(
-                kind=request.kind,
-                via=request.via,
-                target=target,
-                parent=self.conn,
-                client_host=client_host,
-                expires=proxy.now_monotonic() + proxy.redirects.ttl,
-                cookie=request.cookie,
-                sessid=request.sessid,
-            ),
-            proxy.now_monotonic(),
+        address = router.accept(
+            request,
+            plan,
+            parent=self.conn,
+            client_host=self.client_host,
+            local=self.local_addr,
+            now=trio.current_time(),
         )
-        return RedirectReady(address=proxy.advertised(self.local_addr, port), t=proxy.now())
+        return RedirectReady(address=address, t=proxy.now())
 
 
 def _why(exc: BaseException, what: str) -> str:

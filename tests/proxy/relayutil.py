@@ -8,6 +8,7 @@ from msproxy.capture import Record, rebuild, run_records
 from msproxy.capture.encode import RecordRun
 from msproxy.proxy.commands import (
     CloseSide,
+    ForwardUnframed,
     OpenUpstream,
     ProxyCommand,
     RequestRedirect,
@@ -55,7 +56,8 @@ def rebuilt(recs: list[Record], direction: str) -> bytes:
 
 
 class Driver:
-    """Runs a Relay like the trio driver would: answers blocking commands at once."""
+    """Runs a Relay like the trio driver would: answers blocking commands at once, and
+    once told ``ForwardUnframed``, sends client chunks on before handing them in."""
 
     def __init__(self, relay: Relay, *, local: str | None = "127.0.0.1:1863") -> None:
         self.relay = relay
@@ -63,9 +65,15 @@ class Driver:
         self.log: list[ProxyCommand] = []
         self.redirects: list[RequestRedirect] = []
         self.opens: list[OpenUpstream] = []
+        self.unframed = False
 
-    def feed(self, side: Side, data: bytes) -> list[ProxyCommand]:
-        done = self.run(self.relay.handle(DataReceived(side=side, data=data)))
+    def feed(self, side: Side, data: bytes, t: float = 0.0) -> list[ProxyCommand]:
+        """Hand in a chunk read from ``side``; every command that follows, in order (a
+        client chunk forwarded unframed shows as the ``SendData`` before them)."""
+        done: list[ProxyCommand] = []
+        if self.unframed and side is Side.CLIENT and not self.relay.closed:
+            done.append(SendData(side=Side.UPSTREAM, data=data))
+        done += self.run(self.relay.handle(DataReceived(side=side, data=data, t=t)))
         self.log += done
         return done
 
@@ -73,7 +81,11 @@ class Driver:
         done: list[ProxyCommand] = []
         for command in commands:
             done.append(command)
-            if isinstance(command, OpenUpstream):
+            if isinstance(command, ForwardUnframed):
+                assert command.side is Side.CLIENT
+                assert not self.unframed, "ForwardUnframed comes once"
+                self.unframed = True
+            elif isinstance(command, OpenUpstream):
                 self.opens.append(command)
                 done += self.run(
                     self.relay.handle(UpstreamOpened(upstream="10.0.0.1:1863", role="DS"))

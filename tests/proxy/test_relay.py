@@ -6,7 +6,14 @@ import pytest
 
 from msmgr.codec import Limits
 from msmgr.debug import Debug
-from msproxy.proxy.commands import CloseSide, OpenUpstream, RequestRedirect, SendData, WriteRecords
+from msproxy.proxy.commands import (
+    CloseSide,
+    ForwardUnframed,
+    OpenUpstream,
+    RequestRedirect,
+    SendData,
+    WriteRecords,
+)
 from msproxy.proxy.events import (
     ConnectionClosed,
     DataReceived,
@@ -223,8 +230,9 @@ def test_non_redirects_pass_unchanged(line: bytes) -> None:
 
 
 def test_client_xfr_request_is_not_a_redirect() -> None:
-    relay, _ = started()
-    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"XFR 9 SB\r\n"))
+    _relay, driver = started()
+    out = driver.feed(Side.CLIENT, b"XFR 9 SB\r\n")
+    assert not any(isinstance(c, RequestRedirect) for c in out)
     assert sent(out, Side.UPSTREAM) == b"XFR 9 SB\r\n"
 
 
@@ -238,26 +246,28 @@ def test_refused_redirect_is_forwarded_unchanged_with_an_error() -> None:
 
 
 def test_unparsed_is_forwarded_and_recorded() -> None:
-    relay, _ = started()
-    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"hello there\r\nPNG\r\n"))
+    _relay, driver = started()
+    out = driver.feed(Side.CLIENT, b"hello there\r\nPNG\r\n")
     assert sent(out, Side.UPSTREAM) == b"hello there\r\nPNG\r\n"
     recs = records(out)
     assert [r["type"] for r in recs] == ["error", "raw", "cmd"]
     assert recs[1]["data"] == "hello there\r\n"
 
 
-def raw_c2s(relay: Relay) -> bool:
-    """``relay.raw_c2s`` read afresh (no narrowing by mypy across relay calls)."""
-    return relay.raw_c2s
+def unframed(relay: Relay) -> bool:
+    """``relay.c2s_unframed`` read afresh (no narrowing by mypy across relay calls)."""
+    return relay.c2s_unframed
 
 
 def test_line_over_the_limit_closes_the_connection() -> None:
     """Once relaying, client chunks are forwarded whole before they are framed: the
     server got the chunk with the start of the long line; the capture says so."""
-    relay, _ = started(limits=Limits(max_line=64, max_payload=100))
-    assert raw_c2s(relay)
-    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"PNG\r\n" + b"A" * 100))
+    relay, driver = started(limits=Limits(max_line=64, max_payload=100))
+    assert unframed(relay)
+    assert driver.unframed
+    out = driver.feed(Side.CLIENT, b"PNG\r\n" + b"A" * 100)
     assert isinstance(out[0], SendData)
+    assert sent(out[1:], Side.UPSTREAM) == b""  # the relay does not send it again
     assert sent(out, Side.UPSTREAM) == b"PNG\r\n" + b"A" * 100
     recs = records(out)
     assert [r["type"] for r in recs] == ["cmd", "error", "raw", "close"]
@@ -270,7 +280,7 @@ def test_line_over_the_limit_closes_the_connection() -> None:
         (Side.UPSTREAM, False),
     }
     assert relay.closed
-    assert not raw_c2s(relay)
+    assert not unframed(relay)
     assert relay.handle(DataReceived(side=Side.CLIENT, data=b"PNG\r\n")) == []
 
 
@@ -282,8 +292,9 @@ def test_line_over_the_limit_is_not_forwarded_while_framing_first() -> None:
     out = driver.feed(Side.CLIENT, b"VER 1 MSNP8 CVR0\r\nPN")
     assert sent(out, Side.UPSTREAM) == b"VER 1 MSNP8 CVR0\r\n"
     assert relay.state is RelayState.RELAYING
-    assert not raw_c2s(relay)
-    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"G\r\n" + b"A" * 100))
+    assert not unframed(relay)
+    assert not any(isinstance(c, ForwardUnframed) for c in driver.log)
+    out = driver.feed(Side.CLIENT, b"G\r\n" + b"A" * 100)
     assert sent(out, Side.UPSTREAM) == b"PNG\r\n"
     recs = records(out)
     assert [r["type"] for r in recs] == ["cmd", "error", "raw", "close"]
@@ -295,22 +306,27 @@ def test_client_chunks_are_forwarded_whole_once_nothing_is_held() -> None:
     relay = Relay(1, client="127.0.0.1:5000")
     driver = Driver(relay)
     driver.feed(Side.CLIENT, b"VER 1 MSNP8 CVR0\r\nPN")
-    assert not raw_c2s(relay)
-    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"G\r\nCHG 3 N"))
+    assert not unframed(relay)
+    out = driver.feed(Side.CLIENT, b"G\r\nCHG 3 N")
     assert sent(out, Side.UPSTREAM) == b"PNG\r\n"
-    assert not raw_c2s(relay)  # "CHG 3 N" is still held
-    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"LN 0\r\n"))
+    assert not unframed(relay)  # "CHG 3 N" is still held
+    out = driver.feed(Side.CLIENT, b"LN 0\r\n")
     assert sent(out, Side.UPSTREAM) == b"CHG 3 NLN 0\r\n"
-    assert raw_c2s(relay)
-    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"PNG\r\nCAL 4 b"))
+    # The relay says so once, after the forward and the records of that chunk.
+    assert [type(c) for c in out] == [SendData, WriteRecords, ForwardUnframed]
+    assert unframed(relay)
+    out = driver.feed(Side.CLIENT, b"PNG\r\nCAL 4 b")
     assert sent(out, Side.UPSTREAM) == b"PNG\r\nCAL 4 b"  # before it is complete
     assert [r["cmd"] for r in records(out)] == ["PNG"]
-    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"ob@example.com\r\n"))
+    out = driver.feed(Side.CLIENT, b"ob@example.com\r\n")
     assert sent(out, Side.UPSTREAM) == b"ob@example.com\r\n"
     assert [(r["cmd"], r["args"]) for r in records(out)] == [("CAL", ["bob@example.com"])]
-    # Already forwarded: the relay only records a chunk the driver sent itself.
-    out = relay.data_received(Side.CLIENT, b"PNG\r\n", forwarded=True)
+    # From now on the relay only frames and records client chunks: the driver sent them.
+    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"PNG\r\n"))
     assert [type(c) for c in out] == [WriteRecords]
+    # Server bytes are still the relay's to send.
+    out = relay.handle(DataReceived(side=Side.UPSTREAM, data=b"QNG 50\r\n"))
+    assert [type(c) for c in out] == [SendData, WriteRecords]
     # At the end, a partial line is recorded as forwarded, and not sent again.
     relay.handle(DataReceived(side=Side.CLIENT, data=b"junk"))
     out = relay.handle(ConnectionClosed(side=Side.CLIENT, t=1.0))
@@ -407,8 +423,8 @@ def test_shutdown_records_the_close() -> None:
 def test_data_is_forwarded_before_its_records() -> None:
     """Nothing stands between a chunk and its forward: its records come after (the
     driver still executes them when the forward fails, see test_session)."""
-    relay, _ = started()
-    out = relay.handle(DataReceived(side=Side.CLIENT, data=b"PNG\r\n"))
+    relay, driver = started()
+    out = driver.feed(Side.CLIENT, b"PNG\r\n")
     assert [type(c) for c in out] == [SendData, WriteRecords]
     out = relay.handle(DataReceived(side=Side.UPSTREAM, data=b"QNG 50\r\nOUT\r\n"))
     assert [type(c) for c in out] == [SendData, WriteRecords]
@@ -429,7 +445,7 @@ def test_fast_path_runs_only_while_no_command_is_logged(record_path: str) -> Non
     relay, driver = started(debug=Debug.OPEN)
     framers = [way.framer for way in relay._ways]
     scanners = [way.scanner for way in relay._ways]
-    assert all(s is not None and s.accelerated is (record_path == "c") for s in scanners)
+    assert all(s.accelerated is (record_path == "c") for s in scanners)
     assert [f.bulk for f in framers] == scanners
     relay.debug = Debug.COMMAND_RECV
     assert all(f.bulk is None for f in framers)
@@ -440,12 +456,12 @@ def test_fast_path_runs_only_while_no_command_is_logged(record_path: str) -> Non
 
 
 def test_big_pieces_are_forwarded_alone_and_small_ones_together() -> None:
-    from msproxy.proxy.relay import SEND_ALONE, _coalesced
+    from msproxy.proxy.sends import SEND_ALONE, coalesced
 
     big = memoryview(b"B" * SEND_ALONE)
     pieces: list[bytes | memoryview] = [b"a", b"b", big, b"c", big, big, b"d", b"e"]
-    out = _coalesced(pieces)
+    out = coalesced(pieces)
     assert [bytes(p) for p in out] == [b"ab", bytes(big), b"c", bytes(big), bytes(big), b"de"]
     assert out[1] is big  # sent as it is: no copy
-    assert _coalesced([b"x"]) == [b"x"]
+    assert coalesced([b"x"]) == [b"x"]
     assert b"".join(out) == b"".join(pieces)

@@ -1,0 +1,88 @@
+"""msproxy/proxy/logs: the ``Log`` commands a relay emits, each under its debug flag.
+
+COMMAND_SEND for client commands, COMMAND_RECV for server commands (the proxy stands where
+the client's library would), PACKET_SEND / PACKET_RECV for the bytes of each chunk,
+NOTIFICATION for list and presence commands when the COMMAND flag of that direction is
+off, OPEN / CLOSE for the connection, HANDLER for rewrites, and CONFUSED (always, at
+WARNING) for malformed traffic and limits. Every line starts with the connection's name.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from msmgr.codec import Command, Unparsed
+from msmgr.debug import NOTIFICATION_VERBS, Debug
+from msproxy.view.console import ARROWS, command_text, hexdump
+
+from .commands import Log
+from .redact import SECRET_VERBS, Redactor
+from .ways import Way
+
+
+def trace(flag: Debug, name: str, msg: str, *args: object) -> Log:
+    """A DEBUG line under ``flag``; ``msg`` starts with ``%s`` for the connection's name."""
+    return Log(flag=flag, level=logging.DEBUG, msg=msg, args=(name, *args))
+
+
+def packet(name: str, way: Way, data: bytes | bytearray) -> Log:
+    """The hexdump of a chunk read from ``way``'s side."""
+    return Log(
+        flag=way.packet_flag,
+        level=logging.DEBUG,
+        msg="%s %s %d bytes\n%s",
+        args=(name, ARROWS[way.dir], len(data), hexdump(data)),
+    )
+
+
+def command(
+    name: str, way: Way, debug: Debug, command: Command, redactor: Redactor | None
+) -> Log | None:
+    """The console line of ``command``, or None when ``debug`` shows none for it."""
+    flag = way.command_flag
+    if not debug & flag:
+        if not (debug & Debug.NOTIFICATION and command.verb in NOTIFICATION_VERBS):
+            return None
+        flag = Debug.NOTIFICATION
+    shown = command
+    if redactor is not None and command.verb in SECRET_VERBS:
+        shown = redactor.redact(way.direction, command) or command
+    return Log(
+        flag=flag,
+        level=logging.DEBUG,
+        msg="%s %s %s",
+        args=(name, ARROWS[way.dir], command_text(shown)),
+    )
+
+
+def confused(name: str, msg: str, *args: object) -> Log:
+    """A CONFUSED warning (always shown); ``msg`` starts with ``%s`` for the name."""
+    return Log(flag=Debug.CONFUSED, level=logging.WARNING, msg=msg, args=(name, *args))
+
+
+def unparsed(name: str, direction: str, event: Unparsed, *, forwarded: bool) -> Log:
+    """The warning for bytes that are not a command."""
+    return confused(
+        name,
+        "%s %s %s (%d bytes%s): %r",
+        ARROWS[direction],
+        event.reason,
+        len(event.raw),
+        "" if forwarded else ", not forwarded",
+        event.raw[:80],
+    )
+
+
+def limit(name: str, direction: str, reason: str) -> Log:
+    """The warning for a line or payload over the limits (the connection closes)."""
+    return confused(name, "%s %s %s: closing the connection", ARROWS[direction], reason)
+
+
+def connect_failed(name: str, role: str, upstream: str, error: str) -> Log:
+    """The warning for an upstream connection that could not be made (flag OPEN)."""
+    return Log(
+        flag=Debug.OPEN,
+        level=logging.WARNING,
+        msg="%s cannot connect to %s %s: %s",
+        args=(name, role, upstream, error),
+    )
