@@ -32,6 +32,7 @@ import trio
 
 from msmgr.cli.entry import address_arg, debug_arg, listen_address_arg, run_async
 from msmgr.codec.address import format_address
+from msmgr.codec.versions import MSNP_PORT
 from msmgr.debug import Debug
 from msmgr.logsetup import configure_logging
 from msmgr.server import DEMO_USERS, ServerAddresses, ServerConfig, serve_reference
@@ -55,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--listen",
         type=listen_address_arg,
-        default=("127.0.0.1", 1863),
+        default=("127.0.0.1", MSNP_PORT),
         metavar="HOST:PORT",
         help="where clients connect (default 127.0.0.1:1863; [::1]:1863 for IPv6; "
         "port 0: any free port, printed at start)",

@@ -10,6 +10,7 @@ from pathlib import Path
 import trio
 
 from msmgr.codec import Limits
+from msmgr.codec.versions import MSNP_PORT
 from msmgr.debug import Debug
 from msproxy.capture.records import FORMAT_VERSION
 
@@ -52,7 +53,7 @@ class ProxyConfig:
     """
 
     upstream: tuple[str, int]
-    listen: tuple[str, int] = ("127.0.0.1", 1863)
+    listen: tuple[str, int] = ("127.0.0.1", MSNP_PORT)
     capture: Path | None = None
     capture_version: int = FORMAT_VERSION
     public_host: str | None = None
