@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import trio
 
-from msmgr.cli.entry import CommandFailed, run_async
+from msmgr.cli.entry import CommandFailed, codec_accelerate, run_async
 from msmgr.codec.address import format_address, parse_address
 from msproxy.capture import CaptureFormatError
 from msproxy.inspect.clitools import capture_parser, fail, open_capture
@@ -113,10 +113,24 @@ async def _serving(
 
 
 async def _as_server(
-    capture: Capture, host: str, port: int, conn: int, ignore: frozenset[str], wait: float
+    capture: Capture,
+    host: str,
+    port: int,
+    conn: int,
+    ignore: frozenset[str],
+    wait: float,
+    *,
+    accelerate: bool | None,
 ) -> ReplayReport:
     serve = functools.partial(
-        serve_replay, capture, host, port, conn=conn, ignore=ignore, step_timeout=wait
+        serve_replay,
+        capture,
+        host,
+        port,
+        conn=conn,
+        ignore=ignore,
+        step_timeout=wait,
+        accelerate=accelerate,
     )
     return await _serving(
         lambda status: serve(task_status=status),
@@ -125,10 +139,22 @@ async def _as_server(
 
 
 async def _session(
-    capture: Capture, host: str, port: int, ignore: frozenset[str], wait: float
+    capture: Capture,
+    host: str,
+    port: int,
+    ignore: frozenset[str],
+    wait: float,
+    *,
+    accelerate: bool | None,
 ) -> SessionReport:
     serve = functools.partial(
-        serve_session_replay, capture, host=host, port=port, ignore=ignore, step_timeout=wait
+        serve_session_replay,
+        capture,
+        host=host,
+        port=port,
+        ignore=ignore,
+        step_timeout=wait,
+        accelerate=accelerate,
     )
     count = len(SessionPlan(capture).connections)
     return await _serving(
@@ -140,11 +166,20 @@ async def _session(
 
 
 async def _as_client(
-    capture: Capture, host: str, port: int, conn: int, ignore: frozenset[str], wait: float
+    capture: Capture,
+    host: str,
+    port: int,
+    conn: int,
+    ignore: frozenset[str],
+    wait: float,
+    *,
+    accelerate: bool | None,
 ) -> ReplayReport:
     with trio.fail_after(wait):
         stream = await trio.open_tcp_stream(host, port)
-    return await replay_as_client(capture, stream, conn=conn, ignore=ignore, step_timeout=wait)
+    return await replay_as_client(
+        capture, stream, conn=conn, ignore=ignore, step_timeout=wait, accelerate=accelerate
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -170,16 +205,21 @@ def run(args: argparse.Namespace) -> int:
         return f"cannot {action} {host}:{port}: {str(exc) or 'timed out'}"
 
     expected = (OSError, trio.TooSlowError)
+    accelerate = codec_accelerate()
     try:
         report: ReplayReport | SessionReport
         if args.as_server and args.conn is None:
             choose_connection(capture)  # a capture without commands is an error
-            session = functools.partial(_session, capture, host, port, ignore, args.timeout)
+            session = functools.partial(
+                _session, capture, host, port, ignore, args.timeout, accelerate=accelerate
+            )
             report = run_async(session, expected=expected, describe=reason)
         else:
             conn = choose_connection(capture, args.conn)
             runner = _as_client if args.as_client else _as_server
-            one = functools.partial(runner, capture, host, port, conn, ignore, args.timeout)
+            one = functools.partial(
+                runner, capture, host, port, conn, ignore, args.timeout, accelerate=accelerate
+            )
             report = run_async(one, expected=expected, describe=reason)
     except (ValueError, CaptureFormatError, CommandFailed) as exc:
         return fail("replay", str(exc))
