@@ -34,16 +34,12 @@ async def replay_as_client(
     step_timeout: float = DEFAULT_TIMEOUT,
     accelerate: bool | None = None,
 ) -> ReplayReport:
-    """Re-drive a server on ``stream`` with the recorded client commands.
+    """Re-drive a server on ``stream`` (a connection to it, closed on return) with the
+    recorded client commands of ``records``' connection ``conn``.
 
-    Args:
-        records: the capture.
-        stream: a connection to the server (closed on return).
-        conn: the recorded connection to play (default: the first with commands).
-        ignore: fields ignored when comparing replies (TrIDs are renumbered, then compared).
-        step_timeout: seconds to wait for the replies of each step.
-        accelerate: the codec's C accelerator for the live connection (``Framer``);
-            None (the default): when it is built.
+    The arguments are ``replay_as_server``'s, except that ``ignore`` applies to the
+    server's replies (TrIDs are renumbered, then compared) and ``step_timeout`` is the
+    wait for the replies of each step.
     """
     capture = as_capture(records)
     conn = choose_connection(capture, conn)
