@@ -50,6 +50,8 @@ class CommandStream:
         role: which end we are; decides which direction's tables parse what we read.
         limits: line and payload limits of the framer.
         dialect: the negotiated version, shared with anything else parsing this connection.
+        accelerate: the framer's C accelerator (``Framer(accelerate=...)``); None (the
+            default): when it is built.
     """
 
     def __init__(
@@ -59,10 +61,13 @@ class CommandStream:
         *,
         limits: Limits | None = None,
         dialect: Dialect | None = None,
+        accelerate: bool | None = None,
     ) -> None:
         self.stream = stream
         self.role = role
-        self.framer = Framer(role.incoming, strict=True, dialect=dialect, limits=limits)
+        self.framer = Framer(
+            role.incoming, strict=True, dialect=dialect, limits=limits, accelerate=accelerate
+        )
         self._ready: deque[Command] = deque()
         self._send_lock = trio.StrictFIFOLock()
         self._eof = False

@@ -47,6 +47,7 @@ async def run_demo(
     say: Callable[[str], None] = lambda text: None,
     time_limit: float = 30.0,
     accelerate: bool | None = None,
+    codec_accelerate: bool | None = None,
 ) -> DemoResult:
     """Run the scripted conversation through the proxy; return what was received.
 
@@ -57,6 +58,8 @@ async def run_demo(
         say: called with one line of narration per step.
         time_limit: seconds the whole demo may take before it fails.
         accelerate: the proxy's choice of the capture's C path (``ProxyConfig``).
+        codec_accelerate: the codec's C accelerator in the reference server and the two
+            clients (``ServerConfig``, ``Session``); None (the default): when it is built.
 
     Raises:
         trio.TooSlowError: the demo did not finish in ``time_limit``.
@@ -65,7 +68,7 @@ async def run_demo(
     bob_received: list[str] = []
     with trio.fail_after(time_limit):
         async with trio.open_nursery() as nursery:
-            server = await nursery.start(serve_reference, ServerConfig())
+            server = await nursery.start(serve_reference, ServerConfig(accelerate=codec_accelerate))
             ds = f"{server.ds[0]}:{server.ds[1]}"
             say(f"reference server: dispatch {ds}, nexus {server.nexus_url}")
             proxy = await nursery.start(
@@ -78,7 +81,11 @@ async def run_demo(
                 ),
             )
             say(f"msproxy: listening on {proxy.url}, capturing to {capture}")
-            options: dict[str, Any] = {"server": proxy.url, "nexus_url": server.nexus_url}
+            options: dict[str, Any] = {
+                "server": proxy.url,
+                "nexus_url": server.nexus_url,
+                "accelerate": codec_accelerate,
+            }
             await _converse(
                 options, alice_protocol, bob_protocol, alice_received, bob_received, say
             )

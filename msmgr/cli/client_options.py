@@ -15,7 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from msmgr.cli.entry import address_arg, argument_type, debug_arg, run_async
+from msmgr.cli.entry import address_arg, argument_type, codec_accelerate, debug_arg, run_async
 from msmgr.client import ClientError, Session, protocol_number
 from msmgr.client.errors import describe
 from msmgr.client.passport import DEFAULT_NEXUS
@@ -88,6 +88,7 @@ def make_session(args: argparse.Namespace, **overrides: Any) -> Session:
         "connect_timeout": args.timeout,
         "request_timeout": args.timeout,
         "login_timeout": args.timeout,
+        "accelerate": codec_accelerate(),
     }
     options.update(overrides)
     return Session(args.user, password, **options)

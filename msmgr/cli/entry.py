@@ -18,8 +18,8 @@ from typing import TypeVar
 
 import trio
 
-from msmgr.codec import framer
 from msmgr.codec.address import parse_address
+from msmgr.codec.framer import PURE_PYTHON_ENV
 from msmgr.debug import Debug, parse_debug
 
 T = TypeVar("T")
@@ -89,11 +89,11 @@ def run_async(
         raise
 
 
-def read_accelerator_switch() -> None:
-    """Turn the codec's C accelerator off for this process when ``MSMGR_PURE_PYTHON``
-    is set (non-empty): the command lines' switch, read once, at start."""
-    if os.environ.get(framer.PURE_PYTHON_ENV):
-        framer.use_accelerator(False)
+def codec_accelerate() -> bool | None:
+    """The command line's choice of the codec's C accelerator, for the ``accelerate``
+    argument of what it builds (``Session``, ``ServerConfig``, the replays): False when
+    ``MSMGR_PURE_PYTHON`` is set (non-empty), else None (C when built)."""
+    return False if os.environ.get(PURE_PYTHON_ENV) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +121,6 @@ class Program:
         if args.command is None:
             parser.print_help()
             return 2
-        read_accelerator_switch()
         try:
             return int(args.run(args))
         except CommandFailed as exc:

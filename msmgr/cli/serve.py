@@ -17,7 +17,7 @@ from pathlib import Path
 
 import trio
 
-from msmgr.cli.entry import CommandFailed, run_async
+from msmgr.cli.entry import CommandFailed, codec_accelerate, run_async
 from msmgr.codec.versions import MSNP_PORT
 from msmgr.logsetup import configure_logging
 from msmgr.server import DEMO_NAMES, DEMO_USERS, ServerAddresses, ServerConfig, serve_reference
@@ -110,6 +110,7 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
         names={} if users else dict(DEMO_NAMES),
         advertise_host=args.advertise,
         challenge_interval=args.challenge_interval,
+        accelerate=codec_accelerate(),
     )
 
 

@@ -58,6 +58,7 @@ class SessionBase:
         passport: PassportClient | None = None,
         contact_lists: ContactLists | None = None,
         nursery: trio.Nursery | None = None,
+        accelerate: bool | None = None,
     ) -> None:
         if isinstance(user, str):
             if password is None:
@@ -70,6 +71,7 @@ class SessionBase:
         if self.min_version > self.max_version:
             raise ValueError("min_protocol is higher than protocol")
         self.debug = Debug(debug)
+        self.accelerate = accelerate
         self.connect_timeout = connect_timeout
         self.request_timeout = request_timeout
         self.login_timeout = login_timeout

@@ -81,10 +81,12 @@ class Connection(Wire):
         name: str = "Dispatch Server",
         debug: Debug | int = DEFAULT_DEBUG,
         handlers: HandlerTable | None = None,
+        accelerate: bool | None = None,
     ) -> None:
         super().__init__(session, name, debug)
         self.nserver = nserver
         self.nsport = nsport
+        self.accelerate = accelerate  # the framer's C accelerator (None: when built)
         self.handlers = handlers if handlers is not None else HandlerTable()
         self.dialect = Dialect()
         self.core: CoreHook | None = None  # the session's own processing, before handlers
@@ -147,7 +149,9 @@ class Connection(Wire):
     async def attach(self, stream: trio.abc.Stream) -> None:
         """Run the connection over an already open stream (what ``connect`` does after opening)."""
         self._started = True
-        self._stream = CommandStream(stream, Role.CLIENT, dialect=self.dialect)
+        self._stream = CommandStream(
+            stream, Role.CLIENT, dialect=self.dialect, accelerate=self.accelerate
+        )
         self.open = True
         await self.session.nursery.start(self._run)
 

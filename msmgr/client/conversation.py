@@ -51,9 +51,15 @@ class Switchboard(Connection):
         ssid: str,
         name: str | None = None,
         debug: Debug | int = DEFAULT_DEBUG,
+        accelerate: bool | None = None,
     ) -> None:
         super().__init__(
-            session, nserver, nsport, name=name or f"Switchboard Channel {ssid}", debug=debug
+            session,
+            nserver,
+            nsport,
+            name=name or f"Switchboard Channel {ssid}",
+            debug=debug,
+            accelerate=accelerate,
         )
         self.ssid = ssid
         self.conversation: Conversation | None = None

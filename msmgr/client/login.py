@@ -72,7 +72,15 @@ class LoginSession(NotificationSession):
         self.contact_lists.presence.clear()  # who is online is told anew on every login
         for hop in range(MAX_REDIRECTS + 1):
             name = "Dispatch Server" if hop == 0 else "Notification Server"
-            conn = Connection(self, host, port, name=name, debug=self.debug, handlers=self.handlers)
+            conn = Connection(
+                self,
+                host,
+                port,
+                name=name,
+                debug=self.debug,
+                handlers=self.handlers,
+                accelerate=self.accelerate,
+            )
             conn.core = self._ns_core
             self.ns = conn
             try:

@@ -169,7 +169,9 @@ class NotificationSession(SessionBase):
         host, port = parse_address(reply.args[1])
         cookie = reply.args[3]
         conversation = Conversation(self)
-        board = Switchboard(self, host, port, ssid=cookie.split(".")[0], debug=ns.debug)
+        board = Switchboard(
+            self, host, port, ssid=cookie.split(".")[0], debug=ns.debug, accelerate=self.accelerate
+        )
         conversation.attach(board)
         try:
             await board.connect()
@@ -195,7 +197,9 @@ class NotificationSession(SessionBase):
             return
         conversation = Conversation(self)
         conversation.inviter = ring.args[4] if len(ring.args) > 4 else None
-        board = Switchboard(self, host, port, ssid=sessid, debug=self.debug)
+        board = Switchboard(
+            self, host, port, ssid=sessid, debug=self.debug, accelerate=self.accelerate
+        )
         conversation.attach(board)
         try:
             await board.connect()

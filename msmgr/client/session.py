@@ -50,6 +50,8 @@ class Session(LoginSession):
         debug: Net::Msmgr debug flags (copied to the connections).
         nursery: run the background tasks here instead of in a nursery of our own
             (then ``async with`` is optional; call ``aclose()`` when done).
+        accelerate: the codec's C accelerator on every connection (``Framer``); None
+            (the default): when it is built.
     """
 
 

@@ -24,7 +24,7 @@ from .errors import (
     ProtocolError,
     RemoteProtocolError,
 )
-from .framer import (
+from .events import (
     DEFAULT_MAX_LINE,
     DEFAULT_MAX_PAYLOAD,
     BulkScanner,
@@ -32,11 +32,11 @@ from .framer import (
     Desync,
     Dialect,
     Event,
-    Framer,
     Limits,
     Passthrough,
     Unparsed,
 )
+from .framer import Framer
 from .tables import has_payload, has_trid, parse_version
 from .versions import MSNP_PORT
 

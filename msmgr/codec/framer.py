@@ -22,10 +22,10 @@ Strategy:
 * The optional C accelerator ``_cframe`` (built by ``pip install`` when a C compiler is
   there) makes the ``Command`` objects of runs of ordinary commands;
   the framer parses everything else itself, so the results are the same (the tests
-  compare the two paths). ``Framer(accelerate=False)`` turns it off for one framer,
-  ``use_accelerator(False)`` for every framer made with ``accelerate=None`` (the
-  command lines do so when ``MSMGR_PURE_PYTHON`` is set; the library reads no
-  environment).
+  compare the two paths). ``Framer(accelerate=False)`` turns it off; the default,
+  None, uses it when it is built. Code that makes framers for others (the stream, the
+  client, the server, the replay) takes the same argument and passes it down; the
+  library reads no environment (``MSMGR_PURE_PYTHON`` is the command lines' switch).
 * An optional bulk scanner (``bulk``) may take over runs of ordinary commands: it
   consumes as many complete commands as it can handle from a position and returns what
   it made of them, which comes out as one ``CommandRun`` event; the framer parses the
@@ -44,8 +44,6 @@ from .accel import load_accelerator
 from .command import Command, Direction, is_verb
 from .errors import SYNTAX_ERROR, LimitExceeded, RemoteProtocolError
 from .events import (
-    DEFAULT_MAX_LINE,
-    DEFAULT_MAX_PAYLOAD,
     BulkScanner,
     CommandRun,
     Desync,
@@ -57,22 +55,7 @@ from .events import (
 )
 from .tables import DIALECT_VERBS, NO_TRID_VERBS, PAYLOAD_VERBS, parse_version, verb_rules
 
-__all__ = [  # (the events are defined in msmgr.codec.events; importable from here too)
-    "DEFAULT_MAX_LINE",
-    "DEFAULT_MAX_PAYLOAD",
-    "BulkScanner",
-    "CommandRun",
-    "Desync",
-    "Dialect",
-    "Event",
-    "FastRules",
-    "Framer",
-    "Limits",
-    "Passthrough",
-    "Unparsed",
-    "accelerated",
-    "fast_rules",
-]
+__all__ = ["FastRules", "Framer", "accelerated", "fast_rules"]
 
 CFRAME_ABI = 1
 """The interface of ``_cframe`` these sources call (its ``ABI``; see ``msmgr.codec.accel``)."""
@@ -81,26 +64,15 @@ _cframe, CFRAME_MISSING = load_accelerator("msmgr.codec._cframe", CFRAME_ABI)
 
 PURE_PYTHON_ENV = "MSMGR_PURE_PYTHON"
 """The environment variable with which the command lines turn the C accelerator off
-(``use_accelerator(False)``); library code does not read it."""
-
-_use_accelerator = True
+(they pass ``accelerate=False`` down); library code does not read it."""
 
 _HEAD = 4096
 """Bytes of a big chunk copied to complete a command buffered before it (``feed``)."""
 
 
-def use_accelerator(on: bool) -> None:
-    """Whether framers made with ``accelerate=None`` use the C accelerator when it is
-    built (the default: True): the process-wide choice of a program (its command line),
-    for the framers the client and the server make."""
-    global _use_accelerator
-    _use_accelerator = on
-
-
 def accelerated() -> bool:
-    """True when the C accelerator is built and not turned off by ``use_accelerator``:
-    what ``Framer(accelerate=None)`` chooses."""
-    return _cframe is not None and _use_accelerator
+    """True when the C accelerator is built: what ``Framer(accelerate=None)`` chooses."""
+    return _cframe is not None
 
 
 FastRules = tuple[bytes, bytes, tuple[bytes, ...], int, int]
@@ -141,9 +113,8 @@ class Framer:
         limits: the line and payload limits.
         bulk: a ``BulkScanner`` for runs of ordinary commands (``CommandRun`` events);
             may be set or cleared between two ``feed`` calls.
-        accelerate: use the C accelerator; None (the default): when it is built and not
-            turned off by ``use_accelerator`` (``accelerated()``); True without it
-            raises RuntimeError.
+        accelerate: use the C accelerator; None (the default): when it is built
+            (``accelerated()``); True without it raises RuntimeError.
     """
 
     __slots__ = (

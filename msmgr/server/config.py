@@ -51,6 +51,8 @@ class ServerConfig:
         chl_timeout: seconds a client has to answer a CHL before it is disconnected.
         send_queue: commands queued for one client before it counts as stalled.
         send_timeout: seconds one write may take before the client is dropped.
+        accelerate: the codec's C accelerator on every connection (``Framer``); None
+            (the default): when it is built.
     """
 
     host: str = "127.0.0.1"
@@ -65,6 +67,7 @@ class ServerConfig:
     chl_timeout: float = 50.0
     send_queue: int = SEND_QUEUE_SIZE
     send_timeout: float = SEND_TIMEOUT
+    accelerate: bool | None = None
 
 
 @dataclass(frozen=True)

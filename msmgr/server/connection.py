@@ -38,11 +38,12 @@ class Connection:
         *,
         queue_size: int,
         send_timeout: float,
+        accelerate: bool | None = None,
     ) -> None:
         self.id = next(_ids)
         self.role = role
         self.stream = stream
-        self.commands = CommandStream(stream, Role.SERVER)
+        self.commands = CommandStream(stream, Role.SERVER, accelerate=accelerate)
         self.send_timeout = send_timeout
         try:
             peer = stream.socket.getpeername()

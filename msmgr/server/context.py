@@ -6,6 +6,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import trio
+
 from msmgr.codec import Command, RemoteProtocolError
 from msmgr.codec.versions import MAX_SERVED_VERSION, MIN_VERSION
 from msmgr.stream import StreamClosed
@@ -30,6 +32,18 @@ class ServerContext:
     ns: Address
     sb: Address
     http: Address
+
+    def connection(self, stream: trio.SocketStream, role: str) -> Connection:
+        """A client connection to ``role`` (DS, NS, SB) with the configured queue, write
+        timeout and codec accelerator."""
+        config = self.config
+        return Connection(
+            stream,
+            role,
+            queue_size=config.send_queue,
+            send_timeout=config.send_timeout,
+            accelerate=config.accelerate,
+        )
 
 
 def choose_version(offered: tuple[str, ...]) -> int | None:

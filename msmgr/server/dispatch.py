@@ -16,7 +16,6 @@ from msmgr.codec import Command
 from msmgr.codec.versions import TWEENER
 
 from . import formats
-from .connection import Connection
 from .context import ServerContext, command_loop, unexpected
 from .handshake import Handshake, Outcome
 
@@ -25,9 +24,7 @@ logger = logging.getLogger(__name__)
 
 async def handle_dispatch(ctx: ServerContext, stream: trio.SocketStream) -> None:
     """Serve one client connection to the dispatch server."""
-    conn = Connection(
-        stream, "DS", queue_size=ctx.config.send_queue, send_timeout=ctx.config.send_timeout
-    )
+    conn = ctx.connection(stream, "DS")
     handshake = Handshake(conn)
 
     async def handle(command: Command) -> bool:

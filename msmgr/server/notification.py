@@ -252,7 +252,5 @@ class NotificationConnection:
 
 async def handle_notification(ctx: ServerContext, stream: trio.SocketStream) -> None:
     """Serve one client connection to the notification server."""
-    conn = Connection(
-        stream, "NS", queue_size=ctx.config.send_queue, send_timeout=ctx.config.send_timeout
-    )
+    conn = ctx.connection(stream, "NS")
     await conn.run(NotificationConnection(ctx, conn).run)

@@ -160,7 +160,5 @@ class SwitchboardConnection:
 
 async def handle_switchboard(ctx: ServerContext, stream: trio.SocketStream) -> None:
     """Serve one client connection to the switchboard server."""
-    conn = Connection(
-        stream, "SB", queue_size=ctx.config.send_queue, send_timeout=ctx.config.send_timeout
-    )
+    conn = ctx.connection(stream, "SB")
     await conn.run(SwitchboardConnection(ctx, conn).run)

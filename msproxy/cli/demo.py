@@ -14,7 +14,7 @@ from pathlib import Path
 
 import trio
 
-from msmgr.cli.entry import run_async
+from msmgr.cli.entry import codec_accelerate, run_async
 from msmgr.client import ClientError
 from msmgr.client.errors import describe
 from msmgr.logsetup import configure_logging
@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
             bob_protocol=args.bob_protocol,
             say=say,
             accelerate=capture_accelerate(),
+            codec_accelerate=codec_accelerate(),
         ),
         expected=(OSError, ClientError, trio.TooSlowError),
         describe=lambda e: describe(e) if isinstance(e, ClientError) else str(e) or repr(e),

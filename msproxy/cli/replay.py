@@ -6,11 +6,11 @@ import argparse
 import functools
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 import trio
 
-from msmgr.cli.entry import CommandFailed, run_async
+from msmgr.cli.entry import CommandFailed, codec_accelerate, run_async
 from msmgr.codec.address import format_address, parse_address
 from msproxy.capture import CaptureFormatError
 from msproxy.inspect.clitools import capture_parser, fail, open_capture
@@ -112,24 +112,25 @@ async def _serving(
     return results[0]
 
 
-async def _as_server(
-    capture: Capture, host: str, port: int, conn: int, ignore: frozenset[str], wait: float
-) -> ReplayReport:
-    serve = functools.partial(
-        serve_replay, capture, host, port, conn=conn, ignore=ignore, step_timeout=wait
-    )
+class Play(TypedDict):
+    """How a replay plays, as the command line was told (the replay functions' keyword
+    arguments): the ignore rules, the wait per step, the codec's C accelerator."""
+
+    ignore: frozenset[str]
+    step_timeout: float
+    accelerate: bool | None
+
+
+async def _as_server(capture: Capture, host: str, port: int, conn: int, play: Play) -> ReplayReport:
+    serve = functools.partial(serve_replay, capture, host, port, conn=conn, **play)
     return await _serving(
         lambda status: serve(task_status=status),
         lambda address: f"replaying connection {conn} as the server on {address}",
     )
 
 
-async def _session(
-    capture: Capture, host: str, port: int, ignore: frozenset[str], wait: float
-) -> SessionReport:
-    serve = functools.partial(
-        serve_session_replay, capture, host=host, port=port, ignore=ignore, step_timeout=wait
-    )
+async def _session(capture: Capture, host: str, port: int, play: Play) -> SessionReport:
+    serve = functools.partial(serve_session_replay, capture, host=host, port=port, **play)
     count = len(SessionPlan(capture).connections)
     return await _serving(
         lambda status: serve(task_status=status),
@@ -139,12 +140,10 @@ async def _session(
     )
 
 
-async def _as_client(
-    capture: Capture, host: str, port: int, conn: int, ignore: frozenset[str], wait: float
-) -> ReplayReport:
-    with trio.fail_after(wait):
+async def _as_client(capture: Capture, host: str, port: int, conn: int, play: Play) -> ReplayReport:
+    with trio.fail_after(play["step_timeout"]):
         stream = await trio.open_tcp_stream(host, port)
-    return await replay_as_client(capture, stream, conn=conn, ignore=ignore, step_timeout=wait)
+    return await replay_as_client(capture, stream, conn=conn, **play)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -170,16 +169,17 @@ def run(args: argparse.Namespace) -> int:
         return f"cannot {action} {host}:{port}: {str(exc) or 'timed out'}"
 
     expected = (OSError, trio.TooSlowError)
+    play = Play(ignore=ignore, step_timeout=args.timeout, accelerate=codec_accelerate())
     try:
         report: ReplayReport | SessionReport
         if args.as_server and args.conn is None:
             choose_connection(capture)  # a capture without commands is an error
-            session = functools.partial(_session, capture, host, port, ignore, args.timeout)
+            session = functools.partial(_session, capture, host, port, play)
             report = run_async(session, expected=expected, describe=reason)
         else:
             conn = choose_connection(capture, args.conn)
             runner = _as_client if args.as_client else _as_server
-            one = functools.partial(runner, capture, host, port, conn, ignore, args.timeout)
+            one = functools.partial(runner, capture, host, port, conn, play)
             report = run_async(one, expected=expected, describe=reason)
     except (ValueError, CaptureFormatError, CommandFailed) as exc:
         return fail("replay", str(exc))

@@ -30,7 +30,13 @@ from typing import TextIO
 
 import trio
 
-from msmgr.cli.entry import address_arg, debug_arg, listen_address_arg, run_async
+from msmgr.cli.entry import (
+    address_arg,
+    codec_accelerate,
+    debug_arg,
+    listen_address_arg,
+    run_async,
+)
 from msmgr.codec.address import format_address
 from msmgr.codec.versions import MSNP_PORT
 from msmgr.debug import Debug
@@ -150,7 +156,10 @@ async def run(
             upstream = ""
             if embedded:
                 server: ServerAddresses = await nursery.start(
-                    partial(serve_reference, ServerConfig(host="127.0.0.1"))
+                    partial(
+                        serve_reference,
+                        ServerConfig(host="127.0.0.1", accelerate=codec_accelerate()),
+                    )
                 )
                 config = dataclasses.replace(config, upstream=server.ds)
                 accounts = ", ".join(f"{user} / {pw}" for user, pw in DEMO_USERS.items())

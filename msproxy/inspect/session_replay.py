@@ -43,13 +43,9 @@ from msproxy.capture import Record, record_command
 
 from .model import Capture, make_capture
 from .normalize import DEFAULT_IGNORE
-from .replay import (
-    DEFAULT_TIMEOUT,
-    Director,
-    ReplayIssue,
-    ReplayReport,
-    play_server_connection,
-)
+from .replay_report import ReplayIssue, ReplayReport
+from .replay_server import Director, play_server_connection
+from .replay_wire import DEFAULT_TIMEOUT
 from .session_plan import SessionPlan
 
 logger = logging.getLogger(__name__)
@@ -149,8 +145,10 @@ class _Session:
         ignore: frozenset[str],
         step_timeout: float,
         done: trio.CancelScope,
+        accelerate: bool | None,
     ) -> None:
         self.capture = capture
+        self.accelerate = accelerate
         self.plan = SessionPlan(capture)
         self.report = report
         self.ignore = ignore
@@ -204,7 +202,9 @@ class _Session:
                 self.report.strays.append(f"a connection that left at once ({exc})")
                 await stream.aclose()
                 return
-            commands = CommandStream(stream, Role.SERVER, dialect=Dialect())
+            commands = CommandStream(
+                stream, Role.SERVER, dialect=Dialect(), accelerate=self.accelerate
+            )
             conn, first = await self._route(commands, peer)
             if conn is None:
                 await commands.aclose()
@@ -330,6 +330,7 @@ async def serve_session_replay(
     port: int = 0,
     ignore: Iterable[str] = DEFAULT_IGNORE,
     step_timeout: float = DEFAULT_TIMEOUT,
+    accelerate: bool | None = None,
     task_status: trio.TaskStatus[list[tuple[str, int]]] = trio.TASK_STATUS_IGNORED,
 ) -> SessionReport:
     """Stand in for the recorded server side of a whole session on ``host:port``.
@@ -337,6 +338,8 @@ async def serve_session_replay(
     ``task_status.started`` receives the bound ``(host, port)`` pairs (port 0 picks
     one). Returns when every recorded connection has been played, or when, after the
     first client connection, none has been open for ``step_timeout`` seconds.
+    ``accelerate`` chooses the codec's C accelerator for the live connections
+    (``Framer``; None, the default: when it is built).
 
     Raises:
         ValueError: the capture has no commands.
@@ -351,7 +354,7 @@ async def serve_session_replay(
         report.addresses = [each.socket.getsockname()[:2] for each in listeners]
         async with trio.open_nursery() as nursery:
             session = _Session(
-                capture, report, frozenset(ignore), step_timeout, nursery.cancel_scope
+                capture, report, frozenset(ignore), step_timeout, nursery.cancel_scope, accelerate
             )
             report.notes.extend(_caveats(session.plan))
             task_status.started(report.addresses)

@@ -16,8 +16,14 @@ from typing import Any
 
 import pytest
 
-from msmgr.codec import Command, Direction, Framer, Limits
-from msmgr.codec.framer import DEFAULT_MAX_LINE, DEFAULT_MAX_PAYLOAD
+from msmgr.codec import (
+    DEFAULT_MAX_LINE,
+    DEFAULT_MAX_PAYLOAD,
+    Command,
+    Direction,
+    Framer,
+    Limits,
+)
 from msproxy.capture import (
     CaptureFormatError,
     CaptureWriter,

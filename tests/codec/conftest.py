@@ -11,8 +11,9 @@ from msmgr.codec import framer
 
 @pytest.fixture(scope="module", params=["c", "python"], autouse=True)
 def framer_path(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Framers made in the test use the C accelerator ("c") or not ("python"), as the
-    command lines choose for a process (``use_accelerator``).
+    """Framers made in the test with the default (``accelerate=None``: C when built) use
+    the C accelerator ("c") or not ("python"). The Python run makes the extension
+    unavailable, as in an install without a C compiler.
 
     The C runs are skipped where the extension is not built; ``test_cframe.py`` fails
     there.
@@ -20,8 +21,7 @@ def framer_path(request: pytest.FixtureRequest) -> Iterator[str]:
     path: str = request.param
     if path == "c" and framer._cframe is None:
         pytest.skip("the C extension msmgr.codec._cframe is not built")
-    framer.use_accelerator(path == "c")
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        if path == "python":
+            patch.setattr(framer, "_cframe", None)
         yield path
-    finally:
-        framer.use_accelerator(True)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import trio
 
-from msmgr.cli.entry import read_accelerator_switch
 from msproxy.capture.writer import drop_written
 from msproxy.cli.run import capture_accelerate
 from msproxy.proxy.allocator import tune_malloc
@@ -86,10 +85,8 @@ async def start_msproxy(upstream: Address, nursery: trio.Nursery) -> Address:
 
 def relay_child(kind: str, upstream: Address, capture_path: Path | None) -> None:
     """Child process: one relay under test. Each tunes malloc as ``msproxy run`` does
-    (``tune_malloc``), so that the baselines run under the same allocator settings, and
-    reads ``MSMGR_PURE_PYTHON`` as the command lines do."""
+    (``tune_malloc``), so that the baselines run under the same allocator settings."""
     tune_malloc()
-    read_accelerator_switch()
     if kind == "plain":
         trio.run(serve_until_stdin_ends, partial(start_tcp, partial(plain_relay, upstream)))
     elif kind == "tee":

@@ -1,0 +1,124 @@
+"""msproxy/inspect/replay_client: re-drive a server with one recorded connection's commands.
+
+We send the recorded client commands with TrIDs renumbered from 1 and wait (up to
+``step_timeout`` per step) for the recorded replies, matched by verb, TrID and arguments
+(volatile fields ignored) in any order; a reply that arrives early is kept for a later
+step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import trio
+
+from msmgr.codec import Command, Dialect
+from msmgr.codec.transactions import TridMap
+from msmgr.stream import CommandStream, Role, StreamClosed
+from msproxy.capture import Record, record_command
+
+from .model import Capture
+from .normalize import DEFAULT_IGNORE, normalize
+from .replay_report import ReplayIssue, ReplayReport, mismatch
+from .replay_script import as_capture, choose_connection, script
+from .replay_wire import DEFAULT_TIMEOUT, drain, send_commands
+
+
+async def replay_as_client(
+    records: Capture | Iterable[Record],
+    stream: trio.abc.Stream,
+    *,
+    conn: int | None = None,
+    ignore: Iterable[str] = DEFAULT_IGNORE,
+    step_timeout: float = DEFAULT_TIMEOUT,
+    accelerate: bool | None = None,
+) -> ReplayReport:
+    """Re-drive a server on ``stream`` (a connection to it, closed on return) with the
+    recorded client commands of ``records``' connection ``conn``.
+
+    The arguments are ``replay_as_server``'s, except that ``ignore`` applies to the
+    server's replies (TrIDs are renumbered, then compared) and ``step_timeout`` is the
+    wait for the replies of each step.
+    """
+    capture = as_capture(records)
+    conn = choose_connection(capture, conn)
+    rules = frozenset(ignore) - {"trid"}
+    report = ReplayReport(conn)
+    commands = CommandStream(stream, Role.CLIENT, dialect=Dialect(), accelerate=accelerate)
+    trids = TridMap()  # recorded -> ours, numbered from 1
+    backlog: list[Command] = []
+    steps = script(capture, conn)
+    report.steps = len(steps)
+    try:
+        for number, step in enumerate(steps, start=1):
+            if step.request is not None:
+                request = record_command(step.request)
+                trids.assign(request.trid)
+                await send_commands(commands, [trids.remap(request)], report)
+            pending = [trids.remap(record_command(r)) for r in step.replies]
+            if not await _collect(commands, pending, backlog, rules, number, report, step_timeout):
+                report.issues.extend(
+                    ReplayIssue("closed", n, None, None, "server closed the connection")
+                    for n in range(number + 1, len(steps) + 1)
+                )
+                break
+        else:
+            with trio.move_on_after(0):  # replies already buffered count as unexpected
+                await drain(commands, report, len(steps), math.inf)
+    finally:
+        await commands.aclose()
+    report.issues.extend(
+        ReplayIssue("unexpected", report.steps, None, str(extra)) for extra in backlog
+    )
+    return report
+
+
+async def _collect(
+    commands: CommandStream,
+    pending: list[Command],
+    backlog: list[Command],
+    rules: frozenset[str],
+    number: int,
+    report: ReplayReport,
+    step_timeout: float,
+) -> bool:
+    """Match the expected replies of one step; False when the server closed."""
+    wanted = [(command, normalize(command, "s2c", rules)) for command in pending]
+
+    def take(got: Command) -> bool:
+        have = normalize(got, "s2c", rules)
+        for index, (_, want) in enumerate(wanted):
+            if want == have:
+                del wanted[index]
+                report.matched += 1
+                return True
+        for index, (expected, want) in enumerate(wanted):
+            if want.verb == have.verb and want.trid == have.trid:
+                del wanted[index]
+                report.issues.append(mismatch(number, expected, got, want, have, rules))
+                return True
+        return False
+
+    backlog[:] = [got for got in backlog if not take(got)]
+    alive = True
+    with trio.move_on_after(step_timeout):
+        while wanted:
+            try:
+                got = await commands.receive()
+            except StreamClosed:
+                alive = False
+                break
+            if not take(got):
+                backlog.append(got)
+    report.issues.extend(
+        ReplayIssue(
+            "missing",
+            number,
+            str(expected),
+            None,
+            "connection closed" if not alive else f"not received within {step_timeout}s",
+        )
+        for expected, _ in wanted
+    )
+    return alive
