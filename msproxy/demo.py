@@ -78,6 +78,7 @@ async def run_demo(
                     listen=("127.0.0.1", 0),
                     capture=capture,
                     accelerate=accelerate,
+                    codec_accelerate=codec_accelerate,
                 ),
             )
             say(f"msproxy: listening on {proxy.url}, capturing to {capture}")

@@ -134,6 +134,7 @@ def main(args: argparse.Namespace) -> int:
         redact=not args.no_redact,
         debug=debug,
         accelerate=capture_accelerate(),
+        codec_accelerate=codec_accelerate(),
     )
     return run_async(partial(run, config, embedded=args.upstream is None))
 

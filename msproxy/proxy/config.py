@@ -48,6 +48,8 @@ class ProxyConfig:
         accelerate: frame runs of ordinary commands and write their capture records
             with the C extension ``msproxy.capture._scan``; None (the default): when it
             is built; False: in Python (the same capture, byte for byte).
+        codec_accelerate: the relay's framers use the codec's C extension
+            ``msmgr.codec._cframe`` (``Framer(accelerate=...)``); None: when it is built.
         connect: how to open upstream connections (tests inject memory streams).
         clock: the time written into capture records (Unix seconds).
     """
@@ -66,5 +68,6 @@ class ProxyConfig:
     max_ns_listeners: int = 64
     limits: Limits = field(default_factory=Limits)
     accelerate: bool | None = None
+    codec_accelerate: bool | None = None
     connect: Connect = open_tcp
     clock: Callable[[], float] = time.time

@@ -52,6 +52,8 @@ class RelayBase:
         fast: frame runs of ordinary commands, and write their capture records, with the
             C extension (``RecordScanner(accelerate=...)``); None (the default): when it
             is built; True without it raises RuntimeError.
+        accelerate: the framers use the codec's C extension (``Framer(accelerate=...)``);
+            None (the default): when it is built.
     """
 
     __slots__ = (
@@ -90,6 +92,7 @@ class RelayBase:
         opened: float = 0.0,
         record: bool = True,
         fast: bool | None = None,
+        accelerate: bool | None = None,
     ) -> None:
         self.conn = conn
         self.opened = opened
@@ -104,6 +107,7 @@ class RelayBase:
                 dialect=self.dialect,
                 limits=limits,
                 fast=fast,
+                accelerate=accelerate,
                 redact=redactor is not None,
             )
             for side in (Side.CLIENT, Side.UPSTREAM)

@@ -80,6 +80,7 @@ class Session:
             opened=proxy.now(),
             record=proxy.sink.writer is not None,
             fast=proxy.config.accelerate,
+            accelerate=proxy.config.codec_accelerate,
         )
         self.streams: dict[Side, trio.abc.Stream] = {Side.CLIENT: client_stream}
         self._unframed = False  # ForwardUnframed(CLIENT) came: forward, then hand in

@@ -49,6 +49,7 @@ class Way:
         dialect: Dialect,
         limits: Limits | None,
         fast: bool | None,
+        accelerate: bool | None = None,
         redact: bool,
     ) -> None:
         self.side = side
@@ -59,7 +60,9 @@ class Way:
         self.by = BY[side]
         self.command_flag = _COMMAND_FLAG[side]
         self.packet_flag = _PACKET_FLAG[side]
-        self.framer = Framer(direction, strict=False, dialect=dialect, limits=limits)
+        self.framer = Framer(
+            direction, strict=False, dialect=dialect, limits=limits, accelerate=accelerate
+        )
         secrets = SECRET_PREFIXES[direction] if redact else ()
         slow = _SLOW_ALWAYS[side] + secrets
         # (in C when built and ``fast`` allows, else in Python: the same records)

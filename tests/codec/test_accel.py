@@ -31,6 +31,7 @@ from msproxy.cli import run as cli_run
 from msproxy.demo import run_demo
 from msproxy.inspect import load_capture, replay_as_client, serve_replay, serve_session_replay
 from msproxy.proxy.config import ProxyConfig
+from msproxy.proxy.relay import Relay
 from tests.capture.conftest import MD5_CHAT
 
 BUILT = framer._cframe is not None
@@ -183,6 +184,14 @@ def test_msproxy_run_reads_the_switches_and_passes_them_down(
     (config,) = [fn.args[0] for fn in calls]
     assert isinstance(config, ProxyConfig)
     assert config.accelerate is (False if pure else None)
+    assert config.codec_accelerate is (False if pure else None)
+
+
+@pytest.mark.parametrize("accelerate", [False, None])
+def test_the_relays_framers_take_the_codec_choice(accelerate: bool | None) -> None:
+    relay = Relay(1, client="127.0.0.1:5", accelerate=accelerate)
+    expected = BUILT and accelerate is None
+    assert [way.framer._rules is not None for way in relay._ways] == [expected, expected]
 
 
 async def test_msproxy_runs_its_embedded_server_as_told(
