@@ -42,8 +42,8 @@ class CloseSide:
 class OpenUpstream:
     """The client's first command arrived: choose the upstream and connect (blocking).
 
-    The driver routes on ``first`` (an SB cookie in ``USR``/``ANS``, or ``VER`` after an
-    ``XFR NS``) and replies with ``UpstreamOpened``.
+    ``routing.Router.route`` decides on ``first`` (an SB cookie in ``USR``/``ANS``, or
+    ``VER`` after an ``XFR NS``); the driver connects and replies with ``UpstreamOpened``.
     """
 
     first: Command
