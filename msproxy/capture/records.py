@@ -170,6 +170,18 @@ def _b64(data: bytes | memoryview) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+class _Data(TypedDict, total=False):
+    """The bytes of a ``run`` record: one of these keys (``text_of``)."""
+
+    data: str
+    data_b64: str
+
+
+def _data(data: bytes | memoryview, text: str | None) -> _Data:
+    """``data`` as the key ``data`` (its text, ``text_of(data)``) or ``data_b64``."""
+    return {"data": text} if text is not None else {"data_b64": _b64(data)}
+
+
 def put_bytes(record: Record, key: str, data: bytes) -> None:
     """Store ``data`` under ``key`` when it is text (``text_of``), else in base64 under
     ``key + "_b64"``."""
@@ -318,31 +330,20 @@ def run_record(
     """The ``run`` record of ``count`` ordinary commands of ``direction``, their bytes
     ``data``, read in one chunk at ``t`` (format version 2 on). ``text``: whether ``data``
     is text (``text_of``), when the caller knows it already; None: decided here."""
-    record: RunRecord
     if text is None:
         decoded = text_of(bytes(data))
     elif text:
         decoded = str(data, "utf-8")
     else:
         decoded = None
-    if decoded is not None:
-        record = {
-            "type": "run",
-            "t": t,
-            "conn": conn,
-            "dir": direction,
-            "data": decoded,
-            "count": count,
-        }
-    else:
-        record = {
-            "type": "run",
-            "t": t,
-            "conn": conn,
-            "dir": direction,
-            "data_b64": _b64(data),
-            "count": count,
-        }
+    record: RunRecord = {
+        "type": "run",
+        "t": t,
+        "conn": conn,
+        "dir": direction,
+        **_data(data, decoded),
+        "count": count,
+    }
     return record  # type: ignore[return-value]
 
 
