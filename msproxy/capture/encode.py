@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .format import FORMAT_VERSION, Record
+from .records import FORMAT_VERSION, Record
 
 logger = logging.getLogger(__name__)
 

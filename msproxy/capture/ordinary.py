@@ -24,6 +24,8 @@ from typing import NamedTuple
 
 from msmgr.codec.framer import FastRules
 
+from .records import CONTROL_MARKS
+
 MAX_TOKENS = 64
 """Most tokens (verb included) on an ordinary line (``FRAME_MAX_TOKENS`` in ``_frame.h``)."""
 MAX_TRID_DIGITS = 18
@@ -33,11 +35,6 @@ MAX_COUNT_DIGITS = 9
 
 _LINE = re.compile(rb"[A-Z]{3}(?: [ -~]*)?").fullmatch
 """An ordinary line without its CRLF: a verb of three letters A-Z, printable ASCII."""
-_CONTROLS = frozenset([*range(0x20), 0x7F]) - {0x09, 0x0A, 0x0D}
-"""The bytes that make a command not text (``format.put_bytes``'s rule): control
-characters other than TAB, LF and CR."""
-_CONTROL_MARKS = bytes(0 if byte in _CONTROLS else 1 for byte in range(256))
-"""A ``bytes.translate`` table: 0 for those bytes, 1 for the others (then ``find(0)``)."""
 
 
 class OrdinaryRules:
@@ -119,10 +116,9 @@ def scan_ordinary(work: bytes, pos: int, rules: OrdinaryRules) -> tuple[int, lis
 
 def binary_commands(raw: bytes | memoryview, ends: Sequence[int]) -> list[int]:
     """The indexes of the commands of the run ``raw`` (ending at ``ends``) that are not
-    UTF-8 text, in order. Text is valid UTF-8 holding no control character other than
-    TAB, LF and CR (written as JSON text; anything else in base64)."""
+    text, in order: ``records.text_of``'s rule, for all the commands at once."""
     data = bytes(raw)
-    marks = data.translate(_CONTROL_MARKS)
+    marks = data.translate(CONTROL_MARKS)
     binary: list[int] = []
     pos = 0
     while (found := marks.find(0, pos)) >= 0:

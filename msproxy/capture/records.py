@@ -2,9 +2,11 @@
 
 One ``TypedDict`` per record type states its fields, in the order they are written (the
 files are compared byte for byte, so key order is part of the format), and one builder
-per type makes it. ``run`` records (format version 2) are written by
-``msproxy.capture.scan`` / ``encode`` (``RecordScanner.encode_run``): each stands for the
-``cmd`` records of its commands. The public contract is ``docs/capture-format.md``.
+per type makes it; ``text_of`` states once which bytes are stored as JSON text and which
+in base64. A ``run`` record (format version 2) stands for the ``cmd`` records of its
+commands: ``msproxy.capture.scan`` chooses them (``ordinary.stretches``), and the C
+extension ``_scan`` writes the same bytes. The public contract is
+``docs/capture-format.md``; ``format`` reads the records back.
 
 Builders return ``Record`` (a plain dict), what the capture queue, the encoders and the
 readers carry; the literal in each is typed by its ``TypedDict``, so mypy checks its
@@ -14,7 +16,6 @@ fields.
 from __future__ import annotations
 
 import base64
-import re
 from typing import Any, Literal, NotRequired, TypedDict
 
 from msmgr.codec import Command, canonical_line
@@ -127,32 +128,64 @@ class CloseRecord(TypedDict):
     finished: NotRequired[float]  # when the other side was done too
 
 
-# Control characters that make bytes "not text" (TAB, LF and CR are text).
-_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+class RunRecord(TypedDict):
+    """Ordinary commands of one direction read in one chunk, all text or all not
+    (format version 2 on; a command alone is its ``cmd`` record)."""
+
+    type: Literal["run"]
+    t: float  # when the chunk holding them was read
+    conn: int
+    dir: str  # "c2s" (client to server) or "s2c"
+    data: NotRequired[str]  # the commands' exact bytes when they are text
+    data_b64: NotRequired[str]  # the same otherwise
+    count: int  # how many commands (2 or more)
 
 
-def _text(data: bytes) -> str | None:
-    """``data`` as text when it is UTF-8 with no control character but TAB, LF, CR."""
-    if _CONTROL.search(data) is None:
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-    return None
+CONTROL_BYTES = frozenset([*range(0x20), 0x7F]) - {0x09, 0x0A, 0x0D}
+"""The bytes that make bytes not text (``text_of``): control characters but TAB, LF, CR."""
+CONTROL_MARKS = bytes(0 if byte in CONTROL_BYTES else 1 for byte in range(256))
+"""A ``bytes.translate`` table: 0 for ``CONTROL_BYTES``, 1 for the other bytes (then
+``0 in`` finds one, ``find(0)`` where)."""
 
 
-def _b64(data: bytes) -> str:
+def text_of(data: bytes) -> str | None:
+    """``data`` as text, or None when it is not text: text is valid UTF-8 holding none of
+    ``CONTROL_BYTES``. The rule of every pair of keys ``<key>`` (JSON text) and
+    ``<key>_b64`` (base64): binary data such as a P2P header would otherwise become
+    mostly ``\\u0000`` escapes, six bytes each, where base64 takes one and a third."""
+    if 0 in data.translate(CONTROL_MARKS):
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def is_text(data: bytes) -> bool:
+    """Whether ``data`` is text (``text_of``): stored as JSON text, not in base64."""
+    return text_of(data) is not None
+
+
+def _b64(data: bytes | memoryview) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def put_bytes(record: Record, key: str, data: bytes) -> None:
-    """Store ``data`` under ``key`` when it is UTF-8 text, else in base64 under ``key + "_b64"``.
+class _Data(TypedDict, total=False):
+    """The bytes of a ``run`` record: one of these keys (``text_of``)."""
 
-    UTF-8 text: valid UTF-8 with no control character other than TAB, LF and CR (binary
-    data such as a P2P header would otherwise become mostly ``\\u0000`` escapes, six
-    bytes each, where base64 takes one and a third).
-    """
-    text = _text(data)
+    data: str
+    data_b64: str
+
+
+def _data(data: bytes | memoryview, text: str | None) -> _Data:
+    """``data`` as the key ``data`` (its text, ``text_of(data)``) or ``data_b64``."""
+    return {"data": text} if text is not None else {"data_b64": _b64(data)}
+
+
+def put_bytes(record: Record, key: str, data: bytes) -> None:
+    """Store ``data`` under ``key`` when it is text (``text_of``), else in base64 under
+    ``key + "_b64"``."""
+    text = text_of(data)
     if text is not None:
         record[key] = text
     else:
@@ -214,7 +247,7 @@ def command_record(conn: int, direction: str, command: Command, t: float) -> Rec
     }
     payload = command.payload
     if payload is not None:
-        text = _text(payload)
+        text = text_of(payload)
         if text is not None:
             record["payload"] = text
         else:
@@ -228,7 +261,7 @@ def command_record(conn: int, direction: str, command: Command, t: float) -> Rec
             record["args"] = [_displayable(arg) for arg in command.args]
             record["line_b64"] = _b64(line)
         elif line != canonical_line(command.verb, command.trid, command.args, payload):
-            text = _text(line)
+            text = text_of(line)
             if text is not None:
                 record["line"] = text
             else:
@@ -260,7 +293,7 @@ def raw_record(
 ) -> Record:
     """The ``raw`` record of bytes of ``direction`` that are not a command (``reason`` why)."""
     record: RawRecord
-    text = _text(data)
+    text = text_of(data)
     if text is not None:
         record = {
             "type": "raw",
@@ -282,6 +315,35 @@ def raw_record(
         }
     if not forwarded:
         record["forwarded"] = False
+    return record  # type: ignore[return-value]
+
+
+def run_record(
+    conn: int,
+    direction: str,
+    data: bytes | memoryview,
+    count: int,
+    t: float,
+    *,
+    text: bool | None = None,
+) -> Record:
+    """The ``run`` record of ``count`` ordinary commands of ``direction``, their bytes
+    ``data``, read in one chunk at ``t`` (format version 2 on). ``text``: whether ``data``
+    is text (``text_of``), when the caller knows it already; None: decided here."""
+    if text is None:
+        decoded = text_of(bytes(data))
+    elif text:
+        decoded = str(data, "utf-8")
+    else:
+        decoded = None
+    record: RunRecord = {
+        "type": "run",
+        "t": t,
+        "conn": conn,
+        "dir": direction,
+        **_data(data, decoded),
+        "count": count,
+    }
     return record  # type: ignore[return-value]
 
 

@@ -16,7 +16,6 @@ runs; the tests hold the two equal. ``accelerate`` chooses between them.
 
 from __future__ import annotations
 
-import base64
 import logging
 from array import array
 from collections.abc import Iterable, Sequence
@@ -28,8 +27,8 @@ from msmgr.codec.accel import load_accelerator
 from msmgr.codec.framer import FastRules, fast_rules
 
 from .encode import RecordRun, encode_record, encode_records, encode_text
-from .format import FORMAT_VERSION, RUN_VERSION, Record, command_record
 from .ordinary import OrdinaryRules, scan_ordinary, stretches
+from .records import FORMAT_VERSION, RUN_VERSION, Record, command_record, run_record
 
 logger = logging.getLogger(__name__)
 
@@ -183,12 +182,7 @@ class RecordScanner:
                 framer = framer or Framer(self.direction, strict=False, limits=self.limits)
                 lines.append(encode_records(self._cmd_records(piece, t, framer)))
                 continue
-            record: Record = {"type": "run", "t": t, "conn": self.conn, "dir": self.dir}
-            if text:
-                record["data"] = str(piece, "utf-8")
-            else:
-                record["data_b64"] = base64.b64encode(piece).decode("ascii")
-            record["count"] = count
+            record = run_record(self.conn, self.dir, piece, count, t, text=text)
             lines.append(encode_record(record))
         return lines
 

@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-_TEXT_CONTROLS = frozenset("\r\n\t")
-
-
-def is_text(payload: bytes) -> bool:
-    """True when ``payload`` is UTF-8 text without control characters other than CR, LF, tab."""
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return "\x7f" not in text and all(ch >= " " or ch in _TEXT_CONTROLS for ch in text)
+from msproxy.capture.records import is_text as is_text  # (the capture's rule, re-exported)
 
 
 def content_type(payload: bytes) -> str | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from msmgr.codec import Command, Desync, Dialect, Direction, Framer, Passthrough, Unparsed
 from msproxy.capture import CaptureWriter, Record, command_record, put_bytes
+from msproxy.capture.records import is_text, run_record
 
 SAMPLES = Path(__file__).resolve().parents[2] / "captures" / "samples"
 TOOL = "msproxy 0.1.0"
@@ -119,10 +120,8 @@ class Builder:
             if len(stretch) == 1:
                 self.records.append(command_record(conn, direction.value, stretch[0], t))
                 continue
-            record: Record = {"type": "run", "t": t, "conn": conn, "dir": direction.value}
-            put_bytes(record, "data", b"".join(c.raw or b"" for c in stretch))
-            record["count"] = len(stretch)
-            self.records.append(record)
+            data = b"".join(c.raw or b"" for c in stretch)
+            self.records.append(run_record(conn, direction.value, data, len(stretch), t))
 
     def rewrite(
         self,
@@ -155,13 +154,6 @@ class Builder:
         self.records.append(
             {"type": "close", "t": self.tick(ms), "conn": conn, "by": by, "reason": reason}
         )
-
-
-def is_text(data: bytes) -> bool:
-    """Whether ``put_bytes`` keeps ``data`` as text (not base64)."""
-    record: Record = {}
-    put_bytes(record, "x", data)
-    return "x" in record
 
 
 def mime(content_type: str, body: str, *headers: str) -> str:

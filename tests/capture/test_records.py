@@ -7,10 +7,13 @@ import typing
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from msmgr.codec import Command
 from msproxy import capture
 from msproxy.capture import format as capture_format
+from msproxy.capture import ordinary
 from msproxy.capture import records as r
 
 CASES: list[tuple[type[Any], r.Record]] = [
@@ -50,6 +53,10 @@ CASES: list[tuple[type[Any], r.Record]] = [
     (r.ErrorRecord, r.error_record(1, "limit", "line too long", 1.0, "c2s")),
     (r.CloseRecord, r.close_record(1, "server", "end of stream", 1.0)),
     (r.CloseRecord, r.close_record(1, "client", "end of stream", 1.0, finished=2.0)),
+    (r.RunRecord, r.run_record(1, "c2s", b"PNG\r\nPNG\r\n", 2, 1.0)),
+    (r.RunRecord, r.run_record(1, "s2c", memoryview(b"MSG 1 D 1\r\n\x00PNG\r\n"), 2, 1.0)),
+    (r.RunRecord, r.run_record(1, "c2s", b"PNG\r\nOUT\r\n", 2, 1.0, text=True)),
+    (r.RunRecord, r.run_record(1, "c2s", b"PNG\r\nOUT\r\n", 2, 1.0, text=False)),
 ]
 
 
@@ -61,7 +68,13 @@ def test_a_builder_makes_its_typed_record(kind: type[Any], record: r.Record) -> 
     assert required <= set(keys)
     assert [k for k in hints if k in record] == keys  # no other key, in field order
     assert record["type"] == typing.get_args(hints["type"])[0]
-    assert record["type"] in r.RECORD_TYPES_BY_VERSION[1]
+    first_version = r.RUN_VERSION if kind is r.RunRecord else 1
+    assert record["type"] in r.RECORD_TYPES_BY_VERSION[first_version]
+
+
+def test_every_record_type_has_a_typed_builder() -> None:
+    built = {record["type"] for _, record in CASES}
+    assert built == r.RECORD_TYPES_BY_VERSION[max(r.VERSIONS)]
 
 
 def test_the_bytes_go_in_text_or_base64() -> None:
@@ -69,9 +82,42 @@ def test_the_bytes_go_in_text_or_base64() -> None:
     assert "payload_b64" in r.command_record(1, "s2c", Command("MSG", None, ("a",), b"\x00"), 1.0)
     assert r.raw_record(1, "c2s", b"\xff", "x", 1.0)["data_b64"] == "/w=="
     assert r.raw_record(1, "c2s", b"x\r\n", "x", 1.0)["data"] == "x\r\n"
+    assert r.text_of("é\t\r\n".encode()) == "é\t\r\n"
+    assert r.text_of(b"") == ""
+    assert r.run_record(1, "c2s", b"PNG\r\nPNG\r\n", 2, 1.0)["data"] == "PNG\r\nPNG\r\n"
+    assert r.run_record(1, "c2s", b"PNG\r\n\x7f", 2, 1.0)["data_b64"] == "UE5HDQp/"
+    # (the caller that knows already says so: ordinary.stretches)
+    assert r.run_record(1, "c2s", b"PNG\r\n", 2, 1.0, text=False)["data_b64"] == "UE5HDQo="
+
+
+@pytest.mark.parametrize("value", range(256))
+def test_text_is_utf8_without_control_bytes_but_tab_lf_cr(value: int) -> None:
+    data = b"a" + bytes([value]) + b"b"
+    control = (value < 0x20 and value not in b"\t\n\r") or value == 0x7F
+    utf8 = value < 0x80
+    assert r.is_text(data) is (utf8 and not control)
+    assert (value in r.CONTROL_BYTES) is control
+    assert r.text_of(data) == (data.decode() if r.is_text(data) else None)
+    record: r.Record = {}
+    r.put_bytes(record, "x", data)
+    assert list(record) == (["x"] if r.is_text(data) else ["x_b64"])
 
 
 def test_the_old_names_still_import() -> None:
     for name in ("command_record", "header_record", "put_bytes", "FORMAT_VERSION", "Record"):
         assert getattr(capture_format, name) is getattr(r, name)
         assert getattr(capture, name) is getattr(r, name)
+
+
+COMMAND = st.one_of(st.binary(max_size=12), st.text(max_size=12).map(str.encode)).map(
+    lambda tail: b"A" + tail  # (each ordinary command starts with a letter)
+)
+
+
+@given(st.lists(COMMAND, min_size=1, max_size=8))
+@settings(max_examples=500, deadline=None)
+def test_runs_split_where_text_of_says(commands: list[bytes]) -> None:
+    # ordinary.binary_commands applies text_of's rule to all the commands of a run at once
+    ends = [sum(map(len, commands[: i + 1])) for i in range(len(commands))]
+    binary = ordinary.binary_commands(b"".join(commands), ends)
+    assert binary == [i for i, command in enumerate(commands) if not r.is_text(command)]
