@@ -1,8 +1,8 @@
 """msproxy/capture/encode: capture records to JSON Lines bytes, fast, and never failing.
 
 Compact separators, UTF-8 text, keys in insertion order; a batch is encoded with one C
-encoder made once (``json.dumps`` builds a new encoder per call: for ordinary commands
-that is half its cost).
+encoder made once (``json.dumps`` builds a new encoder per call; see
+docs/performance.md).
 
 Two kinds of record cannot be written as UTF-8 JSON as they are:
 
@@ -76,8 +76,8 @@ class RecordRun:
 def encode_records(records: Sequence[Record | RecordRun], version: int = FORMAT_VERSION) -> bytes:
     """The JSON Lines bytes of ``records`` in capture format ``version``, each line
     ended by ``\\n``."""
-    # Line by line to bytes, then one join: joining the text first is twice as slow for
-    # big payloads (one huge string, then a huge encode).
+    # Line by line to bytes, then one join: joining the text first makes one huge string,
+    # then one huge encode, for big payloads.
     return b"".join(encode_pieces(records, version))
 
 
