@@ -14,8 +14,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from msmgr.codec import Command, Desync, Dialect, Direction, Framer, Passthrough, Unparsed
-from msproxy.capture import CaptureWriter, Record, command_record, put_bytes
-from msproxy.capture.records import is_text, run_record
+from msproxy.capture import CaptureWriter, Record, command_record
+from msproxy.capture.records import (
+    close_record,
+    is_text,
+    open_record,
+    raw_record,
+    rewrite_record,
+    run_record,
+)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "captures" / "samples"
 TOOL = "msproxy 0.1.0"
@@ -52,16 +59,15 @@ class Builder:
         ms: float = 1,
     ) -> None:
         self.records.append(
-            {
-                "type": "open",
-                "t": self.tick(ms),
-                "conn": conn,
-                "role": role,
-                "client": client,
-                "upstream": upstream,
-                "parent": parent,
-                "via": via,
-            }
+            open_record(
+                conn,
+                self.tick(ms),
+                role=role,
+                client=client,
+                upstream=upstream,
+                parent=parent,
+                via=via,
+            )
         )
 
     def c2s(self, conn: int, data: str | bytes, ms: float = 1, redacted: bool = False) -> None:
@@ -86,12 +92,10 @@ class Builder:
                     record["redacted"] = True
                 self.records.append(record)
             elif isinstance(event, Unparsed | Passthrough):
-                data_record: Record = {"type": "raw", "t": t, "conn": conn, "dir": direction.value}
-                put_bytes(
-                    data_record, "data", event.raw if isinstance(event, Unparsed) else event.data
-                )
-                data_record["reason"] = "unparsed" if isinstance(event, Unparsed) else "passthrough"
-                self.records.append(data_record)
+                unparsed = isinstance(event, Unparsed)
+                data = event.raw if isinstance(event, Unparsed) else event.data
+                reason = "unparsed" if unparsed else "passthrough"
+                self.records.append(raw_record(conn, direction.value, data, reason, t))
             elif isinstance(event, Desync):  # pragma: no cover - samples stay in sync
                 raise AssertionError(event)
         assert framer.pending == 0, f"incomplete command in sample data {raw!r}"
@@ -134,26 +138,21 @@ class Builder:
         sessid: str | None = None,
     ) -> None:
         """The proxy told the client ``new`` instead of ``original`` in the last XFR/RNG."""
-        record: Record = {
-            "type": "rewrite",
-            "t": self.t,
-            "conn": conn,
-            "dir": "s2c",
-            "cmd": cmd,
-            "kind": kind,
-            "original": original,
-            "new": new,
-        }
-        if cookie is not None:
-            record["cookie"] = cookie
-        if sessid is not None:
-            record["sessid"] = sessid
-        self.records.append(record)
+        self.records.append(
+            rewrite_record(
+                conn,
+                self.t,
+                cmd=cmd,
+                kind=kind,
+                original=original,
+                new=new,
+                cookie=cookie,
+                sessid=sessid,
+            )
+        )
 
     def close(self, conn: int, by: str, reason: str, ms: float = 1) -> None:
-        self.records.append(
-            {"type": "close", "t": self.tick(ms), "conn": conn, "by": by, "reason": reason}
-        )
+        self.records.append(close_record(conn, by, reason, self.tick(ms)))
 
 
 def mime(content_type: str, body: str, *headers: str) -> str:
