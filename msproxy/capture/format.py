@@ -170,11 +170,10 @@ def check_header(record: Record) -> int:
             f"not an {FORMAT_NAME} file: the first record is not an {FORMAT_NAME} header"
         )
     version = record.get("version")
-    if version not in VERSIONS or isinstance(version, bool):
+    if type(version) is not int or version not in VERSIONS:  # (2.0 == 2, True == 1)
         known = " and ".join(str(v) for v in VERSIONS)
         raise CaptureFormatError(
             f"capture format version {version!r} is not supported (this reader knows "
             f"versions {known}); upgrade msmgr to read it"
         )
-    assert isinstance(version, int)
     return version
