@@ -96,9 +96,7 @@ def test_unknown_version_is_a_clear_error(
 
 
 @pytest.mark.parametrize("version", [2.0, True, "2", None])
-def test_a_version_that_is_not_an_integer_is_a_clear_error(
-    tmp_path: Path, version: object
-) -> None:
+def test_a_version_that_is_not_an_integer_is_a_clear_error(tmp_path: Path, version: object) -> None:
     # (2.0 == 2 and True == 1 in Python: found by the malformed-records property test)
     path = write_lines(tmp_path / "v.jsonl", [{**header(), "version": version}])
     with pytest.raises(CaptureFormatError, match=r"is not supported"):
