@@ -16,7 +16,7 @@ from msproxy.proxy.commands import (
     WriteRecords,
 )
 from msproxy.proxy.events import DataReceived, RedirectReady, Side, UpstreamOpened
-from msproxy.proxy.relay import Relay
+from msproxy.proxy.relay import Relay, RelayState
 
 
 def sent(commands: list[ProxyCommand], side: Side) -> bytes:
@@ -94,3 +94,12 @@ class Driver:
                 self.redirects.append(command)
                 done += self.run(self.relay.handle(RedirectReady(address=self.local)))
         return done
+
+
+def started(**kwargs: object) -> tuple[Relay, Driver]:
+    """A relay given ``kwargs``, its driver, and an MSNP8 ``VER`` that opened the upstream."""
+    relay = Relay(1, client="127.0.0.1:5000", **kwargs)  # type: ignore[arg-type]
+    driver = Driver(relay)
+    driver.feed(Side.CLIENT, b"VER 1 MSNP8 CVR0\r\n")
+    assert relay.state is RelayState.RELAYING
+    return relay, driver
