@@ -12,8 +12,8 @@ the proxy uses them, each on its logger msmgr.debug.<flag>:
 * NOTIFICATION (256): list and presence commands, when COMMAND_* are off.
 
 Without --debug the console shows commands, opens and closes (4|8|16|32);
--q without --debug shows only warnings. -v/-vv add the proxy's own
-INFO/DEBUG logging.
+-q without --debug shows only warnings (never fewer: CONFUSED and the proxy's own
+warnings stay on however many -q). -v/-vv add the proxy's own INFO/DEBUG logging.
 """
 
 from __future__ import annotations
@@ -122,7 +122,9 @@ def main(args: argparse.Namespace) -> int:
     debug: Debug | None = args.debug
     if debug is None:
         debug = Debug.NONE if args.quiet else DEFAULT_DEBUG
-    configure_logging(args.verbose - args.quiet, debug_loggers=bool(debug))
+    # -q turns the command lines off (above); warnings are always shown, so the level
+    # never goes below WARNING (verbosity 0), however many -q.
+    configure_logging(max(0, args.verbose - args.quiet), debug_loggers=bool(debug))
     tune_malloc()  # process-wide, like the logging: the CLI's to decide
     capture = args.capture if args.capture is not None else default_capture()
     config = ProxyConfig(

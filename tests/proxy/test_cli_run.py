@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import signal
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from functools import partial
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 import trio
 
 from msmgr.codec import Command
-from msmgr.debug import Debug
+from msmgr.debug import Debug, flag_logger
 from msmgr.stream import CommandStream, Role
 from msproxy.__main__ import build_parser, main
 from msproxy.capture import FORMAT_VERSION, read_capture
@@ -183,3 +184,55 @@ def test_unknown_capture_version_exits_2(value: str, capsys: pytest.CaptureFixtu
     err = capsys.readouterr().err
     assert "argument --capture-version: invalid" in err
     assert "Traceback" not in err
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Puts the root logger (and ``msmgr.debug``) back as they were after the test."""
+    root = logging.getLogger()
+    debug_logger = logging.getLogger("msmgr.debug")
+    handlers, level, debug_level = list(root.handlers), root.level, debug_logger.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
+    debug_logger.setLevel(debug_level)
+
+
+@pytest.mark.parametrize("quiet", [["-q"], ["-qq"], ["-q", "-q", "-q"]])
+@pytest.mark.usefixtures("restore_logging")
+def test_quiet_shows_warnings_but_not_command_lines(
+    quiet: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``msproxy run -q`` (as its logging setup leaves things): a proxy WARNING (an
+    upstream connect failure, a CONFUSED line) is printed; per-command and INFO lines
+    are not."""
+    started: list[partial[Awaitable[int]]] = []
+
+    def fake_run_async(fn: partial[Awaitable[int]]) -> int:
+        started.append(fn)
+        return 0
+
+    monkeypatch.setattr(cli_run, "run_async", fake_run_async)
+    assert main(["run", *quiet, "--capture", str(tmp_path / "c.jsonl")]) == 0
+    config = started[0].args[0]
+    assert config.debug == Debug.NONE
+    flag_logger(Debug.CONFUSED).warning("conn-1 confused: a limit exceeded")
+    logging.getLogger("msproxy.proxy.server").warning("upstream connect failed")
+    flag_logger(Debug.COMMAND_SEND).debug("conn-1 >>> VER 1 MSNP8 CVR0")
+    flag_logger(Debug.OPEN).info("conn-1 opened")
+    logging.getLogger("msproxy.proxy.server").info("an info line")
+    err = capsys.readouterr().err
+    assert "a limit exceeded" in err
+    assert "upstream connect failed" in err
+    assert "VER 1" not in err
+    assert "opened" not in err
+    assert "an info line" not in err
