@@ -64,6 +64,50 @@ def test_default_capture_is_timestamped_in_captures(
     assert path.suffix == ".jsonl"
 
 
+def test_default_captures_of_one_second_differ(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two proxies started in the same second get different names: the name has the
+    microseconds, and a name whose file exists is skipped."""
+    monkeypatch.chdir(tmp_path)
+    first, second = default_capture(1000.25), default_capture(1000.75)
+    assert first != second
+    assert first.name.endswith("-250000.jsonl")
+    first.write_bytes(b"taken")
+    again = default_capture(1000.25)
+    assert again not in (first, second)
+    assert not again.exists()
+    assert first.read_bytes() == b"taken"
+
+
+async def test_run_never_overwrites_a_capture_taken_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A default name whose file appears between naming and creating (another proxy
+    started in the same microsecond): the file is left alone and ``run`` captures to a
+    fresh default name; with a name given (``--capture``) the start fails instead."""
+    monkeypatch.chdir(tmp_path)
+    taken = default_capture(1000.0)
+    taken.write_bytes(b"another proxy's capture\n")
+    config = ProxyConfig(upstream=("", 0), listen=("127.0.0.1", 0), capture=taken)
+    out = io.StringIO()
+    listening = await one_version_exchange(
+        partial(run, config, embedded=True, default_names=True, out=out)
+    )
+    assert taken.read_bytes() == b"another proxy's capture\n"
+    assert listening.capture is not None
+    assert listening.capture != taken
+    assert listening.capture.parent == Path("captures")
+    assert out.getvalue().rstrip().endswith(f"capturing to {listening.capture}")
+    kinds = [r["type"] for r in read_capture(listening.capture)]
+    assert kinds == ["header", "open", "cmd", "cmd", "close"]
+    with pytest.raises(ExceptionGroup) as failed, trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(partial(run, config, embedded=True, out=io.StringIO()))
+    assert failed.group_contains(FileExistsError)
+    assert taken.read_bytes() == b"another proxy's capture\n"
+
+
 async def one_version_exchange(start: Callable[..., Awaitable[object]]) -> ProxyListening:
     """Start the proxy with ``start`` (``task_status`` style), have a client say VER
     through it and get the embedded server's answer, then stop it."""
