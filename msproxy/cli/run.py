@@ -12,8 +12,8 @@ the proxy uses them, each on its logger msmgr.debug.<flag>:
 * NOTIFICATION (256): list and presence commands, when COMMAND_* are off.
 
 Without --debug the console shows commands, opens and closes (4|8|16|32);
--q without --debug shows only warnings. -v/-vv add the proxy's own
-INFO/DEBUG logging.
+-q without --debug shows only warnings (never fewer: CONFUSED and the proxy's own
+warnings stay on however many -q). -v/-vv add the proxy's own INFO/DEBUG logging.
 """
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--capture",
         type=Path,
         metavar="PATH",
-        help="capture file to create (default captures/msproxy-YYYYmmdd-HHMMSS.jsonl)",
+        help="capture file to create (default captures/msproxy-YYYYmmdd-HHMMSS-ffffff.jsonl, "
+        "a name not taken yet)",
     )
     parser.add_argument(
         "--capture-version",
@@ -104,11 +105,43 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def default_capture(now: float | None = None) -> Path:
-    """``captures/msproxy-YYYYmmdd-HHMMSS.jsonl`` (the folder is created)."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    """``captures/msproxy-YYYYmmdd-HHMMSS-ffffff.jsonl`` (local time to the microsecond),
+    a name no file has yet (a later microsecond when one has); the folder is created.
+
+    Another process may still take the name before the capture is created: the capture
+    is created exclusively (never overwriting a file) and ``run`` asks for another name.
+    """
     folder = Path("captures")
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"msproxy-{stamp}.jsonl"
+    micros = round((time.time() if now is None else now) * 1_000_000)
+    while True:
+        seconds, fraction = divmod(micros, 1_000_000)
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(seconds))
+        path = folder / f"msproxy-{stamp}-{fraction:06d}.jsonl"
+        if not path.exists():
+            return path
+        micros += 1
+
+
+DEFAULT_CAPTURE_TRIES = 10
+"""How many default capture names ``run`` tries when each is taken before it is created."""
+
+
+async def start_proxy(
+    nursery: trio.Nursery, config: ProxyConfig, *, default_names: bool
+) -> ProxyListening:
+    """Start ``serve_proxy`` in ``nursery``; with ``default_names``, a capture name taken
+    meanwhile (the file is created exclusively) is replaced by a fresh default one."""
+    for attempt in range(1, DEFAULT_CAPTURE_TRIES + 1):
+        try:
+            listening: ProxyListening = await nursery.start(serve_proxy, config)
+        except FileExistsError:
+            if not default_names or attempt == DEFAULT_CAPTURE_TRIES:
+                raise
+            config = dataclasses.replace(config, capture=default_capture())
+        else:
+            return listening
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def capture_accelerate() -> bool | None:
@@ -122,7 +155,9 @@ def main(args: argparse.Namespace) -> int:
     debug: Debug | None = args.debug
     if debug is None:
         debug = Debug.NONE if args.quiet else DEFAULT_DEBUG
-    configure_logging(args.verbose - args.quiet, debug_loggers=bool(debug))
+    # -q turns the command lines off (above); warnings are always shown, so the level
+    # never goes below WARNING (verbosity 0), however many -q.
+    configure_logging(max(0, args.verbose - args.quiet), debug_loggers=bool(debug))
     tune_malloc()  # process-wide, like the logging: the CLI's to decide
     capture = args.capture if args.capture is not None else default_capture()
     config = ProxyConfig(
@@ -136,20 +171,25 @@ def main(args: argparse.Namespace) -> int:
         accelerate=capture_accelerate(),
         codec_accelerate=codec_accelerate(),
     )
-    return run_async(partial(run, config, embedded=args.upstream is None))
+    return run_async(
+        partial(run, config, embedded=args.upstream is None, default_names=args.capture is None)
+    )
 
 
 async def run(
     config: ProxyConfig,
     *,
     embedded: bool = False,
+    default_names: bool = False,
     out: TextIO | None = None,
     task_status: trio.TaskStatus[ProxyListening] = trio.TASK_STATUS_IGNORED,
 ) -> int:
     """Run the proxy (and the embedded reference server when ``embedded``) until a signal.
 
-    Prints one line saying where it listens and captures. Cancel it (or send SIGINT or
-    SIGTERM) to stop: connections are closed and their close records written.
+    Prints one line saying where it listens and captures. With ``default_names`` the
+    capture's name came from ``default_capture`` and is replaced if it gets taken before
+    the file is created. Cancel it (or send SIGINT or SIGTERM) to stop: connections are
+    closed and their close records written.
     """
     out = out if out is not None else sys.stdout
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -168,7 +208,7 @@ async def run(
                     f" (the embedded reference server: Passport nexus {server.nexus_url},"
                     f" accounts {accounts})"
                 )
-            listening: ProxyListening = await nursery.start(serve_proxy, config)
+            listening = await start_proxy(nursery, config, default_names=default_names)
             print(
                 f"msproxy listening on {listening.url}, upstream "
                 f"{format_address(*config.upstream)}{upstream}, capturing to {listening.capture}",

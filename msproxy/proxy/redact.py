@@ -11,6 +11,13 @@ What counts as a secret (client to server unless noted):
 * server to client, ``MSG Hotmail Hotmail`` profile: the ``MSPAuth:`` (and ``MSPProf:``)
   header values, the Passport cookie that opens the user's mailbox.
 
+However the line is spaced: the login method and its step match in any case (``md5 s``),
+and runs of spaces (empty tokens, which the codec keeps) are skipped when looking for the
+method, the step and the secrets; the profile headers match in any case, with blanks
+around the colon. The capture's fast path leaves every client ``USR`` line, and every
+server ``MSG`` line starting ``MSG Hotmail`` or ``MSG`` and two spaces, to ``redact``
+(``SECRET_PREFIXES``).
+
 Kept on purpose: the profile's ``sid`` (a login-server session number) and ``kv`` (a key
 version), which grant nothing alone and help reading a capture; switchboard cookies
 (``CKI``), which expire within a minute and are what ties redirects together.
@@ -36,13 +43,16 @@ after it are secrets."""
 
 SECRET_PREFIXES: dict[Direction, tuple[str, ...]] = {
     Direction.C2S: ("USR",),
-    Direction.S2C: ("MSG Hotmail",),
+    Direction.S2C: ("MSG Hotmail", "MSG "),
 }
 """The line prefixes (verb, first argument) of the only commands ``Redactor.redact``
-may change, per direction: callers skip it for every other command."""
+may change, per direction: callers skip it for every other command. ``"MSG "`` is
+``MSG`` with an empty first argument: a line spaced ``MSG  Hotmail ...``."""
 SECRET_VERBS = frozenset(p.split(" ")[0] for ps in SECRET_PREFIXES.values() for p in ps)
 """The verbs of ``SECRET_PREFIXES``, either direction."""
-_PROFILE_SECRET = re.compile(rb"^(MSPAuth|MSPProf):[ \t]*([^\r\n]*)", re.MULTILINE)
+_PROFILE_SECRET = re.compile(
+    rb"^([ \t]*)(MSPAuth|MSPProf)[ \t]*:[ \t]*([^\r\n]*)", re.MULTILINE | re.IGNORECASE
+)
 
 
 class Redactor:
@@ -71,26 +81,29 @@ class Redactor:
             verb == "MSG"
             and direction is Direction.S2C
             and command.payload is not None
-            and command.args[:2] == ("Hotmail", "Hotmail")
+            and [arg for arg in command.args if arg][:2] == ["Hotmail", "Hotmail"]
         ):
             return self._redact_profile(command)
         return None
 
     def _redact_login(self, command: Command) -> Command | None:
         args = command.args
-        if len(args) < 3 or args[0] not in _LOGIN_METHODS:
+        tokens = [index for index, arg in enumerate(args) if arg]  # spacing skipped
+        # the method is the first token, or the second when the TrID is not where the
+        # codec looks for it (``USR  7 MD5 ...``: two spaces, an empty token first)
+        found = [n for n, index in enumerate(tokens[:2]) if args[index].upper() in _LOGIN_METHODS]
+        if not found:
             return None
-        step, secrets = _LOGIN_METHODS[args[0]]
-        if args[1] != step:
+        method = found[0]
+        step, secrets = _LOGIN_METHODS[args[tokens[method]].upper()]
+        rest = tokens[method + 1 :]
+        if not rest or args[rest[0]].upper() != step:
             return None
-        first = 1 + (command.trid is not None)  # token index of args[0]
+        first = 1 + (command.trid is not None)  # the token index of args[0] in the line
         raw = command.raw
         new_args = list(args)
-        for index in range(2, min(len(args), 2 + secrets)):
-            if not args[index]:
-                continue
-            secret = args[index].encode("utf-8", "surrogateescape")
-            mark = self.placeholder(secret)
+        for index in rest[1 : 1 + secrets]:
+            mark = self.placeholder(args[index].encode("utf-8", "surrogateescape"))
             new_args[index] = mark.decode("ascii")
             if raw is not None:
                 raw = replace_token(raw, first + index, mark)
@@ -103,7 +116,7 @@ class Redactor:
             return None
 
         def mark(match: re.Match[bytes]) -> bytes:
-            return match.group(1) + b": " + self.placeholder(match.group(2))
+            return match.group(1) + match.group(2) + b": " + self.placeholder(match.group(3))
 
         new_payload = _PROFILE_SECRET.sub(mark, payload)
         raw = command.raw

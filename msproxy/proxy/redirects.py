@@ -3,8 +3,10 @@
 Strategy: the proxy must tell from a new connection where the client was sent.
 
 * SB (``XFR SB`` / ``RNG``): the first command is ``USR trid handle cookie`` or
-  ``ANS trid handle cookie sessid``; the cookie names the redirect exactly. These
-  connections come to the main listener.
+  ``ANS trid handle cookie sessid``; the cookie names the redirect exactly, and only a
+  connection from the client address the redirect was relayed to claims it (a cookie
+  seen elsewhere is not a way into that switchboard). These connections come to the
+  main listener.
 * NS (``XFR NS``): the first command is ``VER``, exactly like a first connection to the
   DS, so one port cannot tell them apart when many clients share an address (it would
   send one client's DS connection to the NS another client was redirected to). The
@@ -69,14 +71,24 @@ class RedirectTable:
         self._order.append(redirect)
 
     def route(self, client_host: str, first: Command, now: float) -> Redirect | None:
-        """The redirect a new connection's first command claims (removed), or None."""
+        """The redirect a new connection from ``client_host`` claims with its first
+        command's cookie (removed), or None. A redirect relayed to another client address
+        stays pending for that client (see ``pending_sb``)."""
         self._expire(now)
+        redirect = self.pending_sb(first)
+        if redirect is None or redirect.client_host != client_host:
+            return None
+        assert redirect.cookie is not None
+        del self._by_cookie[redirect.cookie]
+        self._order.remove(redirect)
+        return redirect
+
+    def pending_sb(self, first: Command) -> Redirect | None:
+        """The pending SB redirect whose cookie ``first`` (``USR``/``ANS``) presents,
+        whoever presents it; nothing is removed."""
         args = first.args
         if first.verb in ("USR", "ANS") and len(args) >= 2:
-            redirect = self._by_cookie.pop(args[1], None)
-            if redirect is not None:
-                self._order.remove(redirect)
-                return redirect
+            return self._by_cookie.get(args[1])
         return None
 
     def claim_ns(self, client_host: str, target: tuple[str, int], now: float) -> Redirect | None:

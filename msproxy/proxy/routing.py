@@ -5,7 +5,10 @@ carries it out; tests call it directly):
 
 * a new connection's upstream (``Router.route``): the NS its listener stands for, with the
   redirect of that client's address that led there; the SB its first command's cookie
-  names; else the configured upstream, as ``DS``;
+  names, when the connection comes from the client address that redirect was relayed to
+  (from elsewhere the cookie is refused: the connection goes on as one with an unknown
+  cookie would, to the upstream, and ``Route.refused`` says why); else the configured
+  upstream, as ``DS``;
 * a redirect the server sent (``Router.plan``): refused when its address is unusable, or
   when it is an SB redirect without a cookie (nothing would find it again); an NS target
   needs a listener of its own (``listen``), opened on first use and bounded;
@@ -36,6 +39,16 @@ class Route:
     role: str  # "DS", "NS" or "SB"
     parent: int | None = None  # the connection whose redirect led here
     via: str | None = None  # "XFR" or "RNG"
+    refused: str | None = None  # a redirect this connection tried to claim and may not
+
+
+def host_key(host: str) -> str:
+    """A client's host as redirects are matched: an IPv4 address seen through an IPv6
+    socket (``::ffff:1.2.3.4``, a dual-stack listener) is the IPv4 address itself."""
+    lowered = host.lower()
+    if lowered.startswith("::ffff:") and "." in lowered:
+        return lowered[len("::ffff:") :]
+    return host
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,7 +100,11 @@ class Router:
         """The upstream of a new connection from ``client_host``, whose first command is
         ``first``, accepted on the listener of ``ns_target`` (None: the main listener).
 
-        The redirect that claims it is used up."""
+        The redirect that claims it is used up. An SB cookie of a redirect relayed to
+        another client address is refused: the redirect stays pending for its client, this
+        connection goes to the upstream (as an unknown cookie's would), and the route's
+        ``refused`` says why (the driver logs it)."""
+        client_host = host_key(client_host)
         if ns_target is not None:
             claimed = self.table.claim_ns(client_host, ns_target, now)
             if claimed is None:  # expired, or from another address: still that NS
@@ -95,9 +112,23 @@ class Router:
         else:
             claimed = self.table.route(client_host, first, now)
             if claimed is None:
-                return Route(target=self.upstream, role="DS")
+                return Route(
+                    target=self.upstream, role="DS", refused=self._foreign(first, client_host)
+                )
         return Route(
             target=claimed.target, role=claimed.kind, parent=claimed.parent, via=claimed.via
+        )
+
+    def _foreign(self, first: Command, client_host: str) -> str | None:
+        """Why ``first``'s cookie may not be claimed from ``client_host``, when it names a
+        pending SB redirect (``route`` found none for that address); None when it names
+        none."""
+        pending = self.table.pending_sb(first)
+        if pending is None:
+            return None
+        return (
+            f"an SB cookie of the redirect relayed to client {pending.client_host or '?'} "
+            f"(connection #{pending.parent}) was presented from {client_host or '?'}"
         )
 
     def plan(self, request: RequestRedirect) -> RedirectPlan:
@@ -146,7 +177,7 @@ class Router:
             via=request.via,
             target=plan.target,
             parent=parent,
-            client_host=client_host,
+            client_host=host_key(client_host),
             expires=now + self.table.ttl,
             cookie=request.cookie,
             sessid=request.sessid,

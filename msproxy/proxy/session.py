@@ -221,6 +221,10 @@ class Session:
             first, client_host=self.client_host, ns_target=self.ns_target, now=now
         )
         upstream = format_address(*route.target)
+        if route.refused is not None:
+            logger.warning(
+                "#%d %s: sent to the %s, as an unknown cookie", self.conn, route.refused, route.role
+            )
         error: str | None = None
         try:
             with trio.fail_after(config.connect_timeout):

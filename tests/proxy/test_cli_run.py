@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import signal
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from functools import partial
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 import trio
 
 from msmgr.codec import Command
-from msmgr.debug import Debug
+from msmgr.debug import Debug, flag_logger
 from msmgr.stream import CommandStream, Role
 from msproxy.__main__ import build_parser, main
 from msproxy.capture import FORMAT_VERSION, read_capture
@@ -61,6 +62,50 @@ def test_default_capture_is_timestamped_in_captures(
     assert path.parent.is_dir()
     assert path.name.startswith("msproxy-")
     assert path.suffix == ".jsonl"
+
+
+def test_default_captures_of_one_second_differ(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two proxies started in the same second get different names: the name has the
+    microseconds, and a name whose file exists is skipped."""
+    monkeypatch.chdir(tmp_path)
+    first, second = default_capture(1000.25), default_capture(1000.75)
+    assert first != second
+    assert first.name.endswith("-250000.jsonl")
+    first.write_bytes(b"taken")
+    again = default_capture(1000.25)
+    assert again not in (first, second)
+    assert not again.exists()
+    assert first.read_bytes() == b"taken"
+
+
+async def test_run_never_overwrites_a_capture_taken_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A default name whose file appears between naming and creating (another proxy
+    started in the same microsecond): the file is left alone and ``run`` captures to a
+    fresh default name; with a name given (``--capture``) the start fails instead."""
+    monkeypatch.chdir(tmp_path)
+    taken = default_capture(1000.0)
+    taken.write_bytes(b"another proxy's capture\n")
+    config = ProxyConfig(upstream=("", 0), listen=("127.0.0.1", 0), capture=taken)
+    out = io.StringIO()
+    listening = await one_version_exchange(
+        partial(run, config, embedded=True, default_names=True, out=out)
+    )
+    assert taken.read_bytes() == b"another proxy's capture\n"
+    assert listening.capture is not None
+    assert listening.capture != taken
+    assert listening.capture.parent == Path("captures")
+    assert out.getvalue().rstrip().endswith(f"capturing to {listening.capture}")
+    kinds = [r["type"] for r in read_capture(listening.capture)]
+    assert kinds == ["header", "open", "cmd", "cmd", "close"]
+    with pytest.raises(ExceptionGroup) as failed, trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(partial(run, config, embedded=True, out=io.StringIO()))
+    assert failed.group_contains(FileExistsError)
+    assert taken.read_bytes() == b"another proxy's capture\n"
 
 
 async def one_version_exchange(start: Callable[..., Awaitable[object]]) -> ProxyListening:
@@ -183,3 +228,55 @@ def test_unknown_capture_version_exits_2(value: str, capsys: pytest.CaptureFixtu
     err = capsys.readouterr().err
     assert "argument --capture-version: invalid" in err
     assert "Traceback" not in err
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Puts the root logger (and ``msmgr.debug``) back as they were after the test."""
+    root = logging.getLogger()
+    debug_logger = logging.getLogger("msmgr.debug")
+    handlers, level, debug_level = list(root.handlers), root.level, debug_logger.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
+    debug_logger.setLevel(debug_level)
+
+
+@pytest.mark.parametrize("quiet", [["-q"], ["-qq"], ["-q", "-q", "-q"]])
+@pytest.mark.usefixtures("restore_logging")
+def test_quiet_shows_warnings_but_not_command_lines(
+    quiet: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``msproxy run -q`` (as its logging setup leaves things): a proxy WARNING (an
+    upstream connect failure, a CONFUSED line) is printed; per-command and INFO lines
+    are not."""
+    started: list[partial[Awaitable[int]]] = []
+
+    def fake_run_async(fn: partial[Awaitable[int]]) -> int:
+        started.append(fn)
+        return 0
+
+    monkeypatch.setattr(cli_run, "run_async", fake_run_async)
+    assert main(["run", *quiet, "--capture", str(tmp_path / "c.jsonl")]) == 0
+    config = started[0].args[0]
+    assert config.debug == Debug.NONE
+    flag_logger(Debug.CONFUSED).warning("conn-1 confused: a limit exceeded")
+    logging.getLogger("msproxy.proxy.server").warning("upstream connect failed")
+    flag_logger(Debug.COMMAND_SEND).debug("conn-1 >>> VER 1 MSNP8 CVR0")
+    flag_logger(Debug.OPEN).info("conn-1 opened")
+    logging.getLogger("msproxy.proxy.server").info("an info line")
+    err = capsys.readouterr().err
+    assert "a limit exceeded" in err
+    assert "upstream connect failed" in err
+    assert "VER 1" not in err
+    assert "opened" not in err
+    assert "an info line" not in err

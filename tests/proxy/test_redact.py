@@ -41,7 +41,11 @@ def relay_with(redactor: Redactor | None) -> tuple[Relay, Driver]:
     [
         (f"USR 7 MD5 S {HASH}\r\n", [HASH]),
         (f"USR 7 TWN S {TICKET}\r\n", [TICKET]),
-        (f"USR 7  TWN S {TICKET}\n", []),  # double space: not a login line, kept
+        (f"USR 7  TWN S {TICKET}\n", [TICKET]),  # double space: an empty token, skipped
+        (f"USR 7 TWN  S {TICKET}\r\n", [TICKET]),
+        (f"USR 7 md5 s {HASH}\r\n", [HASH]),
+        (f"USR  7 Md5 S  {HASH} \r\n", [HASH]),
+        (f"USR 7 TWN I {TICKET}\r\n", []),  # the initial step: a handle, no secret
         (f"USR 7 SSO S {TICKET} cmVzcG9uc2U=\r\n", [TICKET, "cmVzcG9uc2U="]),
         (f"USR 7 SSO S {TICKET} cmVzcG9uc2U= {GUID}\r\n", [TICKET, "cmVzcG9uc2U="]),
         ("USR 7 SHA A c2VjcmV0\r\n", ["c2VjcmV0"]),
@@ -130,17 +134,15 @@ def test_profile_mspauth_is_redacted_and_record_stays_consistent() -> None:
 def test_profile_with_odd_line_keeps_count_consistent() -> None:
     profile = f"MSPAuth: {MSPAUTH}\r\n\r\n".encode()
     data = b"MSG Hotmail  Hotmail %d\n" % len(profile) + profile  # not canonical
-    command = parse(Direction.S2C, data)
-    # "Hotmail  Hotmail" has an empty token: args[:2] != ("Hotmail", "Hotmail"): kept.
-    assert Redactor().redact(Direction.S2C, command) is None
-    data = b"MSG Hotmail Hotmail %d\n" % len(profile) + profile
-    redacted = Redactor().redact(Direction.S2C, parse(Direction.S2C, data))
-    assert redacted is not None
-    assert redacted.raw is not None
-    assert MSPAUTH.encode() not in redacted.raw
-    (again,) = Framer(Direction.S2C).feed(redacted.raw)
-    assert isinstance(again, Command)
-    assert again.payload == redacted.payload
+    # "Hotmail  Hotmail" has an empty token, skipped: still the profile, redacted
+    for line in (data, b"MSG Hotmail Hotmail %d\n" % len(profile) + profile):
+        redacted = Redactor().redact(Direction.S2C, parse(Direction.S2C, line))
+        assert redacted is not None
+        assert redacted.raw is not None
+        assert MSPAUTH.encode() not in redacted.raw
+        (again,) = Framer(Direction.S2C).feed(redacted.raw)
+        assert isinstance(again, Command)
+        assert again.payload == redacted.payload
 
 
 def test_no_redact_keeps_secrets() -> None:

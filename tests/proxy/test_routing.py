@@ -65,10 +65,12 @@ def test_an_sb_connection_is_routed_by_its_cookie_once(via: str) -> None:
         if via == "XFR"
         else Command("ANS", 1, ("bob@x.com", "abc", "77"))
     )
-    route = r.route(first, client_host="5.6.7.8", ns_target=None, now=1.0)
+    route = r.route(first, client_host="1.2.3.4", ns_target=None, now=1.0)
     assert route == Route(target=("10.0.0.9", 1864), role="SB", parent=3, via=via)
     # used once: the same cookie again goes to the DS
-    assert r.route(first, client_host="5.6.7.8", ns_target=None, now=1.0).role == "DS"
+    assert r.route(first, client_host="1.2.3.4", ns_target=None, now=1.0) == Route(
+        target=UPSTREAM, role="DS"
+    )
 
 
 def test_an_unknown_cookie_goes_to_the_upstream() -> None:
@@ -78,6 +80,45 @@ def test_an_unknown_cookie_goes_to_the_upstream() -> None:
         Command("USR", 1, ("bob@x.com", "zzz")), client_host="", ns_target=None, now=0.0
     )
     assert route == Route(target=UPSTREAM, role="DS")
+
+
+@pytest.mark.parametrize("via", ["XFR", "RNG"])
+@pytest.mark.parametrize("public_host", [None, "proxy.example.com:1863"])
+def test_an_sb_cookie_is_claimed_only_from_the_client_it_was_relayed_to(
+    via: str, public_host: str | None
+) -> None:
+    """Presented from another address, the cookie is refused: that connection goes to the
+    upstream as an unknown cookie's would, with the reason, and the redirect stays
+    pending for its client, who still claims it (``--public-host`` changes only what the
+    client is told, not whose redirect it is)."""
+    r = router(public_host=public_host)
+    told = take(r, sb("abc", via=via), parent=3, host="1.2.3.4")
+    assert told == (public_host or "127.0.0.1:1863")
+    first = (
+        Command("USR", 1, ("bob@x.com", "abc"))
+        if via == "XFR"
+        else Command("ANS", 1, ("bob@x.com", "abc", "77"))
+    )
+    for other in ("5.6.7.8", "", "::1", "1.2.3.40"):
+        route = r.route(first, client_host=other, ns_target=None, now=1.0)
+        assert (route.target, route.role, route.parent, route.via) == (UPSTREAM, "DS", None, None)
+        assert route.refused is not None
+        assert "1.2.3.4 " in route.refused
+        assert "#3" in route.refused
+    assert len(r.table) == 1
+    route = r.route(first, client_host="1.2.3.4", ns_target=None, now=2.0)
+    assert route == Route(target=("10.0.0.9", 1864), role="SB", parent=3, via=via)
+    assert len(r.table) == 0
+
+
+def test_an_ipv4_client_seen_through_a_dual_stack_socket_is_the_same_client() -> None:
+    r = router()
+    take(r, sb("abc"), host="::ffff:1.2.3.4")
+    take(r, sb("def"), host="1.2.3.4")
+    usr = Command("USR", 1, ("bob@x.com", "abc"))
+    assert r.route(usr, client_host="1.2.3.4", ns_target=None, now=0.0).role == "SB"
+    usr = Command("USR", 1, ("bob@x.com", "def"))
+    assert r.route(usr, client_host="::FFFF:1.2.3.4", ns_target=None, now=0.0).role == "SB"
 
 
 def test_a_cookieless_sb_redirect_is_refused() -> None:
@@ -153,11 +194,11 @@ def test_redirects_expire_after_their_ttl() -> None:
     take(r, sb("abc"), now=100.0)
     take(r, ns(), parent=4, now=100.0)
     usr = Command("USR", 1, ("bob@x.com", "abc"))
-    assert r.route(usr, client_host="", ns_target=None, now=400.0).role == "DS"
+    assert r.route(usr, client_host="1.2.3.4", ns_target=None, now=400.0).role == "DS"
     assert r.route(VER, client_host="1.2.3.4", ns_target=NS, now=400.0).parent is None
     r2 = router()
     take(r2, sb("abc"), now=100.0)
-    assert r2.route(usr, client_host="", ns_target=None, now=399.9).role == "SB"
+    assert r2.route(usr, client_host="1.2.3.4", ns_target=None, now=399.9).role == "SB"
 
 
 def test_pending_redirects_are_bounded_oldest_dropped() -> None:
@@ -166,7 +207,9 @@ def test_pending_redirects_are_bounded_oldest_dropped() -> None:
         take(r, sb(cookie))
     assert len(r.table) == 2
     routes = [
-        r.route(Command("USR", 1, ("x", cookie)), client_host="", ns_target=None, now=0.0).role
+        r.route(
+            Command("USR", 1, ("x", cookie)), client_host="1.2.3.4", ns_target=None, now=0.0
+        ).role
         for cookie in ("a", "b", "c")
     ]
     assert routes == ["DS", "SB", "SB"]
