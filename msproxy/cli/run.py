@@ -31,9 +31,11 @@ from typing import TextIO
 import trio
 
 from msmgr.cli.entry import (
+    CommandFailed,
     address_arg,
     codec_accelerate,
     debug_arg,
+    leaves,
     listen_address_arg,
     run_async,
 )
@@ -46,8 +48,9 @@ from msproxy.capture.records import FORMAT_VERSION, VERSIONS
 from msproxy.capture.scan import PURE_PYTHON_ENV
 from msproxy.proxy.allocator import tune_malloc
 from msproxy.proxy.config import ProxyConfig
-from msproxy.proxy.server import ProxyListening, serve_proxy
+from msproxy.proxy.server import ProxyListening, UpstreamLoopError, serve_proxy
 
+EXPECTED = (OSError, UpstreamLoopError)  # startup failures told in one line
 DEFAULT_DEBUG = Debug.COMMAND_SEND | Debug.COMMAND_RECV | Debug.OPEN | Debug.CLOSE
 
 
@@ -151,7 +154,8 @@ def capture_accelerate() -> bool | None:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run the proxy until SIGINT/SIGTERM; 0 on a clean stop, 1 when it cannot start."""
+    """Run the proxy until SIGINT/SIGTERM; 0 on a clean stop, 1 when it cannot start
+    (2 when the upstream is the proxy itself)."""
     debug: Debug | None = args.debug
     if debug is None:
         debug = Debug.NONE if args.quiet else DEFAULT_DEBUG
@@ -171,9 +175,16 @@ def main(args: argparse.Namespace) -> int:
         accelerate=capture_accelerate(),
         codec_accelerate=codec_accelerate(),
     )
-    return run_async(
-        partial(run, config, embedded=args.upstream is None, default_names=args.capture is None)
-    )
+    default_names = args.capture is None
+    try:
+        return run_async(
+            partial(run, config, embedded=args.upstream is None, default_names=default_names),
+            expected=EXPECTED,
+        )
+    except CommandFailed as failed:  # the upstream is the proxy itself: a usage error
+        if any(isinstance(e, UpstreamLoopError) for e in leaves(failed.__cause__ or failed)):
+            failed.status = 2
+        raise
 
 
 async def run(

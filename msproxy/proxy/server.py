@@ -10,8 +10,10 @@ proxy connects to nothing else: no open relay.
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import logging
+import socket
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -52,6 +54,11 @@ class ProxyListening:
     def url(self) -> str:
         """``host:port`` of the listener, as a client would be told."""
         return format_address(*self.address)
+
+
+class UpstreamLoopError(ValueError):
+    """Raised at start when the upstream is the proxy's own listening address (every
+    connection would come back into the proxy)."""
 
 
 class Proxy:
@@ -167,11 +174,13 @@ async def serve_proxy(
 
     Raises:
         OSError: the listener cannot be opened or the capture file cannot be created.
+        UpstreamLoopError: the upstream is the proxy's own listening address.
     """
     host, port = config.listen
     listeners = await trio.open_tcp_listeners(port, host=host)
     writer: CaptureWriter | None = None
     try:
+        await check_not_itself(config.upstream, listeners)
         if config.capture is not None:
             writer = CaptureWriter(
                 config.capture,
@@ -213,3 +222,49 @@ async def serve_proxy(
         for listener in listeners:
             await trio.aclose_forcefully(listener)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def check_not_itself(upstream: tuple[str, int], listeners: list[trio.SocketListener]) -> None:
+    """Refuse an upstream that is one of ``listeners``: the same port, and its host
+    the listening address (or a name resolving to it), or any address of this machine
+    when the listener is a wildcard (``0.0.0.0``, ``::``).
+
+    Raises:
+        UpstreamLoopError: the upstream is the proxy itself.
+    """
+    host, port = upstream
+    bound = [listener.socket.getsockname()[:2] for listener in listeners]
+    if all(port != listen_port for _, listen_port in bound):
+        return  # the usual case: nothing to resolve
+    try:
+        infos = await trio.socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:  # unresolvable now: each connection will say so
+        logger.debug("cannot resolve the upstream %s at start: %s", host, exc)
+        return
+    targets = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
+    for listen_host, listen_port in bound:
+        listen_ip = ipaddress.ip_address(listen_host.split("%")[0])
+        for target in targets:
+            if port != listen_port or target.version != listen_ip.version:
+                continue
+            if target.is_unspecified:  # connecting to 0.0.0.0 or :: reaches this machine
+                target = ipaddress.ip_address("::1" if target.version == 6 else "127.0.0.1")
+            if target == listen_ip or (listen_ip.is_unspecified and _is_local(target)):
+                raise UpstreamLoopError(
+                    f"the upstream {format_address(host, port)} is this proxy's own "
+                    f"listening address {format_address(listen_host, listen_port)}: every "
+                    "connection would loop back into the proxy (name the real server)"
+                )
+
+
+def _is_local(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether ``address`` is one of this machine's (loopback, or one it can bind)."""
+    if address.is_loopback:
+        return True
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((str(address), 0))
+        except OSError:
+            return False
+    return True

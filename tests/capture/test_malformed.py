@@ -5,6 +5,7 @@ into a clear message and exit status 2; anything else would be a traceback)."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from msproxy.capture import CaptureFormatError, Record, read_capture
-from msproxy.inspect import load_capture
+from msproxy.capture.format import rebuild
+from msproxy.inspect import Capture, load_capture
 from msproxy.inspect.diff import diff_captures, diff_json, format_diff
 from msproxy.inspect.filters import RecordFilter
 from msproxy.inspect.show import ShowOptions, show_lines
@@ -80,23 +82,72 @@ def dump(records: list[Record]) -> bytes:
     return "".join(json.dumps(r) + "\n" for r in records).encode("utf-8", "surrogatepass")
 
 
-def read_everything(path: Path) -> None:
-    """What ``show``/``summary``/``diff`` do first: must only ever raise CaptureFormatError."""
-    try:
-        list(read_capture(path))
-        load_capture(path)
-    except CaptureFormatError:
-        pass
+# The record types of each capture format version (docs/capture-format.md).
+TYPES = {
+    1: {"header", "open", "close", "cmd", "raw", "rewrite", "error"},
+    2: {"header", "open", "close", "cmd", "raw", "rewrite", "error", "run"},
+}
+
+
+def out_of_float_range(value: object) -> bool:
+    return type(value) is int and abs(value) >= 2**1024
+
+
+def expected_error(records: list[Record]) -> str | None:
+    """The ``CaptureFormatError`` (a regular expression) that loading ``records`` must
+    raise, stated from the format document rather than the reader: None when they load."""
+    head = records[0]
+    version = head.get("version")
+    if head.get("type") != "header" or head.get("format") != "msnp-capture":
+        return "not an msnp-capture file: the first record is not an msnp-capture header"
+    if type(version) is not int or version not in TYPES:
+        return re.escape(f"capture format version {version!r} is not supported")
+    if out_of_float_range(head.get("started")):
+        return "the header has a 'started' out of range"
+    for number, record in enumerate(records[1:], start=2):
+        kind = record.get("type")
+        if not isinstance(kind, str) or kind not in TYPES[version]:
+            return re.escape(f"line {number} has unknown type {kind!r}")
+        if kind == "run":  # a run record made from another one: not the commands it says
+            return f"line {number}: run record"
+        conn = record.get("conn")
+        if type(conn) is not int:
+            return re.escape(f"record {number} ({kind!r}) has no integer 'conn'")
+        if out_of_float_range(record.get("t")):
+            return re.escape(f"record {number} ({kind!r}) has a 't' out of range")
+    return None
+
+
+def same(a: list[Record], b: list[Record]) -> bool:
+    """Equal records (as JSON: NaN is equal to NaN here)."""
+    return [json.dumps(r, sort_keys=True) for r in a] == [json.dumps(r, sort_keys=True) for r in b]
+
+
+def check_loading(path: Path, records: list[Record]) -> Capture | None:
+    """Load ``path``: exactly the error ``expected_error`` says, or exactly ``records``
+    (the connections those records name, in the order they first appear)."""
+    expected = expected_error(records)
+    if expected is not None:
+        with pytest.raises(CaptureFormatError, match=expected):
+            load_capture(path)
+        return None
+    assert same(list(read_capture(path)), records)
+    capture = load_capture(path)
+    assert same([capture.header, *capture.records], records)
+    assert list(capture.connections) == list(dict.fromkeys(r["conn"] for r in records[1:]))
+    return capture
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records=malformed_records())
-def test_malformed_records_raise_only_capture_format_errors(
+def test_malformed_records_load_as_the_format_says(
     tmp_path_factory: pytest.TempPathFactory, records: list[Record]
 ) -> None:
+    """Exactly the error the format document implies, or exactly the records written;
+    never another exception."""
     path = tmp_path_factory.mktemp("malformed") / "m.jsonl"
     path.write_bytes(dump(records))
-    read_everything(path)
+    check_loading(path, records)
 
 
 @pytest.mark.parametrize(
@@ -108,17 +159,24 @@ def test_malformed_records_raise_only_capture_format_errors(
         ({"type": None}, "line 2 has unknown type None"),
         ({"type": "cmd", "conn": [1]}, "has no integer 'conn'"),
         ({"type": "close", "conn": 1, "t": 10**400}, "'t'"),
-        ({"type": "open", "conn": 1, "t": 1.0, "parent": 10**400}, None),
     ],
 )
-def test_wrong_types_table(tmp_path: Path, record: dict[str, Any], message: str | None) -> None:
+def test_wrong_types_table(tmp_path: Path, record: dict[str, Any], message: str) -> None:
     path = tmp_path / "m.jsonl"
     path.write_bytes(dump([header(), record]))
-    if message is None:
-        load_capture(path)
-        return
     with pytest.raises(CaptureFormatError, match=re.escape(message)):
         load_capture(path)  # reads with read_capture, then builds the model
+
+
+def test_a_parent_beyond_a_float_is_kept(tmp_path: Path) -> None:
+    """Only times must fit a float: any other integer is read as it is."""
+    record = {"type": "open", "conn": 1, "t": 1.0, "parent": 10**400}
+    path = tmp_path / "m.jsonl"
+    path.write_bytes(dump([header(), record]))
+    capture = load_capture(path)
+    assert capture.records == [record]
+    assert capture.connections[1].parent == 10**400
+    assert capture.connections[1].opened == 1.0
 
 
 @pytest.mark.parametrize(
@@ -126,44 +184,77 @@ def test_wrong_types_table(tmp_path: Path, record: dict[str, Any], message: str 
     [
         (b"[" * 100_000 + b"]" * 100_000, "line 2 is not JSON"),
         (b'{"type":"cmd","conn":1,"t":' + b"1" * 5000 + b"}", "line 2 is not JSON"),
-        (b'{"type":"cmd","conn":1,"t":1e999999}', None),  # inf: read, times unknown
-        (b'{"type":"cmd","conn":1,"t":NaN}', None),
-        (b'{"type":"raw","conn":1,"data":"\\udcff"}', None),  # the byte 0xff
-        (b'{"type":"raw","conn":1,"data":"\\ud800"}', None),
         (b"\xff\xfe{}", "line 2 is not JSON"),
         (b"[1]", "line 2 is not a JSON object"),
     ],
 )
-def test_odd_lines(tmp_path: Path, line: bytes, message: str | None) -> None:
+def test_odd_lines(tmp_path: Path, line: bytes, message: str) -> None:
     path = tmp_path / "m.jsonl"
     path.write_bytes(dump([header()]) + line + b"\n")
-    if message is None:
-        use_everything(path)
-        return
     with pytest.raises(CaptureFormatError, match=message):
         list(read_capture(path))
 
 
-def use_everything(path: Path) -> None:
-    """What ``show``, ``summary`` and ``diff`` do with a capture they could load: they
-    report a ``CaptureFormatError`` as trouble (exit 2), anything else would be a crash."""
+@pytest.mark.parametrize(
+    ("line", "record", "tools_error"),
+    [
+        # inf: read, times unknown; a cmd record without a command: the tools say so
+        (b'{"type":"cmd","conn":1,"t":1e999999}', {"type": "cmd", "conn": 1, "t": math.inf},
+         "cmd record lacks 'cmd'"),
+        (b'{"type":"cmd","conn":1,"t":NaN}', {"type": "cmd", "conn": 1, "t": math.nan},
+         "cmd record lacks 'cmd'"),
+        (b'{"type":"raw","conn":1,"data":"\\udcff"}',  # the byte 0xff
+         {"type": "raw", "conn": 1, "data": "\udcff"}, None),
+        (b'{"type":"raw","conn":1,"data":"\\ud800"}',  # no byte at all
+         {"type": "raw", "conn": 1, "data": "\ud800"}, "'data' holds a lone surrogate"),
+    ],
+)  # fmt: skip
+def test_odd_lines_that_load(
+    tmp_path: Path, line: bytes, record: Record, tools_error: str | None
+) -> None:
+    path = tmp_path / "m.jsonl"
+    path.write_bytes(dump([header()]) + line + b"\n")
+    capture = load_capture(path)
+    assert same(capture.records, [record])
+    if tools_error is None:
+        use_everything(capture)
+    else:
+        with pytest.raises(CaptureFormatError, match=re.escape(tools_error)):
+            use_everything(capture)
+
+
+def use_everything(capture: Capture) -> None:
+    """What ``show``, ``summary`` and ``diff`` do with a capture they could load."""
+    list(show_lines(capture, options=ShowOptions(payload=True, raw=True, color=True)))
+    list(show_lines(capture, RecordFilter.build(pattern="x")))
+    format_tables(summarize(capture))
+    diffs = diff_captures(capture, capture, ignore=())
+    format_diff(diff_captures(capture, load_capture(SAMPLE)))
+    diff_json(diffs)
+
+
+def rebuilds(record: Record) -> bool:
     try:
-        capture = load_capture(path)
-        list(show_lines(capture, options=ShowOptions(payload=True, raw=True, color=True)))
-        list(show_lines(capture, RecordFilter.build(pattern="x")))
-        format_tables(summarize(capture))
-        diffs = diff_captures(capture, capture, ignore=())
-        format_diff(diff_captures(capture, load_capture(SAMPLE)))
-        diff_json(diffs)
+        rebuild(record)
     except CaptureFormatError:
-        pass
+        return False
+    return True
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records=malformed_records())
-def test_the_tools_raise_only_capture_format_errors(
+def test_the_tools_fail_only_on_records_that_are_not_bytes(
     tmp_path_factory: pytest.TempPathFactory, records: list[Record]
 ) -> None:
+    """The tools report a ``CaptureFormatError`` (exit 2) exactly when a record's bytes
+    cannot be rebuilt; any other exception would be a crash."""
     path = tmp_path_factory.mktemp("malformed") / "m.jsonl"
     path.write_bytes(dump(records))
-    use_everything(path)
+    capture = check_loading(path, records)
+    if capture is None:
+        return
+    if all(rebuilds(r) for r in capture.records):
+        use_everything(capture)
+    else:
+        with pytest.raises(CaptureFormatError):
+            use_everything(capture)

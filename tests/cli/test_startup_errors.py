@@ -60,3 +60,14 @@ def test_demo_capture_that_exists(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert msproxy_main(["demo", "--capture", str(existing)]) == 1
     assert "File exists" in one_line_error(capsys, "msproxy demo: error:")
     assert existing.read_text() == "keep me\n"
+
+
+def test_proxy_that_is_its_own_upstream(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as sock:  # a free port
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    argv = ["run", "--listen", f"127.0.0.1:{port}", "--upstream", f"localhost:{port}", "-q"]
+    assert msproxy_main([*argv, "--capture", str(tmp_path / "c.jsonl")]) == 2
+    line = one_line_error(capsys, "msproxy run: error:")
+    assert f"the upstream localhost:{port} is this proxy's own listening address" in line
+    assert not (tmp_path / "c.jsonl").exists()
