@@ -248,7 +248,9 @@ async def check_not_itself(upstream: tuple[str, int], listeners: list[trio.Socke
             if port != listen_port or target.version != listen_ip.version:
                 continue
             if target.is_unspecified:  # connecting to 0.0.0.0 or :: reaches this machine
-                target = ipaddress.ip_address("::1" if target.version == 6 else "127.0.0.1")
+                target = ipaddress.ip_address(
+                    "::1" if isinstance(target, ipaddress.IPv6Address) else "127.0.0.1"
+                )
             if target == listen_ip or (listen_ip.is_unspecified and _is_local(target)):
                 raise UpstreamLoopError(
                     f"the upstream {format_address(host, port)} is this proxy's own "
@@ -261,7 +263,7 @@ def _is_local(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """Whether ``address`` is one of this machine's (loopback, or one it can bind)."""
     if address.is_loopback:
         return True
-    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    family = socket.AF_INET6 if isinstance(address, ipaddress.IPv6Address) else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         try:
             probe.bind((str(address), 0))

@@ -196,7 +196,7 @@ async def test_capture_version_reaches_the_proxy_config_and_the_file(
     capture's header; without the option the config says the default, version 2."""
     started: list[partial[Awaitable[int]]] = []
 
-    def fake_run_async(fn: partial[Awaitable[int]]) -> int:
+    def fake_run_async(fn: partial[Awaitable[int]], **kwargs: object) -> int:
         started.append(fn)
         return 0
 
@@ -261,7 +261,7 @@ def test_quiet_shows_warnings_but_not_command_lines(
     are not."""
     started: list[partial[Awaitable[int]]] = []
 
-    def fake_run_async(fn: partial[Awaitable[int]]) -> int:
+    def fake_run_async(fn: partial[Awaitable[int]], **kwargs: object) -> int:
         started.append(fn)
         return 0
 
