@@ -30,10 +30,12 @@ Record = dict[str, Any]
 """A capture record as written and read: a JSON object (the types below say which keys)."""
 
 RECORD_TYPES_BY_VERSION = {
-    1: frozenset({"header", "open", "close", "cmd", "raw", "rewrite", "error"}),
-    2: frozenset({"header", "open", "close", "cmd", "raw", "rewrite", "error", "run"}),
+    1: frozenset({"header", "open", "close", "cmd", "raw", "rewrite", "error", "fault"}),
+    2: frozenset({"header", "open", "close", "cmd", "raw", "rewrite", "error", "fault", "run"}),
 }
-"""The record types of each version this reader knows (a new type is a new version)."""
+"""The record types of each version this reader knows (a new type a reader could not do
+without is a new version; ``fault``, which only says what a ``--fault`` rule did to the
+bytes the other records hold, was added to both)."""
 VERSIONS = tuple(sorted(RECORD_TYPES_BY_VERSION))
 
 
@@ -126,6 +128,23 @@ class CloseRecord(TypedDict):
     by: str  # "client", "server" or "proxy"
     reason: str
     finished: NotRequired[float]  # when the other side was done too
+
+
+class FaultRecord(TypedDict):
+    """A ``--fault`` rule acted on a command (or on the bytes) of one direction."""
+
+    type: Literal["fault"]
+    t: float  # when the rule acted
+    conn: int
+    dir: str  # "c2s" (client to server) or "s2c"
+    action: str  # "delay", "drop", "reset", "stall", "rechunk" or "cut"
+    rule: int  # which rule: 1 for the first given (the header's ``faults`` lists them)
+    cmd: str | None  # the verb of the command it acted on (None: bytes not a command)
+    offset: int  # where that command starts among the bytes of ``dir`` the proxy forwards
+    size: int  # its length in bytes
+    ms: NotRequired[float]  # delay: the hold applied (jitter included)
+    bytes: NotRequired[int]  # rechunk: the write size
+    after: NotRequired[int]  # cut: the bytes that go on before the close
 
 
 class RunRecord(TypedDict):
@@ -374,6 +393,34 @@ def rewrite_record(
     if sessid is not None:
         record["sessid"] = sessid
     return record  # type: ignore[return-value]
+
+
+def fault_record(
+    conn: int,
+    direction: str,
+    t: float,
+    *,
+    action: str,
+    rule: int,
+    cmd: str | None,
+    offset: int,
+    size: int,
+    **parameter: float,
+) -> Record:
+    """The ``fault`` record of rule number ``rule`` acting on ``size`` bytes at ``offset``
+    of ``direction`` (``parameter``: ``ms``, ``bytes`` or ``after``, by action)."""
+    record: FaultRecord = {
+        "type": "fault",
+        "t": t,
+        "conn": conn,
+        "dir": direction,
+        "action": action,
+        "rule": rule,
+        "cmd": cmd,
+        "offset": offset,
+        "size": size,
+    }
+    return {**record, **parameter}
 
 
 def error_record(

@@ -46,6 +46,7 @@ from msmgr.logsetup import configure_logging
 from msmgr.server import DEMO_USERS, ServerAddresses, ServerConfig, serve_reference
 from msproxy.capture.records import FORMAT_VERSION, VERSIONS
 from msproxy.capture.scan import PURE_PYTHON_ENV
+from msproxy.faults import FaultRule, FaultRuleError, parse_rule
 from msproxy.proxy.allocator import tune_malloc
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening, UpstreamLoopError, serve_proxy
@@ -104,7 +105,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="keep passwords' hashes, tickets and MSPAuth in the capture",
     )
+    parser.add_argument(
+        "--fault",
+        type=fault_arg,
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="inject a fault: key=value,... (repeatable), e.g. action=delay,ms=200,cmd=MSG,"
+        "dir=s2c; action=drop,cmd=NLN,role=NS,nth=3; action=reset,cmd=XFR (see the README)",
+    )
     parser.set_defaults(run=main)
+
+
+def fault_arg(text: str) -> FaultRule:
+    """``--fault``'s value: a fault rule (argparse says which key is wrong)."""
+    try:
+        return parse_rule(text)
+    except FaultRuleError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def default_capture(now: float | None = None) -> Path:
@@ -174,6 +192,7 @@ def main(args: argparse.Namespace) -> int:
         debug=debug,
         accelerate=capture_accelerate(),
         codec_accelerate=codec_accelerate(),
+        faults=tuple(args.fault),
     )
     default_names = args.capture is None
     try:
@@ -226,6 +245,8 @@ async def run(
                 file=out,
                 flush=True,
             )
+            for number, rule in enumerate(config.faults, start=1):
+                print(f"fault rule {number}: {rule}", file=out, flush=True)
             task_status.started(listening)
             async for _ in signals:
                 break

@@ -35,7 +35,7 @@ class RecordFilter:
 
     Attributes:
         conns: connection ids to keep.
-        verbs: command verbs to keep (``cmd`` and ``rewrite`` records only).
+        verbs: command verbs to keep (``cmd``, ``rewrite`` and ``fault`` records only).
         direction: ``"c2s"`` or ``"s2c"`` (records without a direction are dropped).
         pattern: a regex searched in the record's text (command line and payload).
     """
@@ -49,7 +49,8 @@ class RecordFilter:
         if self.conns is not None and record.get("conn") not in self.conns:
             return False
         if self.verbs is not None and (
-            record.get("type") not in ("cmd", "rewrite") or record.get("cmd") not in self.verbs
+            record.get("type") not in ("cmd", "rewrite", "fault")
+            or record.get("cmd") not in self.verbs
         ):
             return False
         if self.direction is not None and record.get("dir") != self.direction:

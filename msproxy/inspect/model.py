@@ -168,3 +168,17 @@ def error_text(record: Record) -> str:
         if isinstance(value, str):
             return value
     return ""
+
+
+def fault_text(record: Record) -> str:
+    """What a ``fault`` record says: ``fault drop NLN (s2c) at byte 15, rule 2``."""
+    detail = "".join(
+        f" {key}={record[key]:g}"
+        for key in ("ms", "bytes", "after")
+        if isinstance(record.get(key), int | float)
+    )
+    where = f" ({record['dir']})" if record.get("dir") else ""
+    return (
+        f"fault {record.get('action', '?')}{detail} {record.get('cmd') or 'bytes'}{where}"
+        f" at byte {record.get('offset', '?')}, rule {record.get('rule', '?')}"
+    )

@@ -2,7 +2,7 @@
 
 A line is: time since the capture started, connection name, a direction marker
 (``->`` client to server, ``<-`` server to client, ``**`` open/close/rewrite, ``!!``
-error) and the command line, with a payload summary in brackets::
+error or injected fault) and the command line, with a payload summary in brackets::
 
       0.153  NS    <- MSG Hotmail Hotmail 231  [text/x-msmsgsprofile, 231 bytes]
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from msproxy.capture import Record, get_bytes, record_command
 from msproxy.view.payload import describe, escape, hexdump, payload_lines
 
-from .model import Capture, error_text
+from .model import Capture, error_text, fault_text
 
 ARROWS = {"c2s": "->", "s2c": "<-"}
 META = "**"
@@ -114,4 +114,6 @@ def _describe(
         where = f" ({direction})" if direction else ""
         text = f"error {record.get('kind', '?')}{where}: {error_text(record)}"
         return ERROR, text, [], ERROR
+    if kind == "fault":
+        return ERROR, fault_text(record), [], ERROR
     return META, f"{kind} record", [], META  # pragma: no cover - the reader checks types

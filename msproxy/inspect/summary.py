@@ -19,7 +19,7 @@ from tabulate import tabulate, tabulate_formats
 
 from msproxy.capture import Record, rebuild, record_command
 
-from .model import Capture, error_text
+from .model import Capture, error_text, fault_text
 
 
 @dataclass(slots=True)
@@ -158,11 +158,13 @@ def latency_table(capture: Capture) -> Table:
 
 
 def error_table(capture: Capture) -> Table:
-    """Numeric error replies (with the verb they answer) and error records, in order.
+    """Numeric error replies (with the verb they answer), error records and injected
+    faults, in order.
 
-    Columns: time, connection, direction, the error (the numeric code, or an ``error``
-    record's kind), the TrID of a numeric reply (``-`` when none), and the detail (the
-    verb it answers and any further arguments, or the ``error`` record's message).
+    Columns: time, connection, direction, the error (the numeric code, an ``error``
+    record's kind, or ``fault`` and its action), the TrID of a numeric reply (``-`` when
+    none), and the detail (the verb it answers and any further arguments, the ``error``
+    record's message, or what the fault did).
     """
     table = Table("Errors", ["time s", "conn", "dir", "error", "trid", "detail"])
     requests: dict[tuple[int, int], str] = {}
@@ -190,6 +192,17 @@ def error_table(capture: Capture) -> Table:
                         detail,
                     ]
                 )
+        elif kind == "fault":
+            table.rows.append(
+                [
+                    _seconds(rel),
+                    capture.name(record["conn"]),
+                    record.get("dir") or "-",
+                    f"fault {record.get('action', '?')}",
+                    "-",
+                    fault_text(record),
+                ]
+            )
         elif kind == "error":
             table.rows.append(
                 [

@@ -13,6 +13,7 @@ from msmgr.codec import Limits
 from msmgr.codec.versions import MSNP_PORT
 from msmgr.debug import Debug
 from msproxy.capture.records import FORMAT_VERSION
+from msproxy.faults import FaultRule
 
 Connect = Callable[[str, int], Awaitable[trio.abc.Stream]]
 """Opens a byte stream to (host, port); ``trio.open_tcp_stream`` by default."""
@@ -50,6 +51,8 @@ class ProxyConfig:
             is built; False: in Python (the same capture, byte for byte).
         codec_accelerate: the relay's framers use the codec's C extension
             ``msmgr.codec._cframe`` (``Framer(accelerate=...)``); None: when it is built.
+        faults: fault rules applied to every connection (``msproxy.faults``; ``--fault``),
+            in order; none (the default): nothing is changed.
         connect: how to open upstream connections (tests inject memory streams).
         clock: the time written into capture records (Unix seconds).
     """
@@ -69,5 +72,6 @@ class ProxyConfig:
     limits: Limits = field(default_factory=Limits)
     accelerate: bool | None = None
     codec_accelerate: bool | None = None
+    faults: tuple[FaultRule, ...] = ()
     connect: Connect = open_tcp
     clock: Callable[[], float] = time.time

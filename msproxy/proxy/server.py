@@ -17,7 +17,7 @@ import socket
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import trio
 
@@ -189,6 +189,7 @@ async def serve_proxy(
                 version=config.capture_version,
                 upstream=format_address(*config.upstream),
                 redacted=config.redact,
+                **_fault_header(config),
             )
         sink = CaptureSink(writer)
         bound = listeners[0].socket.getsockname()
@@ -222,6 +223,11 @@ async def serve_proxy(
         for listener in listeners:
             await trio.aclose_forcefully(listener)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _fault_header(config: ProxyConfig) -> dict[str, Any]:
+    """The header's ``faults``: the rules as given (their seeds chosen), when any."""
+    return {"faults": [str(rule) for rule in config.faults]} if config.faults else {}
 
 
 async def check_not_itself(upstream: tuple[str, int], listeners: list[trio.SocketListener]) -> None:

@@ -19,8 +19,9 @@ import math
 
 import trio
 
-from msmgr.codec import Command
+from msmgr.codec import Command, Direction
 from msmgr.codec.address import format_address
+from msproxy.faults import FaultInjector
 
 from .commands import (
     CloseSide,
@@ -41,6 +42,7 @@ from .events import (
     Side,
     UpstreamOpened,
 )
+from .faulty import FaultClose, FaultyStream
 from .host import Host
 from .relay import Relay
 from .routing import Address
@@ -149,6 +151,10 @@ class Session:
             error = _why(exc, "send")
             await self._feed(ConnectionClosed(side=Side.UPSTREAM, t=self.proxy.now(), error=error))
             return
+        except FaultClose as fault:
+            self._execute_now(self.relay.handle(event))
+            await self._feed(Shutdown(t=self.proxy.now(), reason=str(fault)))
+            return
         except BaseException:
             self._execute_now(self.relay.handle(event))
             raise
@@ -171,14 +177,17 @@ class Session:
                 await self._feed(failed)
                 return
 
-    async def _execute_one(self, command: ProxyCommand) -> ConnectionClosed | None:
-        """Execute one command; a send that failed comes back as the event to feed."""
+    async def _execute_one(self, command: ProxyCommand) -> ConnectionClosed | Shutdown | None:
+        """Execute one command; a send that failed (or that a fault rule ended) comes back
+        as the event to feed."""
         match command:
             case SendData(side=side, data=data):
                 try:
                     await self.streams[side].send_all(data)
                 except _STREAM_ERRORS as exc:
                     return ConnectionClosed(side=side, t=self.proxy.now(), error=_why(exc, "send"))
+                except FaultClose as fault:
+                    return Shutdown(t=self.proxy.now(), reason=str(fault))
             case WriteRecords() | Log():
                 self._execute_now([command])
             case ForwardUnframed():
@@ -237,6 +246,8 @@ class Session:
             error = error or type(exc).__name__
         else:
             self.streams[Side.UPSTREAM] = stream
+            if config.faults:
+                self._inject_faults(route.role)
             logger.info("#%d connected to %s %s", self.conn, route.role, upstream)
             assert self._nursery is not None
             self._nursery.start_soon(self._pump, Side.UPSTREAM)
@@ -248,6 +259,21 @@ class Session:
             via=route.via,
             error=error,
         )
+
+    def _inject_faults(self, role: str) -> None:
+        """From now on, send both ways through the fault rules (``faulty``)."""
+        proxy, config = self.proxy, self.proxy.config
+        injector = FaultInjector(
+            config.faults,
+            conn=self.conn,
+            role=role,
+            limits=config.limits,
+            accelerate=config.codec_accelerate,
+        )
+        for side, direction in ((Side.UPSTREAM, Direction.C2S), (Side.CLIENT, Direction.S2C)):
+            self.streams[side] = FaultyStream(
+                self.streams[side], injector, direction, sink=proxy.sink, clock=proxy.now
+            )
 
     async def _redirect(self, request: RequestRedirect) -> RedirectReady:
         proxy, router = self.proxy, self.proxy.router

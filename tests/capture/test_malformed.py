@@ -84,8 +84,8 @@ def dump(records: list[Record]) -> bytes:
 
 # The record types of each capture format version (docs/capture-format.md).
 TYPES = {
-    1: {"header", "open", "close", "cmd", "raw", "rewrite", "error"},
-    2: {"header", "open", "close", "cmd", "raw", "rewrite", "error", "run"},
+    1: {"header", "open", "close", "cmd", "raw", "rewrite", "error", "fault"},
+    2: {"header", "open", "close", "cmd", "raw", "rewrite", "error", "fault", "run"},
 }
 
 

@@ -54,6 +54,14 @@ CASES: list[tuple[type[Any], r.Record]] = [
     (r.CloseRecord, r.close_record(1, "server", "end of stream", 1.0)),
     (r.CloseRecord, r.close_record(1, "client", "end of stream", 1.0, finished=2.0)),
     (r.RunRecord, r.run_record(1, "c2s", b"PNG\r\nPNG\r\n", 2, 1.0)),
+    (
+        r.FaultRecord,
+        r.fault_record(1, "s2c", 1.0, action="drop", rule=1, cmd="NLN", offset=0, size=9),
+    ),
+    (
+        r.FaultRecord,
+        r.fault_record(1, "c2s", 1.0, action="delay", rule=2, cmd="MSG", offset=5, size=9, ms=2.5),
+    ),
     (r.RunRecord, r.run_record(1, "s2c", memoryview(b"MSG 1 D 1\r\n\x00PNG\r\n"), 2, 1.0)),
     (r.RunRecord, r.run_record(1, "c2s", b"PNG\r\nOUT\r\n", 2, 1.0, text=True)),
     (r.RunRecord, r.run_record(1, "c2s", b"PNG\r\nOUT\r\n", 2, 1.0, text=False)),
