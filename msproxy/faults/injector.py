@@ -153,7 +153,7 @@ class FaultInjector:
         if way.stalled:
             way.offset += len(raw)
             return
-        delay = 0.0
+        delay = 0.0  # ms
         chunk: int | None = None
         dropped = False
         for state in self._rules:
@@ -167,7 +167,7 @@ class FaultInjector:
                     spread = rule.jitter or 0.0
                     ms = rule.ms + (state.rng.uniform(-spread, spread) if spread else 0.0)
                     extra["ms"] = round(max(0.0, ms), 3)
-                    delay += extra["ms"] / 1000
+                    delay += extra["ms"]
                 case Action.DROP:
                     dropped = True
                 case Action.STALL:
@@ -189,7 +189,7 @@ class FaultInjector:
                 self._closed = True
                 return
         if delay:
-            steps.add(Wait(delay))
+            steps.add(Wait(delay / 1000))
         if not (dropped or way.stalled):
             self._write(way, raw, chunk, steps)
         way.offset += len(raw)

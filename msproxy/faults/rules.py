@@ -24,8 +24,6 @@ import random
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from msmgr.codec.command import is_verb
-
 __all__ = ["Action", "FaultRule", "FaultRuleError", "parse_rule"]
 
 DIRECTIONS = ("c2s", "s2c")
@@ -120,7 +118,7 @@ class FaultRule:
 
     def _check_matching(self) -> None:
         for verb in self.cmds:
-            if not is_verb(verb):
+            if not _is_verb(verb):
                 raise self._fail("cmd", f"{verb!r} is not a verb (ABC) or an error code (911)")
         if self.dir is not None and self.dir not in DIRECTIONS:
             raise self._fail("dir", f"{self.dir!r} is not one of {', '.join(DIRECTIONS)}")
@@ -220,6 +218,16 @@ def parse_rule(text: str) -> FaultRule:
         bytes=_number(values, "bytes", int, text),
         after=_number(values, "after", int, text),
         text=text,
+    )
+
+
+def _is_verb(token: str) -> bool:
+    """Three capital ASCII letters (``MSG``) or three digits (``911``)."""
+    return (
+        len(token) == 3
+        and token.isascii()
+        and (token.isalpha() or token.isdigit())
+        and (token.isupper() or token.isdigit())
     )
 
 
