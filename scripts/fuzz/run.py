@@ -2,12 +2,15 @@
 
     python scripts/fuzz/run.py --seconds 600              # every target, 600 s shared
     python scripts/fuzz/run.py --seconds 300 --target framer
+    python scripts/fuzz/run.py --seconds 20 --runs 30         # a smoke run (the tests')
 
 Each target (``framer``: the codec's framer, ``capture``: the capture reader) runs
 under atheris (``pip install -e '.[fuzz]'``) in a process of its own, with its corpus
 kept in ``--work`` (default ``.fuzz/``) between runs and seeded from the sample
-captures. A failing input is written there as ``<target>/crash-*``; the exit status is
-1 when a target found one. Turn every one into a regression test in ``tests/``.
+captures. A failing input is written there as ``<target>/crash-*`` (or ``timeout-*``,
+``oom-*``); the exit status is 1 when a target found one. What each target holds is in
+``checks.py``; copy a failing input to ``tests/fuzz_found/<target>/`` and
+``tests/test_fuzz.py`` checks it from then on.
 """
 
 from __future__ import annotations
@@ -49,8 +52,9 @@ def _seed(target: str, corpus: Path) -> None:
         (corpus / f"seed-{number}").write_bytes(seed)
 
 
-def run(target: str, seconds: int, work: Path) -> int:
-    """Fuzz ``target`` for ``seconds``; the fuzzer's exit status (0: nothing found)."""
+def run(target: str, seconds: int, work: Path, runs: int | None = None) -> int:
+    """Fuzz ``target`` for ``seconds`` (or ``runs`` inputs, if fewer); the fuzzer's exit
+    status (0: nothing found)."""
     folder = work / target
     corpus = folder / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
@@ -62,6 +66,7 @@ def run(target: str, seconds: int, work: Path) -> int:
         f"-artifact_prefix={folder}/",
         "-max_len=65536",
         "-rss_limit_mb=1024",
+        *([f"-runs={runs}"] if runs is not None else []),
         str(corpus),
     ]
     print(f"fuzz {target}: {seconds} s", flush=True)
@@ -73,11 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=60, help="total time (default 60)")
     parser.add_argument("--target", choices=sorted(TARGETS), action="append")
+    parser.add_argument("--runs", type=int, help="stop each target after this many inputs")
     parser.add_argument("--work", type=Path, default=ROOT / ".fuzz")
     args = parser.parse_args(argv)
     targets = args.target or sorted(TARGETS)
     each = max(1, args.seconds // len(targets))
-    failed = [t for t in targets if run(t, each, args.work) != 0]
+    failed = [t for t in targets if run(t, each, args.work, args.runs) != 0]
     for target in failed:
         print(f"fuzz {target}: failing input in {args.work / target}", file=sys.stderr)
     return 1 if failed else 0
