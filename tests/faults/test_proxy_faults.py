@@ -189,3 +189,21 @@ def test_a_bad_fault_rule_stops_the_command_line(capsys: pytest.CaptureFixture[s
     assert "argument --fault: fault rule 'action=delay,ms=soon': ms: 'soon' is not a number" in (
         capsys.readouterr().err
     )
+
+
+async def test_prob_with_a_seed_gives_the_same_faults_each_run(tmp_path: Path) -> None:
+    presence = [f"NLN NLN u{i}@x.com U{i} 0\r\n".encode() for i in range(40)]
+    sent = VER_REPLY + b"".join(presence)
+    outcomes = []
+    for run_number in range(2):
+        folder = tmp_path / str(run_number)
+        folder.mkdir()
+        rule = "action=drop,cmd=NLN,prob=0.5,seed=11"
+        outcomes.append(await through_proxy(folder, [rule], server=[(VER, sent)]))
+    first, second = outcomes
+    dropped = [r["offset"] for r in first.of("fault")]
+    assert dropped == [r["offset"] for r in second.of("fault")]
+    assert 5 < len(dropped) < 35  # some, not all
+    assert bytes(first.client.received) == bytes(second.client.received)
+    kept = b"".join(p for p in presence if sent.index(p) not in dropped)
+    assert bytes(first.client.received) == VER_REPLY + kept
