@@ -67,6 +67,7 @@ class _Way:
     offset: int = 0  # bytes handed in before the current command
     stalled: bool = False
     left: int | None = None  # bytes still to forward before a cut closes both sides
+    cut: str = ""  # what the close record says of that cut
 
 
 class FaultInjector:
@@ -181,6 +182,9 @@ class FaultInjector:
                     if way.left is not None:
                         continue  # a cut is under way already
                     way.left = rule.after
+                    way.cut = (
+                        f"fault: cut {way.name} after {rule.after} bytes (rule {state.number})"
+                    )
                     extra["after"] = rule.after
             steps.add(self._applied(state, way, command.verb, len(raw), t, extra))
             if rule.action is Action.RESET:
@@ -196,17 +200,13 @@ class FaultInjector:
 
     def _write(self, way: _Way, data: bytes, chunk: int | None, steps: _Steps) -> None:
         """Write ``data`` (in pieces of ``chunk``), up to where a cut closes both sides."""
+        if way.left is not None and len(data) >= way.left:
+            steps.write(data[: way.left], chunk)
+            steps.add(Close(way.cut))
+            self._closed = True
+            return
         if way.left is not None:
-            if len(data) >= way.left:
-                data, rest = data[: way.left], True
-            else:
-                rest = False
             way.left -= len(data)
-            if rest:
-                steps.write(data, chunk)
-                steps.add(Close(f"fault: cut {way.name} (the bytes allowed went on)"))
-                self._closed = True
-                return
         steps.write(data, chunk)
 
     def _applied(

@@ -163,7 +163,7 @@ async def test_cut_after_some_bytes(tmp_path: Path) -> None:
     (fault,) = out.of("fault")
     assert (fault["action"], fault["after"], fault["cmd"]) == ("cut", 20, "VER")
     assert out.of("close")[0]["by"] == "proxy"
-    assert out.of("close")[0]["reason"].startswith("fault: cut s2c")
+    assert out.of("close")[0]["reason"] == "fault: cut s2c after 20 bytes (rule 1)"
 
 
 async def test_the_command_line_run_with_faults_against_the_embedded_server(
