@@ -85,15 +85,40 @@ def test_the_capture_checks_hold(data: bytes, tmp_path: Path) -> None:
     checks.capture_case(data, tmp_path / "c.jsonl")
 
 
+INJECTOR_EDGES = [
+    b"\x00\x00MSG 1 N 3\r\nabcPNG\r\n",
+    b"\x74\x01PNG\r\nMSG 1 N 9\r\nabc",  # a cut and a drop: dropped bytes do not count
+    b"\x44\x02PNG\r\nPNG\r\nPNG\r\n",  # a reset on the second PNG
+    b"\x29\x03911 3\r\nQNG 5\r\nNLN a b\r\n",  # two rules dropping one command
+]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [*INJECTOR_EDGES, *runner._framer_seeds(), *(p.read_bytes() for p in found("injector"))],
+)
+def test_the_injector_checks_hold(data: bytes) -> None:
+    checks.injector_case(data)
+
+
+def test_received_is_the_format_documents_rule() -> None:
+    stream = b"PNG\r\nMSG 1 N 3\r\nabcQNG 5\r\n"
+    drop = {"action": "drop", "offset": 5, "size": 14}
+    assert checks.received(stream, [drop]) == b"PNG\r\nQNG 5\r\n"
+    cut = {"action": "cut", "offset": 0, "after": 7}
+    assert checks.received(stream, [cut, drop]) == b"PNG\r\nQN"
+    assert checks.received(stream, [{"action": "stall", "offset": 5}]) == b"PNG\r\n"
+
+
 def test_the_capture_checks_can_fail(tmp_path: Path) -> None:
     """Anything but CaptureFormatError escapes (here: no such folder)."""
     with pytest.raises(FileNotFoundError):
         checks.capture_case(b"{}\n", tmp_path / "missing" / "c.jsonl")
 
 
-def test_run_fuzzes_each_target_for_a_bounded_time(tmp_path: Path) -> None:
+def test_run_fuzzes_a_target_for_a_bounded_time(tmp_path: Path) -> None:
     pytest.importorskip("atheris", reason="atheris is not installed (pip install -e '.[fuzz]')")
-    bounds = ["--seconds", "20", "--runs", "30", "--work", str(tmp_path)]
+    bounds = ["--seconds", "20", "--runs", "30", "--work", str(tmp_path), "--target", "injector"]
     result = subprocess.run(
         [sys.executable, str(FUZZ / "run.py"), *bounds],
         capture_output=True,
@@ -102,6 +127,5 @@ def test_run_fuzzes_each_target_for_a_bounded_time(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.splitlines() == ["fuzz capture: 10 s", "fuzz framer: 10 s"]
-    for target in ("capture", "framer"):
-        assert any((tmp_path / target / "corpus").iterdir())  # seeded, kept for next time
+    assert result.stdout.splitlines() == ["fuzz injector: 20 s"]
+    assert any((tmp_path / "injector" / "corpus").iterdir())  # seeded, kept for next time

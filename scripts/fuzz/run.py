@@ -4,7 +4,8 @@
     python scripts/fuzz/run.py --seconds 300 --target framer
     python scripts/fuzz/run.py --seconds 20 --runs 30         # a smoke run (the tests')
 
-Each target (``framer``: the codec's framer, ``capture``: the capture reader) runs
+Each target (``framer``: the codec's framer, ``capture``: the capture reader,
+``injector``: the proxy's fault injector) runs
 under atheris (``pip install -e '.[fuzz]'``) in a process of its own, with its corpus
 kept in ``--work`` (default ``.fuzz/``) between runs and seeded from the sample
 captures. A failing input is written there as ``<target>/crash-*`` (or ``timeout-*``,
@@ -26,7 +27,11 @@ from msproxy.capture.reader import read_capture
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 SAMPLES = ROOT / "captures" / "samples"
-TARGETS = {"framer": HERE / "framer_target.py", "capture": HERE / "capture_target.py"}
+TARGETS = {
+    "framer": HERE / "framer_target.py",
+    "capture": HERE / "capture_target.py",
+    "injector": HERE / "injector_target.py",
+}
 
 
 def _framer_seeds() -> list[bytes]:
@@ -46,7 +51,7 @@ def _seed(target: str, corpus: Path) -> None:
         return
     if target == "capture":
         seeds = [sample.read_bytes() for sample in sorted(SAMPLES.glob("*.jsonl"))]
-    else:
+    else:  # (the framer's settings header byte picks the injector's rules too)
         seeds = _framer_seeds()
     for number, seed in enumerate(seeds):
         (corpus / f"seed-{number}").write_bytes(seed)
