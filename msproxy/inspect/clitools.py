@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import filecmp
 import os
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from typing import TextIO
 
-from msproxy.capture import CaptureFormatError
+from msproxy.capture import CaptureFormatError, Record, read_capture
 
-from .model import Capture, load_capture
+from .model import Capture, make_capture
+
+STDIO = "-"  # where a file is expected: standard input (or output)
+_TICK = 4096  # records between two progress reports while loading
 
 EXIT_TROUBLE = 2
 
@@ -33,15 +38,51 @@ def capture_parser(
     return parser
 
 
-def open_capture(prog: str, path: str) -> Capture | int:
-    """The capture at ``path``, or the exit status after a clear error message."""
+def capture_path(path: str) -> str:
+    """The file to read for ``path``: standard input for ``-``."""
+    return "/dev/stdin" if path == STDIO else path
+
+
+def open_capture(
+    prog: str, path: str, progress: Callable[[int, int], None] | None = None
+) -> Capture | int:
+    """The capture at ``path`` (``-``: standard input), or the exit status after a clear
+    error message; ``progress`` is told (records read, 0) as they are read."""
     try:
-        return load_capture(path)
+        records: Iterable[Record] = read_capture(capture_path(path))
+        if progress is not None:
+            records = _counted(records, progress)
+        return make_capture(records, source=path)
     except CaptureFormatError as exc:
         text = str(exc)
         return fail(prog, text if text.startswith(path) else f"{path}: {text}")
     except OSError as exc:
         return fail(prog, f"cannot read {path}: {exc.strerror or exc}")
+
+
+def _counted(records: Iterable[Record], progress: Callable[[int, int], None]) -> Iterator[Record]:
+    count = 0
+    for count, record in enumerate(records, start=1):
+        if count % _TICK == 0:
+            progress(count, 0)
+        yield record
+    progress(count, 0)
+
+
+def identical_captures(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` are byte for byte the same capture file (the header is
+    checked, the rest not parsed); never for standard input.
+
+    Raises:
+        OSError: a file cannot be read.
+        CaptureFormatError: ``a`` does not start as a capture.
+    """
+    if STDIO in (a, b):
+        return False
+    if not (a == b or os.path.samefile(a, b) or filecmp.cmp(a, b, shallow=False)):
+        return False
+    next(iter(read_capture(a)))
+    return True
 
 
 def use_color(choice: str, stream: TextIO) -> bool:

@@ -413,6 +413,10 @@ def diff_captures(
     if reorder_window < 0 or context < 0:
         raise ValueError("reorder_window and context must not be negative")
     a, b = _as_capture(a_records), _as_capture(b_records)
+    if a is b or a.records == b.records:  # equal records: nothing can differ
+        if roles is not None:
+            parse_roles(roles)
+        return []
     rules = frozenset(ignore)
     skip = parse_ignore_cmd(ignore_cmd)
     pairs = pair_connections(a, b, roles)
@@ -492,10 +496,15 @@ def format_diff(diffs: list[ConnectionDiff], a_name: str = "a", b_name: str = "b
     """The differences as unified-style text (empty string when there are none).
 
     Each pair starts with ``--- A SB#3`` / ``+++ B SB#5``: the file and that side's own
-    connection name (as ``show`` prints it), or ``/dev/null`` when that side has none.
+    connection name (as ``show`` prints it), or ``/dev/null`` when that side has none;
+    an unpaired connection is announced before that by ``=== <label>: unpaired, only
+    in A``.
     """
     out: list[str] = []
     for diff in diffs:
+        if diff.unpaired is not None:
+            only = a_name if diff.unpaired == "a" else b_name
+            out.append(f"=== {diff.label}: unpaired, only in {only}")
         out.append(f"--- {_side(a_name, diff.a_name, diff.a_conn)}")
         out.append(f"+++ {_side(b_name, diff.b_name, diff.b_conn)}")
         for hunk in diff.hunks:
@@ -516,19 +525,23 @@ def _side(file: str, name: str | None, conn: int | None) -> str:
 def diff_json(diffs: list[ConnectionDiff]) -> list[dict[str, Any]]:
     """The differences as JSON-ready data: one object per pair of connections.
 
-    ``[{"label", "role", "a_conn", "b_conn", "a_name", "b_name", "removed", "added",
-    "hunks": [{"a_start", "a_count", "b_start", "b_count", "lines": [{"tag", "text"[,
-    "payload_diff"]}]}]}]``: ``label`` names the pair (``SB 1``), ``a_name``/``b_name``
-    each side's connection (``SB#3``, null when that side has none).
+    ``[{"label", "session", "role", "a_conn", "b_conn", "a_name", "b_name", "unpaired",
+    "removed", "added", "hunks": [{"a_start", "a_count", "b_start", "b_count", "lines":
+    [{"tag", "text"[, "payload_diff"]}]}]}]``: ``label`` names the pair
+    (``alice@example.com SB 1``), ``session`` its account (null without one),
+    ``a_name``/``b_name`` each side's connection (``SB#3``, null when that side has
+    none), ``unpaired`` ``"a"``/``"b"`` when only that side has one, else null.
     """
     return [
         {
             "label": diff.label,
+            "session": diff.session,
             "role": diff.role,
             "a_conn": diff.a_conn,
             "b_conn": diff.b_conn,
             "a_name": diff.a_name,
             "b_name": diff.b_name,
+            "unpaired": diff.unpaired,
             "removed": diff.removed,
             "added": diff.added,
             "hunks": [
