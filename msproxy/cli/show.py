@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from typing import Any
 
-from msproxy.capture import CaptureFormatError
+from msproxy.capture import CaptureFormatError, Record
 from msproxy.inspect.clitools import capture_parser, fail, open_capture, use_color
 from msproxy.inspect.filters import DIRECTIONS, RecordFilter, parse_conn
 from msproxy.inspect.model import Capture
 from msproxy.inspect.show import ShowOptions, show_lines
+from msproxy.inspect.streams import rebuild_direction
 
 NOTE_NAMES = 20  # how many connection names a note lists at most
 
@@ -22,7 +24,11 @@ def register(subparsers: Any) -> None:
         subparsers,
         "show",
         brief="print a capture, one line per command",
-        description="Print a capture: time, connection, direction and command line per record.",
+        description=(
+            "Print a capture: time, connection, direction and command line per record "
+            "(--json: the records themselves; --bytes: one direction's exact bytes). "
+            "CAPTURE '-' reads standard input."
+        ),
     )
     parser.add_argument(
         "--conn",
@@ -39,6 +45,22 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--color", choices=("auto", "always", "never"), default="auto", help="ANSI colour"
+    )
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
+        "--bytes",
+        action="store_true",
+        help="write exactly the bytes of one direction (--conn N --dir c2s|s2c) as the "
+        "sender sent them (secrets as the capture keeps them), binary, to standard output",
+    )
+    output.add_argument(
+        "--json", action="store_true", help="write the selected records as JSON Lines"
+    )
+    parser.add_argument(
+        "--as-received",
+        action="store_true",
+        help="with --bytes: as the receiver got them (the recorded redirect rewrites "
+        "applied, data the proxy did not forward left out)",
     )
     parser.set_defaults(run=run)
 
@@ -72,6 +94,23 @@ def _check_conns(path: str, capture: Capture, conns: list[tuple[int, str | None]
             )
 
 
+def json_line(record: Record) -> bytes:
+    """A record as one line of JSON Lines (ASCII: lone surrogates stay escaped)."""
+    return json.dumps(record, separators=(",", ":")).encode("ascii") + b"\n"
+
+
+def _write_binary(data: bytes) -> int:
+    """Write ``data`` to standard output as it is; 0 (a closed pipe is not an error)."""
+    try:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the capture; 0 on success, 2 on a bad capture or bad options."""
     try:
@@ -87,11 +126,28 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         return fail("show", str(exc))
+    if args.bytes and (len(conns or ()) != 1 or args.dir is None or args.cmd or args.grep):
+        return fail("show", "--bytes takes one --conn N and --dir c2s|s2c, and no other filter")
+    if args.as_received and not args.bytes:
+        return fail("show", "--as-received goes with --bytes")
     capture = open_capture("show", args.capture)
     if isinstance(capture, int):
         return capture
     if conns is not None:
         _check_conns(args.capture, capture, conns)
+    try:
+        if args.bytes:
+            assert conns is not None  # checked above
+            data = rebuild_direction(
+                capture.records, conns[0][0], args.dir, as_received=args.as_received
+            )
+            return _write_binary(data)
+        if args.json:
+            return _write_binary(
+                b"".join(json_line(record) for record in capture.records if keep(record))
+            )
+    except CaptureFormatError as exc:
+        return fail("show", f"{args.capture}: {exc}")
     options = ShowOptions(
         payload=args.payload, raw=args.raw, color=use_color(args.color, sys.stdout)
     )
