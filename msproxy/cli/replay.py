@@ -11,6 +11,7 @@ from typing import Any, TypedDict, TypeVar
 import trio
 
 from msmgr.cli.entry import CommandFailed, codec_accelerate, run_async
+from msmgr.client.passport import DEFAULT_NEXUS
 from msmgr.codec.address import format_address, parse_address
 from msproxy.capture import CaptureFormatError
 from msproxy.inspect.clitools import capture_parser, fail, open_capture
@@ -77,6 +78,20 @@ def register(subparsers: Any) -> None:
         metavar="SECONDS",
         help=f"wait per step (default {DEFAULT_TIMEOUT:g})",
     )
+    parser.add_argument(
+        "--password",
+        metavar="PW",
+        help="--as-client: the account's password, to answer the live server's login "
+        "challenge (the MD5 hash, or a Passport ticket fetched from --nexus) instead of "
+        "the recorded, redacted answer",
+    )
+    parser.add_argument(
+        "--nexus",
+        default=DEFAULT_NEXUS,
+        metavar="URL",
+        help="--as-client --password: the Passport nexus for MSNP8+ logins "
+        "(default: the original's)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -140,10 +155,19 @@ async def _session(capture: Capture, host: str, port: int, play: Play) -> Sessio
     )
 
 
-async def _as_client(capture: Capture, host: str, port: int, conn: int, play: Play) -> ReplayReport:
+async def _as_client(
+    capture: Capture, host: str, port: int, conn: int, play: Play, login: Login
+) -> ReplayReport:
     with trio.fail_after(play["step_timeout"]):
         stream = await trio.open_tcp_stream(host, port)
-    return await replay_as_client(capture, stream, conn=conn, **play)
+    return await replay_as_client(capture, stream, conn=conn, **play, **login)
+
+
+class Login(TypedDict):
+    """How ``replay --as-client`` logs in: the password (None: as recorded), the nexus."""
+
+    password: str | None
+    nexus_url: str
 
 
 def run(args: argparse.Namespace) -> int:
@@ -154,6 +178,8 @@ def run(args: argparse.Namespace) -> int:
             if args.server is None:
                 raise ValueError("--as-client needs --server HOST:PORT")
             host, port = split_address(args.server, "--server")
+        elif args.password is not None:
+            raise ValueError("--password goes with --as-client")
         else:
             host, port = split_address(args.listen, "--listen")
         if args.timeout <= 0:
@@ -178,8 +204,11 @@ def run(args: argparse.Namespace) -> int:
             report = run_async(session, expected=expected, describe=reason)
         else:
             conn = choose_connection(capture, args.conn)
-            runner = _as_client if args.as_client else _as_server
-            one = functools.partial(runner, capture, host, port, conn, play)
+            if args.as_client:
+                login = Login(password=args.password, nexus_url=args.nexus)
+                one = functools.partial(_as_client, capture, host, port, conn, play, login)
+            else:
+                one = functools.partial(_as_server, capture, host, port, conn, play)
             report = run_async(one, expected=expected, describe=reason)
     except (ValueError, CaptureFormatError, CommandFailed) as exc:
         return fail("replay", str(exc))
