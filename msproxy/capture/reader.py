@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 def read_capture(path: str | os.PathLike[str], *, expand_runs: bool = True) -> Iterator[Record]:
     """Yield every record of the capture at ``path``, the header first.
 
+    (``read_located`` yields the same records with where each one is in the file.)
+
     A ``run`` record (format version 2: several ordinary commands of one direction in
     one record) is yielded as the ``cmd`` records of its commands, each with the run's
     time, unless ``expand_runs`` is False; so every reader sees the same records whichever
@@ -35,6 +37,20 @@ def read_capture(path: str | os.PathLike[str], *, expand_runs: bool = True) -> I
 
     Raises:
         CaptureFormatError: the file is not a capture this reader understands.
+    """
+    for _, _, record in read_located(path, expand_runs=expand_runs):
+        yield record
+
+
+def read_located(
+    path: str | os.PathLike[str], *, expand_runs: bool = True
+) -> Iterator[tuple[int, int, Record]]:
+    """``read_capture``'s records as (line number from 1, index within the line, record):
+    the index counts the commands of an expanded ``run`` (0 for any other record), so a
+    reader can keep where a record is instead of the record (``record_at``).
+
+    Raises:
+        CaptureFormatError: as ``read_capture``.
     """
     types = RECORD_TYPES_BY_VERSION[1]
     with open(path, "rb") as file:
@@ -64,17 +80,36 @@ def read_capture(path: str | os.PathLike[str], *, expand_runs: bool = True) -> I
         yield from _expand(_check(value, number, path, types), number, path, expand_runs)
 
 
+def record_at(line: bytes, index: int) -> Record:
+    """The record ``read_located`` said is at ``index`` of a capture ``line`` (a line it
+    read before: not checked again).
+
+    Raises:
+        CaptureFormatError: the line is not what it was (the file changed meanwhile).
+    """
+    try:
+        record = json.loads(line)
+        if isinstance(record, dict) and record.get("type") == "run":
+            return run_records(record)[index]
+    except (ValueError, IndexError):
+        raise CaptureFormatError("the capture changed while it was read") from None
+    if not isinstance(record, dict) or index:
+        raise CaptureFormatError("the capture changed while it was read")
+    return record
+
+
 def _expand(
     record: Record, number: int, path: str | os.PathLike[str], expand_runs: bool
-) -> Iterator[Record]:
+) -> Iterator[tuple[int, int, Record]]:
     if record["type"] != "run" or not expand_runs:
-        yield record
+        yield number, 0, record
         return
     try:
         records = run_records(record)
     except CaptureFormatError as exc:
         raise CaptureFormatError(f"{path}: line {number}: {exc}") from None
-    yield from records
+    for index, expanded in enumerate(records):
+        yield number, index, expanded
 
 
 def _parse(line: bytes, number: int, path: str | os.PathLike[str], types: frozenset[str]) -> Record:

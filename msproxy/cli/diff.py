@@ -10,18 +10,19 @@ from contextlib import contextmanager
 from typing import Any
 
 from msproxy.capture import CaptureFormatError
-from msproxy.inspect.clitools import fail, identical_captures, open_capture
+from msproxy.inspect.clitools import STDIO, fail, identical_captures, open_capture
 from msproxy.inspect.diff import (
     DEFAULT_REORDER_WINDOW,
     ROLES,
     Progress,
-    diff_captures,
     diff_json,
+    diff_sides,
     format_diff,
     parse_ignore_cmd,
     parse_roles,
 )
 from msproxy.inspect.normalize import IGNORE_RULES, parse_ignore
+from msproxy.inspect.sides import Side, load_side, side_of
 
 
 def register(subparsers: Any) -> None:
@@ -110,34 +111,59 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write("[]\n")
         return 0
     show = sys.stderr.isatty() and not args.quiet
-    with _progress(show, f"reading {args.a}", "records") as tick:
-        a = open_capture("diff", args.a, tick)
-    if isinstance(a, int):
-        return a
-    with _progress(show, f"reading {args.b}", "records") as tick:
-        b = open_capture("diff", args.b, tick)
-    if isinstance(b, int):
-        return b
+    sides = []
+    for path in (args.a, args.b):
+        with _progress(show, f"reading {path}", "records") as tick:
+            side = _side(path, ignore, ignore_cmd, args.split_directions, tick)
+        if isinstance(side, int):
+            return side
+        sides.append(side)
     try:
         with _progress(show, "comparing", "commands") as tick:
-            diffs = diff_captures(
-                a,
-                b,
+            diffs = diff_sides(
+                sides[0],
+                sides[1],
                 ignore,
                 roles=roles,
                 context=args.context,
-                split_directions=args.split_directions,
-                ignore_cmd=ignore_cmd,
                 reorder_window=args.reorder_window,
                 progress=tick,
             )
     except CaptureFormatError as exc:
         return fail("diff", str(exc))
+    except OSError as exc:
+        return fail("diff", f"cannot read {exc.filename}: {exc.strerror or exc}")
     if args.json:
         sys.stdout.write(json.dumps(diff_json(diffs), indent=2, ensure_ascii=False) + "\n")
     elif diffs and not args.quiet:
         sys.stdout.write(format_diff(diffs, args.a, args.b))
     return 1 if diffs else 0
+
+
+def _side(
+    path: str,
+    ignore: frozenset[str],
+    ignore_cmd: frozenset[str],
+    split: bool,
+    tick: Progress | None,
+) -> Side | int:
+    """The capture at ``path`` as compared (a file: streamed, keys only; ``-``: standard
+    input, in memory), or the exit status after a clear error message."""
+    if path == STDIO:
+        capture = open_capture("diff", path, tick)
+        if isinstance(capture, int):
+            return capture
+        try:
+            return side_of(capture, ignore, ignore_cmd, split)
+        except CaptureFormatError as exc:
+            return fail("diff", f"{path}: {exc}")
+    try:
+        return load_side(path, ignore, ignore_cmd, split, progress=tick)
+    except CaptureFormatError as exc:
+        text = str(exc)
+        return fail("diff", text if text.startswith(path) else f"{path}: {text}")
+    except OSError as exc:
+        return fail("diff", f"cannot read {path}: {exc.strerror or exc}")
 
 
 @contextmanager

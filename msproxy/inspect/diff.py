@@ -22,19 +22,21 @@ digests. ``diff_json`` gives the same differences as JSON-ready data.
 from __future__ import annotations
 
 import functools
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
-from msproxy.capture import Record, get_bytes, record_command
+from msproxy.capture import Record
 
 from .align import Opcode, opcodes
 from .model import Capture, make_capture
-from .normalize import DEFAULT_IGNORE, normalize_record
+from .normalize import DEFAULT_IGNORE
 from .pairing import ROLES, Pair, ordinal_label, pair_connections, parse_roles
 from .payload_diff import payload_diff
+from .sides import Entry, Side, load_side, side_of
 
 __all__ = [
     "DEFAULT_REORDER_WINDOW",
@@ -46,7 +48,9 @@ __all__ = [
     "Hunk",
     "diff_captures",
     "diff_entries",
+    "diff_files",
     "diff_json",
+    "diff_sides",
     "entries",
     "format_diff",
     "ordinal_label",
@@ -62,32 +66,6 @@ ARROWS = {"c2s": "->", "s2c": "<-"}
 
 Progress = Callable[[int, int], None]
 """Told (done, total) in commands of A as a diff goes on."""
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One compared item of a connection: a command (or raw bytes) with its key and text."""
-
-    key: str  # the normalised form: what is compared
-    record: Record
-    line_key: str = ""  # the normalised form without the payload (key when absent)
-    movable: bool = False  # a server command answering no pending request
-    suffix: str = ""  # what the shown text has after the command's line: payload digest
-
-    @property
-    def text(self) -> str:
-        """The original form: what is shown (made when shown, the record's exact line)."""
-        if self.record.get("type") != "cmd":
-            return self.key
-        arrow = ARROWS.get(str(self.record.get("dir")), "??")
-        return f"{arrow} {record_command(self.record).line}{self.suffix}"
-
-    @property
-    def payload(self) -> bytes | None:
-        """The payload of a ``cmd`` entry, else None."""
-        if self.record.get("type") != "cmd":
-            return None
-        return record_command(self.record).payload
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,73 +144,8 @@ def entries(
     ignore_cmd: Iterable[str] = (),
 ) -> list[Entry]:
     """The compared items of connection ``conn``: its ``cmd`` and ``raw`` records."""
-    records = (r for r in capture.records if r.get("conn") == conn)
-    return _entries(records, frozenset(ignore), direction, parse_ignore_cmd(ignore_cmd))
-
-
-def _entries(
-    records: Iterable[Record],
-    rules: frozenset[str],
-    direction: str | None,
-    skip: frozenset[str],
-) -> list[Entry]:
-    out = []
-    requests: set[object] = set()  # TrIDs the client sent on this connection
-    cache: dict[object, tuple[str, str]] = {}
-    for record in records:
-        kind = record.get("type")
-        if kind not in ("cmd", "raw") or (direction and record.get("dir") != direction):
-            continue
-        arrow = ARROWS.get(str(record.get("dir")), "??")
-        if kind == "raw":
-            data = get_bytes(record, "data") or b""
-            out.append(Entry(f"{arrow} raw {data!r}", record))
-            continue
-        verb, trid = record.get("cmd"), record.get("trid")
-        if record.get("dir") == "c2s":
-            requests.add(trid if isinstance(trid, int) else None)
-        if verb in skip:
-            continue
-        line_key, suffix = _normalized(record, rules, arrow, cache)
-        movable = record.get("dir") == "s2c" and (trid is None or trid not in requests)
-        out.append(Entry(line_key + suffix, record, line_key, movable, suffix))
-    return out
-
-
-def _normalized(
-    record: Record, rules: frozenset[str], arrow: str, cache: dict[object, tuple[str, str]]
-) -> tuple[str, str]:
-    """(line key, payload suffix) of a ``cmd`` record, cached by what they depend on: a
-    capture repeats the same commands many times, with other TrIDs."""
-    trid = record.get("trid")
-    args = record.get("args")
-    memo: object = (
-        record.get("dir"),
-        record.get("cmd"),
-        "<trid>" if "trid" in rules and trid is not None else trid,
-        tuple(args) if isinstance(args, list) else args,
-        record.get("payload"),
-        record.get("payload_b64"),
-    )
-    try:
-        known = cache.get(memo)
-    except TypeError:  # unhashable parts: a malformed record, which normalize rejects
-        memo, known = None, None
-    if known is None:
-        normalized = normalize_record(record, rules)
-        suffix = f"  [{normalized.payload}]" if normalized.payload is not None else ""
-        known = (f"{arrow} {replace(normalized, payload=None).text}", suffix)
-        if memo is not None:
-            cache[memo] = known
-    return known
-
-
-def _by_connection(capture: Capture) -> dict[int, list[Record]]:
-    """The records of each connection, in order (one pass over the capture)."""
-    groups: dict[int, list[Record]] = defaultdict(list)
-    for record in capture.records:
-        groups[record["conn"]].append(record)
-    return groups
+    side = side_of(capture, frozenset(ignore), parse_ignore_cmd(ignore_cmd), direction is not None)
+    return side.of(conn, direction)
 
 
 def diff_entries(
@@ -248,8 +161,21 @@ def diff_entries(
 
     ``reorder_window``: a movable entry (``Entry.movable``) removed from A and added to B
     at most this many entries away from its place counts as moved, not as different.
+    The entries must hold their records (``Side.fill``).
     """
     rules = frozenset(ignore)
+    groups = _plan(a, b, context, reorder_window, progress)
+    return [_hunk(group, a.__getitem__, b.__getitem__, rules, context) for group in groups]
+
+
+def _plan(
+    a: list[Entry],
+    b: list[Entry],
+    context: int,
+    reorder_window: int,
+    progress: Callable[[int], None] | None,
+) -> list[list[Item]]:
+    """The hunks to show, as runs of items (no record needed yet: keys only)."""
     a_keys, b_keys = [e.key for e in a], [e.key for e in b]
     if a_keys == b_keys:
         if progress is not None:
@@ -257,7 +183,7 @@ def diff_entries(
         return []
     codes = opcodes(a_keys, b_keys, progress)
     items = list(_items(codes, a, b, reorder_window))
-    return [_hunk(group, a, b, rules, context) for group in _groups(items, context)]
+    return list(_groups(items, context))
 
 
 # An item of the merged sequence: (tag, A index or None, B index or None); tag " " is a
@@ -331,26 +257,36 @@ def _groups(items: list[Item], context: int) -> Iterator[list[Item]]:
 
 
 def _hunk(
-    items: list[Item], a: list[Entry], b: list[Entry], rules: frozenset[str], context: int
+    items: list[Item],
+    a_at: Callable[[int], Entry],
+    b_at: Callable[[int], Entry],
+    rules: frozenset[str],
+    context: int,
 ) -> Hunk:
-    a_at = [i for _, i, _ in items if i is not None]
-    b_at = [j for _, _, j in items if j is not None]
-    hunk = Hunk(a_at[0] + 1 if a_at else 1, len(a_at), b_at[0] + 1 if b_at else 1, len(b_at))
+    """The hunk of a run of items; ``a_at(i)``/``b_at(j)``: entry i of A, j of B."""
+    a_lines = [i for _, i, _ in items if i is not None]
+    b_lines = [j for _, _, j in items if j is not None]
+    hunk = Hunk(
+        a_lines[0] + 1 if a_lines else 1,
+        len(a_lines),
+        b_lines[0] + 1 if b_lines else 1,
+        len(b_lines),
+    )
     run: list[Item] = []
     for item in [*items, (" ", None, None)]:
         if item[0] != " ":
             run.append(item)
             continue
         if run:
-            removed = [a[i] for _, i, _ in run if i is not None]
-            added = [b[j] for _, _, j in run if j is not None]
+            removed = [a_at(i) for _, i, _ in run if i is not None]
+            added = [b_at(j) for _, _, j in run if j is not None]
             hunk.lines.extend(_replaced(removed, added, rules, context))
             run = []
         _, i, j = item
         if i is not None:  # context as in A; a moved entry as in B, where it now is
-            hunk.lines.append(DiffLine(" ", a[i].text))
+            hunk.lines.append(DiffLine(" ", a_at(i).text))
         elif j is not None:
-            hunk.lines.append(DiffLine(" ", b[j].text))
+            hunk.lines.append(DiffLine(" ", b_at(j).text))
     return hunk
 
 
@@ -410,18 +346,94 @@ def diff_captures(
             ``context`` is negative.
         CaptureFormatError: a malformed record.
     """
-    if reorder_window < 0 or context < 0:
-        raise ValueError("reorder_window and context must not be negative")
+    _check_options(roles, context, reorder_window)
     a, b = _as_capture(a_records), _as_capture(b_records)
     if a is b or a.records == b.records:  # equal records: nothing can differ
-        if roles is not None:
-            parse_roles(roles)
         return []
-    rules = frozenset(ignore)
-    skip = parse_ignore_cmd(ignore_cmd)
-    pairs = pair_connections(a, b, roles)
-    a_groups, b_groups = _by_connection(a), _by_connection(b)
-    total = sum(len(a_groups.get(p.a.conn, ())) for p in pairs if p.a is not None)
+    rules, skip = frozenset(ignore), parse_ignore_cmd(ignore_cmd)
+    a_side = side_of(a, rules, skip, split_directions)
+    b_side = side_of(b, rules, skip, split_directions)
+    return diff_sides(
+        a_side,
+        b_side,
+        rules,
+        roles=roles,
+        context=context,
+        reorder_window=reorder_window,
+        progress=progress,
+    )
+
+
+def diff_files(
+    a_path: str | os.PathLike[str],
+    b_path: str | os.PathLike[str],
+    ignore: Iterable[str] = DEFAULT_IGNORE,
+    *,
+    roles: Iterable[str] | None = None,
+    context: int = 3,
+    split_directions: bool = False,
+    ignore_cmd: Iterable[str] = (),
+    reorder_window: int = DEFAULT_REORDER_WINDOW,
+    progress: Progress | None = None,
+    read_progress: Callable[[str, int], None] | None = None,
+) -> list[ConnectionDiff]:
+    """``diff_captures`` of two capture files, in memory for their keys only: each file
+    is read once, and the records of the commands shown once more (``sides``).
+
+    ``read_progress`` is told (path, records read so far) while a file is read.
+
+    Raises:
+        OSError: a file cannot be read (or is read while it changes).
+        ValueError, CaptureFormatError: as ``diff_captures``.
+    """
+    _check_options(roles, context, reorder_window)
+    rules, skip = frozenset(ignore), parse_ignore_cmd(ignore_cmd)
+    sides = []
+    for path in (a_path, b_path):
+        tick = None
+        if read_progress is not None:
+            tick = functools.partial(_read_tick, read_progress, os.fspath(path))
+        sides.append(load_side(path, rules, skip, split_directions, progress=tick))
+    return diff_sides(
+        sides[0],
+        sides[1],
+        rules,
+        roles=roles,
+        context=context,
+        reorder_window=reorder_window,
+        progress=progress,
+    )
+
+
+def _read_tick(report: Callable[[str, int], None], path: str, count: int, _: int) -> None:
+    report(path, count)
+
+
+def _check_options(roles: Iterable[str] | None, context: int, reorder_window: int) -> None:
+    if reorder_window < 0 or context < 0:
+        raise ValueError("reorder_window and context must not be negative")
+    if roles is not None:
+        parse_roles(roles)
+
+
+def diff_sides(
+    a: Side,
+    b: Side,
+    rules: frozenset[str],
+    *,
+    roles: Iterable[str] | None = None,
+    context: int = 3,
+    reorder_window: int = DEFAULT_REORDER_WINDOW,
+    progress: Progress | None = None,
+) -> list[ConnectionDiff]:
+    """The differences between two ``Side`` s (``diff_captures``' arguments)."""
+    pairs = pair_connections(
+        a.capture, b.capture, roles, a_sessions=a.sessions(), b_sessions=b.sessions()
+    )
+    directions: tuple[str | None, ...] = (None,)
+    if any(direction is not None for _, direction in a.entries.keys() | b.entries.keys()):
+        directions = ("c2s", "s2c")
+    total = sum(len(a.of(p.a.conn, d)) for p in pairs if p.a is not None for d in directions)
     done = 0
 
     def advance(count: int) -> None:
@@ -430,40 +442,51 @@ def diff_captures(
         if progress is not None:
             progress(min(done, total), total)
 
-    result = []
+    planned: list[tuple[ConnectionDiff, list[tuple[list[Entry], list[Entry], list[list[Item]]]]]]
+    planned = []
     for pair in pairs:
-        diff = _diff_pair(
-            pair,
-            a_groups,
-            b_groups,
-            rules,
-            skip,
-            context,
-            reorder_window,
-            split_directions,
-            advance,
-        )
-        if diff.hunks:
-            result.append(diff)
+        parts = []
+        for direction in directions:
+            a_entries = a.of(pair.a.conn, direction) if pair.a else []
+            b_entries = b.of(pair.b.conn, direction) if pair.b else []
+            groups = _plan(a_entries, b_entries, context, reorder_window, advance)
+            if groups:
+                parts.append((a_entries, b_entries, groups))
+        if parts:
+            planned.append((_connection_diff(pair), parts))
+    a.fill(
+        a_entries[i]
+        for _, parts in planned
+        for a_entries, _, gs in parts
+        for g in gs
+        for _, i, _ in g
+        if i is not None
+    )
+    b.fill(
+        b_entries[j]
+        for _, parts in planned
+        for _, b_entries, gs in parts
+        for g in gs
+        for _, _, j in g
+        if j is not None
+    )
+    result = []
+    for diff, parts in planned:
+        for a_entries, b_entries, groups in parts:
+            for group in groups:
+                a_at = functools.partial(_filled, a, a_entries)
+                b_at = functools.partial(_filled, b, b_entries)
+                diff.hunks.append(_hunk(group, a_at, b_at, rules, context))
+        result.append(diff)
     return result
 
 
-def _scaled(advance: Callable[[int], None], scale: float, count: int) -> None:
-    advance(round(count * scale))
+def _filled(side: Side, entries: list[Entry], index: int) -> Entry:
+    return side.filled(entries[index])
 
 
-def _diff_pair(
-    pair: Pair,
-    a_groups: dict[int, list[Record]],
-    b_groups: dict[int, list[Record]],
-    rules: frozenset[str],
-    skip: frozenset[str],
-    context: int,
-    reorder_window: int,
-    split_directions: bool,
-    advance: Callable[[int], None],
-) -> ConnectionDiff:
-    diff = ConnectionDiff(
+def _connection_diff(pair: Pair) -> ConnectionDiff:
+    return ConnectionDiff(
         pair.label,
         pair.role,
         pair.a.conn if pair.a else None,
@@ -472,24 +495,6 @@ def _diff_pair(
         b_name=pair.b.name if pair.b else None,
         session=pair.session,
     )
-    a_records = a_groups.get(pair.a.conn, []) if pair.a else []
-    b_records = b_groups.get(pair.b.conn, []) if pair.b else []
-    for direction in ("c2s", "s2c") if split_directions else (None,):
-        a_entries = _entries(a_records, rules, direction, skip)
-        b_entries = _entries(b_records, rules, direction, skip)
-        share = len(a_records) if not split_directions else len(a_records) // 2
-        scale = share / len(a_entries) if a_entries else 0.0
-        diff.hunks.extend(
-            diff_entries(
-                a_entries,
-                b_entries,
-                context,
-                rules,
-                reorder_window=reorder_window,
-                progress=functools.partial(_scaled, advance, scale),
-            )
-        )
-    return diff
 
 
 def format_diff(diffs: list[ConnectionDiff], a_name: str = "a", b_name: str = "b") -> str:

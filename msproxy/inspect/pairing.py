@@ -87,13 +87,21 @@ def sessions(capture: Capture) -> dict[int, str | None]:
         handle = login_handle(str(record.get("cmd")), record.get("args"))
         if handle is not None:
             own[conn] = handle
+    return inherit(capture.connections, own)
+
+
+def inherit(
+    connections: dict[int, CaptureConnection], own: dict[int, str]
+) -> dict[int, str | None]:
+    """Each connection's session: its own login's handle (``own``), else the nearest
+    parent's, else None."""
     result: dict[int, str | None] = {}
-    for conn, connection in capture.connections.items():
+    for conn, connection in connections.items():
         handle, seen, parent = own.get(conn), {conn}, connection.parent
         while handle is None and parent is not None and parent not in seen:
             seen.add(parent)
             handle = own.get(parent)
-            known = capture.connections.get(parent)
+            known = connections.get(parent)
             parent = known.parent if known is not None else None
         result[conn] = handle
     return result
@@ -110,14 +118,25 @@ def login_handle(verb: str, args: object) -> str | None:
     return None
 
 
-def pair_connections(a: Capture, b: Capture, roles: Iterable[str] | None = None) -> list[Pair]:
+def pair_connections(
+    a: Capture,
+    b: Capture,
+    roles: Iterable[str] | None = None,
+    *,
+    a_sessions: dict[int, str | None] | None = None,
+    b_sessions: dict[int, str | None] | None = None,
+) -> list[Pair]:
     """Every pair, by session, then role, then order; unpaired connections included.
+
+    ``a_sessions``/``b_sessions``: each connection's session when already known (else
+    ``sessions`` of the capture).
 
     Raises:
         ValueError: ``roles`` holds an unknown role (``parse_roles``).
     """
     wanted = parse_roles(roles) if roles is not None else None
-    a_groups, b_groups = _groups(a), _groups(b)
+    a_groups = _groups(a, a_sessions if a_sessions is not None else sessions(a))
+    b_groups = _groups(b, b_sessions if b_sessions is not None else sessions(b))
     keys = sorted(
         set(a_groups) | set(b_groups),
         key=lambda k: (k[0] or "", ROLE_ORDER.get(k[1] or "", 9), k[1] or ""),
@@ -141,10 +160,11 @@ def pair_connections(a: Capture, b: Capture, roles: Iterable[str] | None = None)
     return pairs
 
 
-def _groups(capture: Capture) -> dict[tuple[str | None, str | None], list[CaptureConnection]]:
+def _groups(
+    capture: Capture, handles: dict[int, str | None]
+) -> dict[tuple[str | None, str | None], list[CaptureConnection]]:
     """The connections by (session, role), each group in the order they were opened."""
-    handles = sessions(capture)
     groups: dict[tuple[str | None, str | None], list[CaptureConnection]] = {}
     for conn, connection in capture.connections.items():
-        groups.setdefault((handles[conn], connection.role), []).append(connection)
+        groups.setdefault((handles.get(conn), connection.role), []).append(connection)
     return groups

@@ -15,12 +15,15 @@ from hypothesis import strategies as st
 
 import msproxy.inspect.align as align
 from msproxy.__main__ import main
-from msproxy.capture import Record
-from msproxy.inspect.diff import diff_captures, diff_json, format_diff
+from msproxy.capture import Record, read_capture
+from msproxy.inspect import load_capture
+from msproxy.inspect.diff import diff_captures, diff_files, diff_json, format_diff
 from msproxy.inspect.model import make_capture
 from msproxy.inspect.pairing import pair_connections, sessions
 
-from .conftest import MD5_CHAT, header, write_lines
+from .conftest import MD5_CHAT, SAMPLES, header, write_lines
+
+BURST = SAMPLES / "msnp12-sb-burst.jsonl"  # format version 2: run records
 
 Line = tuple[str, str, int | None, tuple[str, ...]]  # (dir, verb, trid, args)
 
@@ -287,3 +290,22 @@ def test_alignment_of_repetitive_sequences_finds_the_few_edits(alphabet: list[st
     # 60 edits touch at most 80 elements; an alignment that lost its way would touch
     # thousands (an anchor paired out of place shifts everything after it)
     assert check(a, b) <= 200
+
+
+@pytest.mark.parametrize("sample", [MD5_CHAT, BURST])
+def test_files_are_compared_as_captures_in_memory_are(sample: Path, tmp_path: Path) -> None:
+    """``diff_files`` (keys in memory, shown records fetched again, runs included) gives
+    what ``diff_captures`` gives on the loaded captures."""
+    records = list(read_capture(sample))
+    changed = [dict(r) for r in records]
+    for record in changed:
+        if record.get("cmd") == "MSG" and "payload" in record:
+            record["payload"] = record["payload"].replace("e", "E")
+    del changed[len(changed) // 2]
+    b = write_lines(tmp_path / "b.jsonl", changed)
+    in_memory = diff_captures(load_capture(sample), load_capture(b))
+    assert in_memory != []
+    assert diff_files(sample, b) == in_memory
+    assert diff_json(diff_files(sample, b, split_directions=True)) == diff_json(
+        diff_captures(load_capture(sample), load_capture(b), split_directions=True)
+    )
