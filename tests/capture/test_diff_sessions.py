@@ -21,7 +21,8 @@ from msproxy.inspect.diff import diff_captures, diff_files, diff_json, format_di
 from msproxy.inspect.model import make_capture
 from msproxy.inspect.pairing import pair_connections, sessions
 
-from .conftest import MD5_CHAT, SAMPLES, header, write_lines
+from .conftest import MD5_CHAT, header, write_lines
+from .make_samples import SAMPLES
 
 BURST = SAMPLES / "msnp12-sb-burst.jsonl"  # format version 2: run records
 
