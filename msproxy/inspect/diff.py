@@ -182,22 +182,30 @@ def _plan(
             progress(len(a))
         return []
     codes = opcodes(a_keys, b_keys, progress)
-    items = list(_items(codes, a, b, reorder_window))
+    items = list(_items(codes, a, b, reorder_window, context))
     return list(_groups(items, context))
 
 
 # An item of the merged sequence: (tag, A index or None, B index or None); tag " " is a
 # line in both (or moved), "-" only in A, "+" only in B.
 Item = tuple[str, int | None, int | None]
+GAP: Item = ("|", None, None)  # equal entries left out: never inside a hunk
 
 
-def _items(codes: list[Opcode], a: list[Entry], b: list[Entry], window: int) -> Iterator[Item]:
-    """The merged sequence of the alignment, with moved entries made context."""
+def _items(
+    codes: list[Opcode], a: list[Entry], b: list[Entry], window: int, context: int
+) -> Iterator[Item]:
+    """The merged sequence of the alignment, with moved entries made context; of a long
+    run of equal entries only ``context`` at each end, with a gap item between."""
     moved_a, moved_b = _moved(codes, a, b, window)
     for tag, i1, i2, j1, j2 in codes:
         if tag == "equal":
-            for offset in range(i2 - i1):
-                yield " ", i1 + offset, j1 + offset
+            if i2 - i1 > 2 * context:
+                yield from ((" ", i1 + k, j1 + k) for k in range(context))
+                yield GAP
+                yield from ((" ", i2 - k, j2 - k) for k in range(context, 0, -1))
+            else:
+                yield from ((" ", i1 + k, j1 + k) for k in range(i2 - i1))
             continue
         for i in range(i1, i2):
             if i not in moved_a:
@@ -243,7 +251,7 @@ def _distance(i: int, place: int) -> int:
 
 def _groups(items: list[Item], context: int) -> Iterator[list[Item]]:
     """Runs of items around changes, each with up to ``context`` unchanged items around it."""
-    changes = [n for n, item in enumerate(items) if item[0] != " "]
+    changes = [n for n, item in enumerate(items) if item[0] in "-+"]
     if not changes:
         return
     start = max(0, changes[0] - context)

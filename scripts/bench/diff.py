@@ -190,12 +190,16 @@ def floor(*paths: Path) -> int:
 
 
 def cli(*args: str) -> tuple[float, int, float]:
-    """(seconds, exit status, peak RSS in MiB) of ``msproxy diff -q ARGS`` in a child."""
+    """(seconds, exit status, peak RSS in MiB) of ``msproxy diff -q ARGS`` in a child.
+
+    The peak is the child's own ``VmHWM`` (``ru_maxrss`` would carry over the parent's
+    resident size at fork across the exec)."""
     code = (
-        "import resource, sys\n"
+        "import re, sys\n"
         "from msproxy.__main__ import main\n"
         "status = main(['diff', '-q', *sys.argv[1:]])\n"
-        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "status_file = open('/proc/self/status').read()\n"
+        "peak = re.search(r'VmHWM:\\s+(\\d+)', status_file).group(1)\n"
         "print(status, peak, file=sys.stderr)\n"
     )
     start = time.perf_counter()

@@ -310,3 +310,24 @@ def test_files_are_compared_as_captures_in_memory_are(sample: Path, tmp_path: Pa
     assert diff_json(diff_files(sample, b, split_directions=True)) == diff_json(
         diff_captures(load_capture(sample), load_capture(b), split_directions=True)
     )
+
+
+@pytest.mark.parametrize(("between", "hunks"), [(6, 1), (7, 2), (40, 2)])
+def test_hunks_keep_context_lines_around_each_change(between: int, hunks: int) -> None:
+    """Two changes with ``between`` equal commands between them: one hunk while the
+    context of both (3 + 3) covers the run, else two, each with 3 lines of context."""
+    work: list[Line] = [("c2s", "CHG", 10 + n, ("NLN", "0")) for n in range(between + 8)]
+    changed = list(work)
+    changed[2] = ("c2s", "CHG", 12, ("AWY", "0"))
+    changed[3 + between] = ("c2s", "CHG", 13 + between, ("BSY", "0"))
+    (diff,) = diff_captures(
+        capture(connection(1, "NS", [*ALICE, *work])),
+        capture(connection(1, "NS", [*ALICE, *changed])),
+    )
+    assert len(diff.hunks) == hunks
+    for hunk in diff.hunks:
+        assert [line.tag for line in hunk.lines[:3]] == [" "] * 3
+        assert [line.tag for line in hunk.lines[-3:]] == [" "] * 3
+        assert hunk.a_count == sum(1 for line in hunk.lines if line.tag != "+")
+    first = diff.hunks[0]
+    assert (first.a_start, first.b_start) == (len(ALICE) + 2 - 3 + 1,) * 2
