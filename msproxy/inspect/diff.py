@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
-from msproxy.capture import Record
+from msproxy.capture import Record, header_record
 
 from .align import Opcode, opcodes
 from .model import Capture, make_capture
@@ -126,7 +126,14 @@ class ConnectionDiff:
 
 
 def _as_capture(records: Capture | Iterable[Record]) -> Capture:
-    return records if isinstance(records, Capture) else make_capture(records)
+    """A ``Capture`` of ``records``; a list without its header (some connections'
+    records, say) gets one."""
+    if isinstance(records, Capture):
+        return records
+    listed = list(records)
+    if not listed or listed[0].get("type") != "header":
+        listed.insert(0, header_record(0.0, "records"))
+    return make_capture(listed)
 
 
 def parse_ignore_cmd(verbs: Iterable[str] | str) -> frozenset[str]:
@@ -337,7 +344,8 @@ def diff_captures(
     """The differences between two captures; an empty list means "equal".
 
     Args:
-        a_records, b_records: the captures (``Capture`` or records, header first).
+        a_records, b_records: the captures (``Capture`` or records: all of a capture,
+            header first, or any of its records, such as those of some connections).
         ignore: the normalisation rules (``normalize.IGNORE_RULES``); default: all.
         roles: compare only connections of these roles (``["NS"]``, any case).
         context: lines of context around each difference.

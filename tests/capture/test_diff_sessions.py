@@ -331,3 +331,15 @@ def test_hunks_keep_context_lines_around_each_change(between: int, hunks: int) -
         assert hunk.a_count == sum(1 for line in hunk.lines if line.tag != "+")
     first = diff.hunks[0]
     assert (first.a_start, first.b_start) == (len(ALICE) + 2 - 3 + 1,) * 2
+
+
+def test_records_of_some_connections_compare_without_their_header() -> None:
+    """What a test holds: some records of a run (no header, maybe no ``open``)."""
+    a = capture(connection(1, "NS", ALICE), connection(2, "NS", BOB))
+    b = capture(connection(1, "NS", BOB), connection(2, "NS", ALICE))
+    assert diff_captures(a[1:], b[1:]) == []  # paired by session, whatever the order
+    only_alice = [r for r in a if r.get("conn") == 1 and r["type"] == "cmd"]
+    alice_in_b = [r for r in b if r.get("conn") == 2 and r["type"] == "cmd"]
+    assert diff_captures(only_alice, alice_in_b) == []  # no open records: no role either
+    (diff,) = diff_captures(only_alice, [])
+    assert (diff.label, diff.unpaired, diff.a_name) == ("alice@example.com ? 1", "a", "#1")
