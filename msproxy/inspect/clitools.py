@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import filecmp
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -12,6 +11,7 @@ from typing import TextIO
 from msproxy.capture import CaptureFormatError, Record, read_capture
 
 from .model import Capture, make_capture
+from .sides import same_file
 
 STDIO = "-"  # where a file is expected: standard input (or output)
 _TICK = 4096  # records between two progress reports while loading
@@ -79,10 +79,10 @@ def identical_captures(a: str, b: str) -> bool:
     """
     if STDIO in (a, b):
         return False
-    if not (a == b or os.path.samefile(a, b) or filecmp.cmp(a, b, shallow=False)):
-        return False
-    next(iter(read_capture(a)))
-    return True
+    if a == b:
+        next(iter(read_capture(a)))
+        return True
+    return same_file(a, b)
 
 
 def use_color(choice: str, stream: TextIO) -> bool:

@@ -36,7 +36,7 @@ from .model import Capture, make_capture
 from .normalize import DEFAULT_IGNORE
 from .pairing import ROLES, Pair, ordinal_label, pair_connections, parse_roles
 from .payload_diff import payload_diff
-from .sides import Entry, Side, load_side, side_of
+from .sides import Entry, Side, load_side, same_file, side_of
 
 __all__ = [
     "DEFAULT_REORDER_WINDOW",
@@ -394,7 +394,8 @@ def diff_files(
     read_progress: Callable[[str, int], None] | None = None,
 ) -> list[ConnectionDiff]:
     """``diff_captures`` of two capture files, in memory for their keys only: each file
-    is read once, and the records of the commands shown once more (``sides``).
+    is read once, and the records of the commands shown once more (``sides``); two
+    files of the same bytes are equal at once.
 
     ``read_progress`` is told (path, records read so far) while a file is read.
 
@@ -403,6 +404,8 @@ def diff_files(
         ValueError, CaptureFormatError: as ``diff_captures``.
     """
     _check_options(roles, context, reorder_window)
+    if same_file(a_path, b_path):  # byte for byte the same: equal under any options
+        return []
     rules, skip = frozenset(ignore), parse_ignore_cmd(ignore_cmd)
     sides = []
     for path in (a_path, b_path):

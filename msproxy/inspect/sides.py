@@ -12,13 +12,14 @@ of the commands shown, in one more pass over the file (parsing those lines only)
 
 from __future__ import annotations
 
+import filecmp
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from msproxy.capture import CaptureFormatError, Record, get_bytes, record_command
-from msproxy.capture.reader import read_located, record_at
+from msproxy.capture.reader import read_capture, read_located, record_at
 
 from .model import Capture, CaptureConnection, make_capture
 from .normalize import normalize_record
@@ -221,3 +222,17 @@ def load_side(
         if conn not in capture.connections:
             capture.connections[conn] = CaptureConnection(conn, f"#{conn}")
     return Side(capture, dict(builder.entries), builder.handles, os.fspath(path))
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether two capture files hold the same bytes (the header of ``a`` checked, the
+    rest not parsed).
+
+    Raises:
+        OSError: a file cannot be read.
+        CaptureFormatError: ``a`` does not start as a capture.
+    """
+    if not (os.path.samefile(a, b) or filecmp.cmp(a, b, shallow=False)):
+        return False
+    next(iter(read_capture(a)))
+    return True

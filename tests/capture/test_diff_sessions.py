@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import msproxy.inspect.align as align
 from msproxy.__main__ import main
-from msproxy.capture import Record, read_capture
+from msproxy.capture import CaptureFormatError, Record, read_capture
 from msproxy.inspect import load_capture
 from msproxy.inspect.diff import diff_captures, diff_files, diff_json, format_diff
 from msproxy.inspect.model import make_capture
@@ -343,3 +343,13 @@ def test_records_of_some_connections_compare_without_their_header() -> None:
     assert diff_captures(only_alice, alice_in_b) == []  # no open records: no role either
     (diff,) = diff_captures(only_alice, [])
     assert (diff.label, diff.unpaired, diff.a_name) == ("alice@example.com ? 1", "a", "#1")
+
+
+def test_diff_files_of_the_same_bytes_is_empty_at_once(tmp_path: Path) -> None:
+    copy = tmp_path / "copy.jsonl"
+    copy.write_bytes(MD5_CHAT.read_bytes())
+    assert diff_files(MD5_CHAT, copy) == []
+    junk = tmp_path / "junk.jsonl"
+    junk.write_bytes(b"junk\n")
+    with pytest.raises(CaptureFormatError):
+        diff_files(junk, junk)
