@@ -30,7 +30,9 @@ class CaptureWriter:
     The file is created readable and writable by its owner only (0600). Each call to
     ``write``/``write_many`` issues a single unbuffered ``write(2)``, ``write_pieces`` one
     ``writev(2)`` per 1024 pieces, so a process killed at any moment leaves a file whose
-    every complete line is a valid record.
+    every complete line is a valid record. A write that fails (``OSError``: a full disk,
+    EIO) first cuts the file back to where that call began, so the file ends with a
+    complete line, the last one written before.
 
     Args:
         path: the capture file; it must not exist yet unless ``append`` is True.
@@ -59,6 +61,7 @@ class CaptureWriter:
             flags |= os.O_EXCL
         self._fd: int | None = os.open(self.path, flags, 0o600)
         self.records_written = 0
+        self.torn = False  # a failed write could not be cut back: the last line is torn
         self._end = os.fstat(self._fd).st_size  # the file's size (appends only)
         self._kept = self._end  # bytes from here on may still be in the page cache
         if not append or self._end == 0:
@@ -87,26 +90,54 @@ class CaptureWriter:
         batch into one buffer first."""
         if self._fd is None:
             raise ValueError(f"capture {self.path} is closed")
-        if _writev is None:  # pragma: no cover - not on POSIX
-            self._write(b"".join(pieces))
-        else:
-            for first in range(0, len(pieces), _IOV_MAX):
-                group = pieces[first : first + _IOV_MAX]
-                written = _writev(self._fd, group)
-                self._end += written
-                size = sum(map(len, group))
-                if written < size:  # (a short write: the rest the simple way)
-                    self._write(b"".join(group)[written:])
+        start = self._end
+        try:
+            if _writev is None:  # pragma: no cover - not on POSIX
+                self._append(b"".join(pieces))
+            else:
+                for first in range(0, len(pieces), _IOV_MAX):
+                    group = pieces[first : first + _IOV_MAX]
+                    written = _writev(self._fd, group)
+                    self._end += written
+                    size = sum(map(len, group))
+                    if written < size:  # (a short write: the rest the simple way)
+                        self._append(b"".join(group)[written:])
+        except OSError:
+            self._cut_back(start)
+            raise
         self.records_written += records
 
     def _write(self, data: bytes) -> None:
         if self._fd is None:
             raise ValueError(f"capture {self.path} is closed")
+        start = self._end
+        try:
+            self._append(data)
+        except OSError:
+            self._cut_back(start)
+            raise
+
+    def _append(self, data: bytes) -> None:
+        assert self._fd is not None
         view = memoryview(data)
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
             self._end += written
+
+    def _cut_back(self, start: int) -> None:
+        """After a failed write (a full disk, EIO): cut the file back to ``start``, where
+        the call began, so that no torn line is left; ``torn`` says when even that failed."""
+        assert self._fd is not None
+        if self._end == start:
+            return
+        try:
+            os.ftruncate(self._fd, start)
+        except OSError:
+            self.torn = True
+        else:
+            self._end = start
+            self._kept = min(self._kept, start)
 
     @property
     def cached(self) -> int:

@@ -48,6 +48,7 @@ from msproxy.capture.records import FORMAT_VERSION, VERSIONS
 from msproxy.capture.scan import PURE_PYTHON_ENV
 from msproxy.proxy.allocator import tune_malloc
 from msproxy.proxy.config import ProxyConfig
+from msproxy.proxy.loss import CAPTURE_INCOMPLETE
 from msproxy.proxy.server import ProxyListening, UpstreamLoopError, serve_proxy
 
 EXPECTED = (OSError, UpstreamLoopError)  # startup failures told in one line
@@ -155,7 +156,7 @@ def capture_accelerate() -> bool | None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the proxy until SIGINT/SIGTERM; 0 on a clean stop, 1 when it cannot start
-    (2 when the upstream is the proxy itself)."""
+    (2 when the upstream is the proxy itself), 3 when capture records were lost."""
     debug: Debug | None = args.debug
     if debug is None:
         debug = Debug.NONE if args.quiet else DEFAULT_DEBUG
@@ -193,6 +194,7 @@ async def run(
     embedded: bool = False,
     default_names: bool = False,
     out: TextIO | None = None,
+    err: TextIO | None = None,
     task_status: trio.TaskStatus[ProxyListening] = trio.TASK_STATUS_IGNORED,
 ) -> int:
     """Run the proxy (and the embedded reference server when ``embedded``) until a signal.
@@ -200,7 +202,8 @@ async def run(
     Prints one line saying where it listens and captures. With ``default_names`` the
     capture's name came from ``default_capture`` and is replaced if it gets taken before
     the file is created. Cancel it (or send SIGINT or SIGTERM) to stop: connections are
-    closed and their close records written.
+    closed and their close records written. Returns 0, or ``CAPTURE_INCOMPLETE`` when a
+    capture write failed (said on ``err``, naming the file and the records lost).
     """
     out = out if out is not None else sys.stdout
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -230,4 +233,8 @@ async def run(
             async for _ in signals:
                 break
             nursery.cancel_scope.cancel()
-    return 0
+    loss = listening.loss
+    if loss is None:
+        return 0
+    print(f"msproxy: {loss.summary()}", file=err if err is not None else sys.stderr, flush=True)
+    return CAPTURE_INCOMPLETE

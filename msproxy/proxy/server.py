@@ -28,6 +28,7 @@ from msproxy.capture import CaptureWriter
 from msproxy.capture.scan import fast_path_status
 
 from .config import ProxyConfig
+from .loss import CaptureLoss
 from .redact import Redactor
 from .routing import Router
 from .session import Session
@@ -49,6 +50,12 @@ class ProxyListening:
     address: tuple[str, int]
     listeners: list[trio.SocketListener]
     capture: Path | None
+    sink: CaptureSink | None = None
+
+    @property
+    def loss(self) -> CaptureLoss | None:
+        """What the capture lost when a write to it failed (None: nothing lost)."""
+        return self.sink.loss if self.sink is not None else None
 
     @property
     def url(self) -> str:
@@ -170,7 +177,8 @@ async def serve_proxy(
 
     Reports a ``ProxyListening`` through ``task_status`` once listening. On cancellation
     every open connection is closed and its close record written before the capture
-    file is closed.
+    file is closed. A capture write that fails stops the capture, not the proxy: what
+    was lost is in ``ProxyListening.loss``.
 
     Raises:
         OSError: the listener cannot be opened or the capture file cannot be created.
@@ -212,7 +220,9 @@ async def serve_proxy(
                         writer.version,
                         path,
                     )
-                task_status.started(ProxyListening((bound[0], bound[1]), listeners, config.capture))
+                task_status.started(
+                    ProxyListening((bound[0], bound[1]), listeners, config.capture, sink)
+                )
                 await trio.serve_listeners(proxy.handle_client, listeners, handler_nursery=nursery)
         finally:
             sink.flush()
