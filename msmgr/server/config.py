@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from msmgr.serving import ConnectionLimits
+
 DEMO_USERS: dict[str, str] = {
     "alice@example.com": "alice-password",
     "bob@example.com": "bob-password",
@@ -53,6 +55,8 @@ class ServerConfig:
         send_timeout: seconds one write may take before the client is dropped.
         accelerate: the codec's C accelerator on every connection (``Framer``); None
             (the default): when it is built.
+        connection_limits: connections open at once, all roles together, in total and
+            per client address (``msmgr.serving``); more are accepted and closed at once.
     """
 
     host: str = "127.0.0.1"
@@ -68,6 +72,7 @@ class ServerConfig:
     send_queue: int = SEND_QUEUE_SIZE
     send_timeout: float = SEND_TIMEOUT
     accelerate: bool | None = None
+    connection_limits: ConnectionLimits = field(default_factory=ConnectionLimits)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import os
 import signal
 import sys
@@ -34,23 +35,32 @@ from msmgr.cli.entry import (
     CommandFailed,
     address_arg,
     codec_accelerate,
+    count_arg,
     debug_arg,
     leaves,
     listen_address_arg,
     run_async,
+    seconds_arg,
 )
 from msmgr.codec.address import format_address
 from msmgr.codec.versions import MSNP_PORT
 from msmgr.debug import Debug
 from msmgr.logsetup import configure_logging
 from msmgr.server import DEMO_USERS, ServerAddresses, ServerConfig, serve_reference
+from msmgr.serving import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_PER_ADDRESS,
+    ConnectionLimits,
+    raise_open_files_limit,
+)
 from msproxy.capture.records import FORMAT_VERSION, VERSIONS
 from msproxy.capture.scan import PURE_PYTHON_ENV
 from msproxy.proxy.allocator import tune_malloc
-from msproxy.proxy.config import ProxyConfig
+from msproxy.proxy.config import CONNECT_TIMEOUT, FIRST_COMMAND_TIMEOUT, ProxyConfig
 from msproxy.proxy.loss import CAPTURE_INCOMPLETE
 from msproxy.proxy.server import ProxyListening, UpstreamLoopError, serve_proxy
 
+logger = logging.getLogger(__name__)
 EXPECTED = (OSError, UpstreamLoopError)  # startup failures told in one line
 DEFAULT_DEBUG = Debug.COMMAND_SEND | Debug.COMMAND_RECV | Debug.OPEN | Debug.CLOSE
 
@@ -104,6 +114,43 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--no-redact",
         action="store_true",
         help="keep passwords' hashes, tickets and MSPAuth in the capture",
+    )
+    limits = parser.add_argument_group("limits and timeouts")
+    limits.add_argument(
+        "--max-connections",
+        type=count_arg,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help=f"client connections open at once; more are closed at once "
+        f"(default {DEFAULT_MAX_CONNECTIONS}; 0: no cap)",
+    )
+    limits.add_argument(
+        "--max-per-address",
+        type=count_arg,
+        default=DEFAULT_MAX_PER_ADDRESS,
+        metavar="N",
+        help=f"client connections open at once from one IP address "
+        f"(default {DEFAULT_MAX_PER_ADDRESS}; 0: no cap)",
+    )
+    limits.add_argument(
+        "--connect-timeout",
+        type=seconds_arg,
+        default=CONNECT_TIMEOUT,
+        metavar="SECONDS",
+        help="seconds to connect to a server (default %(default)g)",
+    )
+    limits.add_argument(
+        "--first-command-timeout",
+        type=seconds_arg,
+        default=FIRST_COMMAND_TIMEOUT,
+        metavar="SECONDS",
+        help="seconds a new client may take to send its first command (default %(default)g)",
+    )
+    limits.add_argument(
+        "--idle-timeout",
+        type=seconds_arg,
+        metavar="SECONDS",
+        help="close a connection where neither side sent anything for this long (default: never)",
     )
     parser.set_defaults(run=main)
 
@@ -164,6 +211,9 @@ def main(args: argparse.Namespace) -> int:
     # never goes below WARNING (verbosity 0), however many -q.
     configure_logging(max(0, args.verbose - args.quiet), debug_loggers=bool(debug))
     tune_malloc()  # process-wide, like the logging: the CLI's to decide
+    raised = raise_open_files_limit()
+    if raised is not None:
+        logger.info("raised the open-files limit from %d to %d (the hard limit)", *raised)
     capture = args.capture if args.capture is not None else default_capture()
     config = ProxyConfig(
         upstream=args.upstream or ("", 0),
@@ -173,6 +223,12 @@ def main(args: argparse.Namespace) -> int:
         public_host=args.public_host,
         redact=not args.no_redact,
         debug=debug,
+        connect_timeout=args.connect_timeout,
+        first_command_timeout=args.first_command_timeout,
+        idle_timeout=args.idle_timeout,
+        connection_limits=ConnectionLimits(
+            total=args.max_connections, per_address=args.max_per_address
+        ),
         accelerate=capture_accelerate(),
         codec_accelerate=codec_accelerate(),
     )

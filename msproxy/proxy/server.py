@@ -23,6 +23,7 @@ import trio
 
 from msmgr.codec.address import format_address
 from msmgr.debug import Debug, flag_logger
+from msmgr.serving import ConnectionGate, serve_limited
 from msproxy import __version__
 from msproxy.capture import CaptureWriter
 from msproxy.capture.scan import fast_path_status
@@ -89,6 +90,7 @@ class Proxy:
             max_ns_listeners=config.max_ns_listeners,
         )
         self.redactor = Redactor() if config.redact else None
+        self.gate = ConnectionGate(config.connection_limits, name="msproxy")
         self._ids = itertools.count(1)
         self.now = config.clock
         self.active = 0
@@ -128,7 +130,7 @@ class Proxy:
         port = int(listeners[0].socket.getsockname()[1])
         logger.info("NS %s is proxied on port %d", format_address(*target), port)
         handler = partial(self.handle_client, ns_target=target)
-        self.nursery.start_soon(partial(trio.serve_listeners, handler, listeners))
+        self.nursery.start_soon(partial(serve_limited, handler, listeners, gate=self.gate))
         return port
 
     async def handle_client(
@@ -223,7 +225,9 @@ async def serve_proxy(
                 task_status.started(
                     ProxyListening((bound[0], bound[1]), listeners, config.capture, sink)
                 )
-                await trio.serve_listeners(proxy.handle_client, listeners, handler_nursery=nursery)
+                await serve_limited(
+                    proxy.handle_client, listeners, gate=proxy.gate, handler_nursery=nursery
+                )
         finally:
             sink.flush()
     finally:
