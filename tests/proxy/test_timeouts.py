@@ -3,7 +3,7 @@ timeout; each closes the client cleanly and the capture says why."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 
@@ -31,7 +31,7 @@ async def silent(stream: trio.SocketStream) -> None:
 
 
 async def run_proxy(
-    tmp_path: Path, client: partial[Awaitable[None]], **options: object
+    tmp_path: Path, client: Callable[[tuple[str, int]], Awaitable[None]], **options: object
 ) -> list[Record]:
     """A proxy (``options`` for its config) in front of ``silent``; ``client(address)``
     runs against it; the capture's records after the header."""
@@ -74,7 +74,7 @@ async def test_idle_connection_is_closed_and_the_capture_says_why(tmp_path: Path
         sends = [VER] + [b"PNG\r\n"] * 5
         waited.append(await closed_after(address, sends, 0.1))
 
-    records = await run_proxy(tmp_path, partial(client), idle_timeout=0.3)
+    records = await run_proxy(tmp_path, client, idle_timeout=0.3)
     assert waited[0] >= 0.3
     assert [r["type"] for r in records] == ["open"] + ["cmd"] * 6 + ["close"]
     close = records[-1]
@@ -92,7 +92,7 @@ async def test_no_idle_timeout_by_default(tmp_path: Path) -> None:
                 await stream.receive_some(100)
             assert waiting.cancelled_caught
 
-    records = await run_proxy(tmp_path, partial(client))
+    records = await run_proxy(tmp_path, client)
     assert (records[-1]["by"], records[-1]["reason"]) == ("client", "end of stream")
 
 
@@ -101,7 +101,7 @@ async def test_first_command_timeout(tmp_path: Path) -> None:
         async with await trio.open_tcp_stream(*address) as stream:
             assert await stream.receive_some(100) == b""
 
-    records = await run_proxy(tmp_path, partial(client), first_command_timeout=0.2)
+    records = await run_proxy(tmp_path, client, first_command_timeout=0.2)
     assert [r["type"] for r in records] == ["open", "close"]
     assert records[0]["upstream"] is None
     assert (records[1]["by"], records[1]["reason"]) == ("proxy", "no command within 0.2 s")
@@ -117,7 +117,7 @@ async def test_connect_timeout(tmp_path: Path) -> None:
             await stream.send_all(VER)
             assert await stream.receive_some(100) == b""
 
-    records = await run_proxy(tmp_path, partial(client), connect_timeout=0.2, connect=never)
+    records = await run_proxy(tmp_path, client, connect_timeout=0.2, connect=never)
     kinds = [(r["type"], r.get("kind"), r.get("message"), r.get("reason")) for r in records]
     upstream = records[0]["upstream"]
     assert kinds == [
