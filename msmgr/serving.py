@@ -57,10 +57,12 @@ class ConnectionLimits:
 
 
 class Throttled:
-    """A warning that occurs in bursts (a cap reached), logged once per period."""
+    """A warning that occurs in bursts (a cap reached), logged once per period (to
+    ``log``, this module's logger by default)."""
 
-    def __init__(self, period: float) -> None:
+    def __init__(self, period: float, *, log: logging.Logger | None = None) -> None:
         self.period = period
+        self.log = log if log is not None else logger
         self.occurred = 0  # how many times in all
         self._held = 0  # since the last line
         self._next = -float("inf")
@@ -76,7 +78,7 @@ class Throttled:
         if self._held:
             message += " (%d more since the last such line)"
             args = (*args, self._held)
-        logger.warning(message, *args)
+        self.log.warning(message, *args)
         self._held = 0
         self._next = now + self.period
 

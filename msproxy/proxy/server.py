@@ -29,6 +29,7 @@ from msproxy.capture import CaptureWriter
 from msproxy.capture.scan import fast_path_status
 
 from .config import ProxyConfig
+from .loops import LoopWatch
 from .loss import CaptureLoss
 from .redact import Redactor
 from .routing import Router
@@ -91,6 +92,7 @@ class Proxy:
         )
         self.redactor = Redactor() if config.redact else None
         self.gate = ConnectionGate(config.connection_limits, name="msproxy")
+        self.loops = LoopWatch()
         self._ids = itertools.count(1)
         self.now = config.clock
         self.active = 0

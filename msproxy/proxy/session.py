@@ -70,6 +70,7 @@ class Session:
     ) -> None:
         self.proxy = proxy
         self.conn = conn
+        self.client_addr = client_addr
         self.client_host = client_addr[0] if client_addr else ""
         self.local_addr = local_addr
         self.ns_target = ns_target
@@ -89,6 +90,7 @@ class Session:
         self._deadline = math.inf  # for the client's first command (inf once routed)
         self._active = 0.0  # when either side last sent something (with an idle timeout)
         self._nursery: trio.Nursery | None = None
+        self._upstream_end: Address | None = None  # the local end of our upstream socket
 
     async def run(self) -> None:
         """Relay until both sides are closed (or the session is cancelled)."""
@@ -99,6 +101,7 @@ class Session:
                 self._nursery = nursery
                 nursery.start_soon(self._pump, Side.CLIENT)
         finally:
+            self.proxy.loops.closed(self._upstream_end)
             if not self.relay.closed:
                 self._execute_now(self.relay.handle(Shutdown(t=self.proxy.now())))
             # Shielded: under cancellation the first close's checkpoint would raise and
@@ -208,7 +211,11 @@ class Session:
                 await self._close(side, half)
             case OpenUpstream(first=first):
                 self._deadline = math.inf  # routed: no deadline any more
-                await self._feed(await self._open_upstream(first))
+                looped = self.proxy.loops.check(self.conn, self.client_addr)
+                if looped is not None:  # our own upstream connection, come back
+                    await self._feed(Shutdown(t=self.proxy.now(), reason=looped))
+                else:
+                    await self._feed(await self._open_upstream(first))
             case RequestRedirect():
                 await self._feed(await self._redirect(command))
         return None
@@ -262,6 +269,7 @@ class Session:
             error = error or type(exc).__name__
         else:
             self.streams[Side.UPSTREAM] = stream
+            self._upstream_end = proxy.loops.opened(self.conn, upstream, stream)
             logger.info("#%d connected to %s %s", self.conn, route.role, upstream)
             assert self._nursery is not None
             self._nursery.start_soon(self._pump, Side.UPSTREAM)
