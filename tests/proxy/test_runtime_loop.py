@@ -4,7 +4,6 @@ resolves to the proxy only later) is closed one step deep, with one log line."""
 from __future__ import annotations
 
 import logging
-from functools import partial
 from pathlib import Path
 
 import pytest
