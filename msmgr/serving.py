@@ -9,8 +9,9 @@ process is out of descriptors (``EMFILE``, ``ENFILE``) or memory, accepting paus
 Each of these conditions is logged once per ``ConnectionLimits.log_every`` seconds
 (with how many more there were meanwhile), never once per attempt.
 
-``raise_open_files_limit`` lifts the soft descriptor limit to the hard one; it is
-process-wide, so the command lines call it, never the library.
+``raise_open_files_limit`` lifts the soft descriptor limit to the hard one, and
+``fit_to_descriptors`` lowers the total cap to what that limit can hold; both are
+process-wide matters, so the command lines call them, never the library.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import errno
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, NoReturn
 
@@ -216,3 +217,42 @@ def raise_open_files_limit() -> tuple[int, int] | None:
         logger.debug("cannot raise the open-files limit to %d: %s", target, exc)
         return None
     return soft, target
+
+
+def open_files_limit() -> int | None:
+    """The soft ``RLIMIT_NOFILE`` (None: unlimited, or no ``resource`` module)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on POSIX
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def fit_to_descriptors(
+    limits: ConnectionLimits,
+    *,
+    per_connection: int,
+    reserve: int,
+    available: int | None = None,
+) -> ConnectionLimits:
+    """``limits`` with a total cap that ``available`` descriptors (default: the soft
+    limit now) can hold, each connection taking ``per_connection`` and ``reserve`` kept
+    for listeners and files; lowered with a warning when it was higher. No cap (0)
+    stays so: whoever asked for none gets none."""
+    if available is None:
+        available = open_files_limit()
+    if available is None or not limits.total:
+        return limits
+    fits = max(1, (available - reserve) // per_connection)
+    if limits.total <= fits:
+        return limits
+    logger.warning(
+        "the open-files limit (%d descriptors) holds about %d connections: the "
+        "connection limit is lowered from %d to %d",
+        available,
+        fits,
+        limits.total,
+        fits,
+    )
+    return replace(limits, total=fits)

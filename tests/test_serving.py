@@ -197,7 +197,8 @@ sys.exit(main(sys.argv[1:]))
 
 
 async def test_real_descriptor_exhaustion_pauses_accepting_then_resumes(tmp_path: Path) -> None:
-    """``msproxy run`` with 48 descriptors and 80 idle clients: one line about the
+    """``msproxy run`` with 48 descriptors, no connection cap (else the cap, fitted to
+    the descriptors, would refuse them first) and 80 idle clients: one line about the
     descriptors (not one per 0.1 s), and once they go, a new client is relayed."""
     errors = tmp_path / "stderr.txt"
     with trio.fail_after(30):
@@ -205,7 +206,7 @@ async def test_real_descriptor_exhaustion_pauses_accepting_then_resumes(tmp_path
             (up,) = await nursery.start(partial(trio.serve_tcp, echo, 0, host="127.0.0.1"))
             argv = [sys.executable, "-c", CHILD, "run", "-q", "--listen", "127.0.0.1:0"]
             argv += ["--upstream", f"127.0.0.1:{up.socket.getsockname()[1]}"]
-            argv += ["--capture", str(tmp_path / "c.jsonl")]
+            argv += ["--capture", str(tmp_path / "c.jsonl"), "--max-connections", "0"]
             with errors.open("wb") as err:
                 proc = await trio.lowlevel.open_process(
                     argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err
@@ -237,3 +238,21 @@ async def test_real_descriptor_exhaustion_pauses_accepting_then_resumes(tmp_path
     text = errors.read_text()
     assert text.count("cannot accept connections: Too many open files") == 1, text
     assert "Traceback" not in text
+
+
+def test_caps_are_fitted_to_the_descriptor_limit(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="msmgr.serving")
+    limits = ConnectionLimits(total=1000, per_address=200)
+    fitted = serving.fit_to_descriptors(limits, per_connection=2, reserve=128, available=1024)
+    assert (fitted.total, fitted.per_address) == (448, 200)
+    assert [r.getMessage() for r in caplog.records] == [
+        "the open-files limit (1024 descriptors) holds about 448 connections: the "
+        "connection limit is lowered from 1000 to 448"
+    ]
+    roomy = serving.fit_to_descriptors(limits, per_connection=2, reserve=128, available=20000)
+    assert roomy is limits
+    uncapped = ConnectionLimits(total=0)
+    assert serving.fit_to_descriptors(uncapped, per_connection=2, reserve=128, available=64) is (
+        uncapped
+    )
+    assert len(caplog.records) == 1

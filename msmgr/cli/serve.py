@@ -26,6 +26,7 @@ from msmgr.serving import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_PER_ADDRESS,
     ConnectionLimits,
+    fit_to_descriptors,
     raise_open_files_limit,
 )
 
@@ -136,8 +137,10 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
         advertise_host=args.advertise,
         challenge_interval=args.challenge_interval,
         accelerate=codec_accelerate(),
-        connection_limits=ConnectionLimits(
-            total=args.max_connections, per_address=args.max_per_address
+        connection_limits=fit_to_descriptors(
+            ConnectionLimits(total=args.max_connections, per_address=args.max_per_address),
+            per_connection=1,
+            reserve=64,  # the four listeners, stdio, the event loop's own
         ),
     )
 

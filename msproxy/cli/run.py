@@ -51,6 +51,7 @@ from msmgr.serving import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_PER_ADDRESS,
     ConnectionLimits,
+    fit_to_descriptors,
     raise_open_files_limit,
 )
 from msproxy.capture.records import FORMAT_VERSION, VERSIONS
@@ -62,6 +63,9 @@ from msproxy.proxy.server import ProxyListening, UpstreamLoopError, serve_proxy
 
 logger = logging.getLogger(__name__)
 EXPECTED = (OSError, UpstreamLoopError)  # startup failures told in one line
+RESERVED_DESCRIPTORS = 128
+"""Descriptors kept out of the connection cap: listeners (the NS ones too), the capture,
+the embedded server's listeners, the event loop's own."""
 DEFAULT_DEBUG = Debug.COMMAND_SEND | Debug.COMMAND_RECV | Debug.OPEN | Debug.CLOSE
 
 
@@ -226,8 +230,10 @@ def main(args: argparse.Namespace) -> int:
         connect_timeout=args.connect_timeout,
         first_command_timeout=args.first_command_timeout,
         idle_timeout=args.idle_timeout,
-        connection_limits=ConnectionLimits(
-            total=args.max_connections, per_address=args.max_per_address
+        connection_limits=fit_to_descriptors(
+            ConnectionLimits(total=args.max_connections, per_address=args.max_per_address),
+            per_connection=2,  # the client's and the upstream's
+            reserve=RESERVED_DESCRIPTORS,
         ),
         accelerate=capture_accelerate(),
         codec_accelerate=codec_accelerate(),

@@ -19,6 +19,7 @@ import trio
 import trio.testing
 
 import msproxy.capture.writer as writer_module
+from msproxy.__main__ import main
 from msproxy.capture import CaptureWriter, read_capture
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.loss import CAPTURE_INCOMPLETE
@@ -243,3 +244,25 @@ async def test_real_full_disk_is_survived_and_reported_on_exit(
     # the open, every command both ways, the close: each in the file or counted as lost
     assert int(lost[1]) > 0
     assert len(read) - 1 + int(lost[1]) == 1 + 2 * 401 + 1
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_demo_on_a_full_disk_says_so_and_exits_3(
+    small_disk: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``msproxy demo`` with 4 KiB left for its 12 KB capture: the conversation still
+    completes, the part of the capture that was written is shown, the loss is told."""
+    with (small_disk / "filler").open("wb") as filler:
+        filler.write(b"f" * 60 * 1024)
+    capture = small_disk / "demo.jsonl"
+    assert main(["demo", "--capture", str(capture), "--color", "never"]) == CAPTURE_INCOMPLETE
+    out, err = capsys.readouterr()
+    assert "== Its summary" in out
+    assert re.search(
+        rf"^msproxy demo: the capture {re.escape(str(capture))} is incomplete: [1-9]\d* "
+        r"records lost from \d\d:\d\d:\d\d\.\d\d\d on \(No space left on device\)$",
+        err,
+        re.MULTILINE,
+    ), err
+    assert err.count("capture stopped") == 1
+    complete_lines(capture)

@@ -128,6 +128,7 @@ async def test_connect_timeout(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.usefixtures("restore_logging")
 def test_timeout_and_limit_flags_reach_the_config(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
