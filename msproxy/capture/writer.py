@@ -24,15 +24,24 @@ def drop_written(fd: int, start: int, end: int) -> None:
         advise(fd, start, end - start, os.POSIX_FADV_DONTNEED)
 
 
+class CaptureWriteError(OSError):
+    """Raised when appending to a capture fails (a full disk, EIO): ``kept`` of the
+    call's pieces (records, for ``write``) are whole in the file, none of the others."""
+
+    def __init__(self, cause: OSError, path: Path, kept: int) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause), str(path))
+        self.kept = kept
+
+
 class CaptureWriter:
     """An open capture file, appended to with one system call per batch of records.
 
     The file is created readable and writable by its owner only (0600). Each call to
     ``write``/``write_many`` issues a single unbuffered ``write(2)``, ``write_pieces`` one
     ``writev(2)`` per 1024 pieces, so a process killed at any moment leaves a file whose
-    every complete line is a valid record. A write that fails (``OSError``: a full disk,
-    EIO) first cuts the file back to where that call began, so the file ends with a
-    complete line, the last one written before.
+    every complete line is a valid record. A write that fails (a full disk, EIO) cuts the
+    file back to the end of the last piece it wrote whole, so the file still ends with a
+    complete line, and raises ``CaptureWriteError`` saying how many pieces stayed.
 
     Args:
         path: the capture file; it must not exist yet unless ``append`` is True.
@@ -102,9 +111,8 @@ class CaptureWriter:
                     size = sum(map(len, group))
                     if written < size:  # (a short write: the rest the simple way)
                         self._append(b"".join(group)[written:])
-        except OSError:
-            self._cut_back(start)
-            raise
+        except OSError as exc:
+            raise self._failed(exc, start, pieces) from exc
         self.records_written += records
 
     def _write(self, data: bytes) -> None:
@@ -113,9 +121,8 @@ class CaptureWriter:
         start = self._end
         try:
             self._append(data)
-        except OSError:
-            self._cut_back(start)
-            raise
+        except OSError as exc:
+            raise self._failed(exc, start, [data]) from exc
 
     def _append(self, data: bytes) -> None:
         assert self._fd is not None
@@ -125,19 +132,27 @@ class CaptureWriter:
             view = view[written:]
             self._end += written
 
-    def _cut_back(self, start: int) -> None:
-        """After a failed write (a full disk, EIO): cut the file back to ``start``, where
-        the call began, so that no torn line is left; ``torn`` says when even that failed."""
+    def _failed(self, exc: OSError, start: int, pieces: list[bytes]) -> CaptureWriteError:
+        """After a failed write (a full disk, EIO) of ``pieces`` from ``start``: cut the
+        file back to the end of the last piece written whole, so that no torn line is
+        left (``torn`` says when even that failed); the error to raise."""
         assert self._fd is not None
-        if self._end == start:
-            return
-        try:
-            os.ftruncate(self._fd, start)
-        except OSError:
-            self.torn = True
-        else:
-            self._end = start
-            self._kept = min(self._kept, start)
+        done, kept, end = self._end - start, 0, start
+        for piece in pieces:
+            if done < len(piece):
+                break
+            done -= len(piece)
+            kept += 1
+            end += len(piece)
+        if self._end != end:
+            try:
+                os.ftruncate(self._fd, end)
+            except OSError:
+                self.torn = True
+            else:
+                self._end = end
+                self._kept = min(self._kept, end)
+        return CaptureWriteError(exc, self.path, kept)
 
     @property
     def cached(self) -> int:

@@ -20,13 +20,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from functools import partial
 from typing import NoReturn
 
 import trio
 
 from msproxy.capture import CaptureWriter, Record
 from msproxy.capture.encode import RecordRun, encode_pieces
+from msproxy.capture.writer import CaptureWriteError
 
 from .loss import CaptureLoss
 
@@ -127,7 +127,7 @@ class CaptureSink:
             self.loss.lost += records
         elif batch:
             assert self.writer is not None
-            self._write(encode_pieces(batch, self.writer.version), records, since=_since(batch))
+            self._write(batch, encode_pieces(batch, self.writer.version), records)
 
     def _take(self) -> tuple[list[Record | RecordRun], int]:
         """Empty the queue (the sessions may read again); return what it held and how
@@ -144,11 +144,15 @@ class CaptureSink:
         return (queue, records) if self.writer is not None else ([], 0)
 
     def _write(
-        self, pieces: list[bytes], records: int, drop: bool = False, *, since: float
+        self,
+        batch: list[Record | RecordRun],
+        pieces: list[bytes],
+        records: int,
+        drop: bool = False,
     ) -> None:
-        """Append encoded records (``records`` lines, in pieces) with one ``writev``;
-        ``drop``: then get the capture onto the disk and out of the page cache (blocks:
-        in a thread). A failure stops the capture (``since``: the batch's first time)."""
+        """Append ``batch``, encoded (``records`` records, one piece per item), with one
+        ``writev``; ``drop``: then get the capture onto the disk and out of the page
+        cache (blocks: in a thread). A failure stops the capture."""
         writer = self.writer
         assert writer is not None
         try:
@@ -156,30 +160,31 @@ class CaptureSink:
                 writer.write_pieces(pieces, records)
                 self.batches_written += 1
         except OSError as exc:
-            self._stop(exc, records, since)
+            kept = exc.kept if isinstance(exc, CaptureWriteError) else 0
+            self._stop(exc, batch[kept:])
             return
         try:
             if drop:
                 writer.drop_cached()
         except OSError as exc:  # written, but maybe not on the disk: stop from the next one
-            self._stop(exc, 0, time.time())
+            self._stop(exc, [])
 
-    def _stop(self, exc: OSError, records: int, since: float) -> None:
+    def _stop(self, exc: OSError, unwritten: Sequence[Record | RecordRun]) -> None:
         """A write failed: the capture stops here, the relay goes on (said once, as an
         ERROR line; the details at INFO)."""
         assert self.writer is not None
+        lost = _weigh(unwritten)[0]
         self.loss = loss = CaptureLoss(
-            self.writer.path, exc, since, lost=records, torn=self.writer.torn
+            self.writer.path, exc, _since(unwritten), lost=lost, torn=self.writer.torn
         )
         logger.error("%s", loss.stopped())
         logger.info(
-            "capture failure details: %d records in the batch not written, %d written "
-            "before; the file %s",
-            records,
-            self.writer.records_written,
+            "capture failure details: %r; %d records of the batch not written; the file %s",
+            exc,
+            lost,
             "keeps a torn last line (it could not be cut back)"
             if loss.torn
-            else "was cut back to its last complete line",
+            else "ends with its last complete line",
             exc_info=exc,
         )
 
@@ -192,30 +197,27 @@ class CaptureSink:
             held = self._bytes
             batch, records = self._take()
             assert self.writer is not None
-            since = _since(batch)
             # Not abandoned on cancellation: a batch taken is always written.
             if held >= THREAD_BYTES:
                 # Encoded and written in a worker thread, the loop forwarding meanwhile:
                 # the C encoder, writev(2) and fdatasync release the GIL.
-                await trio.to_thread.run_sync(self._encode_write, batch, records, since)
+                await trio.to_thread.run_sync(self._encode_write, batch, records)
             else:
                 pieces = encode_pieces(batch, self.writer.version)
                 if self._drop_due(pieces):
-                    await trio.to_thread.run_sync(
-                        partial(self._write, pieces, records, True, since=since)
-                    )
+                    await trio.to_thread.run_sync(self._write, batch, pieces, records, True)
                 else:
-                    self._write(pieces, records, since=since)
+                    self._write(batch, pieces, records)
             if self.loss is not None:  # the capture stopped: what was queued is lost too
                 self.loss.lost += self._take()[1]
                 await trio.sleep_forever()
             await trio.lowlevel.checkpoint()
 
-    def _encode_write(self, batch: list[Record | RecordRun], records: int, since: float) -> None:
+    def _encode_write(self, batch: list[Record | RecordRun], records: int) -> None:
         """Encode and append a batch (in a worker thread)."""
         assert self.writer is not None
         pieces = encode_pieces(batch, self.writer.version)
-        self._write(pieces, records, self._drop_due(pieces), since=since)
+        self._write(batch, pieces, records, self._drop_due(pieces))
 
     def _drop_due(self, pieces: list[bytes]) -> bool:
         """Whether writing ``pieces`` takes the capture past ``DROP_BYTES`` since the

@@ -21,6 +21,7 @@ import trio.testing
 import msproxy.capture.writer as writer_module
 from msproxy.__main__ import main
 from msproxy.capture import CaptureWriter, read_capture
+from msproxy.capture.writer import CaptureWriteError
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.loss import CAPTURE_INCOMPLETE
 from msproxy.proxy.server import ProxyListening, serve_proxy
@@ -59,33 +60,36 @@ def complete_lines(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in data.splitlines()]
 
 
-def test_writer_cuts_a_failed_write_back_to_its_last_complete_line(
+def test_writer_cuts_a_failed_write_back_to_its_last_whole_piece(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A ``writev`` that writes half its bytes, then ENOSPC: the half is cut off again."""
+    """A ``writev`` that writes one piece and a half, then ENOSPC: the half is cut off
+    again, the error says one piece stayed."""
     path = tmp_path / "c.jsonl"
     writer = CaptureWriter(path, tool="t", started=0.0)
     writer.write({"type": "close", "t": 1.0, "conn": 1, "by": "client", "reason": "x"})
     before = path.read_bytes()
 
-    def half_then_full(fd: int, pieces: list[bytes]) -> int:
-        data = b"".join(pieces)
-        written = os.write(fd, data[: len(data) // 2])
+    def some_then_full(fd: int, pieces: list[bytes]) -> int:
+        written = os.write(fd, b"".join(pieces)[: len(pieces[0]) * 3 // 2])
         monkeypatch.setattr(os, "write", full_disk)
         return written
 
     def full_disk(fd: int, data: object) -> int:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(writer_module, "_writev", half_then_full)
-    lines = [b'{"type":"close","t":2,"conn":%d,"by":"client","reason":"x"}\n' % i for i in (2, 3)]
-    with pytest.raises(OSError, match="No space left"):
-        writer.write_pieces(lines, 2)
+    monkeypatch.setattr(writer_module, "_writev", some_then_full)
+    lines = [
+        b'{"type":"close","t":2,"conn":%d,"by":"client","reason":"x"}\n' % i for i in (2, 3, 4)
+    ]
+    with pytest.raises(CaptureWriteError, match="No space left") as failed:
+        writer.write_pieces(lines, 3)
+    assert failed.value.kept == 1
+    assert failed.value.errno == errno.ENOSPC
     assert not writer.torn
-    assert path.read_bytes() == before
-    assert writer.records_written == 2
+    assert path.read_bytes() == before + lines[0]
     monkeypatch.undo()
-    writer.write_pieces(lines, 2)  # the disk has room again: appended after the cut
+    writer.write_pieces(lines[1:], 2)  # the disk has room again: appended after the cut
     assert path.read_bytes() == before + b"".join(lines)
     writer.close()
 
@@ -162,7 +166,8 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_full_disk_while_stopping_keeps_complete_lines(small_disk: Path) -> None:
-    """The flush on the way out meets a real ENOSPC: nothing torn, everything counted."""
+    """The flush on the way out meets a real ENOSPC: what fitted is kept in whole lines,
+    nothing torn, the rest counted, from the first record that did not fit."""
     capture = small_disk / "c.jsonl"
     writer = CaptureWriter(capture, tool="t", started=0.0)
     sink = CaptureSink(writer)
@@ -182,9 +187,13 @@ def test_full_disk_while_stopping_keeps_complete_lines(small_disk: Path) -> None
     writer.close()
     assert sink.loss is not None
     assert sink.loss.error.errno == errno.ENOSPC
-    assert sink.loss.lost == 40
-    assert sink.loss.since == 5.0
-    assert capture.read_bytes() == before
+    assert capture.read_bytes().startswith(before)
+    written = complete_lines(capture)[1:]  # what fitted, whole lines only
+    kept = len(written)
+    assert 0 < kept < 40
+    assert [r["conn"] for r in written] == list(range(kept))
+    assert sink.loss.lost == 40 - kept
+    assert sink.loss.since == 5.0 + kept
 
 
 async def test_real_full_disk_is_survived_and_reported_on_exit(
