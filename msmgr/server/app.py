@@ -64,6 +64,15 @@ def _guarded(
     return run
 
 
+async def _sweep(state: ServerState, interval: float) -> NoReturn:
+    """Forget expired secrets and stale login counts every ``interval`` seconds."""
+    while True:
+        await trio.sleep(interval)
+        removed = state.sweep()
+        if removed:
+            logger.debug("swept %d expired tickets, cookies and login counts", removed)
+
+
 async def serve_reference(
     config: ServerConfig,
     *,
@@ -101,6 +110,7 @@ async def serve_reference(
         "http": handle_http,
     }
     async with trio.open_nursery() as nursery:
+        nursery.start_soon(_sweep, state, config.sweep_interval)
         for role, handler in handlers.items():
             await nursery.start(
                 partial(trio.serve_listeners, _guarded(ctx, role.upper(), handler), listeners[role])
