@@ -66,6 +66,15 @@ def _guarded(
     return run
 
 
+async def _sweep(state: ServerState, interval: float) -> NoReturn:
+    """Forget expired secrets and stale login counts every ``interval`` seconds."""
+    while True:
+        await trio.sleep(interval)
+        removed = state.sweep()
+        if removed:
+            logger.debug("swept %d expired tickets, cookies and login counts", removed)
+
+
 async def serve_reference(
     config: ServerConfig,
     *,
@@ -104,6 +113,7 @@ async def serve_reference(
     }
     gate = ConnectionGate(config.connection_limits, name="msmgr server")
     async with trio.open_nursery() as nursery:
+        nursery.start_soon(_sweep, state, config.sweep_interval)
         for role, handler in handlers.items():
             guarded = _guarded(ctx, role.upper(), handler)
             await nursery.start(partial(serve_limited, guarded, listeners[role], gate=gate))
