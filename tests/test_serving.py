@@ -256,3 +256,25 @@ def test_caps_are_fitted_to_the_descriptor_limit(caplog: pytest.LogCaptureFixtur
         uncapped
     )
     assert len(caplog.records) == 1
+
+
+def test_soft_descriptor_limit_is_raised_to_the_hard_one() -> None:
+    """In a child process (the limit is process-wide): soft 256 becomes the hard limit."""
+    child = (
+        "import resource\n"
+        "from msmgr.serving import raise_open_files_limit\n"
+        "hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))\n"
+        "raised = raise_open_files_limit()\n"
+        "print(raised, resource.getrlimit(resource.RLIMIT_NOFILE), hard)\n"
+        "print(raise_open_files_limit())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, check=True
+    )
+    first, second = result.stdout.splitlines()
+    hard = first.rsplit(" ", 1)[1]
+    if hard == "256":
+        pytest.skip("the hard open-files limit is 256 here: nothing to raise")
+    assert first == f"(256, {hard}) ({hard}, {hard}) {hard}"
+    assert second == "None"  # already at the hard limit

@@ -175,3 +175,15 @@ def test_bad_limit_values_exit_2(argv: list[str], capsys: pytest.CaptureFixture[
         main(["run", *argv])
     assert exited.value.code == 2
     assert "expected a" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_msproxy_run_verbose_says_it_raised_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli_run, "raise_open_files_limit", lambda: (256, 4096))
+    monkeypatch.setattr(cli_run, "run_async", lambda fn, **kwargs: 0)
+    assert main(["run", "-v", "--capture", str(tmp_path / "c.jsonl")]) == 0
+    assert "raised the open-files limit from 256 to 4096 (the hard limit)" in (
+        capsys.readouterr().err
+    )
