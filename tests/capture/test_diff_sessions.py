@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import msproxy.inspect.align as align
 from msproxy.__main__ import main
 from msproxy.capture import CaptureFormatError, Record, read_capture
+from msproxy.cli.diff import _progress
 from msproxy.inspect import load_capture
 from msproxy.inspect.diff import diff_captures, diff_files, diff_json, format_diff
 from msproxy.inspect.model import make_capture
@@ -353,3 +354,19 @@ def test_diff_files_of_the_same_bytes_is_empty_at_once(tmp_path: Path) -> None:
     junk.write_bytes(b"junk\n")
     with pytest.raises(CaptureFormatError):
         diff_files(junk, junk)
+
+
+def test_progress_is_told_until_the_whole_of_a(capsys: pytest.CaptureFixture[str]) -> None:
+    a = list(read_capture(MD5_CHAT))
+    b = [r for r in a if r.get("cmd") != "ILN"]
+    told: list[tuple[int, int]] = []
+    assert diff_captures(a, b, progress=lambda done, total: told.append((done, total))) != []
+    total = sum(1 for r in a if r["type"] in ("cmd", "raw"))
+    assert told[-1] == (total, total)
+    assert [done for done, _ in told] == sorted(done for done, _ in told)
+    with _progress(True, "comparing", "commands") as tick:
+        assert tick is not None
+        tick(5, 10)
+    assert "comparing" in capsys.readouterr().err
+    with _progress(False, "comparing", "commands") as tick:
+        assert tick is None
