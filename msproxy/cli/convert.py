@@ -6,11 +6,21 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 from msproxy import __version__
-from msproxy.capture import VERSIONS, CaptureFormatError, CaptureWriter, read_capture
-from msproxy.inspect.clitools import capture_parser, fail
+from msproxy.capture import (
+    VERSIONS,
+    CaptureFormatError,
+    CaptureWriter,
+    Record,
+    encode_record,
+    header_record,
+    read_capture,
+)
+from msproxy.inspect.clitools import STDIO, capture_parser, capture_path, fail
 
 BATCH = 10_000
 """Records written per write (the capture is streamed, never held whole in memory)."""
@@ -27,10 +37,13 @@ def register(subparsers: Any) -> None:
             "--capture-version. "
             "Version 1 has one cmd record per command: the run records of version 2 become "
             "the cmd records of their commands, which is what msproxy's own tools read "
-            "anyway. Version 2 copies the records as they are."
+            "anyway. Version 2 copies the records as they are. CAPTURE '-' reads standard "
+            "input."
         ),
     )
-    parser.add_argument("output", metavar="OUTPUT", help="the file to create (must not exist)")
+    parser.add_argument(
+        "output", metavar="OUTPUT", help="the file to create (must not exist); '-': standard output"
+    )
     parser.add_argument(
         "--capture-version",
         type=int,
@@ -45,7 +58,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Convert; 0 on success, 2 on a bad capture or an output that cannot be created."""
     try:
-        records = read_capture(args.capture, expand_runs=args.target < 2)
+        records = read_capture(capture_path(args.capture), expand_runs=args.target < 2)
         header = next(records)
     except CaptureFormatError as exc:
         return fail("convert", str(exc))
@@ -55,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     extra.setdefault("tool", "unknown")
     extra.setdefault("started", 0.0)
     extra["converted"] = {"from_version": header["version"], "by": f"msproxy {__version__}"}
+    if args.output == STDIO:
+        return _to_stdout(records, args.target, extra)
     try:
         writer = CaptureWriter(args.output, version=args.target, **extra)
     except OSError as exc:
@@ -68,4 +83,20 @@ def run(args: argparse.Namespace) -> int:
             os.unlink(args.output)  # never leave half a conversion behind
             message = str(exc) if isinstance(exc, CaptureFormatError) else exc.strerror
             return fail("convert", f"{message or exc} ({args.output} not written)")
+    return 0
+
+
+def _to_stdout(records: Iterator[Record], version: int, extra: dict[str, Any]) -> int:
+    """Write the converted capture to standard output; 0, or 2 on a malformed record
+    (what was written stays written: a pipe cannot be taken back)."""
+    out = sys.stdout.buffer
+    try:
+        fields = dict(extra)
+        started, tool = fields.pop("started"), fields.pop("tool")
+        out.write(encode_record(header_record(started, tool, version=version, **fields)))
+        while batch := list(itertools.islice(records, BATCH)):
+            out.write(b"".join(encode_record(record) for record in batch))
+        out.flush()
+    except CaptureFormatError as exc:
+        return fail("convert", f"{exc} (standard output incomplete)")
     return 0

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import Any
 
-from msproxy.capture import CaptureFormatError, Record
+from msproxy.capture import CaptureFormatError, encode_record
 from msproxy.inspect.clitools import capture_parser, fail, open_capture, use_color
 from msproxy.inspect.filters import DIRECTIONS, RecordFilter, parse_conn
 from msproxy.inspect.model import Capture
@@ -94,11 +93,6 @@ def _check_conns(path: str, capture: Capture, conns: list[tuple[int, str | None]
             )
 
 
-def json_line(record: Record) -> bytes:
-    """A record as one line of JSON Lines (ASCII: lone surrogates stay escaped)."""
-    return json.dumps(record, separators=(",", ":")).encode("ascii") + b"\n"
-
-
 def _write_binary(data: bytes) -> int:
     """Write ``data`` to standard output as it is; 0 (a closed pipe is not an error)."""
     try:
@@ -144,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
             return _write_binary(data)
         if args.json:
             return _write_binary(
-                b"".join(json_line(record) for record in capture.records if keep(record))
+                b"".join(encode_record(record) for record in capture.records if keep(record))
             )
     except CaptureFormatError as exc:
         return fail("show", f"{args.capture}: {exc}")

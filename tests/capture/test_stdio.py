@@ -1,0 +1,57 @@
+"""``-`` where a capture file is expected: standard input for ``show``, ``summary`` and
+``convert``, standard output for ``convert``'s OUTPUT."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from msproxy.__main__ import main
+
+from .make_samples import SAMPLES
+
+BURST = SAMPLES / "msnp12-sb-burst.jsonl"  # version 2, with run records
+
+
+@contextmanager
+def stdin_from(path: Path) -> Iterator[None]:
+    """File descriptor 0 reading ``path`` (what ``-`` opens), restored afterwards."""
+    saved = os.dup(0)
+    try:
+        with path.open("rb") as file:
+            os.dup2(file.fileno(), 0)
+        yield
+    finally:
+        os.dup2(saved, 0)
+        os.close(saved)
+
+
+def test_convert_to_standard_output_is_what_it_writes_to_a_file(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    for version in ("1", "2"):
+        written = tmp_path / f"v{version}.jsonl"
+        assert main(["convert", str(BURST), str(written), "--capture-version", version]) == 0
+        assert main(["convert", str(BURST), "-", "--capture-version", version]) == 0
+        assert capsysbinary.readouterr().out == written.read_bytes()
+
+
+def test_show_summary_and_convert_read_standard_input(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    for argv in (["show"], ["summary"], ["show", "--json"], ["convert", "OUT"]):
+        argv = [str(tmp_path / "a.jsonl") if a == "OUT" else a for a in argv]
+        expected_argv = [argv[0], str(BURST), *argv[1:]]
+        if argv[0] == "convert":
+            expected_argv[-1] = str(tmp_path / "b.jsonl")
+        assert main(expected_argv) == 0
+        expected = capsysbinary.readouterr().out
+        with stdin_from(BURST):
+            assert main([argv[0], "-", *argv[1:]]) == 0
+        assert capsysbinary.readouterr().out == expected
+        if argv[0] == "convert":
+            assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
