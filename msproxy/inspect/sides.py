@@ -28,7 +28,9 @@ from .pairing import inherit, login_handle
 ARROWS = {"c2s": "->", "s2c": "<-"}
 _TICK = 4096  # records between two progress reports while reading
 
-Location = tuple[int, int]  # (line number, index in the line): ``read_located``
+RUN_BITS = 24  # a file location is line << RUN_BITS | index of the command in its line
+CACHED_PAYLOAD = 512  # commands with a longer payload are normalised without the cache
+CACHE_SIZE = 65_536  # distinct commands the cache holds before it starts again
 EntryKey = tuple[int, str | None]  # (connection, direction or None for both)
 
 
@@ -41,10 +43,20 @@ class Entry:
 
     key: str  # the normalised form: what is compared
     record: Record | None
-    line_key: str = ""  # the normalised form without the payload (key when absent)
     movable: bool = False  # a server command answering no pending request
-    suffix: str = ""  # what the shown text has after the command's line: payload digest
-    where: Location | int = 0  # where ``record`` is: in the file, or in ``Capture.records``
+    where: int = 0  # where ``record`` is: in the file (line << RUN_BITS | index in the
+    # line, as ``read_located`` numbers them), or the index in ``Capture.records``
+    cut: int = -1  # where the key's payload part starts (-1: it has none)
+
+    @property
+    def line_key(self) -> str:
+        """The normalised form without the payload."""
+        return self.key if self.cut < 0 else self.key[: self.cut]
+
+    @property
+    def suffix(self) -> str:
+        """What the shown text has after the command's line: the payload's digest."""
+        return "" if self.cut < 0 else self.key[self.cut :]
 
     @property
     def text(self) -> str:
@@ -79,9 +91,9 @@ class EntryBuilder:
         self.entries: dict[EntryKey, list[Entry]] = defaultdict(list)
         self.handles: dict[int, str] = {}  # the account that logged in on each connection
         self._requests: dict[int, set[object]] = defaultdict(set)  # TrIDs the client sent
-        self._cache: dict[object, tuple[str, str]] = {}
+        self._cache: dict[object, tuple[str, int]] = {}
 
-    def add(self, record: Record, where: Location | int, keep: bool) -> None:
+    def add(self, record: Record, where: int, keep: bool) -> None:
         """Take one ``cmd`` or ``raw`` record (``keep``: hold the record in its entry)."""
         conn, direction = record["conn"], record.get("dir")
         arrow = ARROWS.get(str(direction), "??")
@@ -99,15 +111,15 @@ class EntryBuilder:
                     self.handles[conn] = handle
         if verb in self.skip:
             return
-        line_key, suffix = self._normalized(record, arrow)
+        key, cut = self._normalized(record, arrow)
         movable = direction == "s2c" and (trid is None or trid not in self._requests[conn])
-        slot.append(
-            Entry(line_key + suffix, record if keep else None, line_key, movable, suffix, where)
-        )
+        slot.append(Entry(key, record if keep else None, movable, where, cut))
 
-    def _normalized(self, record: Record, arrow: str) -> tuple[str, str]:
-        """(line key, payload suffix), cached by what they depend on: a capture repeats
-        the same commands many times, with other TrIDs."""
+    def _normalized(self, record: Record, arrow: str) -> tuple[str, int]:
+        """(key, where its payload part starts or -1), cached by what they depend on: a capture
+        repeats the same commands many times, with other TrIDs (the cache holds one
+        string of each for all of them). Long payloads, which rarely repeat, are not
+        cached, and the cache starts again when full: its memory stays bounded."""
         trid = record.get("trid")
         args = record.get("args")
         memo: object = (
@@ -118,15 +130,21 @@ class EntryBuilder:
             record.get("payload"),
             record.get("payload_b64"),
         )
+        payload = record.get("payload") or record.get("payload_b64")
+        if isinstance(payload, str) and len(payload) > CACHED_PAYLOAD:
+            memo = None
         try:
-            known = self._cache.get(memo)
+            known = self._cache.get(memo) if memo is not None else None
         except TypeError:  # unhashable parts: a malformed record, which normalize rejects
             memo, known = None, None
         if known is None:
             normalized = normalize_record(record, self.rules)
             suffix = f"  [{normalized.payload}]" if normalized.payload is not None else ""
-            known = (f"{arrow} {replace(normalized, payload=None).text}", suffix)
+            line_key = f"{arrow} {replace(normalized, payload=None).text}"
+            known = (line_key + suffix, len(line_key) if suffix else -1)
             if memo is not None:
+                if len(self._cache) >= CACHE_SIZE:
+                    self._cache.clear()
                 self._cache[memo] = known
         return known
 
@@ -139,7 +157,7 @@ class Side:
     entries: dict[EntryKey, list[Entry]]
     handles: dict[int, str]
     path: str | None = None  # the file the entries' records are fetched from
-    fetched: dict[Location | int, Record] = field(default_factory=dict)
+    fetched: dict[int, Record] = field(default_factory=dict)
 
     def sessions(self) -> dict[int, str | None]:
         """The session (account handle) of every connection (``pairing.inherit``)."""
@@ -158,12 +176,11 @@ class Side:
             raise LookupError("no file to fetch records from")
         lines: dict[int, list[int]] = defaultdict(list)
         for where in need:
-            if isinstance(where, tuple):
-                lines[where[0]].append(where[1])
+            lines[where >> RUN_BITS].append(where & ((1 << RUN_BITS) - 1))
         with open(self.path, "rb") as file:
             for number, line in enumerate(file, start=1):
                 for index in lines.get(number, ()):
-                    self.fetched[(number, index)] = record_at(line, index)
+                    self.fetched[number << RUN_BITS | index] = record_at(line, index)
 
     def filled(self, entry: Entry) -> Entry:
         """``entry`` with its record (fetched by ``fill``)."""
@@ -212,7 +229,11 @@ def load_side(
             if not isinstance(conn, int) or isinstance(conn, bool):
                 where = source or os.fspath(path)
                 raise CaptureFormatError(f"{where}: line {line} has no integer 'conn'")
-            builder.add(record, (line, index), keep=False)
+            if index >> RUN_BITS:
+                raise CaptureFormatError(
+                    f"{source or os.fspath(path)}: line {line} is too long a run"
+                )
+            builder.add(record, line << RUN_BITS | index, keep=False)
         else:
             kept.append(record)
     if progress is not None:
