@@ -156,7 +156,7 @@ async def _session(capture: Capture, host: str, port: int, play: Play) -> Sessio
 
 
 async def _as_client(
-    capture: Capture, host: str, port: int, conn: int, play: Play, login: Login
+    capture: Capture, host: str, port: int, conn: int, login: Login, play: Play
 ) -> ReplayReport:
     with trio.fail_after(play["step_timeout"]):
         stream = await trio.open_tcp_stream(host, port)
@@ -206,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
             conn = choose_connection(capture, args.conn)
             if args.as_client:
                 login = Login(password=args.password, nexus_url=args.nexus)
-                one = functools.partial(_as_client, capture, host, port, conn, play, login)
+                one = functools.partial(_as_client, capture, host, port, conn, login, play)
             else:
                 one = functools.partial(_as_server, capture, host, port, conn, play)
             report = run_async(one, expected=expected, describe=reason)
