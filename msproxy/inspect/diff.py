@@ -32,7 +32,7 @@ from typing import Any
 from msproxy.capture import Record, header_record
 
 from .align import Opcode, opcodes
-from .model import Capture, make_capture
+from .model import Capture, load_capture, make_capture
 from .normalize import DEFAULT_IGNORE
 from .pairing import ROLES, Pair, ordinal_label, pair_connections, parse_roles
 from .payload_diff import payload_diff
@@ -123,6 +123,13 @@ class ConnectionDiff:
         if self.a_conn is None:
             return "b"
         return None
+
+
+def _loaded(source: Source) -> Capture | Iterable[Record]:
+    """A capture given by its path, loaded (the other one is in memory anyway)."""
+    if isinstance(source, str | os.PathLike):
+        return load_capture(source)
+    return source
 
 
 def _as_capture(records: Capture | Iterable[Record]) -> Capture:
@@ -329,9 +336,13 @@ def _replaced(
     return lines
 
 
+Source = Capture | Iterable[Record] | str | os.PathLike[str]
+"""A capture as ``diff_captures`` takes it: loaded, records, or a file's path."""
+
+
 def diff_captures(
-    a_records: Capture | Iterable[Record],
-    b_records: Capture | Iterable[Record],
+    a_records: Source,
+    b_records: Source,
     ignore: Iterable[str] = DEFAULT_IGNORE,
     *,
     roles: Iterable[str] | None = None,
@@ -345,7 +356,8 @@ def diff_captures(
 
     Args:
         a_records, b_records: the captures (``Capture`` or records: all of a capture,
-            header first, or any of its records, such as those of some connections).
+            header first, or any of its records, such as those of some connections;
+            or a capture file's path, read as ``diff_files`` reads it).
         ignore: the normalisation rules (``normalize.IGNORE_RULES``); default: all.
         roles: compare only connections of these roles (``["NS"]``, any case).
         context: lines of context around each difference.
@@ -361,9 +373,20 @@ def diff_captures(
         ValueError: ``roles`` holds an unknown role, or ``reorder_window`` or
             ``context`` is negative.
         CaptureFormatError: a malformed record.
+        OSError: a capture file cannot be read.
     """
     _check_options(roles, context, reorder_window)
-    a, b = _as_capture(a_records), _as_capture(b_records)
+    options: dict[str, Any] = {
+        "roles": roles,
+        "context": context,
+        "split_directions": split_directions,
+        "ignore_cmd": ignore_cmd,
+        "reorder_window": reorder_window,
+        "progress": progress,
+    }
+    if isinstance(a_records, str | os.PathLike) and isinstance(b_records, str | os.PathLike):
+        return diff_files(a_records, b_records, ignore, **options)
+    a, b = _as_capture(_loaded(a_records)), _as_capture(_loaded(b_records))
     if a is b or a.records == b.records:  # equal records: nothing can differ
         return []
     rules, skip = frozenset(ignore), parse_ignore_cmd(ignore_cmd)

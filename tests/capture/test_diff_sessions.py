@@ -370,3 +370,13 @@ def test_progress_is_told_until_the_whole_of_a(capsys: pytest.CaptureFixture[str
     assert "comparing" in capsys.readouterr().err
     with _progress(False, "comparing", "commands") as tick:
         assert tick is None
+
+
+def test_diff_captures_takes_paths(tmp_path: Path) -> None:
+    changed = tmp_path / "changed.jsonl"
+    changed.write_text(MD5_CHAT.read_text(encoding="utf-8").replace("Hello Bob", "Hello Rob"))
+    expected = diff_captures(load_capture(MD5_CHAT), load_capture(changed))
+    assert expected != []
+    assert diff_captures(MD5_CHAT, changed) == expected
+    assert diff_captures(str(MD5_CHAT), list(read_capture(changed))) == expected
+    assert diff_captures(MD5_CHAT, MD5_CHAT) == []
