@@ -92,27 +92,30 @@ class EntryBuilder:
         self.handles: dict[int, str] = {}  # the account that logged in on each connection
         self._requests: dict[int, set[object]] = defaultdict(set)  # TrIDs the client sent
         self._cache: dict[object, tuple[str, int]] = {}
+        self._no_trid = "trid" in rules
 
     def add(self, record: Record, where: int, keep: bool) -> None:
         """Take one ``cmd`` or ``raw`` record (``keep``: hold the record in its entry)."""
-        conn, direction = record["conn"], record.get("dir")
-        arrow = ARROWS.get(str(direction), "??")
+        get = record.get
+        conn, direction = record["conn"], get("dir")
+        arrow = ARROWS.get(direction, "??")  # type: ignore[arg-type]  # (any value: "??")
         slot = self.entries[(conn, direction if self.split else None)]
-        if record.get("type") == "raw":
+        if get("type") == "raw":
             data = get_bytes(record, "data") or b""
             slot.append(Entry(f"{arrow} raw {data!r}", record if keep else None, where=where))
             return
-        verb, trid = record.get("cmd"), record.get("trid")
+        verb, trid = get("cmd"), get("trid")
+        requests = self._requests[conn]
         if direction == "c2s":
-            self._requests[conn].add(trid if isinstance(trid, int) else None)
+            requests.add(trid if isinstance(trid, int) else None)
             if conn not in self.handles:
-                handle = login_handle(str(verb), record.get("args"))
+                handle = login_handle(str(verb), get("args"))
                 if handle is not None:
                     self.handles[conn] = handle
         if verb in self.skip:
             return
         key, cut = self._normalized(record, arrow)
-        movable = direction == "s2c" and (trid is None or trid not in self._requests[conn])
+        movable = direction == "s2c" and (trid is None or trid not in requests)
         slot.append(Entry(key, record if keep else None, movable, where, cut))
 
     def _normalized(self, record: Record, arrow: str) -> tuple[str, int]:
@@ -120,19 +123,19 @@ class EntryBuilder:
         repeats the same commands many times, with other TrIDs (the cache holds one
         string of each for all of them). Long payloads, which rarely repeat, are not
         cached, and the cache starts again when full: its memory stays bounded."""
-        trid = record.get("trid")
-        args = record.get("args")
-        memo: object = (
-            record.get("dir"),
-            record.get("cmd"),
-            "<trid>" if "trid" in self.rules and trid is not None else trid,
-            tuple(args) if isinstance(args, list) else args,
-            record.get("payload"),
-            record.get("payload_b64"),
-        )
-        payload = record.get("payload") or record.get("payload_b64")
-        if isinstance(payload, str) and len(payload) > CACHED_PAYLOAD:
-            memo = None
+        get = record.get
+        trid, args, text, b64 = get("trid"), get("args"), get("payload"), get("payload_b64")
+        memo: object = None
+        payload = text if text is not None else b64
+        if not (isinstance(payload, str) and len(payload) > CACHED_PAYLOAD):
+            memo = (
+                get("dir"),
+                get("cmd"),
+                "<trid>" if self._no_trid and trid is not None else trid,
+                tuple(args) if isinstance(args, list) else args,
+                text,
+                b64,
+            )
         try:
             known = self._cache.get(memo) if memo is not None else None
         except TypeError:  # unhashable parts: a malformed record, which normalize rejects
@@ -140,7 +143,7 @@ class EntryBuilder:
         if known is None:
             normalized = normalize_record(record, self.rules)
             suffix = f"  [{normalized.payload}]" if normalized.payload is not None else ""
-            line_key = f"{arrow} {replace(normalized, payload=None).text}"
+            line_key = f"{arrow} {normalized.line}"
             known = (line_key + suffix, len(line_key) if suffix else -1)
             if memo is not None:
                 if len(self._cache) >= CACHE_SIZE:
