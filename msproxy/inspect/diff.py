@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import functools
 import os
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from typing import Any
 
 from msproxy.capture import Record, header_record
@@ -247,11 +247,14 @@ def _moved(
     moved_b: set[int] = set()
     for j, place in added:
         candidates = removed.get(b[j].key, [])
-        best = min(
-            (i for i in candidates if i not in moved_a and _distance(i, place) <= window),
-            key=lambda i: _distance(i, place),
-            default=None,
-        )
+        best: int | None = None
+        for i in candidates[bisect_left(candidates, place - window - 1) :]:
+            if i > place + window:
+                break
+            distance = _distance(i, place)
+            closer = best is None or distance < _distance(best, place)
+            if i not in moved_a and distance <= window and closer:
+                best = i
         if best is not None:
             moved_a.add(best)
             moved_b.add(j)
@@ -319,10 +322,7 @@ def _replaced(
     if not a or not b:
         return [*(DiffLine("-", e.text) for e in a), *(DiffLine("+", e.text) for e in b)]
     lines: list[DiffLine] = []
-    matcher = SequenceMatcher(
-        None, [e.line_key or e.key for e in a], [e.line_key or e.key for e in b], autojunk=False
-    )
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in opcodes([e.line_key for e in a], [e.line_key for e in b]):
         if tag != "equal":
             lines.extend(DiffLine("-", e.text) for e in a[i1:i2])
             lines.extend(DiffLine("+", e.text) for e in b[j1:j2])

@@ -98,7 +98,7 @@ class EntryBuilder:
         """Take one ``cmd`` or ``raw`` record (``keep``: hold the record in its entry)."""
         get = record.get
         conn, direction = record["conn"], get("dir")
-        arrow = ARROWS.get(direction, "??")  # type: ignore[arg-type]  # (any value: "??")
+        arrow = ARROWS.get(str(direction), "??")
         slot = self.entries[(conn, direction if self.split else None)]
         if get("type") == "raw":
             data = get_bytes(record, "data") or b""
