@@ -4,7 +4,8 @@ We send the recorded client commands with TrIDs renumbered from 1 and wait (up t
 ``step_timeout`` per step) for the recorded replies, matched by verb, TrID and arguments
 (volatile fields ignored) in any order; a reply that arrives early is kept for a later
 step. With the account's ``password``, the login answer is computed live
-(``replay_login``), so a redacted capture logs in.
+(``replay_login``), so a redacted capture logs in; the ``QRY`` answer to the server's
+``CHL`` challenge always is (the recorded one was for another challenge).
 
 An error reply (``911``, ``500``...) to the step's request that the recording does not
 have stops the replay at that step: every later step depends on it (a refused login
@@ -27,7 +28,7 @@ from msproxy.capture import Record, record_command
 
 from .model import Capture
 from .normalize import DEFAULT_IGNORE, normalize
-from .replay_login import LiveLogin, LoginError
+from .replay_login import LiveChallenge, LiveLogin, LoginError
 from .replay_report import ReplayIssue, ReplayReport, mismatch
 from .replay_script import as_capture, choose_connection, script
 from .replay_wire import DEFAULT_TIMEOUT, drain, send_commands
@@ -63,6 +64,7 @@ async def replay_as_client(
     steps = script(capture, conn)
     report.steps = len(steps)
     login = LiveLogin(password, nexus_url) if password is not None else None
+    challenge = LiveChallenge()
     try:
         for number, step in enumerate(steps, start=1):
             sent: Command | None = None
@@ -72,10 +74,19 @@ async def replay_as_client(
                 sent = await _request(trids.remap(request), login, number, report)
                 if sent is None:
                     break
+                sent = challenge.answer(sent)
                 await send_commands(commands, [sent], report)
             pending = [trids.remap(record_command(r)) for r in step.replies]
             status = await _collect(
-                commands, pending, backlog, rules, number, report, step_timeout, sent, login
+                commands,
+                pending,
+                backlog,
+                rules,
+                number,
+                report,
+                step_timeout,
+                sent,
+                (login, challenge),
             )
             if status == "closed":
                 report.issues.extend(
@@ -121,7 +132,7 @@ async def _collect(
     report: ReplayReport,
     step_timeout: float,
     request: Command | None = None,
-    login: LiveLogin | None = None,
+    watchers: tuple[LiveLogin | None, LiveChallenge] | None = None,
 ) -> str:
     """Match the expected replies of one step: ``"ok"``, ``"closed"`` when the server
     closed, ``"error"`` when it answered the request with an unexpected error."""
@@ -159,8 +170,9 @@ async def _collect(
             except StreamClosed:
                 alive = False
                 break
-            if login is not None:
-                login.saw_received(got)
+            for watcher in watchers or ():
+                if watcher is not None:
+                    watcher.saw_received(got)
             if refused(got):
                 expected = ", ".join(str(c) for c, _ in wanted)
                 report.issues.append(

@@ -10,6 +10,10 @@ client did:
 - ``USR t TWN S <ticket>`` (MSNP8-14): a Passport 1.4 ticket fetched live from the nexus
   for the live ``USR t TWN S <challenge>``.
 
+``answer_challenge`` does the same, password or not, for the ``QRY`` that answers a
+``CHL`` (MSNP6+): the recorded answer was for the recorded challenge, so it is computed
+again for the live one, with the client key the recorded ``QRY`` names.
+
 Any other recorded command is sent as recorded.
 """
 
@@ -19,7 +23,17 @@ from dataclasses import dataclass, field
 
 from msmgr.client.passport import DEFAULT_NEXUS, PassportClient
 from msmgr.codec import Command
-from msmgr.codec.challenge import login_hash
+from msmgr.codec.challenge import (
+    MSNP6_KEY,
+    MSNP11_KEY,
+    MSNP15_KEY,
+    MSNP18_KEY,
+    challenge_md5,
+    challenge_msnp11,
+    login_hash,
+)
+
+_MSNP11_KEYS = {key.product_id: key for key in (MSNP11_KEY, MSNP15_KEY, MSNP18_KEY)}
 
 
 class LoginError(Exception):
@@ -80,3 +94,31 @@ class LiveLogin:
         else:
             raise LoginError(f"USR {method} login cannot be computed by a replay")
         return Command(command.verb, command.trid, (*command.args[:2], secret))
+
+
+@dataclass(slots=True)
+class LiveChallenge:
+    """The live server's last ``CHL`` challenge, to answer the recorded ``QRY`` with."""
+
+    challenge: str | None = None
+
+    def saw_received(self, command: Command) -> None:
+        """Note a command from the live server (its ``CHL 0 <challenge>``)."""
+        if command.verb == "CHL" and command.args:
+            self.challenge = command.args[0]
+
+    def answer(self, command: Command) -> Command:
+        """``command`` (a recorded client command) with a ``QRY`` payload computed for the
+        live challenge when it is a ``QRY`` of a known client key; else as it is."""
+        if command.verb != "QRY" or not command.args or self.challenge is None:
+            return command
+        product = command.args[0]
+        if product == MSNP6_KEY.product_id:
+            payload = challenge_md5(self.challenge)
+        elif product in _MSNP11_KEYS:
+            payload = challenge_msnp11(self.challenge, _MSNP11_KEYS[product])
+        else:
+            return command
+        self.challenge = None
+        data = payload.encode("ascii")
+        return Command(command.verb, command.trid, (product,), data)

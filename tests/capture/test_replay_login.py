@@ -9,10 +9,13 @@ import pytest
 import trio
 
 from msmgr.client.passport import DEFAULT_NEXUS
+from msmgr.codec import Command
+from msmgr.codec.challenge import MSNP6_KEY, MSNP11_KEY, challenge_md5, challenge_msnp11
 from msmgr.server import ServerAddresses
 from msproxy.__main__ import main
 from msproxy.inspect import load_capture, replay_as_client
 from msproxy.inspect.replay import ReplayReport
+from msproxy.inspect.replay_login import LiveChallenge
 
 from .conftest import MD5_CHAT, TWN_LOGIN
 
@@ -84,3 +87,29 @@ async def test_a_wrong_password_is_refused_at_the_login_step(
 def test_password_goes_with_as_client(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["replay", str(MD5_CHAT), "--as-server", "--password", "x"]) == 2
     assert "--password goes with --as-client" in capsys.readouterr().err
+
+
+async def test_the_qry_answers_the_live_challenge(reference_server: ServerAddresses) -> None:
+    """The sample's QRY answered the recorded CHL; the replay answers the live one, so
+    the server does not close the session with 540."""
+    report = await replay_ns(
+        reference_server, TWN_LOGIN, PASSWORD, nexus=reference_server.nexus_url
+    )
+    assert not [i for i in report.issues if i.kind in ("error", "closed", "login")]
+    qry = [i for i in report.issues if "QRY" in f"{i.expected} {i.got}"]
+    assert qry == []
+
+
+def test_live_challenge_answers_by_the_recorded_product_id() -> None:
+    live = LiveChallenge()
+    recorded = Command("QRY", 10, (MSNP6_KEY.product_id,), b"8f2f5a91b72102cd28355e9fc9000d6e")
+    assert live.answer(recorded) is recorded  # no challenge seen yet
+    live.saw_received(Command("CHL", 0, ("29409134351025259292",)))
+    answered = live.answer(recorded)
+    assert answered.payload == challenge_md5("29409134351025259292").encode("ascii")
+    assert (answered.verb, answered.trid, answered.args) == ("QRY", 10, recorded.args)
+    live.saw_received(Command("CHL", 0, ("123",)))
+    msnp11 = live.answer(Command("QRY", 11, (MSNP11_KEY.product_id,), b"x" * 32))
+    assert msnp11.payload == challenge_msnp11("123", MSNP11_KEY).encode("ascii")
+    unknown = Command("QRY", 12, ("PRODUNKNOWN",), b"y" * 32)
+    assert live.answer(unknown) is unknown
