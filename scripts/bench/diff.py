@@ -127,7 +127,7 @@ def generate(commands: int, seed: int = 1) -> list[dict[str, Any]]:
             elif r < 0.60:
                 cmd(ns, "s2c", Command("CHL", 0, (str(rng.randint(10**19, 10**20)),)))
                 trid += 1
-                cmd(ns, "c2s", Command("QRY", trid, ("msmsgs@msnmsgr.com", "32"), b"a" * 32))
+                cmd(ns, "c2s", Command("QRY", trid, ("msmsgs@msnmsgr.com",), b"a" * 32))
                 cmd(ns, "s2c", Command("QRY", trid))
             else:
                 state = rng.choice(["NLN", "AWY", "BSY", "IDL"])
