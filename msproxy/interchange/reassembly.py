@@ -12,10 +12,12 @@ Strategy:
   holds, again comparing the overlap.
 * Out-of-order segments are held until the hole before them fills. A hole becomes a
   ``Gap`` (those bytes never reached the capture) when the peer acknowledges data past
-  it (it had them: no retransmission will come), when the stream ends (FIN, RST, end of
-  the file), or when more than ``max_held`` bytes wait behind it (bounded memory).
-* FIN: the stream ends once every byte before it was delivered (or declared a gap).
-  RST ends it at once, holes before the highest byte seen becoming gaps.
+  it, or its FIN (it had them: no retransmission will come), when the stream is reset or
+  the file ends, or when more than ``max_held`` bytes wait behind it (bounded memory).
+* FIN: the stream ends once every byte before it was delivered (or declared a gap; a
+  hole before a FIN may still be filled by a late retransmission until the peer
+  acknowledges the FIN). RST ends it at once, holes before the highest byte seen
+  becoming gaps.
 """
 
 from __future__ import annotations
@@ -94,19 +96,21 @@ class Reassembler:
             self._end()
             return out
         if self._held_bytes > self.max_held:
-            self._fill_holes(self._starts[0], segment.t, out)
+            self._fill_holes(self._starts[0] + 1, segment.t, out)
         self._finish(segment.t, out)
         return out
 
     def acked(self, ack: int, t: float) -> list[Outcome]:
         """The peer acknowledged sequence number ``ack``: holes before it are gaps."""
-        if self.ended or self._base is None or not self._starts:
+        if self.ended or self._base is None:
             return []
         offset = self._offset(ack)
-        if offset <= self._starts[0]:
+        fin = self._fin
+        acks_fin = fin is not None and offset > fin
+        if not acks_fin and (not self._starts or offset <= self._starts[0]):
             return []
         out: list[Outcome] = []
-        self._fill_holes(offset, t, out)
+        self._fill_holes(None if acks_fin else offset, t, out)
         self._finish(t, out)
         return out
 
