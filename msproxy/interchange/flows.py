@@ -5,13 +5,15 @@ Each direction is framed by the proxy's tolerant framer (sharing the connection'
 negotiated version), and becomes the records the proxy writes: ``cmd`` (redacted as the
 proxy redacts), ``raw`` and ``error`` for what is not a command. What reassembly adds:
 a ``Gap`` is an ``error`` of kind ``gap`` (the incomplete command before it a ``raw``
-record), after which framing resumes at the next line end; a ``Conflict`` is an
+record), after which framing resumes at the next line that starts like a command
+(earlier bytes are a ``raw`` record); a ``Conflict`` is an
 ``error`` of kind ``overlap``. Records are built with ``conn`` 0 until the connection
 gets its number (``number``).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from msmgr.codec import Command, Desync, Dialect, Direction, Framer, Limits, Passthrough, Unparsed
@@ -80,6 +82,19 @@ class Flow:
             self.ways[endpoint] = Way(direction, framer)
 
 
+_COMMAND_START = re.compile(rb"(?:[A-Z]{3}|[0-9]{3})(?: |\r?\n)")
+
+
+def _line_start(data: bytes) -> int:
+    """Where the first line of ``data`` that starts like a command begins (its size when
+    none does): where framing resumes after a gap."""
+    at = 0
+    while at < len(data) and _COMMAND_START.match(data, at) is None:
+        end = data.find(b"\n", at)
+        at = len(data) if end < 0 else end + 1
+    return at
+
+
 class FlowRecorder:
     """Makes the records of an MSNP flow's outcomes (``redactor``: None keeps secrets)."""
 
@@ -125,13 +140,13 @@ class FlowRecorder:
         d = way.direction.value
         out = flow.records
         if way.resync:
-            end = data.find(b"\n")
-            cut = data if end < 0 else data[: end + 1]
-            out.append(raw_record(0, d, cut, "after a gap (not a whole line)", t))
-            if end < 0:
+            start = _line_start(data)
+            if start:
+                out.append(raw_record(0, d, data[:start], "after a gap (not a command)", t))
+            if start == len(data):
                 return []
             way.resync = False
-            data = data[end + 1 :]
+            data = data[start:]
         server_commands: list[Command] = []
         for event in way.framer.feed(data):
             if isinstance(event, Command):

@@ -54,6 +54,7 @@ class Reassembler:
         self._held_bytes = 0
         self._recent = bytearray()  # the last bytes delivered, ending at _next
         self._fin: int | None = None  # the offset of the FIN
+        self._fin_t = 0.0  # when the FIN was read
         self.ended = False
 
     @property
@@ -90,6 +91,7 @@ class Reassembler:
             self._add(offset, segment.data, segment.t, out)
         if segment.fin and self._fin is None:
             self._fin = offset + len(segment.data)
+            self._fin_t = segment.t
         if segment.rst:
             self._fill_holes(None, segment.t, out)
             out.append(Ended(segment.t, True))
@@ -235,7 +237,7 @@ class Reassembler:
 
     def _finish(self, t: float, out: list[Outcome]) -> None:
         if self._fin is not None and self._next >= self._fin:
-            out.append(Ended(t, False))
+            out.append(Ended(self._fin_t, False))
             self._end()
 
     def _end(self) -> None:

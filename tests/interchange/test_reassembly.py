@@ -78,7 +78,7 @@ def test_a_lost_segment_is_a_gap_when_the_capture_ends() -> None:
         Delivered(0.0, b"abc"),
         Gap(99.0, 3),
         Delivered(0.0, b"ghi"),
-        Ended(99.0, False),
+        Ended(4.0, False),
     ]
 
 
@@ -88,7 +88,7 @@ def test_the_ack_of_the_fin_makes_a_hole_before_it_a_gap() -> None:
     r.segment(seg(1, b"abc"))
     assert r.segment(seg(7, fin=True, t=1.0)) == []
     assert r.acked(7, 2.0) == []
-    assert r.acked(8, 3.0) == [Gap(3.0, 3), Ended(3.0, False)]
+    assert r.acked(8, 3.0) == [Gap(3.0, 3), Ended(1.0, False)]
 
 
 def test_an_ack_past_a_hole_makes_it_a_gap_at_once() -> None:
