@@ -55,6 +55,7 @@ class Flow:
     records: list[Record] = field(default_factory=list)  # held until numbered
     number: int | None = None
     first_command: Command | None = None
+    enders: list[Endpoint] = field(default_factory=list)  # the ways' ends, in order
     late: bool = False  # lost its place in the numbering (held too long undecided)
     done: bool = False  # its close record was made (or it is not MSNP and ended)
 
@@ -128,6 +129,7 @@ class FlowRecorder:
         elif isinstance(outcome, Ended):
             self.cut(flow, way, outcome.t, "the incomplete end of the stream")
             way.ended = (outcome.t, outcome.reset)
+            flow.enders.append(sender)
         return []
 
     def cut(self, flow: Flow, way: Way, t: float, reason: str) -> None:

@@ -206,10 +206,12 @@ class Importer:
             self._flush(flow)
 
     def _close(self, flow: Flow) -> None:
-        ends = sorted(
-            (way.ended, endpoint) for endpoint, way in flow.ways.items() if way.ended is not None
+        ends = sorted(  # by time, then in the order they ended
+            (way.ended, n, endpoint)
+            for n, endpoint in enumerate(flow.enders)
+            if (way := flow.ways[endpoint]).ended is not None
         )
-        (t, reset), first = ends[0]
+        (t, reset), _, first = ends[0]
         by = "client" if first == flow.client else "server"
         finished = ends[-1][0][0] if len(ends) > 1 and ends[-1][0][0] > t else None
         reason = "reset" if reset else "end of stream"
