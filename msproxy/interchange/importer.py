@@ -82,13 +82,17 @@ class Importer:
     def feed(self, segment: Segment) -> list[Record]:
         """Take the next segment of the capture; the records ready to be written."""
         flow = self._flow_of(segment)
-        if flow is not None:
+        if flow is not None and flow.verdict is not None and not flow.verdict.msnp:
+            self._ignore(flow, segment)
+        elif flow is not None:
             sender, receiver = segment.src, segment.dst
             if segment.ack is not None:
                 self._take(flow, receiver, flow.ends[receiver].acked(segment.ack, segment.t))
-            self._take(flow, sender, flow.ends[sender].segment(segment))
-            other = flow.ends[receiver]
-            if segment.rst and not other.ended:
+            if flow.ends:
+                self._take(flow, sender, flow.ends[sender].segment(segment))
+            if not flow.ends:  # decided not MSNP meanwhile
+                self._ignore(flow, segment)
+            elif segment.rst and not (other := flow.ends[receiver]).ended:
                 self._take(flow, receiver, [*other.flush(segment.t), Ended(segment.t, True)])
                 other.ended = True
             self._advance(segment.t)
@@ -124,7 +128,7 @@ class Importer:
         key = (a, b) if a <= b else (b, a)
         flow = self._flows.get(key)
         fresh_syn = segment.syn and segment.ack is None
-        if flow is not None and fresh_syn and flow.ends[a].started and flow.ends[a].ended:
+        if flow is not None and fresh_syn and self._ended(flow, a):
             self._retire(key, flow)  # the same ports again: a new connection
             flow = None
         if flow is not None:
@@ -147,6 +151,21 @@ class Importer:
         self._queue.append(flow)
         return flow
 
+    @staticmethod
+    def _ended(flow: Flow, endpoint: Endpoint) -> bool:
+        """Whether ``endpoint``'s direction of ``flow`` ended."""
+        ends = flow.ends.get(endpoint)
+        return flow.done or endpoint in flow.enders or (ends is not None and ends.ended)
+
+    def _ignore(self, flow: Flow, segment: Segment) -> None:
+        """A segment of a connection that is not MSNP: only its end matters (then the
+        connection is forgotten)."""
+        if segment.fin and segment.src not in flow.enders:
+            flow.enders.append(segment.src)
+        if segment.rst or len(flow.enders) == 2:
+            flow.done = True
+            self._forget(flow)
+
     def _retire(self, key: FlowKey, flow: Flow) -> None:
         del self._flows[key]
         if flow.verdict is None:
@@ -161,16 +180,6 @@ class Importer:
                 self._recognise(flow, sender, outcome)
             elif flow.verdict.msnp:
                 self._record(flow, sender, outcome)
-            verdict = flow.verdict
-            if (
-                isinstance(outcome, Ended)
-                and verdict is not None
-                and not verdict.msnp
-                and not flow.done
-                and all(e.ended for e in flow.ends.values())
-            ):
-                flow.done = True
-                self._forget(flow)
 
     def _recognise(self, flow: Flow, sender: Endpoint, outcome: Outcome) -> None:
         data = getattr(outcome, "data", None)
@@ -189,6 +198,11 @@ class Importer:
         flow.opening.clear()
         pending, flow.pending = flow.pending, []
         if not verdict.msnp:
+            flow.enders = [e for e, ends in flow.ends.items() if ends.ended]
+            flow.ends = {}  # (nothing more is reassembled: see _ignore)
+            if len(flow.enders) == 2:
+                flow.done = True
+                self._forget(flow)
             return
         flow.start_framing()
         for sender, outcome in pending:
@@ -305,6 +319,8 @@ def import_pcaps(
     Raises:
         pcapfile.PcapError: a file is not a packet capture read here.
         OSError: a file cannot be read, or ``output`` exists or cannot be created.
+
+    On an error the capture made so far is removed.
     """
     importer = Importer(ports=ports, redactor=Redactor() if redact else None)
     stats = importer.stats
@@ -320,6 +336,7 @@ def import_pcaps(
         },
         "redacted": redact,
     }
+    created = False
     try:
         for path in paths:
             base = done
@@ -328,6 +345,7 @@ def import_pcaps(
                 for segment in read_segments(stream, stats.read, report):
                     if writer is None:
                         writer = _open(output, segment.t, header)
+                        created = True
                     last_t = segment.t
                     batch += importer.feed(segment)
                     if len(batch) >= BATCH:
@@ -337,8 +355,13 @@ def import_pcaps(
             stats.files += 1
         if writer is None:
             writer = _open(output, 0.0, header)
+            created = True
         batch += importer.finish(last_t)
         writer.write_many(batch)
+    except Exception:
+        if created:
+            os.unlink(output)  # never leave half an import behind
+        raise
     finally:
         if writer is not None:
             writer.close()

@@ -12,6 +12,7 @@ from msproxy.capture import Record, read_capture
 from msproxy.inspect.streams import rebuild_direction
 from msproxy.interchange import import_pcaps
 from msproxy.interchange.importer import Importer
+from msproxy.interchange.pcapfile import PcapError
 from msproxy.interchange.segments import Segment
 
 from .streams import DATA, PCAPS
@@ -229,3 +230,54 @@ def test_connections_are_numbered_by_their_first_packet() -> None:
         (1, "192.0.2.7:50000"),
         (2, "192.0.2.7:50001"),
     ]
+
+
+def test_the_same_ports_again_after_a_close_are_a_new_connection() -> None:
+    once = list(conversation([b"VER 1 MSNP8 CVR0\r\n"], [b"VER 1 MSNP8\r\n"]))
+    again = [
+        Segment(
+            t=s.t + 10,
+            src=s.src,
+            dst=s.dst,
+            seq=s.seq + 7,
+            ack=s.ack,
+            syn=s.syn,
+            fin=s.fin,
+            data=s.data,
+        )
+        for s in once
+    ]
+    records = feed([*once, *again])
+    assert [r["conn"] for r in records if r["type"] == "open"] == [1, 2]
+    assert [r["conn"] for r in records if r["type"] == "close"] == [1, 2]
+
+
+def test_traffic_after_a_not_msnp_verdict_is_not_reassembled() -> None:
+    http = list(conversation([b"GET / HTTP/1.1\r\n\r\n", b"x" * 5000], [b"HTTP/1.1 200 OK\r\n"]))
+    importer = Importer(redactor=None)
+    for segment in http[:3]:
+        importer.feed(segment)
+    flow = next(iter(importer._flows.values()))
+    assert flow.verdict is not None
+    assert not flow.verdict.msnp
+    assert flow.ends == {}
+    for segment in http[3:]:
+        assert importer.feed(segment) == []
+    assert importer._flows == {}  # both FINs: forgotten
+
+
+def test_progress_reaches_the_size_of_every_file(tmp_path: Path) -> None:
+    files = [DATA / "session-ipv4-sll.pcap", DATA / "session-ipv4.pcapng"]
+    seen: list[int] = []
+    import_pcaps(files, tmp_path / "out.jsonl", progress=seen.append)
+    assert seen == sorted(seen)
+    assert seen[-1] == sum(f.stat().st_size for f in files)
+
+
+def test_a_bad_second_file_leaves_no_capture(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pcap"
+    bad.write_bytes(b"nothing")
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(PcapError):
+        import_pcaps([DATA / "session-ipv4-sll.pcap", bad], out)
+    assert not out.exists()
