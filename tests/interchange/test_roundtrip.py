@@ -65,9 +65,10 @@ def test_as_received_exports_the_rewritten_redirects(tmp_path: Path) -> None:
     assert directions(back) != directions(original)
 
 
-def test_import_export_import_is_stable(tmp_path: Path) -> None:
+@pytest.mark.parametrize("pcap", ["session-ipv4-sll2.pcap", "session-ipv6-en10mb.pcap"])
+def test_import_export_import_is_stable(tmp_path: Path, pcap: str) -> None:
     first = tmp_path / "first.jsonl"
-    import_pcaps([DATA / "session-ipv4-sll2.pcap"], first, redact=False)
+    import_pcaps([DATA / pcap], first, redact=False)
     second = round_trip(first, tmp_path)
     assert second[1:] == load(first)[1:]
     assert len(second) > 70
