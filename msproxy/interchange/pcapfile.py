@@ -147,9 +147,9 @@ def _network_layer(link: int, frame: bytes) -> object:
         return dpkt.sll2.SLL2(frame).data
     if link in (NULL, LOOP):
         return dpkt.loopback.Loopback(frame).data
-    version = frame[0] >> 4 if frame else 0
-    if version == 4:
+    ip_family = frame[0] >> 4 if frame else 0  # the IP version nibble
+    if ip_family == 4:
         return dpkt.ip.IP(frame)
-    if version == 6:
+    if ip_family == 6:
         return dpkt.ip6.IP6(frame)
     return None

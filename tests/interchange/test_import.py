@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import dpkt
 import pytest
 
 from msproxy.capture import Record, read_capture
@@ -281,3 +282,19 @@ def test_a_bad_second_file_leaves_no_capture(tmp_path: Path) -> None:
     with pytest.raises(PcapError):
         import_pcaps([DATA / "session-ipv4-sll.pcap", bad], out)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("link", [101, 228, 0], ids=["raw", "ipv4", "null"])
+def test_raw_ip_and_loopback_link_types(tmp_path: Path, link: int) -> None:
+    """The Ethernet pcap rewritten with dpkt as raw IP and BSD loopback reads the same."""
+    source = DATA / "session-ipv4-en10mb.pcap"
+    converted = tmp_path / f"link{link}.pcap"
+    with open(source, "rb") as f, open(converted, "wb") as out:
+        writer = dpkt.pcap.Writer(out, linktype=link)
+        for ts, frame in dpkt.pcap.Reader(f):
+            packet = bytes(frame)[14:]  # without the Ethernet header
+            if link == 0:
+                packet = (2).to_bytes(4, "little") + packet  # AF_INET, host byte order
+            writer.writepkt(packet, ts)
+    expected = directions(imported(source, tmp_path, redact=False))
+    assert directions(imported(converted, tmp_path, redact=False)) == expected
