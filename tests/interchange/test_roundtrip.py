@@ -3,6 +3,7 @@ direction and the same connections; a real pcap's import survives export and imp
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from collections import Counter
@@ -118,3 +119,23 @@ def _command_line(record: Record) -> str:
     """The command line of a ``cmd`` record, without its line end, as tshark shows it."""
     data = rebuild(record)
     return data.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", "replace")
+
+
+def test_made_up_addresses_where_the_capture_has_none(tmp_path: Path) -> None:
+    sample = next(s for s in SAMPLES if "msnp2" in s.name)
+    records = load(sample)
+    for record in records:
+        if record["type"] == "open" and record["conn"] == 1:
+            record["upstream"] = "messenger.example.net:1863"  # a name, not an address
+        elif record["type"] == "open":
+            record["upstream"] = None
+    edited = tmp_path / "edited.jsonl"
+    edited.write_text("".join(json.dumps(r) + "\n" for r in records))
+    pcap = tmp_path / "edited.pcap"
+    stats = export_capture(edited, pcap)
+    assert stats.made_up == [1, 2, 3, 4]
+    back = tmp_path / "back.jsonl"
+    import_pcaps([pcap], back, redact=False)
+    again = load(back)
+    assert directions(again) == directions(records)
+    assert {r["upstream"] for r in conns(again).values()} == {"203.0.113.1:1863"}
