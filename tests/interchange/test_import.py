@@ -298,3 +298,18 @@ def test_raw_ip_and_loopback_link_types(tmp_path: Path, link: int) -> None:
             writer.writepkt(packet, ts)
     expected = directions(imported(source, tmp_path, redact=False))
     assert directions(imported(converted, tmp_path, redact=False)) == expected
+
+
+def test_a_reset_closes_the_connection_by_its_sender() -> None:
+    segments = list(conversation([b"VER 1 MSNP8 CVR0\r\n"], [b"VER 1 MSNP8\r\n"]))[:-2]
+    last = segments[-1]
+    reset = Segment(t=last.t + 1, src=S, dst=C, seq=5000 + 1 + 13, ack=None, rst=True)
+    records = feed([*segments, reset])
+    close = records[-1]
+    assert (close["type"], close["by"], close["reason"], close["t"]) == (
+        "close",
+        "server",
+        "reset",
+        last.t + 1,
+    )
+    assert "finished" not in close
