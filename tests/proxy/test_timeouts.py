@@ -106,7 +106,7 @@ async def test_first_command_timeout(tmp_path: Path) -> None:
     assert [r["type"] for r in records] == ["open", "close"]
     assert records[0]["upstream"] is None
     assert (records[1]["by"], records[1]["reason"]) == ("proxy", "no command within 0.2 s")
-    assert records[1]["t"] - records[0]["t"] >= 0.2
+    assert records[1]["t"] - records[0]["t"] >= 0.19  # wall-clock records, a trio-clock timeout
 
 
 async def test_connect_timeout(tmp_path: Path) -> None:
