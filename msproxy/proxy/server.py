@@ -14,6 +14,7 @@ import ipaddress
 import itertools
 import logging
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -49,6 +50,8 @@ class ProxyListening:
     address: tuple[str, int]
     listeners: list[trio.SocketListener]
     capture: Path | None
+    flush: Callable[[], None] = lambda: None
+    """Write the queued capture records now (call it in the proxy's trio thread)."""
 
     @property
     def url(self) -> str:
@@ -212,7 +215,9 @@ async def serve_proxy(
                         writer.version,
                         path,
                     )
-                task_status.started(ProxyListening((bound[0], bound[1]), listeners, config.capture))
+                task_status.started(
+                    ProxyListening((bound[0], bound[1]), listeners, config.capture, sink.flush)
+                )
                 await trio.serve_listeners(proxy.handle_client, listeners, handler_nursery=nursery)
         finally:
             sink.flush()
