@@ -109,8 +109,17 @@ def pytest_runtest_makereport(
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
-    """After a passing test, a cassette's replay must have gone as recorded."""
-    result = yield
+    """After a passing test, a cassette's replay must have gone as recorded; after a
+    failing one, what the replay saw is shown with the failure."""
+    try:
+        result = yield
+    except BaseException:
+        pending = item.stash.get(_REPLAY, None)
+        if pending is not None:
+            pending.finish()
+            if not pending.outcome.ok:
+                item.add_report_section("call", "msnp cassette", pending.outcome.format())
+        raise
     pending = item.stash.get(_REPLAY, None)
     if pending is not None:
         pending.finish()
