@@ -10,6 +10,8 @@ Fixtures:
   without the upstream (``@pytest.mark.msnp_cassette(name, step_timeout=...)``,
   ``--msnp-record-mode``, ini ``msnp_cassette_dir``). A client that says something the
   recording did not fails the test with the replay's account of the difference.
+  Passport 1.4 (MSNP8 and later) is HTTP, not MSNP: ``msnp_cassette.nexus_url`` is the
+  reference server's nexus while replaying too (it knows the ``msnp_accounts``).
 
 Synchronous tests get their services in a trio loop on a thread of their own
 (``BackgroundLoop``), started and stopped by the fixture. Trio tests (pytest-trio) get
@@ -284,27 +286,40 @@ def msnp_cassette(request: pytest.FixtureRequest) -> Iterator[MsnpCassette]:
 
 
 def _record_sync(request: pytest.FixtureRequest, plan: CassettePlan) -> Iterator[MsnpCassette]:
-    upstream = _address(_upstream_or_server(request))
+    upstream = _upstream_or_server(request)
     loop: BackgroundLoop = request.getfixturevalue("_msnp_loop")
     options = _marker_kwargs(request, "msnp_proxy")
-    proxy, leave = loop.enter(open_proxy(upstream, plan.partial, options))
+    proxy, leave = loop.enter(open_proxy(_address(upstream), plan.partial, options))
     try:
-        yield MsnpCassette(proxy.host, proxy.port, plan.mode, plan.path, True)
+        yield _recording(plan, proxy, upstream)
     finally:
         leave()
+
+
+def _recording(
+    plan: CassettePlan, proxy: MsnpProxy, upstream: tuple[str, int] | MsnpServer
+) -> MsnpCassette:
+    nexus = upstream.nexus_url if isinstance(upstream, MsnpServer) else None
+    return MsnpCassette(proxy.host, proxy.port, plan.mode, plan.path, True, nexus)
 
 
 def _replay_sync(request: pytest.FixtureRequest, plan: CassettePlan) -> Iterator[MsnpCassette]:
     loop: BackgroundLoop = request.getfixturevalue("_msnp_loop")
     timeout = _step_timeout(request)
-    replay, leave = loop.enter(open_replay(plan.path, step_timeout=timeout))
-    request.node.stash[_REPLAY] = _PendingReplay(
-        plan.path, replay.outcome, lambda: loop.run(replay.finish, 2 * timeout)
-    )
+    nexus, leave_nexus = loop.enter(open_reference_server(_accounts(request)))
     try:
-        yield MsnpCassette(replay.host, replay.port, plan.mode, plan.path, False)
+        replay, leave = loop.enter(open_replay(plan.path, step_timeout=timeout))
+        request.node.stash[_REPLAY] = _PendingReplay(
+            plan.path, replay.outcome, lambda: loop.run(replay.finish, 2 * timeout)
+        )
+        try:
+            yield MsnpCassette(
+                replay.host, replay.port, plan.mode, plan.path, False, nexus.nexus_url
+            )
+        finally:
+            leave()
     finally:
-        leave()
+        leave_nexus()
 
 
 @pytest.fixture
@@ -322,10 +337,13 @@ async def _msnp_cassette_trio(
         options = _marker_kwargs(request, "msnp_proxy")
         upstream = _address(_msnp_cassette_upstream)
         async with open_proxy(upstream, plan.partial, options) as proxy:
-            yield MsnpCassette(proxy.host, proxy.port, plan.mode, plan.path, True)
+            yield _recording(plan, proxy, _msnp_cassette_upstream)
         return
     timeout = _step_timeout(request)
-    async with open_replay(plan.path, step_timeout=timeout) as replay:
+    async with (
+        open_reference_server(_accounts(request)) as nexus,
+        open_replay(plan.path, step_timeout=timeout) as replay,
+    ):
         request.node.stash[_REPLAY] = _PendingReplay(plan.path, replay.outcome, lambda: None)
-        yield MsnpCassette(replay.host, replay.port, plan.mode, plan.path, False)
+        yield MsnpCassette(replay.host, replay.port, plan.mode, plan.path, False, nexus.nexus_url)
         await replay.finish(2 * timeout)
