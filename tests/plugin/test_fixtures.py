@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 
 import pytest
 import trio
@@ -50,9 +51,21 @@ def test_sync_proxy_records_what_happened_so_far(msnp_proxy: MsnpProxy) -> None:
     assert msnp_proxy.capture_path.is_file()
 
 
-@pytest.mark.msnp_upstream("127.0.0.1:1")  # nothing listens there
-def test_sync_proxy_goes_to_the_marked_upstream(msnp_proxy: MsnpProxy) -> None:
-    assert msnp_proxy.upstream == ("127.0.0.1", 1)
+@pytest.fixture
+def refusing_upstream(request: pytest.FixtureRequest) -> Iterator[tuple[str, int]]:
+    """A port bound but not listening (connections refused), marked as the test's
+    ``msnp_upstream``; request it before ``msnp_proxy``."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        host, port = sock.getsockname()[:2]
+        request.applymarker(pytest.mark.msnp_upstream(f"{host}:{port}"))
+        yield host, port
+
+
+def test_sync_proxy_goes_to_the_marked_upstream(
+    refusing_upstream: tuple[str, int], msnp_proxy: MsnpProxy
+) -> None:
+    assert msnp_proxy.upstream == refusing_upstream
     with socket.create_connection((msnp_proxy.host, msnp_proxy.port), timeout=5) as sock:
         sock.sendall(VER)
         assert sock.recv(100) == b""  # the proxy could not connect: it closes
