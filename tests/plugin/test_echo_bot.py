@@ -34,7 +34,7 @@ def load_echo_bot() -> ModuleType:
 async def test_echo_bot_echoes_a_message(msnp_cassette: MsnpCassette) -> None:
     bot = load_echo_bot()
     heard: list[str] = []
-    echoed, bot_online = trio.Event(), trio.Event()
+    echoed, bot_online, challenged = trio.Event(), trio.Event(), trio.Event()
 
     def presence(command: Command) -> None:
         if BOT in command.args and "NLN" in command.args:
@@ -60,9 +60,11 @@ async def test_echo_bot_echoes_a_message(msnp_cassette: MsnpCassette) -> None:
                 USER, USER_PASSWORD, server=msnp_cassette.address, protocol=6, login=False
             ) as user:
                 user.add_handler(presence, "ILN", "NLN")
+                user.add_handler(lambda command: challenged.set(), "QRY")
                 await user.login()
                 await user.set_state("NLN")
                 await bot_online.wait()
+                await challenged.wait()  # the challenge answered: the replay expects it first
                 conversation = await user.new_conversation(BOT)
                 conversation.sb.add_handler(hear, "MSG")
                 await conversation.send_text("hello, bot")
