@@ -56,10 +56,11 @@ async def closed_after(address: tuple[str, int], sends: list[bytes], gap: float)
     """Send ``sends`` ``gap`` seconds apart, then wait for the proxy to close; how long
     after the last send it did."""
     async with await trio.open_tcp_stream(*address) as stream:
+        last = trio.current_time()
         for data in sends:
             await stream.send_all(data)
+            last = trio.current_time()  # the proxy reads it after this
             await trio.sleep(gap)
-        last = trio.current_time() - gap
         assert await stream.receive_some(100) == b""
         return trio.current_time() - last
 
