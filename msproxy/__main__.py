@@ -9,7 +9,16 @@ from msmgr.cli.entry import Program
 
 from . import __version__
 
-SUBCOMMANDS: tuple[str, ...] = ("demo", "run", "show", "summary", "diff", "replay", "convert")
+SUBCOMMANDS: tuple[str, ...] = (
+    "demo",
+    "run",
+    "show",
+    "summary",
+    "diff",
+    "replay",
+    "convert",
+    "web",
+)
 
 PROGRAM = Program(
     name="msproxy",
