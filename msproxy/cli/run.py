@@ -49,6 +49,10 @@ from msproxy.capture.scan import PURE_PYTHON_ENV
 from msproxy.proxy.allocator import tune_malloc
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening, UpstreamLoopError, serve_proxy
+from msproxy.web.serve import WebListening, serve_web
+from msproxy.web.store import WebStore
+
+from .web import DEFAULT_WEB, web_address_arg
 
 EXPECTED = (OSError, UpstreamLoopError)  # startup failures told in one line
 DEFAULT_DEBUG = Debug.COMMAND_SEND | Debug.COMMAND_RECV | Debug.OPEN | Debug.CLOSE
@@ -103,6 +107,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--no-redact",
         action="store_true",
         help="keep passwords' hashes, tickets and MSPAuth in the capture",
+    )
+    parser.add_argument(
+        "--web",
+        type=web_address_arg,
+        nargs="?",
+        const=DEFAULT_WEB,
+        metavar="HOST:PORT",
+        help="also serve the live web view (default 127.0.0.1 and a free port; the URL, "
+        "with its token, is printed at start)",
     )
     parser.set_defaults(run=main)
 
@@ -178,7 +191,13 @@ def main(args: argparse.Namespace) -> int:
     default_names = args.capture is None
     try:
         return run_async(
-            partial(run, config, embedded=args.upstream is None, default_names=default_names),
+            partial(
+                run,
+                config,
+                embedded=args.upstream is None,
+                default_names=default_names,
+                web=args.web,
+            ),
             expected=EXPECTED,
         )
     except CommandFailed as failed:  # the upstream is the proxy itself: a usage error
@@ -192,6 +211,7 @@ async def run(
     *,
     embedded: bool = False,
     default_names: bool = False,
+    web: tuple[str, int] | None = None,
     out: TextIO | None = None,
     task_status: trio.TaskStatus[ProxyListening] = trio.TASK_STATUS_IGNORED,
 ) -> int:
@@ -199,7 +219,8 @@ async def run(
 
     Prints one line saying where it listens and captures. With ``default_names`` the
     capture's name came from ``default_capture`` and is replaced if it gets taken before
-    the file is created. Cancel it (or send SIGINT or SIGTERM) to stop: connections are
+    the file is created. With ``web``, the web view of the capture is served there too
+    (its URL printed). Cancel it (or send SIGINT or SIGTERM) to stop: connections are
     closed and their close records written.
     """
     out = out if out is not None else sys.stdout
@@ -226,6 +247,11 @@ async def run(
                 file=out,
                 flush=True,
             )
+            if web is not None and listening.capture is not None:
+                store = WebStore(redact=config.redact)
+                store.follow(listening.capture)
+                page: WebListening = await nursery.start(serve_web, store, web)
+                print(f"msproxy web view: open {page.url}", file=out, flush=True)
             task_status.started(listening)
             async for _ in signals:
                 break

@@ -1,7 +1,8 @@
 """msproxy/web/follow: read a capture file as it grows, as ``tail -f`` does.
 
 The proxy's writer appends whole lines only, so a follower takes every complete line
-written since its last read and leaves a partial one for next time. ``run`` records are
+written since its last read (opening the file for each read) and leaves a partial one
+for next time. ``run`` records are
 given as the ``cmd`` records of their commands, as ``read_capture`` gives them. With
 ``redact``, secrets still in a record (a capture written with ``--no-redact``) are
 replaced as the proxy would have replaced them. The web view follows the capture of
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-from typing import BinaryIO
 
 from msmgr.codec import Direction
 from msproxy.capture import CaptureFormatError, Record, record_command, run_records
@@ -31,7 +31,7 @@ class CaptureFollower:
     def __init__(self, path: str | os.PathLike[str], *, redact: bool = True) -> None:
         self.path = os.fspath(path)
         self.header: Record | None = None
-        self._file: BinaryIO | None = None
+        self._offset = 0
         self._partial = b""
         self._number = 0
         self._redactor = Redactor() if redact else None
@@ -43,9 +43,11 @@ class CaptureFollower:
             OSError: the file cannot be read.
             CaptureFormatError: a line that is not a capture record.
         """
-        if self._file is None:
-            self._file = open(self.path, "rb")  # noqa: SIM115 (kept open to follow)
-        data = self._partial + self._file.read(limit)
+        with open(self.path, "rb") as file:
+            file.seek(self._offset)
+            chunk = file.read(limit)
+        self._offset += len(chunk)
+        data = self._partial + chunk
         end = data.rfind(b"\n") + 1
         self._partial = data[end:]
         records: list[Record] = []
@@ -53,12 +55,6 @@ class CaptureFollower:
             self._number += 1
             records.extend(self._parse(line))
         return records
-
-    def close(self) -> None:
-        """Close the file (a later ``read`` opens it again from the start)."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
 
     def _parse(self, line: bytes) -> list[Record]:
         where = f"{self.path}: line {self._number}"

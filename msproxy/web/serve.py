@@ -70,6 +70,7 @@ async def serve_web(
     config.errorlog = logging.getLogger("msproxy.web.http")
     config.accesslog = None
     config.bind = [format_address(host, port)]
+    store.poll()  # what the files hold already is there for the first request
     async with trio.open_nursery() as nursery:
         nursery.start_soon(store.follow_forever)
         binds: list[str] = await nursery.start(
