@@ -57,6 +57,7 @@ def build_app(store: WebStore, token: str) -> ASGIApp:
     app = Starlette(
         routes=[
             Route("/", api.index),
+            Route("/favicon.ico", lambda request: Response(status_code=204)),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             Route("/api/info", api.info),
             Route("/api/sessions", api.sessions),

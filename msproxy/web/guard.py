@@ -83,12 +83,13 @@ class Guard:
         if not host_allowed(host):
             return False
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        offered = [*query.get("token", [])]
-        try:
-            jar = SimpleCookie(headers.get(b"cookie", b"").decode("latin-1"))
-        except CookieError:
-            jar = SimpleCookie()
-        if self.cookie in jar:
-            offered.append(jar[self.cookie].value)
+        offered = query.get("token", [])
+        if not offered:  # a token in the URL is the one checked; else the cookie's
+            try:
+                jar = SimpleCookie(headers.get(b"cookie", b"").decode("latin-1"))
+            except CookieError:
+                jar = SimpleCookie()
+            if self.cookie in jar:
+                offered = [jar[self.cookie].value]
         expected = self.token.encode()
-        return any(hmac.compare_digest(value.encode(), expected) for value in offered)
+        return len(offered) == 1 and hmac.compare_digest(offered[0].encode(), expected)

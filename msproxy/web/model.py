@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from msproxy.capture import CaptureFormatError, Record, get_bytes
 from msproxy.inspect.model import Capture, error_text
-from msproxy.view.payload import describe
+from msproxy.view.payload import content_type, describe, is_text
 
 PRESENCE_VERBS = frozenset({"NLN", "FLN", "ILN", "CHG", "PNG", "QNG"})
 """Presence noise: runs of these fold into one row of the ladder."""
@@ -259,7 +259,12 @@ def command_label(record: Record) -> str:
         payload = get_bytes(record, "payload")
     except CaptureFormatError:
         return label + "  [malformed payload]"
-    return label if payload is None else f"{label}  [{describe(payload)}]"
+    if payload is None:
+        return label
+    _, _, body = payload.partition(b"\r\n\r\n")
+    if content_type(payload) == "text/plain" and is_text(body):
+        return f"{label}  \u00ab{short(body.decode('utf-8'), 48)}\u00bb"
+    return f"{label}  [{describe(payload)}]"
 
 
 def row_json(

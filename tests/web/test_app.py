@@ -70,6 +70,7 @@ async def test_the_page_needs_the_token_and_a_host_by_address(web: WebListening)
         (f"{base(web)}/static/app.js", {}),
         (f"{base(web)}/api/sessions?token=wrong", {}),
         (f"{base(web)}/static/app.js", {"Cookie": cookie.replace("=", "=x")}),
+        (f"{base(web)}/?token=wrong", {"Cookie": cookie}),
         (web.url, {"Host": f"rebound.example:{web.port}"}),
     ]:
         status, body, _ = await get(url, extra)

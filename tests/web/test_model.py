@@ -59,7 +59,7 @@ def test_arrows_go_between_the_client_and_the_connection_column(store: WebStore)
     assert (reply["from"], reply["to"], reply["pair"]) == (1, 0, ver["n"])
     msg = next(row for row in ladder if row["verb"] == "MSG" and row["from"] == 0)
     assert msg["to"] == 3  # SB#3, the fourth connection
-    assert msg["text"] == "MSG 4 N  [text/plain, 117 bytes]"
+    assert msg["text"] == "MSG 4 N  \u00abHello Bob, caf\u00e9?\u00bb"
 
 
 def test_a_redirect_row_says_the_original_and_the_rewritten_address(store: WebStore) -> None:
@@ -128,12 +128,12 @@ def test_exports(store: WebStore) -> None:
     text = mermaid(capture, session, view)
     assert text.startswith("sequenceDiagram\n    participant P0 as client 127.0.0.1:50001\n")
     assert "    participant P3 as SB#35;3 127.0.0.1:1865\n" in text
-    assert "    P0->>P3: MSG 4 N  [text/plain, 117 bytes]\n" in text
+    assert "    P0->>P3: MSG 4 N  \u00abHello Bob, caf\u00e9?\u00bb\n" in text
     assert "    P3-xP0: 217 3\n" in text
     picture = ET.fromstring(svg(capture, session, view))
     texts = [node.text for node in picture.iter("{http://www.w3.org/2000/svg}text")]
     assert "SB#3" in texts
-    assert "MSG 4 N  [text/plain, 117 bytes]" in texts
+    assert "MSG 4 N  \u00abHello Bob, caf\u00e9?\u00bb" in texts
     lines = b"".join(jsonl(capture, session)).splitlines()
     assert json.loads(lines[0])["type"] == "header"
     assert [json.loads(line) for line in lines[1:]] == capture.records

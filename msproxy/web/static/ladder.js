@@ -127,7 +127,9 @@ export class Ladder {
     let label = row.text;
     if (row.kind === "fold") label = `\u25B8 ${label}`;
     if (row.run !== null && row.run !== undefined) label = `\u25BE ${label}`;
-    const text = el("text", { x: note ? x1 + 6 : Math.min(x1, x2) + 8, y: y + (note ? 16 : 11) });
+    const text = note
+      ? el("text", { x: x1, y: y + 16, "text-anchor": "middle" })
+      : el("text", { x: Math.min(x1, x2) + 8, y: y + 11 });
     text.textContent = label;
     if (row.rewrite) {
       const span = el("tspan", { class: "rewrite" });
