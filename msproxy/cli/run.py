@@ -49,10 +49,8 @@ from msproxy.capture.scan import PURE_PYTHON_ENV
 from msproxy.proxy.allocator import tune_malloc
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening, UpstreamLoopError, serve_proxy
-from msproxy.web.serve import WebListening, serve_web
-from msproxy.web.store import WebStore
 
-from .web import DEFAULT_WEB, web_address_arg
+from .web import DEFAULT_WEB, serve_web_process, web_address_arg
 
 EXPECTED = (OSError, UpstreamLoopError)  # startup failures told in one line
 DEFAULT_DEBUG = Debug.COMMAND_SEND | Debug.COMMAND_RECV | Debug.OPEN | Debug.CLOSE
@@ -219,9 +217,9 @@ async def run(
 
     Prints one line saying where it listens and captures. With ``default_names`` the
     capture's name came from ``default_capture`` and is replaced if it gets taken before
-    the file is created. With ``web``, the web view of the capture is served there too
-    (its URL printed). Cancel it (or send SIGINT or SIGTERM) to stop: connections are
-    closed and their close records written.
+    the file is created. With ``web``, the web view of the capture is served there too,
+    by a child process (its URL printed). Cancel it (or send SIGINT or SIGTERM) to stop:
+    connections are closed and their close records written.
     """
     out = out if out is not None else sys.stdout
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -248,10 +246,10 @@ async def run(
                 flush=True,
             )
             if web is not None and listening.capture is not None:
-                store = WebStore(redact=config.redact)
-                store.follow(listening.capture)
-                page: WebListening = await nursery.start(serve_web, store, web)
-                print(f"msproxy web view: open {page.url}", file=out, flush=True)
+                url: str = await nursery.start(
+                    partial(serve_web_process, listening.capture, web, redact=config.redact)
+                )
+                print(f"msproxy web view: open {url}", file=out, flush=True)
             task_status.started(listening)
             async for _ in signals:
                 break

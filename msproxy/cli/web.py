@@ -10,17 +10,25 @@ replaced as the proxy replaces them).
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import re
 import signal
+import subprocess
 import sys
 from functools import partial
+from pathlib import Path
 from typing import TextIO
 
 import trio
 
 from msmgr.cli.entry import listen_address_arg, run_async
+from msmgr.codec.address import format_address
 from msmgr.logsetup import configure_logging
 from msproxy.web.serve import WebListening, serve_web
 from msproxy.web.store import WebStore
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_WEB = ("127.0.0.1", 0)
 
@@ -51,6 +59,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--no-redact", action="store_true", help="show secrets a capture holds (hashes, tickets)"
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    # msproxy run --web starts msproxy web as its child: it stops when its stdin closes.
+    parser.add_argument("--stdin-closes", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(run=main)
 
 
@@ -60,24 +70,87 @@ def main(args: argparse.Namespace) -> int:
     store = WebStore(redact=not args.no_redact)
     for path in args.capture:
         store.follow(path)
-    return run_async(partial(run, store, args.listen))
+    return run_async(partial(run, store, args.listen, stdin_closes=args.stdin_closes))
 
 
 async def run(
     store: WebStore,
     address: tuple[str, int],
     *,
+    stdin_closes: bool = False,
     out: TextIO | None = None,
     task_status: trio.TaskStatus[WebListening] = trio.TASK_STATUS_IGNORED,
 ) -> int:
-    """Serve ``store``'s page on ``address`` until a signal (or cancelled); print its URL."""
+    """Serve ``store``'s page on ``address`` until a signal (or cancelled, or with
+    ``stdin_closes`` until standard input ends); print its URL."""
     out = out if out is not None else sys.stdout
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             listening: WebListening = await nursery.start(serve_web, store, address)
             print(f"msproxy web: open {listening.url}", file=out, flush=True)
             task_status.started(listening)
+            if stdin_closes:
+                nursery.start_soon(_cancel_at_eof, nursery.cancel_scope)
             async for _ in signals:
                 break
             nursery.cancel_scope.cancel()
     return 0
+
+
+async def _cancel_at_eof(scope: trio.CancelScope) -> None:
+    """Cancel ``scope`` when standard input ends (the parent closed it, or died)."""
+    stream = trio.lowlevel.FdStream(os.dup(sys.stdin.fileno()))
+    async with stream:
+        while await stream.receive_some():
+            pass
+    scope.cancel()
+
+
+async def serve_web_process(
+    capture: Path,
+    address: tuple[str, int],
+    *,
+    redact: bool = True,
+    task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run ``msproxy web`` for ``capture`` in a child process until cancelled (it stops
+    when this process closes its stdin, or dies); report its URL once it listens.
+
+    A process of its own, so that reading the capture and answering the browser never
+    take the proxy's event loop (nor, on a machine with a core to spare, its CPU).
+
+    Raises:
+        OSError: the child could not start, or ended before printing its URL.
+    """
+    argv = [sys.executable, "-m", "msproxy", "web", os.fspath(capture), "--stdin-closes"]
+    argv += ["--listen", format_address(*address)] + ([] if redact else ["--no-redact"])
+    async with trio.open_nursery() as nursery:
+        process: trio.Process = await nursery.start(
+            partial(
+                trio.run_process, argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, check=False
+            )
+        )
+        assert process.stdout is not None
+        line = await _first_line(process.stdout)
+        found = re.search(r"open (\S+)", line)
+        if found is None:
+            raise OSError(f"msproxy web did not start: {line.strip() or 'no output'}")
+        task_status.started(found.group(1))
+        nursery.start_soon(_discard, process.stdout)
+    if process.returncode not in (0, None):
+        logger.warning("the web view stopped (exit status %s)", process.returncode)
+
+
+async def _first_line(stream: trio.abc.ReceiveStream) -> str:
+    data = b""
+    while b"\n" not in data:
+        chunk = await stream.receive_some()
+        if not chunk:
+            break
+        data += chunk
+    return data.decode("utf-8", "replace").partition("\n")[0]
+
+
+async def _discard(stream: trio.abc.ReceiveStream) -> None:
+    while await stream.receive_some():
+        pass

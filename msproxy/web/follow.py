@@ -81,6 +81,7 @@ class CaptureFollower:
             record.get("type") != "cmd"
             or record.get("redacted")
             or record.get("cmd") not in SECRET_VERBS
+            or not _may_hold_secrets(record)
         ):
             return record
         assert self._redactor is not None
@@ -93,3 +94,15 @@ class CaptureFollower:
         if redacted is None:
             return record
         return redacted_command_record(record["conn"], record["dir"], redacted, record["t"])
+
+
+def _may_hold_secrets(record: Record) -> bool:
+    """False for the records of a secret verb that ``Redactor.redact`` leaves alone
+    anyway (a cheap look before building the command): a server's ``USR``, a client's
+    ``MSG``, a ``MSG`` that is not the ``Hotmail Hotmail`` profile."""
+    if record.get("cmd") == "USR":
+        return bool(record.get("dir") == "c2s")
+    args = record.get("args")
+    if record.get("dir") != "s2c" or not isinstance(args, list):
+        return False
+    return [arg for arg in args if arg][:2] == ["Hotmail", "Hotmail"]
