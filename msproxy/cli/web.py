@@ -25,6 +25,7 @@ import trio
 from msmgr.cli.entry import listen_address_arg, run_async
 from msmgr.codec.address import format_address
 from msmgr.logsetup import configure_logging
+from msproxy.inspect.clitools import fail
 from msproxy.web.serve import WebListening, serve_web
 from msproxy.web.store import WebStore
 
@@ -65,8 +66,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def main(args: argparse.Namespace) -> int:
-    """Serve the page until SIGINT/SIGTERM; 0 on a clean stop, 1 when it cannot start."""
+    """Serve the page until SIGINT/SIGTERM; 0 on a clean stop, 1 when it cannot listen,
+    2 for a capture file that is not there."""
     configure_logging(args.verbose)
+    missing = [path for path in args.capture if not os.path.isfile(path)]
+    if missing:
+        return fail("web", f"no such capture file: {', '.join(missing)}")
     store = WebStore(redact=not args.no_redact)
     for path in args.capture:
         store.follow(path)

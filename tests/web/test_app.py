@@ -15,6 +15,9 @@ import trio
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, Event, RejectConnection, Request, TextMessage
 
+from msproxy.__main__ import main
+from msproxy.cli.web import web_address_arg
+from msproxy.web.app import MAX_ROWS
 from msproxy.web.guard import host_allowed
 from msproxy.web.serve import WebListening, is_loopback, serve_web
 from msproxy.web.store import WebStore
@@ -155,3 +158,33 @@ async def test_the_websocket_tells_of_new_records(web: WebListening, tmp_path: P
                 break
     assert json.loads(messages[0].data) == {"type": "update", "sessions": ["1-1"]}
     await stream.aclose()
+
+
+async def test_a_window_of_rows_is_bounded(nursery: trio.Nursery, tmp_path: Path) -> None:
+    lines = CHAT.read_bytes().splitlines(keepends=True)[:2]  # the header, DS#1 opens
+    ping = (
+        b'{"type":"cmd","t":1700000001,"conn":1,"dir":"c2s","cmd":"SYN","trid":%d,"args":["0"]}\n'
+    )
+    (tmp_path / "long.jsonl").write_bytes(b"".join(lines) + b"".join(ping % n for n in range(2000)))
+    store = WebStore()
+    store.follow(tmp_path / "long.jsonl")
+    long: WebListening = await nursery.start(serve_web, store, ("127.0.0.1", 0))
+    window = await api(long, "/api/sessions/0-1/rows", start="0", count="100000")
+    assert window["total"] == 2001
+    assert len(window["rows"]) == MAX_ROWS
+    window = await api(long, "/api/sessions/0-1/rows", start="1990", count="100")
+    assert [row["trid"] for row in window["rows"]] == list(range(1989, 2000))
+
+
+async def test_a_fold_shows_its_records(web: WebListening) -> None:
+    detail = await api(web, "/api/sessions/0-1/detail", n="26")
+    assert detail["row"]["kind"] == "fold"
+    assert [record["type"] for record in detail["records"]] == ["cmd", "cmd", "cmd"]
+
+
+def test_the_web_address_takes_a_host_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    assert web_address_arg("127.0.0.1") == ("127.0.0.1", 0)
+    assert web_address_arg("127.0.0.1:8080") == ("127.0.0.1", 8080)
+    assert web_address_arg("[::1]") == ("::1", 0)
+    assert main(["web", "/nonexistent/capture.jsonl"]) == 2
+    assert "no such capture file: /nonexistent/capture.jsonl" in capsys.readouterr().err
