@@ -32,6 +32,9 @@ from msproxy.web.store import WebStore
 logger = logging.getLogger(__name__)
 
 DEFAULT_WEB = ("127.0.0.1", 0)
+CHILD_NICENESS = 10
+"""How much lower ``run --web``'s web view runs than the proxy (``nice``): on a busy
+machine the proxy gets the CPU first, and the page lags behind instead."""
 
 
 def web_address_arg(text: str) -> tuple[str, int]:
@@ -60,8 +63,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--no-redact", action="store_true", help="show secrets a capture holds (hashes, tickets)"
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
-    # msproxy run --web starts msproxy web as its child: it stops when its stdin closes.
-    parser.add_argument("--stdin-closes", action="store_true", help=argparse.SUPPRESS)
+    # msproxy run --web starts msproxy web as its child: it stops when its stdin closes,
+    # and yields the CPU to the proxy (a lower scheduling priority).
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(run=main)
 
 
@@ -72,10 +76,12 @@ def main(args: argparse.Namespace) -> int:
     missing = [path for path in args.capture if not os.path.isfile(path)]
     if missing:
         return fail("web", f"no such capture file: {', '.join(missing)}")
+    if args.child and hasattr(os, "nice"):
+        os.nice(CHILD_NICENESS)
     store = WebStore(redact=not args.no_redact)
     for path in args.capture:
         store.follow(path)
-    return run_async(partial(run, store, args.listen, stdin_closes=args.stdin_closes))
+    return run_async(partial(run, store, args.listen, stdin_closes=args.child))
 
 
 async def run(
@@ -121,13 +127,13 @@ async def serve_web_process(
     """Run ``msproxy web`` for ``capture`` in a child process until cancelled (it stops
     when this process closes its stdin, or dies); report its URL once it listens.
 
-    A process of its own, so that reading the capture and answering the browser never
-    take the proxy's event loop (nor, on a machine with a core to spare, its CPU).
+    A process of its own, at a lower priority, so that reading the capture and answering
+    the browser never take the proxy's event loop, and on a busy machine give it the CPU.
 
     Raises:
         OSError: the child could not start, or ended before printing its URL.
     """
-    argv = [sys.executable, "-m", "msproxy", "web", os.fspath(capture), "--stdin-closes"]
+    argv = [sys.executable, "-m", "msproxy", "web", os.fspath(capture), "--child"]
     argv += ["--listen", format_address(*address)] + ([] if redact else ["--no-redact"])
     async with trio.open_nursery() as nursery:
         process: trio.Process = await nursery.start(

@@ -29,7 +29,9 @@ def mermaid(capture: Capture, session: WebSession, view: LadderView) -> str:
     heads = columns(capture, session)
     lines = ["sequenceDiagram"]
     for number, column in enumerate(heads):
-        label = " ".join(part for part in (column["name"], column["address"]) if part)
+        # a participant's label takes no entity codes: SB#5 is written "SB 5"
+        name = column["name"].replace("#", " ").strip()
+        label = " ".join(part for part in (name, column["address"]) if part)
         lines.append(f"    participant P{number} as {_mermaid_text(label)}")
     for number in range(len(view.rows)):
         row = row_json(capture, session, view, number)

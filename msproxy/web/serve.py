@@ -45,6 +45,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def warn_if_exposed(host: str) -> None:
+    """Log a warning when ``host`` is not a loopback address."""
+    if not is_loopback(host):
+        logger.warning(
+            "the web view listens on %s, not a loopback address: anyone who can reach it "
+            "and has the URL's token sees the captured traffic",
+            host,
+        )
+
+
 async def serve_web(
     store: WebStore,
     address: tuple[str, int],
@@ -60,12 +70,7 @@ async def serve_web(
     """
     token = token if token is not None else new_token()
     host, port = address
-    if not is_loopback(host):
-        logger.warning(
-            "the web view listens on %s, not a loopback address: anyone who can reach it "
-            "and has the URL's token sees the captured traffic",
-            host,
-        )
+    warn_if_exposed(host)
     config = Config()
     config.errorlog = logging.getLogger("msproxy.web.http")
     config.accesslog = None

@@ -19,7 +19,7 @@ from msproxy.__main__ import main
 from msproxy.cli.web import web_address_arg
 from msproxy.web.app import MAX_ROWS
 from msproxy.web.guard import host_allowed
-from msproxy.web.serve import WebListening, is_loopback, serve_web
+from msproxy.web.serve import WebListening, is_loopback, serve_web, warn_if_exposed
 from msproxy.web.store import WebStore
 
 SAMPLES = Path(__file__).parents[2] / "captures" / "samples"
@@ -188,3 +188,12 @@ def test_the_web_address_takes_a_host_alone(capsys: pytest.CaptureFixture[str]) 
     assert web_address_arg("[::1]") == ("::1", 0)
     assert main(["web", "/nonexistent/capture.jsonl"]) == 2
     assert "no such capture file: /nonexistent/capture.jsonl" in capsys.readouterr().err
+
+
+def test_another_address_than_loopback_gets_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    warn_if_exposed("127.0.0.1")
+    assert not caplog.records
+    warn_if_exposed("0.0.0.0")
+    [record] = caplog.records
+    assert record.levelname == "WARNING"
+    assert "0.0.0.0, not a loopback address" in record.getMessage()

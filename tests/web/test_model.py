@@ -127,7 +127,7 @@ def test_exports(store: WebStore) -> None:
     view = store.view(capture, session, "", frozenset())
     text = mermaid(capture, session, view)
     assert text.startswith("sequenceDiagram\n    participant P0 as client 127.0.0.1:50001\n")
-    assert "    participant P3 as SB#35;3 127.0.0.1:1865\n" in text
+    assert "    participant P3 as SB 3 127.0.0.1:1865\n" in text
     assert "    P0->>P3: MSG 4 N  \u00abHello Bob, caf\u00e9?\u00bb\n" in text
     assert "    P3-xP0: 217 3\n" in text
     picture = ET.fromstring(svg(capture, session, view))
