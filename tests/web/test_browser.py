@@ -130,17 +130,21 @@ HEADS = (
 CHOOSE = """const row = [...document.querySelectorAll('#session-rows tr')]
     .find((tr) => tr.textContent.includes(arguments[0]));
 if (row) row.click();
-return Boolean(row);"""
+return row ? row.cells[0].textContent.split(" ")[0] : null;"""
 SCROLL = """document.getElementById('ladder-scroll').scrollTop = arguments[0] * 24;"""
 CLICK = """const row = document.querySelector(`#ladder-rows g.row[data-n="${arguments[0]}"]`);
 row.dispatchEvent(new MouseEvent('click', {bubbles: true}));"""
 
 
 def _alice_session(driver: Any) -> None:
-    """Choose alice's session; wait for its ladder to have a switchboard column."""
-    WebDriverWait(driver, WAIT).until(lambda d: d.execute_script(CHOOSE, "alice@example.com"))
+    """Choose alice's session; wait for its ladder (its first connection's column, and a
+    switchboard's)."""
+    name = WebDriverWait(driver, WAIT).until(lambda d: d.execute_script(CHOOSE, "alice@"))
     WebDriverWait(driver, WAIT).until(
-        lambda d: any(head.startswith("SB#") for head in d.execute_script(HEADS))
+        lambda d: (
+            (heads := d.execute_script(HEADS))[1:2] == [name]
+            and any(head.startswith("SB#") for head in heads)
+        )
     )
 
 
@@ -178,7 +182,9 @@ def test_the_page_shows_the_session_its_sb_column_and_the_msg(live: Live, tmp_pa
 def test_the_detail_pane_shows_the_payload(live: Live) -> None:
     driver = live.driver
     _alice_session(driver)
-    hello = next(n for n, verb, text in _rows(driver) if verb == "MSG" and "Hello Bob" in text)
+    hello = WebDriverWait(driver, WAIT).until(
+        lambda d: next((n for n, verb, text in _rows(d) if verb == "MSG" and "Hello" in text), None)
+    )
     driver.execute_script(CLICK, hello)
     WebDriverWait(driver, WAIT).until(
         lambda d: (
@@ -194,7 +200,7 @@ def test_the_detail_pane_shows_the_payload(live: Live) -> None:
 def test_the_filter_narrows_the_arrows(live: Live) -> None:
     driver = live.driver
     _alice_session(driver)
-    before = _rows(driver)
+    before = WebDriverWait(driver, WAIT).until(lambda d: _rows(d))
     box = driver.find_element(By.ID, "filter")
     box.clear()
     box.send_keys("cmd:MSG", Keys.ENTER)
