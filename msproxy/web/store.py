@@ -105,8 +105,10 @@ class WebStore:
         return followed.index.update()
 
     def poll(self) -> set[str]:
-        """Read what each followed file got since the last poll; tell the browsers."""
+        """Read what each followed file got since the last poll; tell the browsers (of a
+        file that stopped being readable too). The sessions that changed."""
         changed: set[str] = set()
+        troubled = False
         for followed in self.captures:
             if followed.follower is None or followed.problem is not None:
                 continue
@@ -115,10 +117,11 @@ class WebStore:
             except (OSError, CaptureFormatError) as exc:
                 followed.problem = str(exc)
                 logger.warning("web view: %s: %s", followed.capture.source, exc)
+                troubled = True
                 continue
             if records:
                 changed |= self.add_records(followed, records)
-        if changed:
+        if changed or troubled:
             self.publish({"type": "update", "sessions": sorted(changed)})
         return changed
 

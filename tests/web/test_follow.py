@@ -60,12 +60,14 @@ def test_a_line_that_is_not_a_record_is_an_error(tmp_path: Path) -> None:
         CaptureFollower(path).read()
 
 
-def test_the_store_stops_following_a_broken_file_and_says_why(tmp_path: Path) -> None:
+async def test_the_store_stops_following_a_broken_file_and_says_why(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_bytes(HEADER + b"[1]\n")
     store = WebStore()
     followed = store.follow(path)
+    subscriber = store.subscribe()
     assert store.poll() == set()
+    assert await subscriber.get() == [{"type": "update", "sessions": []}]
     assert followed.problem is not None
     assert "not a JSON object" in followed.problem
 

@@ -18,6 +18,12 @@ function fmt(seconds) {
   return seconds === null || seconds === undefined ? "-" : seconds.toFixed(3);
 }
 
+async function loadProblems() {
+  const info = await getJSON("/api/info");
+  const problems = info.captures.filter((c) => c.problem).map((c) => c.problem);
+  $("problems").textContent = problems.join("; ");
+}
+
 async function loadSessions() {
   const body = await getJSON("/api/sessions");
   state.sessions = body.sessions;
@@ -150,6 +156,7 @@ const changed = new Set();
 function onMessage(message) {
   if (message.type === "reset") {
     loadSessions().then(() => state.key !== null && showLadder());
+    loadProblems();
     return;
   }
   for (const key of message.sessions) changed.add(key);
@@ -158,7 +165,7 @@ function onMessage(message) {
     const keys = new Set(changed);
     changed.clear();
     try {
-      await loadSessions();
+      await Promise.all([loadSessions(), loadProblems()]);
       if (state.key !== null && keys.has(state.key)) await ladder.refresh(true);
     } finally {
       pending = null;
@@ -174,5 +181,6 @@ $("filter").addEventListener("keydown", (event) => {
 });
 
 updateExports();
+loadProblems();
 openUpdates(onMessage, (text) => { $("status").textContent = text; });
 loadSessions();
