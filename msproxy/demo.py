@@ -22,7 +22,8 @@ from msmgr.client import Conversation, open_session, parse_message
 from msmgr.codec import Command
 from msmgr.server import DEMO_USERS, ServerConfig, serve_reference
 from msproxy.proxy.config import ProxyConfig
-from msproxy.proxy.server import serve_proxy
+from msproxy.proxy.loss import CaptureLoss
+from msproxy.proxy.server import ProxyListening, serve_proxy
 
 logger = logging.getLogger(__name__)
 
@@ -32,11 +33,13 @@ BOB = "bob@example.com"
 
 @dataclass(frozen=True, slots=True)
 class DemoResult:
-    """What the demo did: the capture it wrote and the messages each side received."""
+    """What the demo did: the capture it wrote and the messages each side received
+    (``loss``: what the capture lost when a write to it failed)."""
 
     capture: Path
     alice_received: list[str]
     bob_received: list[str]
+    loss: CaptureLoss | None = None
 
 
 async def run_demo(
@@ -69,7 +72,7 @@ async def run_demo(
             server = await nursery.start(serve_reference, ServerConfig(accelerate=codec_accelerate))
             ds = f"{server.ds[0]}:{server.ds[1]}"
             say(f"reference server: dispatch {ds}, nexus {server.nexus_url}")
-            proxy = await nursery.start(
+            proxy: ProxyListening = await nursery.start(
                 serve_proxy,
                 ProxyConfig(
                     upstream=server.ds,
@@ -89,7 +92,7 @@ async def run_demo(
                 accelerate=codec_accelerate,
             )
             nursery.cancel_scope.cancel()
-    return DemoResult(capture, alice_received, bob_received)
+    return DemoResult(capture, alice_received, bob_received, proxy.loss)
 
 
 async def converse(

@@ -169,6 +169,8 @@ def start_msproxy_run(
     argv += ["--upstream", f"127.0.0.1:{upstream}", "--capture", str(capture)]
     argv += ["--capture-version", str(version)]
     argv += ["--web", "127.0.0.1:0"] if web else []
+    if "--max-per-address" in (tree.root / "msproxy" / "cli" / "run.py").read_text():
+        argv += ["--max-connections", "0", "--max-per-address", "0"]  # the idle phase's 2,000
     proc = Process(stack, argv, interrupt=True, cwd=tree.root, env=tree.env)
     line = proc.readline()
     match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
