@@ -18,7 +18,7 @@ import subprocess
 import sys
 from functools import partial
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import trio
 
@@ -26,8 +26,10 @@ from msmgr.cli.entry import listen_address_arg, run_async
 from msmgr.codec.address import format_address
 from msmgr.logsetup import configure_logging
 from msproxy.inspect.clitools import fail
-from msproxy.web.serve import WebListening, serve_web
-from msproxy.web.store import WebStore
+
+if TYPE_CHECKING:  # imported when serving: every msproxy command imports this module
+    from msproxy.web.serve import WebListening
+    from msproxy.web.store import WebStore
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +80,8 @@ def main(args: argparse.Namespace) -> int:
         return fail("web", f"no such capture file: {', '.join(missing)}")
     if args.child and hasattr(os, "nice"):
         os.nice(CHILD_NICENESS)
+    from msproxy.web.store import WebStore  # (lazily: see the imports)
+
     store = WebStore(redact=not args.no_redact)
     for path in args.capture:
         store.follow(path)
@@ -94,6 +98,8 @@ async def run(
 ) -> int:
     """Serve ``store``'s page on ``address`` until a signal (or cancelled, or with
     ``stdin_closes`` until standard input ends); print its URL."""
+    from msproxy.web.serve import serve_web  # (lazily: see the imports)
+
     out = out if out is not None else sys.stdout
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
