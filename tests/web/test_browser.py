@@ -37,6 +37,8 @@ from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 WAIT = 15.0
+LONG = 20_000
+"""Commands of the long session (whose ladder must not be drawn whole)."""
 
 
 @dataclass
@@ -209,6 +211,39 @@ def test_the_filter_narrows_the_arrows(live: Live) -> None:
     assert 0 < len(after) < len(before)
     box.clear()
     box.send_keys(Keys.ENTER)
+
+
+def test_a_long_session_keeps_only_the_rows_in_view(live: Live, tmp_path: Path) -> None:
+    head = b'{"type":"header","format":"msnp-capture","version":1,"started":1000.0,"tool":"t"}\n'
+    opened = (
+        b'{"type":"open","t":1000.0,"conn":1,"role":"NS","client":"127.0.0.1:5",'
+        b'"upstream":"127.0.0.1:6","parent":null,"via":null}\n'
+    )
+    ping = b'{"type":"cmd","t":1000.5,"conn":1,"dir":"c2s","cmd":"SYN","trid":%d,"args":["0"]}\n'
+    path = tmp_path / "long.jsonl"
+    path.write_bytes(head + opened + b"".join(ping % n for n in range(LONG)))
+    web = subprocess.Popen(
+        [sys.executable, "-m", "msproxy", "web", str(path)], stdout=subprocess.PIPE, text=True
+    )
+    driver = live.driver
+    try:
+        assert web.stdout is not None
+        [found] = _read_lines(web.stdout, re.compile(r"open (\S+)"), 1)
+        driver.get(found.group(1))
+        WebDriverWait(driver, WAIT).until(lambda d: len(_rows(d)) > 10)
+        drawn = len(_rows(driver))
+        assert drawn < 100  # the rows in view and a margin, not 20,001
+        driver.execute_script(SCROLL, LONG)
+        WebDriverWait(driver, WAIT).until(
+            lambda d: any(text.startswith(f"SYN {LONG - 1} ") for _, _, text in _rows(d))
+        )
+        assert len(_rows(driver)) < 100
+    finally:
+        web.terminate()
+        web.wait(10)
+        if web.stdout is not None:
+            web.stdout.close()
+        driver.get(live.url)
 
 
 def test_a_wrong_token_gets_403(live: Live) -> None:
