@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 64
 """Messages waiting for one browser at most; one more and it gets a reset."""
-VIEWS_KEPT = 16
+VIEWS_KEPT = 4
 """Ladder views (a session under a filter, with folds opened) kept built."""
 POLL_INTERVAL = 0.25
 """Seconds between two looks at a followed capture file."""
