@@ -53,7 +53,8 @@ async function choose(key) {
   await showLadder();
 }
 
-async function showLadder() {
+async function showLadder(keepDetail = false) {
+  if (!keepDetail) $("detail").replaceChildren(hint("Choose a row."));
   try {
     await ladder.show(state.key, params());
     $("filter-error").textContent = "";
@@ -73,6 +74,13 @@ function updateExports() {
     link.removeAttribute("aria-disabled");
     link.href = url(`/api/sessions/${state.key}/export.${kind}`, params());
   }
+}
+
+function hint(text) {
+  const node = document.createElement("p");
+  node.className = "hint";
+  node.textContent = text;
+  return node;
 }
 
 function pre(text) {
@@ -98,10 +106,13 @@ function folded(title, child) {
 async function showDetail(row) {
   if (row.kind === "fold") {
     state.open.add(row.first);
-    await showLadder();
+    await showLadder(true);
+    ladder.selected = row.n;
+    ladder.draw();
   }
   const pane = $("detail");
   const body = await getJSON(`/api/sessions/${state.key}/detail`, { ...params(), n: row.n });
+  row = body.row; // as it is now (an opened fold's first row is another row)
   const parts = [];
   const h = document.createElement("h2");
   h.textContent = `#${row.n} ${row.text}`;

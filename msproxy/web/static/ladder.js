@@ -3,6 +3,7 @@
 import { getJSON } from "./api.js";
 
 export const ROW_HEIGHT = 24;
+const TOP_GAP = 6; // pixels above the first row
 const PAGE = 200; // rows per request
 const KEPT_PAGES = 20; // pages kept in memory at most
 const SVG = "http://www.w3.org/2000/svg";
@@ -38,7 +39,7 @@ export class Ladder {
 
   async show(key, params) {
     const info = await getJSON(`/api/sessions/${key}`, params);
-    if (key !== this.key) this.selected = null;
+    this.selected = null; // another session, filter or fold: other row numbers
     this.key = key;
     this.params = params;
     this.pages.clear();
@@ -50,7 +51,7 @@ export class Ladder {
   setInfo(info) {
     this.total = info.total;
     this.columns = info.columns;
-    this.spacer.style.height = `${this.total * ROW_HEIGHT + ROW_HEIGHT}px`;
+    this.spacer.style.height = `${this.total * ROW_HEIGHT + ROW_HEIGHT + TOP_GAP}px`;
     const width = this.columnWidth();
     this.head.replaceChildren(...this.columns.map((column) => {
       const cell = document.createElement("div");
@@ -104,7 +105,7 @@ export class Ladder {
     const svg = this.svg;
     svg.setAttribute("width", width);
     svg.setAttribute("height", height);
-    svg.style.top = `${first * ROW_HEIGHT}px`;
+    svg.style.top = `${first * ROW_HEIGHT + TOP_GAP}px`;
     const pair = this.selected !== null ? this.selectedPair : null;
     const parts = [marker()];
     this.columns.forEach((_, column) => {
