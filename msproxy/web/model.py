@@ -127,7 +127,6 @@ class Row:
     last: int
     kind: str
     count: int = 1
-    presence: bool = False
     run: int | None = None  # an opened fold's rows: the first record of the run
     rewrite: int | None = None
     pair: int | None = None
@@ -158,20 +157,20 @@ class LadderView:
         for index in items[self._done :]:
             record = records[index]
             if self.keep is None or self.keep(record):
-                self._add(index, record)
+                self._add(index, record, records)
         self._done = len(items)
 
-    def _add(self, index: int, record: Record) -> None:
+    def _add(self, index: int, record: Record, records: Sequence[Record]) -> None:
         kind: str = record["type"]
         rows = self.rows
         if kind == "cmd" and record.get("cmd") in PRESENCE_VERBS:
             self._add_presence(index)
             return
         self._run = None
-        if kind == "rewrite" and rows and rows[-1].kind == "cmd":
-            last = rows[-1]
-            if last.rewrite is None and last.first == last.last:
-                last.rewrite = index
+        if kind == "rewrite" and rows and rows[-1].kind == "cmd" and rows[-1].rewrite is None:
+            redirect = records[rows[-1].first]  # the redirect just before it, if shown
+            if (redirect["conn"], redirect.get("cmd")) == (record["conn"], record.get("cmd")):
+                rows[-1].rewrite = index
                 return
         rows.append(Row(index, index, kind))
         if kind == "cmd":
@@ -189,7 +188,7 @@ class LadderView:
             last.members.append(index)
             return
         run = self._run if self._run in self.opened else None
-        rows.append(Row(index, index, "cmd", presence=True, run=run))
+        rows.append(Row(index, index, "cmd", run=run))
 
     def _link(self, record: Record, row: int) -> None:
         trid = record.get("trid")

@@ -153,3 +153,14 @@ def test_detail_shows_mime_headers_xml_indented_and_hex() -> None:
         7,
     )
     assert (detail["index"], detail["line"], detail["bytes"]) == (7, "OUT\\r\\n", "OUT\\r\\n")
+
+
+def test_a_rewrite_whose_redirect_is_filtered_out_is_a_row_of_its_own(store: WebStore) -> None:
+    shown = rows(store, "dir:s2c grep:40002|SYN")  # the rewrites' text has the new address
+    assert [(row["verb"], row["kind"]) for row in shown] == [
+        ("SYN", "cmd"),
+        ("XFR", "rewrite"),
+        ("RNG", "rewrite"),
+    ]
+    assert "rewrite" not in shown[0]
+    assert shown[1]["text"] == "rewrite XFR 127.0.0.1:1865 -> 127.0.0.1:40002"
