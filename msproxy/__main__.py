@@ -19,6 +19,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "convert",
     "import_",
     "export",
+    "web",
 )
 
 PROGRAM = Program(
