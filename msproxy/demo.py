@@ -67,8 +67,6 @@ async def run_demo(
     Raises:
         trio.TooSlowError: the demo did not finish in ``time_limit``.
     """
-    alice_received: list[str] = []
-    bob_received: list[str] = []
     with trio.fail_after(time_limit):
         async with trio.open_nursery() as nursery:
             server = await nursery.start(serve_reference, ServerConfig(accelerate=codec_accelerate))
@@ -85,16 +83,35 @@ async def run_demo(
                 ),
             )
             say(f"msproxy: listening on {proxy.url}, capturing to {capture}")
-            options: dict[str, Any] = {
-                "server": proxy.url,
-                "nexus_url": server.nexus_url,
-                "accelerate": codec_accelerate,
-            }
-            await _converse(
-                options, alice_protocol, bob_protocol, alice_received, bob_received, say
+            alice_received, bob_received = await converse(
+                proxy.url,
+                server.nexus_url,
+                alice_protocol=alice_protocol,
+                bob_protocol=bob_protocol,
+                say=say,
+                accelerate=codec_accelerate,
             )
             nursery.cancel_scope.cancel()
     return DemoResult(capture, alice_received, bob_received, proxy.loss)
+
+
+async def converse(
+    server: str,
+    nexus_url: str,
+    *,
+    alice_protocol: str = "MSNP8",
+    bob_protocol: str = "MSNP7",
+    say: Callable[[str], None] = lambda text: None,
+    accelerate: bool | None = None,
+) -> tuple[list[str], list[str]]:
+    """The demo's conversation, its clients connecting to ``server`` (``host:port``: a
+    proxy in front of the reference server whose Passport nexus is ``nexus_url``); the
+    messages alice and bob received."""
+    options: dict[str, Any] = {"server": server, "nexus_url": nexus_url, "accelerate": accelerate}
+    alice_received: list[str] = []
+    bob_received: list[str] = []
+    await _converse(options, alice_protocol, bob_protocol, alice_received, bob_received, say)
+    return alice_received, bob_received
 
 
 async def _converse(

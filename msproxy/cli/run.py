@@ -61,6 +61,8 @@ from msproxy.proxy.config import CONNECT_TIMEOUT, FIRST_COMMAND_TIMEOUT, ProxyCo
 from msproxy.proxy.loss import CAPTURE_INCOMPLETE
 from msproxy.proxy.server import ProxyListening, UpstreamLoopError, serve_proxy
 
+from .web import DEFAULT_WEB, serve_web_process, web_address_arg
+
 logger = logging.getLogger(__name__)
 EXPECTED = (OSError, UpstreamLoopError)  # startup failures told in one line
 RESERVED_DESCRIPTORS = 128
@@ -118,6 +120,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--no-redact",
         action="store_true",
         help="keep passwords' hashes, tickets and MSPAuth in the capture",
+    )
+    parser.add_argument(
+        "--web",
+        type=web_address_arg,
+        nargs="?",
+        const=DEFAULT_WEB,
+        metavar="HOST:PORT",
+        help="also serve the live web view (default 127.0.0.1 and a free port; the URL, "
+        "with its token, is printed at start)",
     )
     limits = parser.add_argument_group("limits and timeouts")
     limits.add_argument(
@@ -241,7 +252,13 @@ def main(args: argparse.Namespace) -> int:
     default_names = args.capture is None
     try:
         return run_async(
-            partial(run, config, embedded=args.upstream is None, default_names=default_names),
+            partial(
+                run,
+                config,
+                embedded=args.upstream is None,
+                default_names=default_names,
+                web=args.web,
+            ),
             expected=EXPECTED,
         )
     except CommandFailed as failed:  # the upstream is the proxy itself: a usage error
@@ -255,6 +272,7 @@ async def run(
     *,
     embedded: bool = False,
     default_names: bool = False,
+    web: tuple[str, int] | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
     task_status: trio.TaskStatus[ProxyListening] = trio.TASK_STATUS_IGNORED,
@@ -263,9 +281,11 @@ async def run(
 
     Prints one line saying where it listens and captures. With ``default_names`` the
     capture's name came from ``default_capture`` and is replaced if it gets taken before
-    the file is created. Cancel it (or send SIGINT or SIGTERM) to stop: connections are
-    closed and their close records written. Returns 0, or ``CAPTURE_INCOMPLETE`` when a
-    capture write failed (said on ``err``, naming the file and the records lost).
+    the file is created. With ``web``, the web view of the capture is served there too,
+    by a child process (its URL printed). Cancel it (or send SIGINT or SIGTERM) to stop:
+    connections are closed and their close records written. Returns 0, or
+    ``CAPTURE_INCOMPLETE`` when a capture write failed (said on ``err``, naming the file
+    and the records lost).
     """
     out = out if out is not None else sys.stdout
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -291,6 +311,11 @@ async def run(
                 file=out,
                 flush=True,
             )
+            if web is not None and listening.capture is not None:
+                url: str = await nursery.start(
+                    partial(serve_web_process, listening.capture, web, redact=config.redact)
+                )
+                print(f"msproxy web view: open {url}", file=out, flush=True)
             task_status.started(listening)
             async for _ in signals:
                 break

@@ -81,6 +81,48 @@ class Capture:
             groups.setdefault(connection.role, []).append(connection)
         return groups
 
+    def append(self, record: Record, number: int | None = None) -> None:
+        """Add the next record (line ``number`` of the file, for errors), updating the
+        connections: what ``make_capture`` does for each record, and a follower for
+        each record written since.
+
+        Raises:
+            CaptureFormatError: a record without an integer ``conn``, or a ``t`` too
+                large for a float.
+        """
+        number = len(self.records) + 2 if number is None else number
+        where = f"{self.source}: record {number} ({record.get('type')!r})"
+        conn = record.get("conn")
+        if not isinstance(conn, int) or isinstance(conn, bool):
+            raise CaptureFormatError(f"{where} has no integer 'conn'")
+        _check_time(record, "t", where)
+        self.records.append(record)
+        t = record.get("t")
+        known = self.connections.get(conn)
+        if record.get("type") == "open" and known is None:
+            role = record.get("role")
+            role = role if isinstance(role, str) else None
+            known = self.connections[conn] = CaptureConnection(
+                conn,
+                connection_name(role, conn),
+                role=role,
+                client=_str_or_none(record.get("client")),
+                upstream=_str_or_none(record.get("upstream")),
+                parent=record.get("parent") if isinstance(record.get("parent"), int) else None,
+                via=_str_or_none(record.get("via")),
+                opened=float(t) if isinstance(t, int | float) else None,
+            )
+        elif known is None:
+            known = self.connections[conn] = CaptureConnection(conn, f"#{conn}")
+        if isinstance(t, int | float):
+            known.last_seen = float(t)
+        if record.get("type") == "close":
+            known.closed = float(t) if isinstance(t, int | float) else None
+            by = _str_or_none(record.get("by"))
+            # Captures from before the format was fixed said "upstream" for the server.
+            known.closed_by = "server" if by == "upstream" else by
+            known.close_reason = _str_or_none(record.get("reason"))
+
 
 def load_capture(path: str | os.PathLike[str]) -> Capture:
     """Read the capture at ``path`` into memory.
@@ -105,42 +147,10 @@ def make_capture(records: Iterable[Record], *, source: str = "<records>") -> Cap
         raise CaptureFormatError(f"{source}: empty capture (no header)")
     check_header(header)
     _check_time(header, "started", f"{source}: the header")
-    body: list[Record] = []
-    connections: dict[int, CaptureConnection] = {}
+    capture = Capture(header, [], {}, source)
     for number, record in enumerate(iterator, start=2):
-        conn = record.get("conn")
-        if not isinstance(conn, int) or isinstance(conn, bool):
-            raise CaptureFormatError(
-                f"{source}: record {number} ({record.get('type')!r}) has no integer 'conn'"
-            )
-        _check_time(record, "t", f"{source}: record {number} ({record.get('type')!r})")
-        body.append(record)
-        t = record.get("t")
-        known = connections.get(conn)
-        if record.get("type") == "open" and known is None:
-            role = record.get("role")
-            role = role if isinstance(role, str) else None
-            known = connections[conn] = CaptureConnection(
-                conn,
-                connection_name(role, conn),
-                role=role,
-                client=_str_or_none(record.get("client")),
-                upstream=_str_or_none(record.get("upstream")),
-                parent=record.get("parent") if isinstance(record.get("parent"), int) else None,
-                via=_str_or_none(record.get("via")),
-                opened=float(t) if isinstance(t, int | float) else None,
-            )
-        elif known is None:
-            known = connections[conn] = CaptureConnection(conn, f"#{conn}")
-        if isinstance(t, int | float):
-            known.last_seen = float(t)
-        if record.get("type") == "close":
-            known.closed = float(t) if isinstance(t, int | float) else None
-            by = _str_or_none(record.get("by"))
-            # Captures from before the format was fixed said "upstream" for the server.
-            known.closed_by = "server" if by == "upstream" else by
-            known.close_reason = _str_or_none(record.get("reason"))
-    return Capture(header, body, connections, source)
+        capture.append(record, number)
+    return capture
 
 
 def _check_time(record: Record, key: str, where: str) -> None:
