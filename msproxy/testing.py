@@ -9,13 +9,12 @@ taken from ``msnp_proxy.records()``.
 
 from __future__ import annotations
 
-import inspect
 import os
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable
 
-from msproxy.capture import Record, header_record, read_capture
+from msproxy.capture import Record
 from msproxy.inspect import DEFAULT_IGNORE, ConnectionDiff, diff_captures, format_diff
+from msproxy.inspect.diff import DEFAULT_REORDER_WINDOW
 
 Session = str | os.PathLike[str] | Iterable[Record]
 """A capture file, or capture records (a header first, or any subset of a capture)."""
@@ -29,6 +28,7 @@ def assert_same_session(
     *,
     ignore: Iterable[str] = DEFAULT_IGNORE,
     ignore_cmd: Iterable[str] = (),
+    reorder_window: int = DEFAULT_REORDER_WINDOW,
     roles: Iterable[str] | None = None,
     context: int = 3,
 ) -> None:
@@ -39,6 +39,8 @@ def assert_same_session(
         ignore: the normalisation rules (``msproxy.inspect.IGNORE_RULES``); default all.
         ignore_cmd: verbs left out of the comparison on both sides (``CHL``, ``QRY``,
             ``PNG``, ``QNG``: commands whose timing varies between runs).
+        reorder_window: how many commands a server command that answers no pending
+            request may move without counting as a difference (``--reorder-window``).
         roles: compare only connections of these roles (``["NS", "SB"]``).
         context: lines of context around each difference.
 
@@ -47,7 +49,15 @@ def assert_same_session(
         ValueError: an unknown role.
         CaptureFormatError: a file or record that is not a capture's.
     """
-    diffs = session_diff(a, b, ignore=ignore, ignore_cmd=ignore_cmd, roles=roles, context=context)
+    diffs = session_diff(
+        a,
+        b,
+        ignore=ignore,
+        ignore_cmd=ignore_cmd,
+        reorder_window=reorder_window,
+        roles=roles,
+        context=context,
+    )
     if diffs:
         text = format_diff(diffs, _label(a, "a"), _label(b, "b"))
         raise AssertionError(f"the sessions differ (as msproxy diff shows them):\n{text}")
@@ -59,51 +69,25 @@ def session_diff(
     *,
     ignore: Iterable[str] = DEFAULT_IGNORE,
     ignore_cmd: Iterable[str] = (),
+    reorder_window: int = DEFAULT_REORDER_WINDOW,
     roles: Iterable[str] | None = None,
     context: int = 3,
 ) -> list[ConnectionDiff]:
     """The differences ``assert_same_session`` fails on (an empty list: the same)."""
-    verbs = frozenset(verb.upper() for verb in ignore_cmd)
-    options: dict[str, Any] = {"roles": roles, "context": context}
-    return _diff(_records(a), _records(b), frozenset(ignore), verbs, options)
+    return diff_captures(
+        _source(a),
+        _source(b),
+        ignore,
+        roles=roles,
+        context=context,
+        ignore_cmd=ignore_cmd,
+        reorder_window=reorder_window,
+    )
 
 
-def _diff(
-    a: list[Record],
-    b: list[Record],
-    ignore: frozenset[str],
-    ignore_cmd: frozenset[str],
-    options: dict[str, Any],
-) -> list[ConnectionDiff]:
-    """``diff_captures`` with ``ignore_cmd``: passed on when the diff engine takes the
-    keyword, else done here by leaving those commands out of both sides."""
-    if ignore_cmd and "ignore_cmd" in inspect.signature(diff_captures).parameters:
-        options = {**options, "ignore_cmd": ignore_cmd}
-    elif ignore_cmd:
-        a, b = _without(a, ignore_cmd), _without(b, ignore_cmd)
-    return diff_captures(a, b, ignore, **options)
-
-
-def _without(records: list[Record], verbs: frozenset[str]) -> list[Record]:
-    return [r for r in records if r.get("type") != "cmd" or r.get("cmd") not in verbs]
-
-
-def _records(session: Session) -> list[Record]:
-    """The records of a session, a header first (a bare subset of records gets one)."""
-    if isinstance(session, str | os.PathLike):
-        return list(read_capture(session))
-    records = list(session)
-    if not records or records[0].get("type") != "header":
-        records.insert(0, header_record(_first_time(records), "msproxy.testing"))
-    return records
-
-
-def _first_time(records: Sequence[Record]) -> float:
-    for record in records:
-        t = record.get("t")
-        if isinstance(t, int | float) and not isinstance(t, bool):
-            return float(t)
-    return 0.0
+def _source(session: Session) -> str | os.PathLike[str] | list[Record]:
+    """A path as it is (``diff_captures`` reads it); records, taken once into a list."""
+    return session if isinstance(session, str | os.PathLike) else list(session)
 
 
 def _label(session: Session, default: str) -> str:

@@ -57,3 +57,15 @@ def test_ignore_cmd_and_roles_leave_differences_out() -> None:
         assert_same_session(records, other, ignore=["trid"])
     assert_same_session(records, other, ignore=["trid"], ignore_cmd=["chl", "QRY"])
     assert_same_session(records, other, ignore=["trid"], roles=["DS"])
+
+
+def test_a_notification_may_move_within_the_reorder_window() -> None:
+    records = list(read_capture(SAMPLE))
+    other = copy.deepcopy(records)
+    # bob's NLN arrives before alice's PNG instead of after its QNG: moved by two commands
+    i = next(n for n, r in enumerate(other) if r.get("cmd") == "NLN")
+    j = next(n for n, r in enumerate(other) if r.get("cmd") == "PNG")
+    other.insert(j, other.pop(i))
+    assert_same_session(records, other)
+    with pytest.raises(AssertionError, match="NLN AWY bob@example.com"):
+        assert_same_session(records, other, reorder_window=0)
