@@ -67,5 +67,5 @@ def test_a_notification_may_move_within_the_reorder_window() -> None:
     j = next(n for n, r in enumerate(other) if r.get("cmd") == "PNG")
     other.insert(j, other.pop(i))
     assert_same_session(records, other)
-    with pytest.raises(AssertionError, match="NLN AWY bob@example.com"):
+    with pytest.raises(AssertionError, match=r"NLN AWY bob@example\.com"):
         assert_same_session(records, other, reorder_window=0)
