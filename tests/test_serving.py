@@ -22,6 +22,7 @@ from msmgr.server import ServerAddresses, ServerConfig, serve_reference
 from msmgr.serving import ConnectionGate, ConnectionLimits, serve_limited
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening, serve_proxy
+from tests.proxy_process import msproxy_process
 
 VER = b"VER 1 MSNP8 CVR0\r\n"
 
@@ -207,20 +208,7 @@ async def test_real_descriptor_exhaustion_pauses_accepting_then_resumes(tmp_path
             argv = [sys.executable, "-c", CHILD, "run", "-q", "--listen", "127.0.0.1:0"]
             argv += ["--upstream", f"127.0.0.1:{up.socket.getsockname()[1]}"]
             argv += ["--capture", str(tmp_path / "c.jsonl"), "--max-connections", "0"]
-            with errors.open("wb") as err:
-                proc = await trio.lowlevel.open_process(
-                    argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err
-                )
-            try:
-                assert proc.stdout is not None
-                line = b""
-                while not line.endswith(b"\n"):
-                    chunk = await proc.stdout.receive_some(1000)
-                    assert chunk, f"msproxy exited: {errors.read_text()}"
-                    line += chunk
-                match = re.match(rb"msproxy listening on 127\.0\.0\.1:(\d+),", line)
-                assert match, line
-                address = ("127.0.0.1", int(match[1]))
+            async with msproxy_process(argv, errors) as (proc, address):
                 idle = [await trio.open_tcp_stream(*address) for _ in range(80)]
                 await trio.sleep(1.0)  # ten retries' worth
                 for stream in idle:
@@ -230,10 +218,6 @@ async def test_real_descriptor_exhaustion_pauses_accepting_then_resumes(tmp_path
                 await again.aclose()
                 proc.send_signal(2)
                 assert await proc.wait() == 0, errors.read_text()
-            finally:
-                if proc.returncode is None:
-                    proc.kill()
-                    await proc.wait()
             nursery.cancel_scope.cancel()
     text = errors.read_text()
     assert text.count("cannot accept connections: Too many open files") == 1, text

@@ -26,6 +26,7 @@ from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.loss import CAPTURE_INCOMPLETE
 from msproxy.proxy.server import ProxyListening, serve_proxy
 from msproxy.proxy.sink import CaptureSink
+from tests.proxy_process import msproxy_process
 
 
 async def echo(stream: trio.SocketStream) -> None:
@@ -210,20 +211,8 @@ async def test_real_full_disk_is_survived_and_reported_on_exit(
             argv = [sys.executable, "-m", "msproxy", "run", "-q", "--listen", "127.0.0.1:0"]
             argv += ["--upstream", f"127.0.0.1:{up.socket.getsockname()[1]}"]
             argv += ["--capture", str(capture)]
-            with errors.open("wb") as err:
-                proc = await trio.lowlevel.open_process(
-                    argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err
-                )
-            try:
-                assert proc.stdout is not None
-                line = b""
-                while not line.endswith(b"\n"):
-                    chunk = await proc.stdout.receive_some(1000)
-                    assert chunk, f"msproxy exited: {errors.read_text()}"
-                    line += chunk
-                match = re.match(rb"msproxy listening on 127\.0\.0\.1:(\d+),", line)
-                assert match, line
-                client = await trio.open_tcp_stream("127.0.0.1", int(match[1]))
+            async with msproxy_process(argv, errors) as (proc, address):
+                client = await trio.open_tcp_stream(*address)
                 await exchange(client, b"VER 1 MSNP8 CVR0\r\n")
                 await trio.sleep(0.5)  # written (the writer wakes every 0.1 s)
                 for trid in range(2, 402):
@@ -231,10 +220,6 @@ async def test_real_full_disk_is_survived_and_reported_on_exit(
                 proc.send_signal(2)
                 assert await proc.wait() == CAPTURE_INCOMPLETE, errors.read_text()
                 await client.aclose()
-            finally:
-                if proc.returncode is None:
-                    proc.kill()
-                    await proc.wait()
             nursery.cancel_scope.cancel()
     text = errors.read_text()
     assert text.count("capture stopped") == 1, text
