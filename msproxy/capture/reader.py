@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterable, Iterator
 
 from .format import (
     FORMAT_NAME,
@@ -17,6 +18,9 @@ from .format import (
 )
 
 logger = logging.getLogger(__name__)
+
+STDIN = "-"
+"""The path that means standard input."""
 
 
 def read_capture(path: str | os.PathLike[str], *, expand_runs: bool = True) -> Iterator[Record]:
@@ -33,35 +37,50 @@ def read_capture(path: str | os.PathLike[str], *, expand_runs: bool = True) -> I
     a record type its version does not have, a ``run`` that is not the commands it says,
     is an error.
 
+    ``path`` ``-`` is standard input.
+
     Raises:
         CaptureFormatError: the file is not a capture this reader understands.
     """
-    types = RECORD_TYPES_BY_VERSION[1]
+    if os.fspath(path) == STDIN:
+        yield from read_records(sys.stdin.buffer, "<stdin>", expand_runs=expand_runs)
+        return
     with open(path, "rb") as file:
-        previous: bytes | None = None
-        number = 0
-        for line in file:
-            if previous is not None:
-                number += 1
-                record = _parse(previous, number, path, types)
-                if number == 1:
-                    types = RECORD_TYPES_BY_VERSION[record["version"]]
-                yield from _expand(record, number, path, expand_runs)
-            previous = line
-        if previous is None:
-            raise CaptureFormatError(f"{path}: empty file, not a capture")
+        yield from read_records(file, path, expand_runs=expand_runs)
+
+
+def read_records(
+    lines: Iterable[bytes], source: str | os.PathLike[str], *, expand_runs: bool = True
+) -> Iterator[Record]:
+    """``read_capture`` over the lines of a capture read elsewhere (a pipe, a file still
+    being written); ``source`` names it in errors. Lines keep their ``\\n``.
+
+    Raises:
+        CaptureFormatError: the lines are not a capture this reader understands.
+    """
+    path = source
+    types = RECORD_TYPES_BY_VERSION[1]
+    number = 0
+    for line in lines:
         number += 1
-        if previous.endswith(b"\n") or number == 1:
+        if not line.endswith(b"\n") and number > 1:  # the last line, unfinished
             # A lone first line is never "torn": a file whose only line is not JSON is
             # not a capture (a binary file, say), not a capture that lost its header.
-            yield from _expand(_parse(previous, number, path, types), number, path, expand_runs)
+            try:
+                value = _decode(line, number, path)
+            except CaptureFormatError:
+                logger.warning(
+                    "%s: line %d is torn (incomplete last record), skipped", path, number
+                )
+                return
+            yield from _expand(_check(value, number, path, types), number, path, expand_runs)
             return
-        try:
-            value = _decode(previous, number, path)
-        except CaptureFormatError:
-            logger.warning("%s: line %d is torn (incomplete last record), skipped", path, number)
-            return
-        yield from _expand(_check(value, number, path, types), number, path, expand_runs)
+        record = _parse(line, number, path, types)
+        if number == 1:
+            types = RECORD_TYPES_BY_VERSION[record["version"]]
+        yield from _expand(record, number, path, expand_runs)
+    if number == 0:
+        raise CaptureFormatError(f"{path}: empty file, not a capture")
 
 
 def _expand(

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterable, Iterator
 from typing import TextIO
 
-from msproxy.capture import CaptureFormatError
+from msproxy.capture import CaptureFormatError, Record
+from msproxy.capture.reader import STDIN, read_records
 
 from .model import Capture, load_capture
+from .tail import follow_lines, progress_lines, sleeper
 
 EXIT_TROUBLE = 2
 
@@ -29,7 +32,9 @@ def capture_parser(
 ) -> argparse.ArgumentParser:
     """Add sub-command ``name`` (``brief``: its line in --help) with the ``CAPTURE`` argument."""
     parser = subparsers.add_parser(name, help=brief, description=description)
-    parser.add_argument("capture", metavar="CAPTURE", help="a capture file (JSON Lines)")
+    parser.add_argument(
+        "capture", metavar="CAPTURE", help="a capture file (JSON Lines); - for standard input"
+    )
     return parser
 
 
@@ -52,3 +57,31 @@ def use_color(choice: str, stream: TextIO) -> bool:
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
+
+
+def stream_records(
+    path: str,
+    *,
+    follow: bool = False,
+    progress: TextIO | None = None,
+    expand_runs: bool = True,
+) -> Iterator[Record]:
+    """The records of the capture at ``path`` (``-``: standard input), read as they are
+    used: with ``follow``, then those written later, until interrupted; with ``progress``
+    (a terminal), how far the reading is, there.
+
+    Raises (while iterating):
+        OSError: the file cannot be read.
+        CaptureFormatError: it is not a capture.
+    """
+    if path == STDIN:
+        yield from read_records(sys.stdin.buffer, "<stdin>", expand_runs=expand_runs)
+        return
+    with open(path, "rb") as file:
+        lines: Iterable[bytes] = file
+        if follow:
+            lines = follow_lines(file, sleeper())
+        elif progress is not None and progress.isatty():
+            size = os.fstat(file.fileno()).st_size
+            lines = progress_lines(file, size, progress, f"reading {path}")
+        yield from read_records(lines, path, expand_runs=expand_runs)

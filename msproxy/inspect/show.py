@@ -9,10 +9,12 @@ error) and the command line, with a payload summary in brackets::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from msproxy.capture import Record, get_bytes, record_command
+from msproxy.view.names import connection_name
 from msproxy.view.payload import describe, escape, hexdump, payload_lines
 
 from .model import Capture, error_text
@@ -35,6 +37,63 @@ class ShowOptions:
     color: bool = False
 
 
+class Names(Protocol):
+    """What a line needs besides its record: connection names and the capture's start."""
+
+    def relative(self, record: Record) -> float | None: ...
+
+    def name(self, conn: object) -> str: ...
+
+
+@dataclass(slots=True)
+class StreamNames:
+    """``Names`` learnt while reading: the header's start (else the first time seen) and
+    each connection's name from its ``open`` record. Holds one name per connection."""
+
+    started: float | None = None
+    names: dict[int, str] = field(default_factory=dict)
+    width: int = 4
+
+    def see(self, record: Record) -> None:
+        """Learn from ``record`` (call it for every record, the header first)."""
+        kind = record.get("type")
+        t = record.get("started" if kind == "header" else "t")
+        if self.started is None and isinstance(t, int | float):
+            self.started = float(t)
+        conn = record.get("conn")
+        if kind == "open" and isinstance(conn, int) and conn not in self.names:
+            role = record.get("role")
+            name = connection_name(role if isinstance(role, str) else None, conn)
+            self.names[conn] = name
+            self.width = max(self.width, len(name))
+
+    def relative(self, record: Record) -> float | None:
+        t = record.get("t")
+        if not isinstance(t, int | float) or self.started is None:
+            return None
+        return float(t) - self.started
+
+    def name(self, conn: object) -> str:
+        if isinstance(conn, int) and conn in self.names:
+            return self.names[conn]
+        return f"#{conn}"
+
+
+def stream_lines(
+    records: Iterable[Record],
+    keep: Callable[[Record], bool] = lambda record: True,
+    options: ShowOptions = ShowOptions(),
+    names: StreamNames | None = None,
+) -> Iterator[str]:
+    """The printed lines of every record that ``keep`` accepts, as the records come
+    (the header first; nothing is kept but the connections' names)."""
+    names = names if names is not None else StreamNames()
+    for record in records:
+        names.see(record)
+        if record.get("type") != "header" and keep(record):
+            yield from render_record(names, record, options, names.width)
+
+
 def show_lines(
     capture: Capture,
     keep: Callable[[Record], bool] = lambda record: True,
@@ -48,7 +107,7 @@ def show_lines(
 
 
 def render_record(
-    capture: Capture, record: Record, options: ShowOptions = ShowOptions(), width: int = 4
+    capture: Names, record: Record, options: ShowOptions = ShowOptions(), width: int = 4
 ) -> list[str]:
     """The printed lines of one record: a summary line, then any payload/dump lines."""
     rel = capture.relative(record)
@@ -62,7 +121,7 @@ def render_record(
 
 
 def _describe(
-    capture: Capture, record: Record, options: ShowOptions
+    capture: Names, record: Record, options: ShowOptions
 ) -> tuple[str, str, list[str], str]:
     """(marker, text, extra lines, colour key) of one record."""
     kind = record.get("type")

@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from msmgr.codec.command import is_verb
+
 from .names import parse_conn
 from .subject import Sessions, Subject, subject_of
 
@@ -204,8 +206,8 @@ class _Parser:
 def _cmd(parser: _Parser, name: str) -> Check:
     token, verbs = parser.items(name, "verbs (cmd MSG or cmd MSG,NLN)")
     for verb in verbs:
-        if not (verb.isalnum() and len(verb) <= 4):
-            raise parser.error(f"{verb!r} is not an MSNP verb", token)
+        if not is_verb(verb.upper()):
+            raise parser.error(f"{verb!r} is not an MSNP verb (three letters or digits)", token)
     return _Verbs(frozenset(verb.upper() for verb in verbs))
 
 
