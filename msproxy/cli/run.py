@@ -49,6 +49,8 @@ from msproxy.capture.scan import PURE_PYTHON_ENV
 from msproxy.proxy.allocator import tune_malloc
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening, UpstreamLoopError, serve_proxy
+from msproxy.view import filterlang
+from msproxy.view.filterlang import FilterError
 
 EXPECTED = (OSError, UpstreamLoopError)  # startup failures told in one line
 DEFAULT_DEBUG = Debug.COMMAND_SEND | Debug.COMMAND_RECV | Debug.OPEN | Debug.CLOSE
@@ -92,6 +94,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "per command, for tools that only read version 1)",
     )
     parser.add_argument("--debug", type=debug_arg, metavar="FLAGS", help="Net::Msmgr debug flags")
+    parser.add_argument(
+        "--filter",
+        metavar="EXPR",
+        help="which commands and connections the console shows, in the filter language of "
+        "msproxy show ('not cmd PNG,QNG,CHL,QRY'); warnings are always shown and the "
+        "capture stays complete",
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     parser.add_argument("-q", "--quiet", action="count", default=0, help="less logging")
     parser.add_argument(
@@ -156,6 +165,11 @@ def capture_accelerate() -> bool | None:
 def main(args: argparse.Namespace) -> int:
     """Run the proxy until SIGINT/SIGTERM; 0 on a clean stop, 1 when it cannot start
     (2 when the upstream is the proxy itself)."""
+    try:
+        console_filter = filterlang.compile(args.filter) if args.filter is not None else None
+    except FilterError as exc:
+        print(f"msproxy run: error: --filter: {exc}", file=sys.stderr)
+        return 2
     debug: Debug | None = args.debug
     if debug is None:
         debug = Debug.NONE if args.quiet else DEFAULT_DEBUG
@@ -172,6 +186,7 @@ def main(args: argparse.Namespace) -> int:
         public_host=args.public_host,
         redact=not args.no_redact,
         debug=debug,
+        console_filter=console_filter,
         accelerate=capture_accelerate(),
         codec_accelerate=codec_accelerate(),
     )

@@ -14,15 +14,16 @@ import logging
 from msmgr.codec import Command, Unparsed
 from msmgr.debug import NOTIFICATION_VERBS, Debug
 from msproxy.view.console import ARROWS, command_text, hexdump
+from msproxy.view.subject import Subject
 
 from .commands import Log
 from .redact import SECRET_VERBS, Redactor
 from .ways import Way
 
 
-def trace(flag: Debug, name: str, msg: str, *args: object) -> Log:
+def trace(flag: Debug, name: str, msg: str, *args: object, subject: Subject | None = None) -> Log:
     """A DEBUG line under ``flag``; ``msg`` starts with ``%s`` for the connection's name."""
-    return Log(flag=flag, level=logging.DEBUG, msg=msg, args=(name, *args))
+    return Log(flag=flag, level=logging.DEBUG, msg=msg, args=(name, *args), subject=subject)
 
 
 def packet(name: str, way: Way, data: bytes | bytearray) -> Log:
@@ -36,9 +37,17 @@ def packet(name: str, way: Way, data: bytes | bytearray) -> Log:
 
 
 def command(
-    name: str, way: Way, debug: Debug, command: Command, redactor: Redactor | None
+    name: str,
+    way: Way,
+    debug: Debug,
+    command: Command,
+    redactor: Redactor | None,
+    *,
+    conn: int | None = None,
+    role: str | None = None,
 ) -> Log | None:
-    """The console line of ``command``, or None when ``debug`` shows none for it."""
+    """The console line of ``command``, or None when ``debug`` shows none for it; with
+    ``conn`` (and ``role`` when known), the line carries its subject for the filter."""
     flag = way.command_flag
     if not debug & flag:
         if not (debug & Debug.NOTIFICATION and command.verb in NOTIFICATION_VERBS):
@@ -52,6 +61,7 @@ def command(
         level=logging.DEBUG,
         msg="%s %s %s",
         args=(name, ARROWS[way.dir], command_text(shown)),
+        subject=None if conn is None else Subject.of_command(conn, way.dir, shown, role),
     )
 
 

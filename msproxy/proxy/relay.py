@@ -29,6 +29,7 @@ from msmgr.codec import Event as FramerEvent
 from msmgr.codec.redirect import find_redirect, replace_token
 from msmgr.debug import Debug
 from msproxy.capture import records
+from msproxy.view.subject import Subject
 
 from . import logs
 from .commands import (
@@ -163,7 +164,15 @@ class Relay(RelayBase):
                 if record:
                     batch.records.append(self._command_record(way, event, t))
                 if log:
-                    line = logs.command(self.name, way, self._debug, event, self.redactor)
+                    line = logs.command(
+                        self.name,
+                        way,
+                        self._debug,
+                        event,
+                        self.redactor,
+                        conn=self.conn,
+                        role=self.role,
+                    )
                     if line is not None:
                         batch.logs.append(line)
                 if upstream and event.verb in REDIRECT_VERBS:
@@ -230,7 +239,16 @@ class Relay(RelayBase):
                 self._finish("proxy", f"upstream connection failed: {event.error}", t, out)
             return
         via = f" (via {event.via} on #{event.parent})" if event.via else ""
-        self._trace(out, Debug.OPEN, "%s %s connected to %s%s", self.client, event.upstream, via)
+        opened = Subject("open", self.conn, role=event.role, parent=event.parent)
+        self._trace(
+            out,
+            Debug.OPEN,
+            "%s %s connected to %s%s",
+            self.client,
+            event.upstream,
+            via,
+            subject=opened,
+        )
         self._set_state(RelayState.RELAYING, self._relaying)
         self._update_bulk()
         self._process_held(Batch(out), forward=True)
@@ -337,7 +355,13 @@ class Relay(RelayBase):
             self._finish(way.by, event.error, t, out)
             return
         self._eof.add(event.side)
-        self._trace(out, Debug.CLOSE, "%s %s closed its side", event.side.value)
+        self._trace(
+            out,
+            Debug.CLOSE,
+            "%s %s closed its side",
+            event.side.value,
+            subject=Subject("close", self.conn, role=self.role),
+        )
         if len(self._eof) == 2:
             first = self._first_close if self._first_close is not None else t
             self._finish(self.closed_by, "end of stream", first, out, finished=t)
@@ -363,6 +387,13 @@ class Relay(RelayBase):
                 records=[records.close_record(self.conn, by, reason, t, finished=finished)]
             )
         )
-        self._trace(out, Debug.CLOSE, "%s closed by %s: %s", by, reason)
+        self._trace(
+            out,
+            Debug.CLOSE,
+            "%s closed by %s: %s",
+            by,
+            reason,
+            subject=Subject("close", self.conn, role=self.role),
+        )
         out.append(CloseSide(side=Side.CLIENT, half_close=False))
         out.append(CloseSide(side=Side.UPSTREAM, half_close=False))

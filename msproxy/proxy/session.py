@@ -198,7 +198,9 @@ class Session:
             if isinstance(command, WriteRecords):
                 self.proxy.sink.put(command.records)
             elif isinstance(command, Log):
-                self.proxy.logger(command.flag).log(command.level, command.msg, *command.args)
+                shows = self.proxy.config.console_filter
+                if shows is None or command.subject is None or shows(command.subject):
+                    self.proxy.logger(command.flag).log(command.level, command.msg, *command.args)
 
     async def _close(self, side: Side, half: bool) -> None:
         if not half:  # both sides: the session is over

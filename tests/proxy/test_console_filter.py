@@ -1,0 +1,82 @@
+"""``msproxy run --filter``: the console shows what the filter selects, the capture all."""
+
+from __future__ import annotations
+
+import io
+import logging
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from msproxy.__main__ import main
+from msproxy.capture import read_capture
+from msproxy.cli import run as cli_run
+from msproxy.cli.run import DEFAULT_DEBUG, run
+from msproxy.proxy.config import ProxyConfig
+from msproxy.view import filterlang
+
+from .test_cli_run import one_version_exchange
+
+
+async def console_of(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, expression: str | None
+) -> list[str]:
+    """The console lines of one VER exchange through ``msproxy run`` with the filter."""
+    capture = tmp_path / "c.jsonl"
+    config = ProxyConfig(
+        upstream=("", 0),
+        listen=("127.0.0.1", 0),
+        capture=capture,
+        debug=DEFAULT_DEBUG,
+        console_filter=filterlang.compile(expression) if expression is not None else None,
+    )
+    caplog.set_level(logging.DEBUG, logger="msmgr.debug")
+    await one_version_exchange(partial(run, config, embedded=True, out=io.StringIO()))
+    commands = [r["cmd"] for r in read_capture(capture) if r["type"] == "cmd"]
+    assert commands == ["VER", "VER"]  # the capture is complete whatever the filter
+    return [r.getMessage() for r in caplog.records if r.name.startswith("msmgr.debug")]
+
+
+async def test_without_a_filter_every_line_is_shown(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lines = await console_of(tmp_path, caplog, None)
+    assert [line for line in lines if " VER " in line] == [
+        "DS#1 >>> VER 1 MSNP7 CVR0",
+        "DS#1 <<< VER 1 MSNP7",
+    ]
+    assert any("connected to" in line for line in lines)
+    assert any("closed by" in line for line in lines)
+
+
+async def test_filter_selects_console_lines(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert await console_of(tmp_path, caplog, "dir s2c") == ["DS#1 <<< VER 1 MSNP7"]
+
+
+async def test_filter_keeps_connection_lines_it_selects(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lines = await console_of(tmp_path, caplog, "role DS and not cmd VER")
+    assert lines
+    assert not any(" VER " in line for line in lines)
+    assert any("connected to" in line for line in lines)
+
+
+def test_bad_filter_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["run", "--filter", "cmd MSG or", "--capture", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("msproxy run: error: --filter: expected a test")
+    assert not (tmp_path / "c").exists()
+
+
+def test_filter_reaches_the_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    started: list[partial[object]] = []
+    monkeypatch.setattr(cli_run, "run_async", lambda fn, **kwargs: started.append(fn) or 0)
+    monkeypatch.setattr(cli_run, "configure_logging", lambda *args, **kwargs: None)
+    assert main(["run", "--filter", "cmd MSG", "--capture", str(tmp_path / "c")]) == 0
+    config = started[0].args[0]
+    assert isinstance(config.console_filter, filterlang.Filter)
+    assert config.console_filter.text == "cmd MSG"
