@@ -74,7 +74,12 @@ def test_bad_filter_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
 
 def test_filter_reaches_the_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     started: list[partial[object]] = []
-    monkeypatch.setattr(cli_run, "run_async", lambda fn, **kwargs: started.append(fn) or 0)
+
+    def fake_run_async(fn: partial[object], **kwargs: object) -> int:
+        started.append(fn)
+        return 0
+
+    monkeypatch.setattr(cli_run, "run_async", fake_run_async)
     monkeypatch.setattr(cli_run, "configure_logging", lambda *args, **kwargs: None)
     assert main(["run", "--filter", "cmd MSG", "--capture", str(tmp_path / "c")]) == 0
     config = started[0].args[0]
