@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from msproxy.capture import CaptureFormatError, Record, read_capture
 from msproxy.capture.format import check_header
@@ -106,15 +106,36 @@ def make_capture(records: Iterable[Record], *, source: str = "<records>") -> Cap
     check_header(header)
     _check_time(header, "started", f"{source}: the header")
     body: list[Record] = []
-    connections: dict[int, CaptureConnection] = {}
+    book = ConnectionBook(source)
     for number, record in enumerate(iterator, start=2):
+        book.see(record, number)
+        body.append(record)
+    return Capture(header, body, book.connections, source)
+
+
+@dataclass(slots=True)
+class ConnectionBook:
+    """The connections of a capture as its records go by (one entry per connection, never
+    the records): what ``make_capture`` and the streaming tools know of them."""
+
+    source: str = "<records>"
+    connections: dict[int, CaptureConnection] = field(default_factory=dict)
+
+    def see(self, record: Record, number: int) -> None:
+        """Learn from ``record`` (line ``number`` of the capture, for errors).
+
+        Raises:
+            CaptureFormatError: a record without an integer ``conn``, or a time too
+                large for a float.
+        """
+        source = self.source
         conn = record.get("conn")
         if not isinstance(conn, int) or isinstance(conn, bool):
             raise CaptureFormatError(
                 f"{source}: record {number} ({record.get('type')!r}) has no integer 'conn'"
             )
         _check_time(record, "t", f"{source}: record {number} ({record.get('type')!r})")
-        body.append(record)
+        connections = self.connections
         t = record.get("t")
         known = connections.get(conn)
         if record.get("type") == "open" and known is None:
@@ -140,7 +161,6 @@ def make_capture(records: Iterable[Record], *, source: str = "<records>") -> Cap
             # Captures from before the format was fixed said "upstream" for the server.
             known.closed_by = "server" if by == "upstream" else by
             known.close_reason = _str_or_none(record.get("reason"))
-    return Capture(header, body, connections, source)
 
 
 def _check_time(record: Record, key: str, where: str) -> None:
