@@ -15,6 +15,7 @@ import json
 import math
 import statistics
 from array import array
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -75,9 +76,11 @@ class Summary:
     selected_conns: set[int] | None = None
     counts: dict[tuple[int, str], list[int]] = field(default_factory=dict)
     verbs: dict[str, list[int]] = field(default_factory=dict)
-    pending: dict[tuple[int, int], tuple[str, float | None]] = field(default_factory=dict)
+    pending: OrderedDict[tuple[int, int], tuple[str, float | None]] = field(
+        default_factory=OrderedDict
+    )
     samples: dict[str, array[float]] = field(default_factory=dict)
-    requests: dict[tuple[int, int], str] = field(default_factory=dict)
+    requests: OrderedDict[tuple[int, int], str] = field(default_factory=OrderedDict)
     errors: list[list[object]] = field(default_factory=list)
     number: int = 0
 
@@ -231,11 +234,13 @@ class Summary:
         ]
 
 
-def _bounded_put(mapping: dict[tuple[int, int], _V], key: tuple[int, int], value: _V) -> None:
-    mapping.pop(key, None)
+def _bounded_put(
+    mapping: OrderedDict[tuple[int, int], _V], key: tuple[int, int], value: _V
+) -> None:
     mapping[key] = value
+    mapping.move_to_end(key)
     if len(mapping) > MAX_OPEN_REQUESTS:
-        del mapping[next(iter(mapping))]
+        mapping.popitem(last=False)
 
 
 def summarize_records(

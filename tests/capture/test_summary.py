@@ -230,3 +230,20 @@ def test_summary_json_matches_the_tables(capsys: pytest.CaptureFixture[str], cha
 def test_summary_bad_filter(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["summary", str(MD5_CHAT), "--filter", "len >"]) == 2
     assert "msproxy summary: error: --filter: 'len' needs a number" in capsys.readouterr().err
+
+
+def test_unanswered_requests_are_forgotten_oldest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests that never get a reply (MSG N) do not pile up: past the bound the
+    oldest is forgotten, and a reply to it no longer counts as a round trip."""
+    monkeypatch.setattr("msproxy.inspect.summary.MAX_OPEN_REQUESTS", 3)
+    records = [
+        header(),
+        *(
+            command_record(1, "c2s", Command("MSG", n, ("N", "0"), b""), 1000.0 + n)
+            for n in range(1, 6)
+        ),
+    ]
+    records += [command_record(1, "s2c", Command("ACK", n), 1010.0) for n in (1, 2, 5)]
+    summary = summarize_records(records)
+    assert len(summary.pending) == 2  # 3 and 4, still waiting
+    assert summary.latency_table().rows == [["MSG", 1, "5000.0", "5000.0", "5000.0"]]
