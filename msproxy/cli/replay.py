@@ -163,10 +163,11 @@ def run(args: argparse.Namespace) -> int:
     capture = open_capture("replay", args.capture)
     if isinstance(capture, int):
         return capture
-    action = "connect to" if args.as_client else "listen on"
 
     def reason(exc: BaseException) -> str:
-        return f"cannot {action} {host}:{port}: {str(exc) or 'timed out'}"
+        if not args.as_client:  # (the listeners' errors name the address)
+            return f"cannot listen: {exc}"
+        return f"cannot connect to {host}:{port}: {str(exc) or 'timed out'}"
 
     expected = (OSError, trio.TooSlowError)
     play = Play(ignore=ignore, step_timeout=args.timeout, accelerate=codec_accelerate())

@@ -10,6 +10,7 @@ import pytest
 
 from msmgr.__main__ import main as msmgr_main
 from msproxy.__main__ import main as msproxy_main
+from tests.capture.conftest import MD5_CHAT
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def test_proxy_on_a_busy_port(
     argv = ["run", "--listen", f"127.0.0.1:{busy_port}", "--upstream", "127.0.0.1:9"]
     status = msproxy_main([*argv, "--capture", str(tmp_path / "c.jsonl"), "-q"])
     assert status == 1
-    assert "in use" in one_line_error(capsys, "msproxy run: error:")
+    assert f"in use (127.0.0.1:{busy_port})" in one_line_error(capsys, "msproxy run: error:")
 
 
 def test_proxy_capture_that_exists(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -51,7 +52,16 @@ def test_server_on_a_busy_port(busy_port: int, capsys: pytest.CaptureFixture[str
     assert msmgr_main(["serve", "--ds-port", str(busy_port), "-q"]) == 1
     line = one_line_error(capsys, "msmgr serve: error:")
     assert "cannot listen" in line
-    assert "in use" in line
+    assert f"in use (127.0.0.1:{busy_port})" in line
+
+
+def test_replay_on_a_busy_port(busy_port: int, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["replay", str(MD5_CHAT), "--as-server", "--listen", f"127.0.0.1:{busy_port}"]
+    assert msproxy_main(argv) == 2
+    line = one_line_error(capsys, "msproxy replay: error:")
+    assert line.endswith(
+        f"cannot listen: [Errno 98] Address already in use (127.0.0.1:{busy_port})"
+    )
 
 
 def test_demo_capture_that_exists(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
