@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypedDict, TypeVar
@@ -146,8 +147,37 @@ async def _as_client(capture: Capture, host: str, port: int, conn: int, play: Pl
     return await replay_as_client(capture, stream, conn=conn, **play)
 
 
+class Stopped(Exception):
+    """SIGINT or SIGTERM came before the replay finished (its name is the message)."""
+
+
+async def until_signal(work: Callable[[], Awaitable[T]]) -> T:
+    """``await work()``; SIGINT or SIGTERM cancels it (as they stop ``msproxy run``).
+
+    Raises:
+        Stopped: a signal came first.
+    """
+    results: list[T] = []
+    stopped: list[str] = []
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+
+            async def main() -> None:
+                results.append(await work())
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(main)
+            async for signum in signals:
+                stopped.append(signal.Signals(signum).name)
+                nursery.cancel_scope.cancel()
+                break
+    if stopped:
+        raise Stopped(stopped[0])
+    return results[0]
+
+
 def run(args: argparse.Namespace) -> int:
-    """Replay; 0 without differences, 1 with, 2 on trouble."""
+    """Replay; 0 without differences, 1 with, 2 on trouble (a signal before the end too)."""
     try:
         ignore = parse_ignore(args.ignore)
         if args.as_client:
@@ -176,13 +206,15 @@ def run(args: argparse.Namespace) -> int:
         if args.as_server and args.conn is None:
             choose_connection(capture)  # a capture without commands is an error
             session = functools.partial(_session, capture, host, port, play)
-            report = run_async(session, expected=expected, describe=reason)
+            report = run_async(until_signal, session, expected=expected, describe=reason)
         else:
             conn = choose_connection(capture, args.conn)
             runner = _as_client if args.as_client else _as_server
             one = functools.partial(runner, capture, host, port, conn, play)
-            report = run_async(one, expected=expected, describe=reason)
+            report = run_async(until_signal, one, expected=expected, describe=reason)
     except (ValueError, CaptureFormatError, CommandFailed) as exc:
         return fail("replay", str(exc))
+    except Stopped as exc:
+        return fail("replay", f"stopped by {exc} before the replay finished (no report)")
     sys.stdout.write(report.format())
     return 0 if report.ok else 1
