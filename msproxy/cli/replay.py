@@ -37,6 +37,7 @@ def register(subparsers: Any) -> None:
         "replay",
         brief="replay a recorded session or connection as the server or as the client",
         description=(
+            "Replay a recorded session or connection, as the server or as the client. "
             "--as-server: listen and stand in for the recorded server side. Without --conn, "
             "the whole session: every client connection is routed to the recorded one it "
             "stands for (SB by cookie, DS/NS by first command and order), redirects point "

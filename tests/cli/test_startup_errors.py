@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from msmgr.__main__ import build_parser as msmgr_build_parser
 from msmgr.__main__ import main as msmgr_main
+from msproxy.__main__ import build_parser as msproxy_build_parser
 from msproxy.__main__ import main as msproxy_main
 from tests.capture.conftest import MD5_CHAT
 
@@ -72,6 +75,18 @@ def test_demo_capture_that_exists(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert existing.read_text() == "keep me\n"
 
 
+@pytest.mark.parametrize("where", ["missing/demo.jsonl", "file/demo.jsonl"])
+def test_demo_capture_path_is_checked_before_starting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    (tmp_path / "file").write_text("")
+    assert msproxy_main(["demo", "--capture", str(tmp_path / where)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith("msproxy demo: error: cannot create the capture")
+    assert captured.err.endswith("is not a directory\n")
+    assert captured.out == ""  # nothing was started (the demo's first line is "* ...")
+
+
 def test_proxy_that_is_its_own_upstream(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with socket.socket() as sock:  # a free port
         sock.bind(("127.0.0.1", 0))
@@ -81,3 +96,21 @@ def test_proxy_that_is_its_own_upstream(tmp_path: Path, capsys: pytest.CaptureFi
     line = one_line_error(capsys, "msproxy run: error:")
     assert f"the upstream localhost:{port} is this proxy's own listening address" in line
     assert not (tmp_path / "c.jsonl").exists()
+
+
+@pytest.mark.parametrize("build", [msmgr_build_parser, msproxy_build_parser])
+def test_every_sub_command_says_what_it_is_for(
+    build: Callable[[], argparse.ArgumentParser],
+) -> None:
+    """In the program's list and atop its own --help: a line saying what it does; and
+    every option has its help."""
+    parser = build()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    briefs = {choice.dest: choice.help for choice in commands._choices_actions}
+    assert len(commands.choices) >= 5
+    for name, sub in commands.choices.items():
+        assert briefs[name], name
+        assert sub.description, name
+        first = sub.description.strip().split(". ")[0]
+        assert first[:1].isupper() or first.startswith(f"{parser.prog} {name}:"), (name, first)
+        assert all(action.help for action in sub._actions), name
