@@ -232,10 +232,8 @@ class Session:
             with trio.fail_after(config.connect_timeout):
                 stream = await config.connect(*route.target)
         except (OSError, trio.TooSlowError) as exc:
+            # (said once, by the relay's console line: UpstreamOpened carries the error)
             error = "timed out" if isinstance(exc, trio.TooSlowError) else str(exc)
-            logger.warning(
-                "#%d cannot connect to %s %s: %s", self.conn, route.role, upstream, error
-            )
             error = error or type(exc).__name__
         else:
             self.streams[Side.UPSTREAM] = stream

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import logging
+import socket
 from functools import partial
 from pathlib import Path
 
 import pytest
+import trio
 
 from msproxy.__main__ import main
 from msproxy.capture import read_capture
@@ -85,3 +87,31 @@ def test_filter_reaches_the_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     config = started[0].args[0]
     assert isinstance(config.console_filter, filterlang.Filter)
     assert config.console_filter.text == "cmd MSG"
+
+
+async def test_an_unreachable_upstream_is_said_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = ProxyConfig(
+        upstream=("127.0.0.1", port),
+        listen=("127.0.0.1", 0),
+        capture=tmp_path / "c.jsonl",
+        debug=DEFAULT_DEBUG,
+    )
+    caplog.set_level(logging.DEBUG)
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            listening = await nursery.start(partial(run, config, out=io.StringIO()))
+            stream = await trio.open_tcp_stream(*listening.address)
+            async with stream:
+                await stream.send_all(b"VER 1 MSNP8 CVR0\r\n")
+                assert await stream.receive_some(100) == b""  # closed by the proxy
+            nursery.cancel_scope.cancel()
+    said = [r.getMessage() for r in caplog.records if "cannot connect" in r.getMessage()]
+    assert said == [f"DS#1 cannot connect to DS 127.0.0.1:{port}: {said[0].split(': ', 1)[1]}"]
+    assert caplog.records[[r.getMessage() for r in caplog.records].index(said[0])].levelno == (
+        logging.WARNING
+    )
