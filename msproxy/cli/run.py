@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import os
 import signal
 import sys
@@ -46,10 +47,12 @@ from msmgr.logsetup import configure_logging
 from msmgr.server import DEMO_USERS, ServerAddresses, ServerConfig, serve_reference
 from msproxy.capture.records import FORMAT_VERSION, VERSIONS
 from msproxy.capture.scan import PURE_PYTHON_ENV
+from msproxy.inspect.clitools import use_color
 from msproxy.proxy.allocator import tune_malloc
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening, UpstreamLoopError, serve_proxy
 from msproxy.view import filterlang
+from msproxy.view.console import ConsoleFormatter
 from msproxy.view.filterlang import FilterError
 
 EXPECTED = (OSError, UpstreamLoopError)  # startup failures told in one line
@@ -100,6 +103,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="which commands and connections the console shows, in the filter language of "
         "msproxy show ('not cmd PNG,QNG,CHL,QRY'); warnings are always shown and the "
         "capture stays complete",
+    )
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the console as msproxy show does (auto: on a terminal, unless NO_COLOR "
+        "is set)",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     parser.add_argument("-q", "--quiet", action="count", default=0, help="less logging")
@@ -162,6 +172,13 @@ def capture_accelerate() -> bool | None:
     return False if os.environ.get(PURE_PYTHON_ENV) else None
 
 
+def console_format(color: bool) -> None:
+    """Write the console (the root logger's handlers) in ``msproxy show``'s line format."""
+    formatter = ConsoleFormatter(color=color)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(formatter)
+
+
 def main(args: argparse.Namespace) -> int:
     """Run the proxy until SIGINT/SIGTERM; 0 on a clean stop, 1 when it cannot start
     (2 when the upstream is the proxy itself)."""
@@ -176,6 +193,7 @@ def main(args: argparse.Namespace) -> int:
     # -q turns the command lines off (above); warnings are always shown, so the level
     # never goes below WARNING (verbosity 0), however many -q.
     configure_logging(max(0, args.verbose - args.quiet), debug_loggers=bool(debug))
+    console_format(use_color(args.color, sys.stderr))
     tune_malloc()  # process-wide, like the logging: the CLI's to decide
     capture = args.capture if args.capture is not None else default_capture()
     config = ProxyConfig(

@@ -4,7 +4,9 @@ A line is: time since the capture started, connection name, a direction marker
 (``->`` client to server, ``<-`` server to client, ``**`` open/close/rewrite, ``!!``
 error) and the command line, with a payload summary in brackets::
 
-      0.153  NS    <- MSG Hotmail Hotmail 231  [text/x-msmsgsprofile, 231 bytes]
+      0.153  NS#2  <- MSG Hotmail Hotmail 231  [text/x-msmsgsprofile, 231 bytes]
+
+The layout and colours are ``msproxy.view.console``'s, which the live console shares.
 """
 
 from __future__ import annotations
@@ -14,18 +16,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from msproxy.capture import Record, get_bytes, record_command
+from msproxy.view.console import ARROWS, ERROR, META, layout
 from msproxy.view.names import connection_name
-from msproxy.view.payload import describe, escape, hexdump, payload_lines
+from msproxy.view.payload import describe, escape, hexdump, payload_lines, raw_preview
 
 from .model import Capture, error_text
-
-ARROWS = {"c2s": "->", "s2c": "<-"}
-META = "**"
-ERROR = "!!"
-RAW_PREVIEW = 60
-INDENT = " " * 8
-
-_COLORS = {"c2s": "32", "s2c": "36", META: "2", ERROR: "31", "num": "31"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,14 +105,17 @@ def render_record(
     capture: Names, record: Record, options: ShowOptions = ShowOptions(), width: int = 4
 ) -> list[str]:
     """The printed lines of one record: a summary line, then any payload/dump lines."""
-    rel = capture.relative(record)
-    stamp = f"{rel:10.3f}" if rel is not None else " " * 9 + "?"
     name = capture.name(record.get("conn"))
     marker, text, extra, tone = _describe(capture, record, options)
-    text = f"{marker} {text}"
-    if options.color:
-        text = f"\x1b[{_COLORS.get(tone, _COLORS[META])}m{text}\x1b[0m"
-    return [f"{stamp}  {name:<{width}}  {text}", *(INDENT + line for line in extra)]
+    return layout(
+        capture.relative(record),
+        name,
+        f"{marker} {text}",
+        extra,
+        width=width,
+        tone=tone,
+        color=options.color,
+    )
 
 
 def _describe(
@@ -147,8 +145,7 @@ def _describe(
         reason = str(record.get("reason", "?"))
         if record.get("forwarded") is False:
             reason += ", not forwarded"
-        preview = escape(data[:RAW_PREVIEW]) + ("..." if len(data) > RAW_PREVIEW else "")
-        text = f"raw {len(data)} bytes ({reason}): {preview}"
+        text = f"raw {len(data)} bytes ({reason}): {raw_preview(data)}"
         extra = hexdump(data) if options.raw or options.payload else []
         return ARROWS.get(str(direction), "??"), text, extra, ERROR
     if kind == "open":

@@ -238,12 +238,13 @@ class Relay(RelayBase):
             if not self.closed:
                 self._finish("proxy", f"upstream connection failed: {event.error}", t, out)
             return
-        via = f" (via {event.via} on #{event.parent})" if event.via else ""
+        via = f" parent=#{event.parent} via={event.via}" if event.via else ""
         opened = Subject("open", self.conn, role=event.role, parent=event.parent)
         self._trace(
             out,
             Debug.OPEN,
-            "%s %s connected to %s%s",
+            "%s ** open %s client=%s upstream=%s%s",
+            event.role,
             self.client,
             event.upstream,
             via,
@@ -291,7 +292,7 @@ class Relay(RelayBase):
             out.append(
                 logs.confused(
                     self.name,
-                    "%s cannot proxy the redirect to %s: the client will connect directly",
+                    "%s !! error rewrite (s2c): redirect to %s refused; forwarded unchanged",
                     info.address,
                 )
             )
@@ -313,9 +314,8 @@ class Relay(RelayBase):
             self._trace(
                 out,
                 Debug.HANDLER,
-                "%s rewrote %s %s %s -> %s",
+                "%s ** rewrite %s %s => %s",
                 command.verb,
-                info.kind,
                 info.address,
                 address,
             )
@@ -358,7 +358,7 @@ class Relay(RelayBase):
         self._trace(
             out,
             Debug.CLOSE,
-            "%s %s closed its side",
+            "%s ** %s closed its side",
             event.side.value,
             subject=Subject("close", self.conn, role=self.role),
         )
@@ -390,7 +390,7 @@ class Relay(RelayBase):
         self._trace(
             out,
             Debug.CLOSE,
-            "%s closed by %s: %s",
+            "%s ** close by %s: %s",
             by,
             reason,
             subject=Subject("close", self.conn, role=self.role),

@@ -15,8 +15,10 @@ from msproxy.__main__ import main
 from msproxy.capture import read_capture
 from msproxy.cli import run as cli_run
 from msproxy.cli.run import DEFAULT_DEBUG, run
+from msproxy.inspect.show import stream_lines
 from msproxy.proxy.config import ProxyConfig
 from msproxy.view import filterlang
+from msproxy.view.console import ConsoleFormatter
 
 from .test_cli_run import one_version_exchange
 
@@ -45,17 +47,17 @@ async def test_without_a_filter_every_line_is_shown(
 ) -> None:
     lines = await console_of(tmp_path, caplog, None)
     assert [line for line in lines if " VER " in line] == [
-        "DS#1 >>> VER 1 MSNP7 CVR0",
-        "DS#1 <<< VER 1 MSNP7",
+        "DS#1 -> VER 1 MSNP7 CVR0",
+        "DS#1 <- VER 1 MSNP7",
     ]
-    assert any("connected to" in line for line in lines)
-    assert any("closed by" in line for line in lines)
+    assert any(" ** open DS " in line for line in lines)
+    assert any(" ** close by " in line for line in lines)
 
 
 async def test_filter_selects_console_lines(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    assert await console_of(tmp_path, caplog, "dir s2c") == ["DS#1 <<< VER 1 MSNP7"]
+    assert await console_of(tmp_path, caplog, "dir s2c") == ["DS#1 <- VER 1 MSNP7"]
 
 
 async def test_filter_keeps_connection_lines_it_selects(
@@ -64,7 +66,7 @@ async def test_filter_keeps_connection_lines_it_selects(
     lines = await console_of(tmp_path, caplog, "role DS and not cmd VER")
     assert lines
     assert not any(" VER " in line for line in lines)
-    assert any("connected to" in line for line in lines)
+    assert any(" ** open DS " in line for line in lines)
 
 
 def test_bad_filter_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -111,7 +113,54 @@ async def test_an_unreachable_upstream_is_said_once(
                 assert await stream.receive_some(100) == b""  # closed by the proxy
             nursery.cancel_scope.cancel()
     said = [r.getMessage() for r in caplog.records if "cannot connect" in r.getMessage()]
-    assert said == [f"DS#1 cannot connect to DS 127.0.0.1:{port}: {said[0].split(': ', 1)[1]}"]
+    assert len(said) == 1
+    assert said[0].startswith(f"DS#1 !! error connect: cannot connect to 127.0.0.1:{port}: ")
     assert caplog.records[[r.getMessage() for r in caplog.records].index(said[0])].levelno == (
         logging.WARNING
     )
+
+
+async def test_console_lines_read_as_show_prints_the_capture(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One renderer: formatted as the console formats them, the proxy's lines say what
+    ``msproxy show`` says of the capture's records (the time column aside)."""
+    await console_of(tmp_path, caplog, None)
+    capture = tmp_path / "c.jsonl"
+    header = next(read_capture(capture))
+    console = ConsoleFormatter(started=header["started"])
+    formatted = [console.format(r) for r in caplog.records if r.name.startswith("msmgr.debug")]
+    shown = list(stream_lines(read_capture(capture)))
+
+    def untimed(lines: list[str]) -> list[str]:
+        return [line.split(None, 1)[1] for line in lines if "closed its side" not in line]
+
+    assert untimed(formatted) == untimed(shown)
+    assert len(shown) == 4  # open, VER, VER, close
+    for mine, theirs in zip(formatted, shown, strict=True):
+        assert abs(float(mine.split()[0]) - float(theirs.split()[0])) < 0.5
+
+
+def test_console_formatter_colours_like_show() -> None:
+    def record(name: str, level: int, msg: str, *args: object) -> logging.LogRecord:
+        return logging.LogRecord(name, level, "f", 1, msg, args, None)
+
+    console = ConsoleFormatter(color=True, started=0.0)
+    command = record("msmgr.debug.command_recv", logging.DEBUG, "%s %s %s", "SB#3", "<-", "217 3")
+    command.created = 1.5
+    assert console.format(command) == "     1.500  SB#3  \x1b[31m<- 217 3\x1b[0m"
+    warning = record("msproxy.proxy.server", logging.WARNING, "#%d ended: %s", 3, "boom")
+    warning.created = 2.0
+    assert console.format(warning) == "     2.000        \x1b[31m!! #3 ended: boom\x1b[0m"
+    plain = ConsoleFormatter(started=0.0)
+    dump = record(
+        "msmgr.debug.packet_send", logging.DEBUG, "%s %s %d bytes\n%s", "NS#2", "->", 2, "00"
+    )
+    dump.created = 0.0
+    assert plain.format(dump).splitlines() == ["     0.000  NS#2  -> 2 bytes", "        00"]
+    opened = record("msmgr.debug.open", logging.DEBUG, "%s ** open SB parent=#2 via=XFR", "SB#3")
+    opened.created = 0.0
+    assert plain.format(opened) == "     0.000  SB#3  ** open SB parent=NS#2 via=XFR"
+    unknown = record("msmgr.debug.open", logging.DEBUG, "%s ** open SB parent=#9 via=RNG", "SB#4")
+    unknown.created = 0.0
+    assert plain.format(unknown).endswith("parent=#9 via=RNG")
