@@ -163,13 +163,13 @@ def selection(args: argparse.Namespace) -> Selection:
     )
 
 
-def prime(chosen: Selection, path: str) -> None:
+def prime(chosen: Selection, path: str, *, follow: bool = False) -> None:
     """Read a capture file once first when the filter follows accounts (``handle``), so
     that the first lines of a connection, before its login, are selected too; and when
     ``--conn`` names a role, to refuse a wrong one before printing anything."""
     if path == STDIN:
         return
-    if chosen.selector is not None and chosen.selector.uses_sessions():
+    if chosen.selector is not None and chosen.selector.uses_sessions() and not follow:
         chosen.selector.prime(read_capture(path))
     if any(role is not None for role in chosen.conns.values()):
         check = Selection(None, RecordFilter(), conns=chosen.conns)
@@ -191,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
     options = ShowOptions(payload=args.payload, raw=args.raw, color=color)
     records = stream_records(args.capture, follow=args.follow)
     try:
-        prime(chosen, args.capture)
+        prime(chosen, args.capture, follow=args.follow)
         for line in stream_lines(records, chosen, options, StreamNames()):
             print(line, flush=args.follow)
     except WrongConnection as exc:
