@@ -6,6 +6,7 @@ import argparse
 import functools
 import signal
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypedDict, TypeVar
 
@@ -154,10 +155,13 @@ class Stopped(Exception):
 
 async def until_signal(work: Callable[[], Awaitable[T]]) -> T:
     """``await work()``; SIGINT or SIGTERM cancels it (as they stop ``msproxy run``).
+    Signals reach only the main thread: in another (a test's), it is just ``work()``.
 
     Raises:
         Stopped: a signal came first.
     """
+    if threading.current_thread() is not threading.main_thread():
+        return await work()
     results: list[T] = []
     stopped: list[str] = []
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
