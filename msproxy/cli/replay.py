@@ -124,31 +124,6 @@ class Play(TypedDict):
     accelerate: bool | None
 
 
-async def _as_server(capture: Capture, host: str, port: int, conn: int, play: Play) -> ReplayReport:
-    serve = functools.partial(serve_replay, capture, host, port, conn=conn, **play)
-    return await _serving(
-        lambda status: serve(task_status=status),
-        lambda address: f"replaying connection {conn} as the server on {address}",
-    )
-
-
-async def _session(capture: Capture, host: str, port: int, play: Play) -> SessionReport:
-    serve = functools.partial(serve_session_replay, capture, host=host, port=port, **play)
-    count = len(SessionPlan(capture).connections)
-    return await _serving(
-        lambda status: serve(task_status=status),
-        lambda address: (
-            f"replaying the whole session ({count} connections) as the server on {address}"
-        ),
-    )
-
-
-async def _as_client(capture: Capture, host: str, port: int, conn: int, play: Play) -> ReplayReport:
-    with trio.fail_after(play["step_timeout"]):
-        stream = await trio.open_tcp_stream(host, port)
-    return await replay_as_client(capture, stream, conn=conn, **play)
-
-
 class Stopped(Exception):
     """SIGINT or SIGTERM came before the replay finished (its name is the message)."""
 
@@ -181,6 +156,38 @@ async def until_signal(work: Callable[[], Awaitable[T]]) -> T:
     return results[0]
 
 
+async def _as_server(capture: Capture, host: str, port: int, conn: int, play: Play) -> ReplayReport:
+    serve = functools.partial(serve_replay, capture, host, port, conn=conn, **play)
+    return await until_signal(
+        lambda: _serving(
+            lambda status: serve(task_status=status),
+            lambda address: f"replaying connection {conn} as the server on {address}",
+        )
+    )
+
+
+async def _session(capture: Capture, host: str, port: int, play: Play) -> SessionReport:
+    serve = functools.partial(serve_session_replay, capture, host=host, port=port, **play)
+    count = len(SessionPlan(capture).connections)
+    return await until_signal(
+        lambda: _serving(
+            lambda status: serve(task_status=status),
+            lambda address: (
+                f"replaying the whole session ({count} connections) as the server on {address}"
+            ),
+        )
+    )
+
+
+async def _as_client(capture: Capture, host: str, port: int, conn: int, play: Play) -> ReplayReport:
+    async def replay() -> ReplayReport:
+        with trio.fail_after(play["step_timeout"]):
+            stream = await trio.open_tcp_stream(host, port)
+        return await replay_as_client(capture, stream, conn=conn, **play)
+
+    return await until_signal(replay)
+
+
 def run(args: argparse.Namespace) -> int:
     """Replay; 0 without differences, 1 with, 2 on trouble (a signal before the end too)."""
     try:
@@ -211,12 +218,12 @@ def run(args: argparse.Namespace) -> int:
         if args.as_server and args.conn is None:
             choose_connection(capture)  # a capture without commands is an error
             session = functools.partial(_session, capture, host, port, play)
-            report = run_async(until_signal, session, expected=expected, describe=reason)
+            report = run_async(session, expected=expected, describe=reason)
         else:
             conn = choose_connection(capture, args.conn)
             runner = _as_client if args.as_client else _as_server
             one = functools.partial(runner, capture, host, port, conn, play)
-            report = run_async(until_signal, one, expected=expected, describe=reason)
+            report = run_async(one, expected=expected, describe=reason)
     except (ValueError, CaptureFormatError, CommandFailed) as exc:
         return fail("replay", str(exc))
     except Stopped as exc:
