@@ -25,6 +25,7 @@ from msproxy.inspect.clitools import use_color
 from msproxy.inspect.model import load_capture
 from msproxy.inspect.show import ShowOptions, show_lines
 from msproxy.inspect.summary import format_tables, summarize
+from msproxy.proxy.loss import CAPTURE_INCOMPLETE
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -73,7 +74,8 @@ def capture_problem(path: Path) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the demo and print its capture; 0 on success, 1 when it cannot start."""
+    """Run the demo and print its capture; 0 on success, 1 when it cannot start, 3 when
+    capture records were lost."""
     configure_logging(args.verbose)
     capture = args.capture or default_capture()
     problem = capture_problem(capture)
@@ -104,4 +106,7 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     print(f"\n== Its summary (msproxy summary {result.capture}) ==\n")
     sys.stdout.write(format_tables(summarize(loaded)))
+    if result.loss is not None:
+        print(f"msproxy demo: {result.loss.summary()}", file=sys.stderr, flush=True)
+        return CAPTURE_INCOMPLETE
     return 0

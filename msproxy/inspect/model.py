@@ -81,6 +81,19 @@ class Capture:
             groups.setdefault(connection.role, []).append(connection)
         return groups
 
+    def append(self, record: Record, number: int | None = None) -> None:
+        """Add the next record (line ``number`` of the file, for errors), updating the
+        connections: what ``make_capture`` does for each record, and a follower for
+        each record written since.
+
+        Raises:
+            CaptureFormatError: a record without an integer ``conn``, or a ``t`` too
+                large for a float.
+        """
+        number = len(self.records) + 2 if number is None else number
+        ConnectionBook(self.source, self.connections).see(record, number)
+        self.records.append(record)
+
 
 def load_capture(path: str | os.PathLike[str]) -> Capture:
     """Read the capture at ``path`` into memory.
@@ -105,12 +118,10 @@ def make_capture(records: Iterable[Record], *, source: str = "<records>") -> Cap
         raise CaptureFormatError(f"{source}: empty capture (no header)")
     check_header(header)
     _check_time(header, "started", f"{source}: the header")
-    body: list[Record] = []
-    book = ConnectionBook(source)
+    capture = Capture(header, [], {}, source)
     for number, record in enumerate(iterator, start=2):
-        book.see(record, number)
-        body.append(record)
-    return Capture(header, body, book.connections, source)
+        capture.append(record, number)
+    return capture
 
 
 @dataclass(slots=True)

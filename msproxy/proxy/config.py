@@ -12,8 +12,14 @@ import trio
 from msmgr.codec import Limits
 from msmgr.codec.versions import MSNP_PORT
 from msmgr.debug import Debug
+from msmgr.serving import ConnectionLimits
 from msproxy.capture.records import FORMAT_VERSION
 from msproxy.view.subject import Subject
+
+CONNECT_TIMEOUT = 10.0
+"""Seconds to open an upstream connection, by default."""
+FIRST_COMMAND_TIMEOUT = 60.0
+"""Seconds a new client may take to send its first command, by default."""
 
 Connect = Callable[[str, int], Awaitable[trio.abc.Stream]]
 """Opens a byte stream to (host, port); ``trio.open_tcp_stream`` by default."""
@@ -45,6 +51,10 @@ class ProxyConfig:
         connect_timeout: seconds to open an upstream connection.
         first_command_timeout: seconds a new client connection may take to send its
             first command (which routes it); a silent client is closed after that.
+        idle_timeout: seconds a connection may go with neither side sending anything
+            before the proxy closes it; None (the default): no limit.
+        connection_limits: client connections open at once, in total and per client
+            address (``msmgr.serving``); more are accepted and closed at once.
         redirect_ttl: seconds a redirect waits for the client's new connection.
         max_pending_redirects: bound on remembered redirects (oldest dropped first).
         max_ns_listeners: bound on the extra listeners, one per NS target.
@@ -66,8 +76,10 @@ class ProxyConfig:
     redact: bool = True
     debug: Debug = Debug.NONE
     console_filter: Callable[[Subject], bool] | None = None
-    connect_timeout: float = 10.0
-    first_command_timeout: float = 60.0
+    connect_timeout: float = CONNECT_TIMEOUT
+    first_command_timeout: float = FIRST_COMMAND_TIMEOUT
+    idle_timeout: float | None = None
+    connection_limits: ConnectionLimits = field(default_factory=ConnectionLimits)
     redirect_ttl: float = 300.0
     max_pending_redirects: int = 10_000
     max_ns_listeners: int = 64

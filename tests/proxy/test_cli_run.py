@@ -9,7 +9,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 
@@ -228,24 +228,6 @@ def test_unknown_capture_version_exits_2(value: str, capsys: pytest.CaptureFixtu
     err = capsys.readouterr().err
     assert "argument --capture-version: invalid" in err
     assert "Traceback" not in err
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """Puts the root logger (and ``msmgr.debug``) back as they were after the test."""
-    root = logging.getLogger()
-    debug_logger = logging.getLogger("msmgr.debug")
-    handlers, level, debug_level = list(root.handlers), root.level, debug_logger.level
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    for handler in handlers:
-        if handler not in root.handlers:
-            root.addHandler(handler)
-    root.setLevel(level)
-    debug_logger.setLevel(debug_level)
 
 
 @pytest.mark.parametrize("quiet", [["-q"], ["-qq"], ["-q", "-q", "-q"]])
