@@ -127,8 +127,8 @@ class Relay(RelayBase):
         match event:
             case ConnectionClosed():
                 self._on_closed(event, out)
-            case RedirectReady(address=address, t=t):
-                self._on_redirect_ready(address, t, out)
+            case RedirectReady(address=address, t=t, why=why):
+                self._on_redirect_ready(address, t, out, why)
             case Shutdown(t=t, reason=reason):
                 batch = Batch(out)
                 for way in self._ways:  # what was forwarded unframed is not sent again
@@ -279,7 +279,9 @@ class Relay(RelayBase):
                 return
         batch.flush_records()
 
-    def _on_redirect_ready(self, address: str | None, t: float, out: list[ProxyCommand]) -> None:
+    def _on_redirect_ready(
+        self, address: str | None, t: float, out: list[ProxyCommand], why: str | None = None
+    ) -> None:
         if self._awaiting is None:
             raise RuntimeError("RedirectReady without a pending RequestRedirect")
         command, info = self._awaiting
@@ -287,15 +289,10 @@ class Relay(RelayBase):
         batch = Batch(out)
         raw = command.raw or command.to_bytes()
         if address is None:
-            message = f"redirect to {info.address} refused; forwarded unchanged"
+            because = f" ({why})" if why else ""
+            message = f"redirect to {info.address} refused{because}; forwarded unchanged"
             batch.records.append(records.error_record(self.conn, "rewrite", message, t, "s2c"))
-            out.append(
-                logs.confused(
-                    self.name,
-                    "%s !! error rewrite (s2c): redirect to %s refused; forwarded unchanged",
-                    info.address,
-                )
-            )
+            out.append(logs.confused(self.name, "%s !! error rewrite (s2c): %s", message))
             batch.chunks.append(raw)
         else:
             batch.chunks.append(replace_token(raw, info.token, address.encode("utf-8")))

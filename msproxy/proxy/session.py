@@ -287,9 +287,8 @@ class Session:
         plan = router.plan(request)
         if plan.listen and plan.target is not None:
             plan = router.listening(plan.target, await proxy.open_ns_listener(plan.target))
-        if plan.refused is not None:
-            logger.warning("#%d redirect not proxied: %s", self.conn, plan.refused)
-            return RedirectReady(address=None, t=proxy.now())
+        if plan.refused is not None:  # (said by the relay's console line and error record)
+            return RedirectReady(address=None, t=proxy.now(), why=plan.refused)
         address = router.accept(
             request,
             plan,
