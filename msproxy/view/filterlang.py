@@ -448,6 +448,10 @@ class Filter:
                 stack.append(node.check)
 
 
+KEYWORDS = frozenset({*_TESTS, "not"})
+"""The words an expression can start with (its tests and ``not``)."""
+
+
 def _subject(item: Subject | Mapping[str, Any]) -> Subject | None:
     if isinstance(item, Subject):
         return item
