@@ -54,14 +54,15 @@ def subject_of(record: Mapping[str, Any]) -> Subject:
     conn = record.get("conn")
     conn = conn if isinstance(conn, int) else -1
     direction = record.get("dir") if isinstance(record.get("dir"), str) else None
+    plain = record if isinstance(record, dict) else dict(record)
     if kind == "cmd":
-        command = record_command(dict(record))
+        command = record_command(plain)
         return Subject(kind, conn, direction, command=command, size=len(command.to_bytes()))
     role = record.get("role") if kind == "open" else None
     parent = record.get("parent") if kind == "open" else None
     size = None
     if kind == "raw":
-        size = len(get_bytes(dict(record), "data") or b"")
+        size = len(get_bytes(plain, "data") or b"")
     text = " ".join(
         f"{key}={value}" for key, value in record.items() if key not in ("t", "conn", "data")
     )
