@@ -20,13 +20,17 @@ regex's own.
 
 Strategy: a hand-written tokenizer and recursive-descent parser (the grammar is a dozen
 rules) that builds a tree of small predicate objects; every error names the column where
-it went wrong. The compiled ``Filter`` keeps a ``Sessions`` (connections' roles, parents
+it went wrong, in the language's own words (``'dir' takes c2s or s2c``). Not lark or
+pyparsing: their errors for a grammar this small (an unexpected token, the terminals
+expected) would each have to be translated into such words anyway, which is most of
+what this parser is, and neither would then be left doing much for its dependency. The compiled ``Filter`` keeps a ``Sessions`` (connections' roles, parents
 and accounts) as subjects go by, so feed it every record in order, including those it
 rejects.
 """
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -41,13 +45,13 @@ DIRECTIONS = ("c2s", "s2c")
 ROLES = ("DS", "NS", "SB")
 REDIRECT_VERBS = frozenset({"XFR", "RNG"})
 _OPERATORS: dict[str, Callable[[int, int], bool]] = {
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-    "=": lambda a, b: a == b,
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "=": operator.eq,
+    "==": operator.eq,
+    "!=": operator.ne,
 }
 _TOKEN = re.compile(
     r"""\s*(?:(?P<paren>[()])|(?P<op>==|!=|>=|<=|[=<>~])|(?P<quoted>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
