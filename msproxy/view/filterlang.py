@@ -23,7 +23,9 @@ rules) that builds a tree of small predicate objects; every error names the colu
 it went wrong, in the language's own words (``'dir' takes c2s or s2c``). Not lark or
 pyparsing: their errors for a grammar this small (an unexpected token, the terminals
 expected) would each have to be translated into such words anyway, which is most of
-what this parser is, and neither would then be left doing much for its dependency. The compiled ``Filter`` keeps a ``Sessions`` (connections' roles, parents
+what this parser is, and neither would then be left doing much for its dependency.
+
+The compiled ``Filter`` keeps a ``Sessions`` (connections' roles, parents
 and accounts) as subjects go by, so feed it every record in order, including those it
 rejects.
 """
