@@ -367,7 +367,8 @@ class _Length:
     size: int
 
     def __call__(self, subject: Subject, sessions: Sessions) -> bool:
-        return subject.size is not None and _OPERATORS[self.operator](subject.size, self.size)
+        size = subject.length()
+        return size is not None and _OPERATORS[self.operator](size, self.size)
 
 
 @dataclass(frozen=True, slots=True)

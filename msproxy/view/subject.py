@@ -23,9 +23,14 @@ EVENT_KINDS = ("open", "close", "rewrite", "error", "raw")
 _LOGIN_METHODS = frozenset({"MD5", "TWN", "SSO", "CTP"})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Subject:
-    """One command or connection event, as a filter sees it (a record, a console line)."""
+    """One command or connection event, as a filter sees it (a record, a console line).
+
+    Read-only in use (not frozen only because a frozen dataclass is several times slower
+    to make, and the proxy makes one per console line). ``size``: the bytes of a ``raw``
+    record; a command's is ``length()``.
+    """
 
     kind: str
     conn: int
@@ -41,7 +46,11 @@ class Subject:
         cls, conn: int, direction: str, command: Command, role: str | None = None
     ) -> Subject:
         """A command of connection ``conn`` going ``direction`` (``c2s``/``s2c``)."""
-        return cls("cmd", conn, direction, role, command, size=len(command.to_bytes()))
+        return cls("cmd", conn, direction, role, command)
+
+    def length(self) -> int | None:
+        """The size in bytes ``len`` compares: a command's line and payload, raw data."""
+        return len(self.command.to_bytes()) if self.command is not None else self.size
 
     def line(self) -> str:
         """The text ``line ~`` searches: the command line, or the event's fields."""
@@ -56,8 +65,7 @@ def subject_of(record: Mapping[str, Any]) -> Subject:
     direction = record.get("dir") if isinstance(record.get("dir"), str) else None
     plain = record if isinstance(record, dict) else dict(record)
     if kind == "cmd":
-        command = record_command(plain)
-        return Subject(kind, conn, direction, command=command, size=len(command.to_bytes()))
+        return Subject(kind, conn, direction, command=record_command(plain))
     role = record.get("role") if kind == "open" else None
     parent = record.get("parent") if kind == "open" else None
     size = None
