@@ -72,7 +72,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "serve",
         help="run the reference MSNP server",
-        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        description="Run the reference MSNP server (dispatch, notification, switchboard and "
+        "Passport 1.4 nexus and login) until Ctrl-C. "
+        + (__doc__.split("\n\n", 1)[1] if __doc__ else ""),
     )
     parser.add_argument("--listen", default="127.0.0.1", metavar="HOST", help="bind address")
     parser.add_argument(

@@ -20,6 +20,7 @@ import h11
 import trio
 
 from msmgr.codec import RemoteProtocolError
+from msmgr.listeners import open_listeners
 from msmgr.serving import ConnectionGate, serve_limited
 from msmgr.stream import StreamClosed
 
@@ -38,7 +39,7 @@ WILDCARDS = frozenset({"", "0.0.0.0", "::"})
 
 
 async def _bind(host: str, port: int) -> tuple[list[trio.SocketListener], tuple[str, int]]:
-    listeners = await trio.open_tcp_listeners(port, host=host or None)
+    listeners = await open_listeners(port, host)
     sockname = listeners[0].socket.getsockname()
     return listeners, (str(sockname[0]), int(sockname[1]))
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import BinaryIO
 
 from .format import (
     FORMAT_NAME,
@@ -17,6 +20,9 @@ from .format import (
 )
 
 logger = logging.getLogger(__name__)
+
+STDIN = "-"
+"""The path that means standard input."""
 
 
 def read_capture(path: str | os.PathLike[str], *, expand_runs: bool = True) -> Iterator[Record]:
@@ -35,6 +41,8 @@ def read_capture(path: str | os.PathLike[str], *, expand_runs: bool = True) -> I
     a record type its version does not have, a ``run`` that is not the commands it says,
     is an error.
 
+    ``path`` ``-`` is standard input.
+
     Raises:
         CaptureFormatError: the file is not a capture this reader understands.
     """
@@ -52,32 +60,70 @@ def read_located(
     Raises:
         CaptureFormatError: as ``read_capture``.
     """
-    types = RECORD_TYPES_BY_VERSION[1]
+    with open_lines(path) as (lines, source):
+        yield from read_located_lines(lines, source, expand_runs=expand_runs)
+
+
+@contextmanager
+def open_lines(path: str | os.PathLike[str]) -> Iterator[tuple[BinaryIO, str | os.PathLike[str]]]:
+    """The binary file of ``path`` and the name errors give it: ``-`` is standard input
+    (``<stdin>``, left open), anything else a file, closed afterwards.
+
+    Raises:
+        OSError: the file cannot be opened.
+    """
+    if os.fspath(path) == STDIN:
+        yield sys.stdin.buffer, "<stdin>"
+        return
     with open(path, "rb") as file:
-        previous: bytes | None = None
-        number = 0
-        for line in file:
-            if previous is not None:
-                number += 1
-                record = _parse(previous, number, path, types)
-                if number == 1:
-                    types = RECORD_TYPES_BY_VERSION[record["version"]]
-                yield from _expand(record, number, path, expand_runs)
-            previous = line
-        if previous is None:
-            raise CaptureFormatError(f"{path}: empty file, not a capture")
+        yield file, path
+
+
+def read_records(
+    lines: Iterable[bytes], source: str | os.PathLike[str], *, expand_runs: bool = True
+) -> Iterator[Record]:
+    """``read_capture`` over the lines of a capture read elsewhere (a pipe, a file still
+    being written); ``source`` names it in errors. Lines keep their ``\\n``.
+
+    Raises:
+        CaptureFormatError: the lines are not a capture this reader understands.
+    """
+    for _, _, record in read_located_lines(lines, source, expand_runs=expand_runs):
+        yield record
+
+
+def read_located_lines(
+    lines: Iterable[bytes], source: str | os.PathLike[str], *, expand_runs: bool = True
+) -> Iterator[tuple[int, int, Record]]:
+    """The reader's one core: ``read_records`` as ``read_located`` numbers them (each
+    complete line is handed out as soon as it is read).
+
+    Raises:
+        CaptureFormatError: the lines are not a capture this reader understands.
+    """
+    path = source
+    types = RECORD_TYPES_BY_VERSION[1]
+    number = 0
+    for line in lines:
         number += 1
-        if previous.endswith(b"\n") or number == 1:
+        if not line.endswith(b"\n") and number > 1:  # the last line, unfinished
             # A lone first line is never "torn": a file whose only line is not JSON is
             # not a capture (a binary file, say), not a capture that lost its header.
-            yield from _expand(_parse(previous, number, path, types), number, path, expand_runs)
+            try:
+                value = _decode(line, number, path)
+            except CaptureFormatError:
+                logger.warning(
+                    "%s: line %d is torn (incomplete last record), skipped", path, number
+                )
+                return
+            yield from _expand(_check(value, number, path, types), number, path, expand_runs)
             return
-        try:
-            value = _decode(previous, number, path)
-        except CaptureFormatError:
-            logger.warning("%s: line %d is torn (incomplete last record), skipped", path, number)
-            return
-        yield from _expand(_check(value, number, path, types), number, path, expand_runs)
+        record = _parse(line, number, path, types)
+        if number == 1:
+            types = RECORD_TYPES_BY_VERSION[record["version"]]
+        yield from _expand(record, number, path, expand_runs)
+    if number == 0:
+        raise CaptureFormatError(f"{path}: empty file, not a capture")
 
 
 def record_at(line: bytes, index: int) -> Record:

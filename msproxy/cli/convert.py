@@ -17,10 +17,11 @@ from msproxy.capture import (
     CaptureWriter,
     Record,
     encode_record,
+    encode_records,
     header_record,
-    read_capture,
 )
-from msproxy.inspect.clitools import STDIO, capture_parser, capture_path, fail
+from msproxy.capture.reader import STDIN
+from msproxy.inspect.clitools import capture_parser, fail, stream_records
 
 BATCH = 10_000
 """Records written per write (the capture is streamed, never held whole in memory)."""
@@ -42,7 +43,9 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument(
-        "output", metavar="OUTPUT", help="the file to create (must not exist); '-': standard output"
+        "output",
+        metavar="OUTPUT",
+        help="the file to create (must not exist); - for standard output",
     )
     parser.add_argument(
         "--capture-version",
@@ -58,7 +61,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Convert; 0 on success, 2 on a bad capture or an output that cannot be created."""
     try:
-        records = read_capture(capture_path(args.capture), expand_runs=args.target < 2)
+        records = stream_records(args.capture, progress=sys.stderr, expand_runs=args.target < 2)
         header = next(records)
     except CaptureFormatError as exc:
         return fail("convert", str(exc))
@@ -68,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
     extra.setdefault("tool", "unknown")
     extra.setdefault("started", 0.0)
     extra["converted"] = {"from_version": header["version"], "by": f"msproxy {__version__}"}
-    if args.output == STDIO:
-        return _to_stdout(records, args.target, extra)
+    if args.output == STDIN:  # "-" as the output: standard output
+        return _to_stdout(args, records, extra)
     try:
         writer = CaptureWriter(args.output, version=args.target, **extra)
     except OSError as exc:
@@ -86,17 +89,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _to_stdout(records: Iterator[Record], version: int, extra: dict[str, Any]) -> int:
-    """Write the converted capture to standard output; 0, or 2 on a malformed record
-    (what was written stays written: a pipe cannot be taken back)."""
+def _to_stdout(args: argparse.Namespace, records: Iterator[Record], extra: dict[str, Any]) -> int:
+    """Convert to standard output (whatever was written stays written on an error)."""
     out = sys.stdout.buffer
     try:
         fields = dict(extra)
         started, tool = fields.pop("started"), fields.pop("tool")
-        out.write(encode_record(header_record(started, tool, version=version, **fields)))
+        out.write(encode_record(header_record(started, tool, version=args.target, **fields)))
         while batch := list(itertools.islice(records, BATCH)):
-            out.write(b"".join(encode_record(record) for record in batch))
+            out.write(encode_records(batch, args.target))
         out.flush()
-    except CaptureFormatError as exc:
-        return fail("convert", f"{exc} (standard output incomplete)")
+    except BrokenPipeError:
+        return 0
+    except (CaptureFormatError, OSError) as exc:
+        message = str(exc) if isinstance(exc, CaptureFormatError) else exc.strerror
+        return fail("convert", f"{message or exc} (the output is incomplete)")
     return 0

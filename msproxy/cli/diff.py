@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from msproxy.capture import CaptureFormatError
-from msproxy.inspect.clitools import STDIO, fail, identical_captures, open_capture
+from msproxy.capture.reader import STDIN
+from msproxy.inspect.clitools import fail, identical_captures, open_capture
 from msproxy.inspect.diff import (
     DEFAULT_REORDER_WINDOW,
     ROLES,
@@ -149,7 +150,7 @@ def _side(
 ) -> Side | int:
     """The capture at ``path`` as compared (a file: streamed, keys only; ``-``: standard
     input, in memory), or the exit status after a clear error message."""
-    if path == STDIO:
+    if path == STDIN:
         capture = open_capture("diff", path, tick)
         if isinstance(capture, int):
             return capture

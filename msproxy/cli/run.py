@@ -56,10 +56,14 @@ from msmgr.serving import (
 )
 from msproxy.capture.records import FORMAT_VERSION, VERSIONS
 from msproxy.capture.scan import PURE_PYTHON_ENV
+from msproxy.inspect.clitools import use_color
 from msproxy.proxy.allocator import tune_malloc
 from msproxy.proxy.config import CONNECT_TIMEOUT, FIRST_COMMAND_TIMEOUT, ProxyConfig
 from msproxy.proxy.loss import CAPTURE_INCOMPLETE
 from msproxy.proxy.server import ProxyListening, UpstreamLoopError, serve_proxy
+from msproxy.view import filterlang
+from msproxy.view.console import ConsoleFormatter
+from msproxy.view.filterlang import FilterError
 
 from .web import DEFAULT_WEB, serve_web_process, web_address_arg
 
@@ -109,6 +113,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "per command, for tools that only read version 1)",
     )
     parser.add_argument("--debug", type=debug_arg, metavar="FLAGS", help="Net::Msmgr debug flags")
+    parser.add_argument(
+        "--filter",
+        metavar="EXPR",
+        help="which commands and connections the console shows, in the filter language of "
+        "msproxy show ('not cmd PNG,QNG,CHL,QRY'); warnings are always shown and the "
+        "capture stays complete",
+    )
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the console as msproxy show does (auto: on a terminal, unless NO_COLOR "
+        "is set)",
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     parser.add_argument("-q", "--quiet", action="count", default=0, help="less logging")
     parser.add_argument(
@@ -216,15 +234,29 @@ def capture_accelerate() -> bool | None:
     return False if os.environ.get(PURE_PYTHON_ENV) else None
 
 
+def console_format(color: bool) -> None:
+    """Write the console (the root logger's handlers) in ``msproxy show``'s line format."""
+    formatter = ConsoleFormatter(color=color)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(formatter)
+
+
 def main(args: argparse.Namespace) -> int:
     """Run the proxy until SIGINT/SIGTERM; 0 on a clean stop, 1 when it cannot start
-    (2 when the upstream is the proxy itself), 3 when capture records were lost."""
+    (2 when the upstream is the proxy itself or the filter is not one), 3 when capture
+    records were lost."""
+    try:
+        console_filter = filterlang.compile(args.filter) if args.filter is not None else None
+    except FilterError as exc:
+        print(f"msproxy run: error: --filter: {exc}", file=sys.stderr)
+        return 2
     debug: Debug | None = args.debug
     if debug is None:
         debug = Debug.NONE if args.quiet else DEFAULT_DEBUG
     # -q turns the command lines off (above); warnings are always shown, so the level
     # never goes below WARNING (verbosity 0), however many -q.
     configure_logging(max(0, args.verbose - args.quiet), debug_loggers=bool(debug))
+    console_format(use_color(args.color, sys.stderr))
     tune_malloc()  # process-wide, like the logging: the CLI's to decide
     raised = raise_open_files_limit()
     if raised is not None:
@@ -238,6 +270,7 @@ def main(args: argparse.Namespace) -> int:
         public_host=args.public_host,
         redact=not args.no_redact,
         debug=debug,
+        console_filter=console_filter,
         connect_timeout=args.connect_timeout,
         first_command_timeout=args.first_command_timeout,
         idle_timeout=args.idle_timeout,

@@ -9,11 +9,12 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TextIO
 
 from msproxy.capture import CaptureFormatError, Record, read_capture
+from msproxy.capture.reader import STDIN, open_lines, read_records
 
 from .model import Capture, make_capture
 from .sides import same_file
+from .tail import follow_lines, progress_lines, sleeper
 
-STDIO = "-"  # where a file is expected: standard input (or output)
 _TICK = 4096  # records between two progress reports while loading
 
 EXIT_TROUBLE = 2
@@ -34,13 +35,10 @@ def capture_parser(
 ) -> argparse.ArgumentParser:
     """Add sub-command ``name`` (``brief``: its line in --help) with the ``CAPTURE`` argument."""
     parser = subparsers.add_parser(name, help=brief, description=description)
-    parser.add_argument("capture", metavar="CAPTURE", help="a capture file (JSON Lines)")
+    parser.add_argument(
+        "capture", metavar="CAPTURE", help="a capture file (JSON Lines); - for standard input"
+    )
     return parser
-
-
-def capture_path(path: str) -> str:
-    """The file to read for ``path``: standard input for ``-``."""
-    return "/dev/stdin" if path == STDIO else path
 
 
 def open_capture(
@@ -49,7 +47,7 @@ def open_capture(
     """The capture at ``path`` (``-``: standard input), or the exit status after a clear
     error message; ``progress`` is told (records read, 0) as they are read."""
     try:
-        records: Iterable[Record] = read_capture(capture_path(path))
+        records: Iterable[Record] = read_capture(path)
         if progress is not None:
             records = _counted(records, progress)
         return make_capture(records, source=path)
@@ -77,7 +75,7 @@ def identical_captures(a: str, b: str) -> bool:
         OSError: a file cannot be read.
         CaptureFormatError: ``a`` does not start as a capture.
     """
-    if STDIO in (a, b):
+    if STDIN in (a, b):
         return False
     if a == b:
         next(iter(read_capture(a)))
@@ -93,3 +91,30 @@ def use_color(choice: str, stream: TextIO) -> bool:
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
+
+
+def stream_records(
+    path: str,
+    *,
+    follow: bool = False,
+    progress: TextIO | None = None,
+    expand_runs: bool = True,
+) -> Iterator[Record]:
+    """The records of the capture at ``path`` (``-``: standard input), read as they are
+    used: with ``follow``, then those written later, until interrupted; with ``progress``
+    (a terminal), how far the reading is, there.
+
+    Raises (while iterating):
+        OSError: the file cannot be read.
+        CaptureFormatError: it is not a capture.
+    """
+    with open_lines(path) as (file, source):
+        lines: Iterable[bytes] = file
+        if path == STDIN:  # a pipe: read as it comes (no size, nothing to follow)
+            pass
+        elif follow:
+            lines = follow_lines(file, sleeper())
+        elif progress is not None and progress.isatty():
+            size = os.fstat(file.fileno()).st_size
+            lines = progress_lines(file, size, progress, f"reading {path}")
+        yield from read_records(lines, source, expand_runs=expand_runs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from msproxy.capture import CaptureFormatError, Record, read_capture
 from msproxy.capture.format import check_header
@@ -91,37 +91,8 @@ class Capture:
                 large for a float.
         """
         number = len(self.records) + 2 if number is None else number
-        where = f"{self.source}: record {number} ({record.get('type')!r})"
-        conn = record.get("conn")
-        if not isinstance(conn, int) or isinstance(conn, bool):
-            raise CaptureFormatError(f"{where} has no integer 'conn'")
-        _check_time(record, "t", where)
+        ConnectionBook(self.source, self.connections).see(record, number)
         self.records.append(record)
-        t = record.get("t")
-        known = self.connections.get(conn)
-        if record.get("type") == "open" and known is None:
-            role = record.get("role")
-            role = role if isinstance(role, str) else None
-            known = self.connections[conn] = CaptureConnection(
-                conn,
-                connection_name(role, conn),
-                role=role,
-                client=_str_or_none(record.get("client")),
-                upstream=_str_or_none(record.get("upstream")),
-                parent=record.get("parent") if isinstance(record.get("parent"), int) else None,
-                via=_str_or_none(record.get("via")),
-                opened=float(t) if isinstance(t, int | float) else None,
-            )
-        elif known is None:
-            known = self.connections[conn] = CaptureConnection(conn, f"#{conn}")
-        if isinstance(t, int | float):
-            known.last_seen = float(t)
-        if record.get("type") == "close":
-            known.closed = float(t) if isinstance(t, int | float) else None
-            by = _str_or_none(record.get("by"))
-            # Captures from before the format was fixed said "upstream" for the server.
-            known.closed_by = "server" if by == "upstream" else by
-            known.close_reason = _str_or_none(record.get("reason"))
 
 
 def load_capture(path: str | os.PathLike[str]) -> Capture:
@@ -151,6 +122,56 @@ def make_capture(records: Iterable[Record], *, source: str = "<records>") -> Cap
     for number, record in enumerate(iterator, start=2):
         capture.append(record, number)
     return capture
+
+
+@dataclass(slots=True)
+class ConnectionBook:
+    """The connections of a capture as its records go by (one entry per connection, never
+    the records): what ``make_capture`` and the streaming tools know of them."""
+
+    source: str = "<records>"
+    connections: dict[int, CaptureConnection] = field(default_factory=dict)
+
+    def see(self, record: Record, number: int) -> None:
+        """Learn from ``record`` (line ``number`` of the capture, for errors).
+
+        Raises:
+            CaptureFormatError: a record without an integer ``conn``, or a time too
+                large for a float.
+        """
+        source = self.source
+        conn = record.get("conn")
+        if not isinstance(conn, int) or isinstance(conn, bool):
+            raise CaptureFormatError(
+                f"{source}: record {number} ({record.get('type')!r}) has no integer 'conn'"
+            )
+        _check_time(record, "t", f"{source}: record {number} ({record.get('type')!r})")
+        connections = self.connections
+        t = record.get("t")
+        known = connections.get(conn)
+        if record.get("type") == "open" and known is None:
+            role = record.get("role")
+            role = role if isinstance(role, str) else None
+            known = connections[conn] = CaptureConnection(
+                conn,
+                connection_name(role, conn),
+                role=role,
+                client=_str_or_none(record.get("client")),
+                upstream=_str_or_none(record.get("upstream")),
+                parent=record.get("parent") if isinstance(record.get("parent"), int) else None,
+                via=_str_or_none(record.get("via")),
+                opened=float(t) if isinstance(t, int | float) else None,
+            )
+        elif known is None:
+            known = connections[conn] = CaptureConnection(conn, f"#{conn}")
+        if isinstance(t, int | float):
+            known.last_seen = float(t)
+        if record.get("type") == "close":
+            known.closed = float(t) if isinstance(t, int | float) else None
+            by = _str_or_none(record.get("by"))
+            # Captures from before the format was fixed said "upstream" for the server.
+            known.closed_by = "server" if by == "upstream" else by
+            known.close_reason = _str_or_none(record.get("reason"))
 
 
 def _check_time(record: Record, key: str, where: str) -> None:

@@ -14,6 +14,7 @@ from msmgr.codec.versions import MSNP_PORT
 from msmgr.debug import Debug
 from msmgr.serving import ConnectionLimits
 from msproxy.capture.records import FORMAT_VERSION
+from msproxy.view.subject import Subject
 
 CONNECT_TIMEOUT = 10.0
 """Seconds to open an upstream connection, by default."""
@@ -44,6 +45,9 @@ class ProxyConfig:
             redirects; default: the address the client reached the proxy on.
         redact: replace secrets in the capture (never in forwarded bytes).
         debug: Net::Msmgr debug flags selecting the console output.
+        console_filter: which console lines about commands and connections are shown
+            (``msproxy.view.filterlang.compile``); None: all. Warnings are always
+            shown, and the capture is always complete.
         connect_timeout: seconds to open an upstream connection.
         first_command_timeout: seconds a new client connection may take to send its
             first command (which routes it); a silent client is closed after that.
@@ -71,6 +75,7 @@ class ProxyConfig:
     public_host: str | None = None
     redact: bool = True
     debug: Debug = Debug.NONE
+    console_filter: Callable[[Subject], bool] | None = None
     connect_timeout: float = CONNECT_TIMEOUT
     first_command_timeout: float = FIRST_COMMAND_TIMEOUT
     idle_timeout: float | None = None

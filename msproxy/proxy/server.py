@@ -23,6 +23,7 @@ import trio
 
 from msmgr.codec.address import format_address
 from msmgr.debug import Debug, flag_logger
+from msmgr.listeners import open_listeners
 from msmgr.serving import ConnectionGate, serve_limited
 from msproxy import __version__
 from msproxy.capture import CaptureWriter
@@ -125,7 +126,7 @@ class Proxy:
         if self.nursery is None:
             return None
         try:
-            listeners = await trio.open_tcp_listeners(0, host=self.config.listen[0])
+            listeners = await open_listeners(0, self.config.listen[0])
         except OSError as exc:
             logger.warning("cannot open an NS listener: %s", exc)
             return None
@@ -189,7 +190,7 @@ async def serve_proxy(
         UpstreamLoopError: the upstream is the proxy's own listening address.
     """
     host, port = config.listen
-    listeners = await trio.open_tcp_listeners(port, host=host)
+    listeners = await open_listeners(port, host)
     writer: CaptureWriter | None = None
     try:
         await check_not_itself(config.upstream, listeners)

@@ -226,7 +226,9 @@ class Session:
             if isinstance(command, WriteRecords):
                 self.proxy.sink.put(command.records)
             elif isinstance(command, Log):
-                self.proxy.logger(command.flag).log(command.level, command.msg, *command.args)
+                shows = self.proxy.config.console_filter
+                if shows is None or command.subject is None or shows(command.subject):
+                    self.proxy.logger(command.flag).log(command.level, command.msg, *command.args)
 
     async def _close(self, side: Side, half: bool) -> None:
         if not half:  # both sides: the session is over
@@ -258,13 +260,11 @@ class Session:
             with trio.fail_after(config.connect_timeout):
                 stream = await config.connect(*route.target)
         except (OSError, trio.TooSlowError) as exc:
+            # (said once, by the relay's console line: UpstreamOpened carries the error)
             error = (
                 f"timed out after {config.connect_timeout:g} s"
                 if isinstance(exc, trio.TooSlowError)
                 else str(exc)
-            )
-            logger.warning(
-                "#%d cannot connect to %s %s: %s", self.conn, route.role, upstream, error
             )
             error = error or type(exc).__name__
         else:
@@ -287,9 +287,8 @@ class Session:
         plan = router.plan(request)
         if plan.listen and plan.target is not None:
             plan = router.listening(plan.target, await proxy.open_ns_listener(plan.target))
-        if plan.refused is not None:
-            logger.warning("#%d redirect not proxied: %s", self.conn, plan.refused)
-            return RedirectReady(address=None, t=proxy.now())
+        if plan.refused is not None:  # (said by the relay's console line and error record)
+            return RedirectReady(address=None, t=proxy.now(), why=plan.refused)
         address = router.accept(
             request,
             plan,

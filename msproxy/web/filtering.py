@@ -1,11 +1,13 @@
 """msproxy/web/filtering: the filter box, evaluated on the server.
 
 The one function ``compile_filter`` turns the box's text into a predicate on records;
-the web view calls nothing else, so another filter language can take its place here.
-Today it speaks ``msproxy show``'s options as words: ``conn:SB#5`` (or ``conn:5,7``),
-``cmd:MSG,NLN``, ``dir:c2s``, ``grep:REGEX``; any other word is a regular expression
-searched in the record's text (several such words: joined by spaces). Quote a word
-with spaces: ``grep:"hello there"``.
+the web view calls nothing else. Text that starts with a test of the filter language
+every view shares (``msproxy.view.filterlang``: ``cmd MSG and not dir c2s``, ``handle
+alice@example.com``, ``(error or redirect)``) is an expression of it. Otherwise it is
+``msproxy show``'s options as words: ``conn:SB#5`` (or ``conn:5,7``), ``cmd:MSG,NLN``,
+``dir:c2s``, ``grep:REGEX``; any other word is a regular expression searched in the
+record's text (several such words: joined by spaces). Quote a word with spaces:
+``grep:"hello there"``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable
 
 from msproxy.capture import Record
 from msproxy.inspect.filters import RecordFilter, parse_conn
+from msproxy.view import filterlang
 
 Predicate = Callable[[Record], bool]
 
@@ -27,6 +30,11 @@ def compile_filter(text: str) -> Predicate | None:
     Raises:
         ValueError: the text is not a filter (unknown direction, bad regex, bad quoting).
     """
+    if _is_expression(text):
+        try:
+            return filterlang.compile(text)
+        except filterlang.FilterError as exc:
+            raise ValueError(f"filter: {exc.message} (column {exc.column})") from None
     try:
         words = shlex.split(text)
     except ValueError as exc:
@@ -51,3 +59,12 @@ def compile_filter(text: str) -> Predicate | None:
         direction=found["dir"][0] if found["dir"] else None,
         pattern=" ".join(found["grep"]) or None,
     )
+
+
+def _is_expression(text: str) -> bool:
+    """Whether ``text`` starts as the filter language does: ``(`` or one of its words."""
+    first = text.strip().split(maxsplit=1)[:1]
+    if not first:
+        return False
+    word = first[0].lower()
+    return word.startswith("(") or word in filterlang.KEYWORDS

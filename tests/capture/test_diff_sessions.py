@@ -3,8 +3,8 @@ notifications (``reorder_window``), equal inputs, and the alignment under it."""
 
 from __future__ import annotations
 
+import io
 import json
-import os
 import random
 from pathlib import Path
 from typing import Any
@@ -226,18 +226,13 @@ def test_cli_same_file_is_equal_at_once(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_cli_reads_a_capture_from_standard_input(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     changed = tmp_path / "changed.jsonl"
     changed.write_text(MD5_CHAT.read_text(encoding="utf-8").replace("Hello Bob", "Hello Rob"))
-    saved = os.dup(0)
-    try:
-        with changed.open("rb") as stdin:
-            os.dup2(stdin.fileno(), 0)
-        assert main(["diff", str(MD5_CHAT), "-"]) == 1
-    finally:
-        os.dup2(saved, 0)
-        os.close(saved)
+    stdin = io.TextIOWrapper(io.BytesIO(changed.read_bytes()))
+    monkeypatch.setattr("sys.stdin", stdin)
+    assert main(["diff", str(MD5_CHAT), "-"]) == 1
     out = capsys.readouterr().out
     assert "+++ - SB#3\n" in out
     assert "|   +Hello Rob" in out

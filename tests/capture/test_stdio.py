@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-import os
+import io
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,15 +20,14 @@ BURST = SAMPLES / "msnp12-sb-burst.jsonl"  # version 2, with run records
 
 @contextmanager
 def stdin_from(path: Path) -> Iterator[None]:
-    """File descriptor 0 reading ``path`` (what ``-`` opens), restored afterwards."""
-    saved = os.dup(0)
+    """Standard input reading ``path`` (what ``-`` reads: ``sys.stdin``), restored
+    afterwards."""
+    saved = sys.stdin
+    sys.stdin = io.TextIOWrapper(io.BytesIO(path.read_bytes()))
     try:
-        with path.open("rb") as file:
-            os.dup2(file.fileno(), 0)
         yield
     finally:
-        os.dup2(saved, 0)
-        os.close(saved)
+        sys.stdin = saved
 
 
 def test_convert_to_standard_output_is_what_it_writes_to_a_file(

@@ -99,6 +99,16 @@ def test_the_filter_keeps_matching_rows(store: WebStore) -> None:
     assert compile_filter("  ") is None
 
 
+def test_the_filter_box_takes_the_filter_language(store: WebStore) -> None:
+    """An expression of msproxy.view.filterlang, as show --filter takes it."""
+    assert [row["verb"] for row in rows(store, "cmd MSG and dir c2s")] == ["MSG", "MSG"]
+    assert [row["verb"] for row in rows(store, "cmd MSG and not dir s2c")] == ["MSG", "MSG"]
+    assert [row["verb"] for row in rows(store, "error")] == ["217"]
+    assert {row["verb"] for row in rows(store, "(role SB) and trid 1")} == {"USR", "ANS", "IRO"}
+    with pytest.raises(ValueError, match=r"'dir' takes c2s or s2c, not 'up' \(column 5\)"):
+        compile_filter("dir up")
+
+
 def test_rows_built_as_records_arrive_equal_rows_built_at_once(tmp_path: Path) -> None:
     records = list(read_capture(CHAT))
     growing = WebStore()
