@@ -1,13 +1,14 @@
 """msproxy/web/filtering: the filter box, evaluated on the server.
 
 The one function ``compile_filter`` turns the box's text into a predicate on records;
-the web view calls nothing else. Text that starts with a test of the filter language
-every view shares (``msproxy.view.filterlang``: ``cmd MSG and not dir c2s``, ``handle
-alice@example.com``, ``(error or redirect)``) is an expression of it. Otherwise it is
-``msproxy show``'s options as words: ``conn:SB#5`` (or ``conn:5,7``), ``cmd:MSG,NLN``,
-``dir:c2s``, ``grep:REGEX``; any other word is a regular expression searched in the
-record's text (several such words: joined by spaces). Quote a word with spaces:
-``grep:"hello there"``.
+the web view calls nothing else. The box takes the filter language every view shares
+(``msproxy.view.filterlang``, as ``show --filter``: ``cmd MSG and not dir c2s``,
+``role SB``, ``(error or redirect)``): text that starts with one of its tests, ``not``
+or ``(`` is an expression, and its mistakes are reported as such. Other text is read as
+before the language existed: ``msproxy show``'s options as words, ``conn:SB#5`` (or
+``conn:5,7``), ``cmd:MSG,NLN``, ``dir:c2s``, ``grep:REGEX``; any other word is a regular
+expression searched in the record's text (several such words: joined by spaces). Quote
+a word with spaces: ``grep:"hello there"``.
 """
 
 from __future__ import annotations

@@ -205,7 +205,7 @@ def test_the_filter_narrows_the_arrows(live: Live) -> None:
     before = WebDriverWait(driver, WAIT).until(lambda d: _rows(d))
     box = driver.find_element(By.ID, "filter")
     box.clear()
-    box.send_keys("cmd:MSG", Keys.ENTER)
+    box.send_keys("cmd MSG", Keys.ENTER)  # the filter language
     WebDriverWait(driver, WAIT).until(lambda d: {verb for _, verb, _ in _rows(d)} == {"MSG"})
     after = _rows(driver)
     assert 0 < len(after) < len(before)
