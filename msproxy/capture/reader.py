@@ -46,8 +46,9 @@ def read_capture(path: str | os.PathLike[str], *, expand_runs: bool = True) -> I
     Raises:
         CaptureFormatError: the file is not a capture this reader understands.
     """
-    for _, _, record in read_located(path, expand_runs=expand_runs):
-        yield record
+    with open_lines(path) as (lines, source):
+        for _, _, record in read_located_lines(lines, source, expand_runs=expand_runs):
+            yield record
 
 
 def read_located(
