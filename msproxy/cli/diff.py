@@ -11,7 +11,7 @@ from typing import Any
 
 from msproxy.capture import CaptureFormatError
 from msproxy.capture.reader import STDIN
-from msproxy.inspect.clitools import fail, identical_captures, open_capture
+from msproxy.inspect.clitools import fail, identical_captures, open_capture, where
 from msproxy.inspect.diff import (
     DEFAULT_REORDER_WINDOW,
     ROLES,
@@ -101,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
         roles = parse_roles(args.conn_role.split(",")) if args.conn_role is not None else None
     except ValueError as exc:
         return fail("diff", f"--conn-role: {exc}")
+    if args.a == args.b == STDIN:
+        return fail("diff", "standard input (-) can be A or B, not both")
     try:
         same = identical_captures(args.a, args.b)
     except CaptureFormatError as exc:
@@ -157,12 +159,12 @@ def _side(
         try:
             return side_of(capture, ignore, ignore_cmd, split)
         except CaptureFormatError as exc:
-            return fail("diff", f"{path}: {exc}")
+            return fail("diff", where(path, str(exc)))
     try:
         return load_side(path, ignore, ignore_cmd, split, progress=tick)
     except CaptureFormatError as exc:
         text = str(exc)
-        return fail("diff", text if text.startswith(path) else f"{path}: {text}")
+        return fail("diff", where(path, text))
     except OSError as exc:
         return fail("diff", f"cannot read {path}: {exc.strerror or exc}")
 

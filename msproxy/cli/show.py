@@ -12,7 +12,7 @@ from typing import Any
 
 from msproxy.capture import CaptureFormatError, Record, encode_record, read_capture
 from msproxy.capture.reader import STDIN
-from msproxy.inspect.clitools import capture_parser, fail, stream_records, use_color
+from msproxy.inspect.clitools import capture_parser, fail, stream_records, use_color, where
 from msproxy.inspect.filters import DIRECTIONS, RecordFilter, parse_conn
 from msproxy.inspect.show import ShowOptions, StreamNames, stream_lines
 from msproxy.inspect.streams import rebuild_direction
@@ -238,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
         return fail("show", str(exc))
     except CaptureFormatError as exc:
         text = str(exc)
-        return fail("show", text if text.startswith(args.capture) else f"{args.capture}: {text}")
+        return fail("show", where(args.capture, text))
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):  # `msproxy show x | head`: stop quietly
             _quiet_stdout()

@@ -8,7 +8,7 @@ from typing import Any
 
 from msproxy.capture import CaptureFormatError, read_capture
 from msproxy.capture.reader import STDIN
-from msproxy.inspect.clitools import capture_parser, fail, stream_records
+from msproxy.inspect.clitools import capture_parser, fail, stream_records, where
 from msproxy.inspect.summary import check_format, format_tables, summarize_records, tables_json
 from msproxy.view import filterlang
 from msproxy.view.filterlang import FilterError
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         summary = summarize_records(stream_records(args.capture, progress=sys.stderr), keep)
     except CaptureFormatError as exc:
         text = str(exc)
-        return fail("summary", text if text.startswith(args.capture) else f"{args.capture}: {text}")
+        return fail("summary", where(args.capture, text))
     except OSError as exc:
         return fail("summary", f"cannot read {args.capture}: {exc.strerror or exc}")
     tables = summary.tables()

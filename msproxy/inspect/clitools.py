@@ -41,6 +41,13 @@ def capture_parser(
     return parser
 
 
+def where(path: str, message: str) -> str:
+    """``message`` (about the capture at ``path``) starting with the capture's name, once:
+    ``path``, or ``<stdin>`` for ``-``."""
+    name = "<stdin>" if path == STDIN else path
+    return message if message.startswith(name) else f"{name}: {message}"
+
+
 def open_capture(
     prog: str, path: str, progress: Callable[[int, int], None] | None = None
 ) -> Capture | int:
@@ -53,7 +60,7 @@ def open_capture(
         return make_capture(records, source=path)
     except CaptureFormatError as exc:
         text = str(exc)
-        return fail(prog, text if text.startswith(path) else f"{path}: {text}")
+        return fail(prog, where(path, text))
     except OSError as exc:
         return fail(prog, f"cannot read {path}: {exc.strerror or exc}")
 

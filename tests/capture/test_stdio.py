@@ -55,3 +55,23 @@ def test_show_summary_and_convert_read_standard_input(
         assert capsysbinary.readouterr().out == expected
         if argv[0] == "convert":
             assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+
+
+def test_standard_input_is_named_once_and_read_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with stdin_from(BURST):
+        assert main(["diff", "-", "-"]) == 2
+    assert capsys.readouterr().err == (
+        "msproxy diff: error: standard input (-) can be A or B, not both\n"
+    )
+    junk = tmp_path / "junk"
+    junk.write_bytes(b"not a capture\n")
+    for argv in (["show", "-"], ["summary", "-"], ["diff", "-", str(BURST)]):
+        with stdin_from(junk):
+            assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err == (
+            f"msproxy {argv[0]}: error: <stdin>: not an msnp-capture file "
+            "(its first line is not JSON)\n"
+        )
