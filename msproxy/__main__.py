@@ -9,7 +9,18 @@ from msmgr.cli.entry import Program
 
 from . import __version__
 
-SUBCOMMANDS: tuple[str, ...] = ("demo", "run", "show", "summary", "diff", "replay", "convert")
+SUBCOMMANDS: tuple[str, ...] = (
+    "demo",
+    "run",
+    "show",
+    "summary",
+    "diff",
+    "replay",
+    "convert",
+    "import_",
+    "export",
+    "web",
+)
 
 PROGRAM = Program(
     name="msproxy",

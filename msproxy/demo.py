@@ -22,7 +22,8 @@ from msmgr.client import Conversation, open_session, parse_message
 from msmgr.codec import Command
 from msmgr.server import DEMO_USERS, ServerConfig, serve_reference
 from msproxy.proxy.config import ProxyConfig
-from msproxy.proxy.server import serve_proxy
+from msproxy.proxy.loss import CaptureLoss
+from msproxy.proxy.server import ProxyListening, serve_proxy
 
 logger = logging.getLogger(__name__)
 
@@ -32,11 +33,13 @@ BOB = "bob@example.com"
 
 @dataclass(frozen=True, slots=True)
 class DemoResult:
-    """What the demo did: the capture it wrote and the messages each side received."""
+    """What the demo did: the capture it wrote and the messages each side received
+    (``loss``: what the capture lost when a write to it failed)."""
 
     capture: Path
     alice_received: list[str]
     bob_received: list[str]
+    loss: CaptureLoss | None = None
 
 
 async def run_demo(
@@ -64,14 +67,12 @@ async def run_demo(
     Raises:
         trio.TooSlowError: the demo did not finish in ``time_limit``.
     """
-    alice_received: list[str] = []
-    bob_received: list[str] = []
     with trio.fail_after(time_limit):
         async with trio.open_nursery() as nursery:
             server = await nursery.start(serve_reference, ServerConfig(accelerate=codec_accelerate))
             ds = f"{server.ds[0]}:{server.ds[1]}"
             say(f"reference server: dispatch {ds}, nexus {server.nexus_url}")
-            proxy = await nursery.start(
+            proxy: ProxyListening = await nursery.start(
                 serve_proxy,
                 ProxyConfig(
                     upstream=server.ds,
@@ -82,16 +83,35 @@ async def run_demo(
                 ),
             )
             say(f"msproxy: listening on {proxy.url}, capturing to {capture}")
-            options: dict[str, Any] = {
-                "server": proxy.url,
-                "nexus_url": server.nexus_url,
-                "accelerate": codec_accelerate,
-            }
-            await _converse(
-                options, alice_protocol, bob_protocol, alice_received, bob_received, say
+            alice_received, bob_received = await converse(
+                proxy.url,
+                server.nexus_url,
+                alice_protocol=alice_protocol,
+                bob_protocol=bob_protocol,
+                say=say,
+                accelerate=codec_accelerate,
             )
             nursery.cancel_scope.cancel()
-    return DemoResult(capture, alice_received, bob_received)
+    return DemoResult(capture, alice_received, bob_received, proxy.loss)
+
+
+async def converse(
+    server: str,
+    nexus_url: str,
+    *,
+    alice_protocol: str = "MSNP8",
+    bob_protocol: str = "MSNP7",
+    say: Callable[[str], None] = lambda text: None,
+    accelerate: bool | None = None,
+) -> tuple[list[str], list[str]]:
+    """The demo's conversation, its clients connecting to ``server`` (``host:port``: a
+    proxy in front of the reference server whose Passport nexus is ``nexus_url``); the
+    messages alice and bob received."""
+    options: dict[str, Any] = {"server": server, "nexus_url": nexus_url, "accelerate": accelerate}
+    alice_received: list[str] = []
+    bob_received: list[str] = []
+    await _converse(options, alice_protocol, bob_protocol, alice_received, bob_received, say)
+    return alice_received, bob_received
 
 
 async def _converse(

@@ -15,6 +15,9 @@ import trio
 
 from msmgr.server import DEMO_USERS, ServerAddresses, ServerConfig, ServerState, serve_reference
 
+# pytester runs test files in a fresh pytest (tests/plugin: the msproxy pytest plugin).
+pytest_plugins = ["pytester"]
+
 
 async def start_reference(
     nursery: trio.Nursery, config: ServerConfig, state: ServerState

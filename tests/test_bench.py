@@ -130,3 +130,12 @@ def test_codec_bench_runs() -> None:
         assert mix in out, out
     rows = re.findall(r"^  (parse|serialise) .*?\s([\d,]+)\s+[\d.]+\s+[\d.]+$", out, re.MULTILINE)
     assert len(rows) == 8, out  # two parse rows (C, pure Python), two serialise, per mix
+
+
+def test_diff_bench_times_the_library_and_the_command() -> None:
+    out = run_bench("diff.py", "--commands", "300", "--edits", "3", "--in-memory").stdout
+    for figure in ("diff_files(A, B)", "msproxy diff A B"):
+        assert re.search(rf"^{re.escape(figure)}: [\d.]+ s, ratio to floor [\d.]+", out, re.M), out
+    assert re.search(r"^msproxy diff A A: .* exit 0, peak RSS \d+ MiB$", out, re.M), out
+    assert re.search(r"^msproxy diff A B: .* exit 1, peak RSS \d+ MiB$", out, re.M), out
+    assert "in memory: load_capture both" in out

@@ -19,7 +19,7 @@ from msmgr.cli.entry import address_arg, argument_type, codec_accelerate, debug_
 from msmgr.client import ClientError, Session, protocol_number
 from msmgr.client.errors import describe
 from msmgr.client.passport import DEFAULT_NEXUS
-from msmgr.codec.versions import MSNP_PORT
+from msmgr.codec.versions import MSNP_PORT, TWEENER
 from msmgr.debug import Debug
 from msmgr.logsetup import configure_logging
 
@@ -56,8 +56,9 @@ def add_login_options(parser: argparse.ArgumentParser) -> None:
         " with MD5, MSNP8-12 with Passport 1.4; MSNP13+ are not supported)",
     )  # fmt: skip
     group.add_argument(
-        "--nexus", default=DEFAULT_NEXUS, metavar="URL",
-        help=f"Passport 1.4 nexus for MSNP8-12 (default {DEFAULT_NEXUS})",
+        "--nexus", metavar="URL",
+        help=f"Passport 1.4 nexus for MSNP8-12 (needed then, except with Microsoft's own "
+        f"servers, whose nexus was {DEFAULT_NEXUS}; msmgr serve prints its own)",
     )  # fmt: skip
     group.add_argument(
         "--debug", type=debug_arg, default=Debug.NONE, metavar="FLAGS",
@@ -69,6 +70,30 @@ def add_login_options(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     group.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     group.add_argument("-q", "--quiet", action="count", default=0, help="less log output")
+
+
+MICROSOFT_DOMAINS = ("hotmail.com", "msn.com", "passport.com", "live.com", "passport.net")
+"""Where Microsoft's own MSN servers were, whose Passport nexus was ``DEFAULT_NEXUS``."""
+
+
+def nexus_url(server_host: str, protocol: int, given: str | None) -> str:
+    """The Passport nexus to use: ``given``, else Microsoft's for Microsoft's servers and
+    for MD5 logins (below MSNP8, where it is never asked).
+
+    Raises:
+        ClientError: MSNP8 or later offered to another server without ``--nexus``.
+    """
+    if given is not None:
+        return given
+    host = server_host.lower().rstrip(".")
+    microsoft = any(host == d or host.endswith("." + d) for d in MICROSOFT_DOMAINS)
+    if microsoft or protocol < TWEENER:
+        return DEFAULT_NEXUS
+    raise ClientError(
+        f"MSNP{TWEENER} and later log in through a Passport 1.4 nexus, and {server_host} "
+        "is not Microsoft's: pass --nexus URL (msmgr serve prints its own: "
+        "http://127.0.0.1:PORT/rdr/pprdr.asp), or --protocol MSNP7 to log in with MD5"
+    )
 
 
 def make_session(args: argparse.Namespace, **overrides: Any) -> Session:
@@ -83,7 +108,7 @@ def make_session(args: argparse.Namespace, **overrides: Any) -> Session:
     options: dict[str, Any] = {
         "server": args.server,
         "protocol": args.protocol,
-        "nexus_url": args.nexus,
+        "nexus_url": nexus_url(args.server[0], args.protocol, args.nexus),
         "debug": args.debug,
         "connect_timeout": args.timeout,
         "request_timeout": args.timeout,

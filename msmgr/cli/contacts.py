@@ -18,7 +18,11 @@ from .client_options import add_login_options, make_session, run_client
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``contacts`` sub-command."""
-    parser = subparsers.add_parser("contacts", help="print the contact lists")
+    parser = subparsers.add_parser(
+        "contacts",
+        help="print the contact lists",
+        description="Log in and print the account's contact lists (FL, AL, BL, RL).",
+    )
     add_login_options(parser)
     parser.add_argument("--list", choices=LIST_NAMES, help="only the contacts on this list")
     parser.add_argument("--format", default="simple", help="tabulate table format")

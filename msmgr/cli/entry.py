@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -46,6 +47,28 @@ def listen_address_arg(text: str) -> tuple[str, int]:
 def debug_arg(text: str) -> Debug:
     """``type=`` for Net::Msmgr debug flags: a number or names (``COMMAND_SEND,OPEN``)."""
     return argument_type(parse_debug, text)
+
+
+def count_arg(text: str) -> int:
+    """``type=`` for a cap: a whole number, 0 meaning none."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number (0: no cap), got {text!r}")
+    return value
+
+
+def seconds_arg(text: str) -> float:
+    """``type=`` for a timeout: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value > 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
 
 
 class CommandFailed(Exception):

@@ -20,7 +20,11 @@ from .client_options import add_login_options, make_session, run_client
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``listen`` sub-command."""
-    parser = subparsers.add_parser("listen", help="print incoming messages and presence")
+    parser = subparsers.add_parser(
+        "listen",
+        help="print incoming messages and presence",
+        description="Log in and print the messages and presence changes that arrive.",
+    )
     add_login_options(parser)
     parser.add_argument("--count", type=int, metavar="N", help="stop after N messages")
     parser.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")

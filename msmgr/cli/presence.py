@@ -17,7 +17,9 @@ from .client_options import add_login_options, make_session, run_client
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``presence`` sub-command."""
-    parser = subparsers.add_parser("presence", help="set a status")
+    parser = subparsers.add_parser(
+        "presence", help="set a status", description="Log in and set the account's status."
+    )
     add_login_options(parser)
     parser.add_argument("state", type=str.upper, choices=STATES, help="the status to set")
     parser.add_argument(

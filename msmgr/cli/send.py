@@ -13,7 +13,11 @@ from .client_options import add_login_options, make_session, run_client
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``send`` sub-command."""
-    parser = subparsers.add_parser("send", help="send one message to a contact")
+    parser = subparsers.add_parser(
+        "send",
+        help="send one message to a contact",
+        description="Log in, send one text message to a contact on a switchboard, log out.",
+    )
     add_login_options(parser)
     parser.add_argument("--to", required=True, metavar="EMAIL", help="the recipient")
     parser.add_argument("text", help="the message text")

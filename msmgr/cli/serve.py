@@ -11,16 +11,26 @@ Logging: INFO by default (one line per connection open/close/login), -v adds eve
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 from collections.abc import Callable
 from pathlib import Path
 
 import trio
 
-from msmgr.cli.entry import CommandFailed, codec_accelerate, run_async
+from msmgr.cli.entry import CommandFailed, codec_accelerate, count_arg, run_async
 from msmgr.codec.versions import MSNP_PORT
 from msmgr.logsetup import configure_logging
 from msmgr.server import DEMO_NAMES, DEMO_USERS, ServerAddresses, ServerConfig, serve_reference
+from msmgr.serving import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_PER_ADDRESS,
+    ConnectionLimits,
+    fit_to_descriptors,
+    raise_open_files_limit,
+)
+
+logger = logging.getLogger(__name__)
 
 
 def parse_user(text: str) -> tuple[str, str]:
@@ -62,7 +72,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "serve",
         help="run the reference MSNP server",
-        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        description="Run the reference MSNP server (dispatch, notification, switchboard and "
+        "Passport 1.4 nexus and login) until Ctrl-C. "
+        + (__doc__.split("\n\n", 1)[1] if __doc__ else ""),
     )
     parser.add_argument("--listen", default="127.0.0.1", metavar="HOST", help="bind address")
     parser.add_argument(
@@ -89,6 +101,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="SECONDS",
         help="send CHL again this often (default: only after the first CHG)",
     )
+    parser.add_argument(
+        "--max-connections",
+        type=count_arg,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help=f"connections open at once, all roles together; more are closed at once "
+        f"(default {DEFAULT_MAX_CONNECTIONS}; 0: no cap)",
+    )
+    parser.add_argument(
+        "--max-per-address",
+        type=count_arg,
+        default=DEFAULT_MAX_PER_ADDRESS,
+        metavar="N",
+        help=f"connections open at once from one IP address (default "
+        f"{DEFAULT_MAX_PER_ADDRESS}; 0: no cap)",
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log every command")
     parser.add_argument("-q", "--quiet", action="count", default=0, help="log warnings only")
     parser.set_defaults(run=run)
@@ -111,6 +139,11 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
         advertise_host=args.advertise,
         challenge_interval=args.challenge_interval,
         accelerate=codec_accelerate(),
+        connection_limits=fit_to_descriptors(
+            ConnectionLimits(total=args.max_connections, per_address=args.max_per_address),
+            per_connection=1,
+            reserve=64,  # the four listeners, stdio, the event loop's own
+        ),
     )
 
 
@@ -140,6 +173,9 @@ async def serve_until_signal(config: ServerConfig, out: Callable[[str], None]) -
 def run(args: argparse.Namespace) -> int:
     """Run the server; 0 after Ctrl-C, 1 on a bad users file or a port in use."""
     configure_logging(1 + args.verbose - args.quiet)
+    raised = raise_open_files_limit()
+    if raised is not None:
+        logger.info("raised the open-files limit from %d to %d (the hard limit)", *raised)
     try:
         config = build_config(args)
     except (OSError, ValueError) as exc:

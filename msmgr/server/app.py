@@ -1,6 +1,7 @@
 """msmgr/server/app: ``serve_reference`` binds the four roles and serves them together.
 
-Each role has its own listener and each connection its own task (``trio.serve_listeners``).
+Each role has its own listener and each connection its own task (``serve_limited``, under
+``config.connection_limits``, counted over all roles together).
 A connection handler never takes the server down: network errors and the client's
 protocol errors (``RemoteProtocolError``) end only that connection; an unexpected
 exception (a ``LocalProtocolError`` too: the server built an invalid command) is logged
@@ -19,6 +20,8 @@ import h11
 import trio
 
 from msmgr.codec import RemoteProtocolError
+from msmgr.listeners import open_listeners
+from msmgr.serving import ConnectionGate, serve_limited
 from msmgr.stream import StreamClosed
 
 from .config import ServerAddresses, ServerConfig
@@ -36,7 +39,7 @@ WILDCARDS = frozenset({"", "0.0.0.0", "::"})
 
 
 async def _bind(host: str, port: int) -> tuple[list[trio.SocketListener], tuple[str, int]]:
-    listeners = await trio.open_tcp_listeners(port, host=host or None)
+    listeners = await open_listeners(port, host)
     sockname = listeners[0].socket.getsockname()
     return listeners, (str(sockname[0]), int(sockname[1]))
 
@@ -62,6 +65,15 @@ def _guarded(
             await trio.aclose_forcefully(stream)
 
     return run
+
+
+async def _sweep(state: ServerState, interval: float) -> NoReturn:
+    """Forget expired secrets and stale login counts every ``interval`` seconds."""
+    while True:
+        await trio.sleep(interval)
+        removed = state.sweep()
+        if removed:
+            logger.debug("swept %d expired tickets, cookies and login counts", removed)
 
 
 async def serve_reference(
@@ -100,11 +112,12 @@ async def serve_reference(
         "sb": handle_switchboard,
         "http": handle_http,
     }
+    gate = ConnectionGate(config.connection_limits, name="msmgr server")
     async with trio.open_nursery() as nursery:
+        nursery.start_soon(_sweep, state, config.sweep_interval)
         for role, handler in handlers.items():
-            await nursery.start(
-                partial(trio.serve_listeners, _guarded(ctx, role.upper(), handler), listeners[role])
-            )
+            guarded = _guarded(ctx, role.upper(), handler)
+            await nursery.start(partial(serve_limited, guarded, listeners[role], gate=gate))
             logger.debug("%s listening on %s:%d", role.upper(), *bound[role])
         task_status.started(
             ServerAddresses(

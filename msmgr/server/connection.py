@@ -107,6 +107,11 @@ class Connection:
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             pass  # closing already
 
+    def room(self) -> int:
+        """How many more commands the queue takes before the client counts as stalled."""
+        stats = self._send_ch.statistics()
+        return int(stats.max_buffer_size) - stats.current_buffer_used
+
     def kick(self, reason: str) -> None:
         """Send what is queued, then close."""
         logger.info("%s: closing (%s)", self, reason)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from msmgr.codec import Command
+from msmgr.codec import Command, format_address
 from msmgr.codec.versions import (
     CAPABILITIES_12,
     GROUPS,
@@ -50,8 +50,8 @@ CVR_REPLY = (
 
 
 def hostport(address: Address) -> str:
-    """``host:port`` as it appears in XFR and RNG."""
-    return f"{address[0]}:{address[1]}"
+    """``host:port`` as it appears in XFR and RNG (an IPv6 host in brackets: ``[::1]:1865``)."""
+    return format_address(address[0], address[1])
 
 
 def error(code: int, trid: int | None) -> Command:

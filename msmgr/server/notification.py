@@ -28,6 +28,7 @@ from . import formats, presence
 from .connection import Connection
 from .context import CommandError, ServerContext, command_loop, unexpected
 from .handshake import Handshake, Outcome
+from .limits import FAILURES_PER_CONNECTION, account_key, login_keys
 from .nscommands import handler_for
 from .state import NsSession
 
@@ -68,6 +69,7 @@ class NotificationConnection:
         self.session: NsSession | None = None
         self.challenge: str | None = None
         self.answered = trio.Event()
+        self.failed_logins = 0
 
     @property
     def version(self) -> int:
@@ -102,6 +104,11 @@ class NotificationConnection:
                 await self.conn.send(*self.logged_in(self.session, command))
         except CommandError as exc:
             await self.conn.send(formats.error(exc.code, command.trid))
+            if exc.code == 911:
+                self.failed_logins += 1
+                if self.failed_logins >= FAILURES_PER_CONNECTION:
+                    logger.info("%s: %d failed logins, closing", self.conn, self.failed_logins)
+                    return False
         return True
 
     # -- login -----------------------------------------------------------------
@@ -128,16 +135,21 @@ class NotificationConnection:
             raise CommandError(unexpected("USR"))
         _, email, salt = self.pending
         self.pending = None
-        account = self.ctx.state.accounts.get(email)
+        state = self.ctx.state
+        account = state.accounts.get(email)
+        keys = login_keys(email, self.conn.peer[0])
+        await trio.sleep(state.logins.wait(keys, time.monotonic()))
         if scheme == "MD5":
             ok = account is not None and value == login_hash(salt, account.password)
             mspauth = secrets.token_urlsafe(48) + "$$"
         else:
-            ok = account is not None and self.ctx.state.check_ticket(email, value)
+            ok = account is not None and state.take_ticket(email, value)
             mspauth = value.partition("&")[0].removeprefix("t=")
         if account is None or not ok:
             logger.info("%s: login of %s failed", self.conn, email)
+            state.logins.failed(keys, time.monotonic())
             raise CommandError(911)
+        state.logins.succeeded(account_key(email))
         await self.login(command.trid, email, mspauth)
 
     async def login(self, trid: int | None, email: str, mspauth: str) -> None:

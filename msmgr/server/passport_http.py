@@ -16,6 +16,7 @@ Unlike the originals this is not HTTPS: clients must use ``http://`` for DALogin
 from __future__ import annotations
 
 import logging
+import time
 from urllib.parse import unquote
 
 import h11
@@ -23,6 +24,7 @@ import trio
 
 from .context import ServerContext
 from .formats import hostport
+from .limits import account_key, login_keys
 
 logger = logging.getLogger(__name__)
 
@@ -63,17 +65,25 @@ def nexus_headers(ctx: ServerContext) -> list[tuple[str, str]]:
     return [("PassportURLs", urls)]
 
 
-def login_response(
-    ctx: ServerContext, headers: dict[str, str]
+async def login_response(
+    ctx: ServerContext, headers: dict[str, str], client: str
 ) -> tuple[int, list[tuple[str, str]]]:
-    """Status and headers of the answer to ``GET /login2.srf``."""
+    """Status and headers of the answer to ``GET /login2.srf`` from address ``client``.
+
+    A request with credentials waits as long as the login throttle says (failed logins
+    of that handle or from that address); a wrong password is counted there.
+    """
     fields = parse_authorization(headers.get("authorization", ""))
     if fields is not None:
+        state = ctx.state
         email = unquote(fields.get("sign-in", ""))
         password = unquote(fields.get("pwd", ""))
-        account = ctx.state.accounts.get(email)
+        keys = login_keys(email, client)
+        await trio.sleep(state.logins.wait(keys, time.monotonic()))
+        account = state.accounts.get(email)
         if account is not None and account.password == password:
-            ticket = ctx.state.issue_ticket(email)
+            state.logins.succeeded(account_key(email))
+            ticket = state.issue_ticket(email)
             logger.info("passport: ticket issued for %s", email)
             info = (
                 "Passport1.4 da-status=success,tname=MSPAuth,tname=MSPProf,tname=MSPSec,"
@@ -81,11 +91,14 @@ def login_response(
             )
             return 200, [("Authentication-Info", info)]
         logger.info("passport: login of %s failed", email)
+        state.logins.failed(keys, time.monotonic())
     return 401, [("WWW-Authenticate", FAILED)]
 
 
-def respond(ctx: ServerContext, request: h11.Request) -> tuple[int, list[tuple[str, str]]]:
-    """Route one request."""
+async def respond(
+    ctx: ServerContext, request: h11.Request, client: str
+) -> tuple[int, list[tuple[str, str]]]:
+    """Route one request from address ``client``."""
     path = request.target.decode("latin-1").partition("?")[0]
     if path not in ("/rdr/pprdr.asp", "/login2.srf"):
         return 404, []
@@ -94,7 +107,7 @@ def respond(ctx: ServerContext, request: h11.Request) -> tuple[int, list[tuple[s
     if path == "/rdr/pprdr.asp":
         return 200, nexus_headers(ctx)
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers}
-    return login_response(ctx, headers)
+    return await login_response(ctx, headers, client)
 
 
 async def _next_event(conn: h11.Connection, stream: trio.SocketStream) -> h11.Event:
@@ -120,6 +133,10 @@ async def handle_http(ctx: ServerContext, stream: trio.SocketStream) -> None:
     """Serve the Passport requests of one HTTP connection."""
     conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_REQUEST)
     try:
+        client = str(stream.socket.getpeername()[0])
+    except OSError:
+        client = ""
+    try:
         with trio.move_on_after(HTTP_TIMEOUT):
             while True:
                 event = await _next_event(conn, stream)
@@ -129,7 +146,7 @@ async def handle_http(ctx: ServerContext, stream: trio.SocketStream) -> None:
                     break
                 while not isinstance(await _next_event(conn, stream), h11.EndOfMessage):
                     pass  # a body is ignored (bounded: h11 hands it out in pieces)
-                status, headers = respond(ctx, event)
+                status, headers = await respond(ctx, event, client)
                 logger.debug(
                     "passport: %s %s -> %d", event.method.decode(), event.target.decode(), status
                 )

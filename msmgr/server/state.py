@@ -15,6 +15,13 @@ from typing import Protocol
 from msmgr.codec import Command
 
 from .accounts import Account, build_accounts
+from .limits import (
+    SB_COOKIES_PER_ACCOUNT,
+    TICKET_LIFETIME,
+    TICKETS_PER_ACCOUNT,
+    LoginThrottle,
+    Vouchers,
+)
 
 COOKIE_LIFETIME = 120.0
 """Seconds an XFR SB or RNG cookie stays valid."""
@@ -28,6 +35,9 @@ class Outbox(Protocol):
 
     def kick(self, reason: str) -> None:
         """Send what is queued, then close the connection."""
+
+    def room(self) -> int:
+        """How many more commands the queue takes before the client counts as stalled."""
 
 
 @dataclass(eq=False)
@@ -62,15 +72,24 @@ class SbSession:
     invites: dict[str, tuple[str, float]] = field(default_factory=dict)  # email -> cookie, time
 
 
+def _sb_cookies() -> Vouchers:
+    return Vouchers(COOKIE_LIFETIME, SB_COOKIES_PER_ACCOUNT)
+
+
+def _tickets() -> Vouchers:
+    return Vouchers(TICKET_LIFETIME, TICKETS_PER_ACCOUNT)
+
+
 @dataclass
 class ServerState:
-    """Accounts, online sessions, switchboards, cookies and Passport tickets."""
+    """Accounts, online sessions, switchboards, cookies, Passport tickets, failed logins."""
 
     accounts: dict[str, Account]
     sessions: dict[str, NsSession] = field(default_factory=dict)
     switchboards: dict[int, SbSession] = field(default_factory=dict)
-    sb_cookies: dict[str, tuple[str, float]] = field(default_factory=dict)
-    tickets: dict[str, str] = field(default_factory=dict)  # "t=...&p=..." -> e-mail
+    sb_cookies: Vouchers = field(default_factory=_sb_cookies)
+    tickets: Vouchers = field(default_factory=_tickets)  # "t=...&p=..." per e-mail
+    logins: LoginThrottle = field(default_factory=LoginThrottle)
     internal_errors: int = 0  # connections ended by a server bug (tests assert 0)
 
     @classmethod
@@ -105,16 +124,12 @@ class ServerState:
     def new_sb_cookie(self, email: str) -> str:
         """A cookie for ``email``'s XFR SB, valid once for COOKIE_LIFETIME seconds."""
         cookie = f"{secrets.randbelow(10**8)}.{int(time.time())}.{secrets.randbelow(10**5)}"
-        self.sb_cookies[cookie] = (email, time.monotonic())
+        self.sb_cookies.issue(email, cookie, time.monotonic())
         return cookie
 
     def take_sb_cookie(self, email: str, cookie: str) -> bool:
         """Use up an XFR SB cookie; True if it was issued to ``email`` and is fresh."""
-        entry = self.sb_cookies.pop(cookie, None)
-        if entry is None:
-            return False
-        owner, issued = entry
-        return owner == email and time.monotonic() - issued < COOKIE_LIFETIME
+        return self.sb_cookies.take(email, cookie, time.monotonic())
 
     def new_switchboard(self) -> SbSession:
         """A new empty switchboard with an unused session id."""
@@ -154,9 +169,28 @@ class ServerState:
     def issue_ticket(self, email: str) -> str:
         """A new random Passport ticket ``t=...&p=...`` valid for ``email`` only."""
         ticket = f"t={secrets.token_urlsafe(48)}$$&p={secrets.token_urlsafe(48)}$$"
-        self.tickets[ticket] = email
+        self.tickets.issue(email, ticket, time.monotonic())
         return ticket
 
-    def check_ticket(self, email: str, ticket: str) -> bool:
-        """Whether ``ticket`` was issued for ``email``."""
-        return self.tickets.get(ticket) == email
+    def take_ticket(self, email: str, ticket: str) -> bool:
+        """Use up ``ticket``; True if it was issued for ``email`` and is fresh."""
+        return self.tickets.take(email, ticket, time.monotonic())
+
+    # -- housekeeping ----------------------------------------------------------
+
+    def sweep(self, now: float | None = None) -> int:
+        """Forget expired tickets, cookies and invitations and stale failed-login counts.
+
+        Returns how many entries went. ``now`` defaults to the monotonic clock.
+        """
+        if now is None:
+            now = time.monotonic()
+        removed = self.tickets.sweep(now) + self.sb_cookies.sweep(now) + self.logins.sweep(now)
+        for board in self.switchboards.values():
+            stale = [
+                e for e, (_, issued) in board.invites.items() if now - issued >= COOKIE_LIFETIME
+            ]
+            for email in stale:
+                del board.invites[email]
+            removed += len(stale)
+        return removed

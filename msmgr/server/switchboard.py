@@ -18,6 +18,7 @@ command, a failed join (911) or a wrong ack type closes the connection.
 from __future__ import annotations
 
 import logging
+import time
 
 import trio
 
@@ -27,6 +28,7 @@ from . import formats
 from .accounts import valid_handle
 from .connection import Connection
 from .context import CommandError, ServerContext, command_loop, unexpected
+from .limits import CAL_BURST, CAL_RATE, CAL_REFUSALS, TokenBucket
 from .state import Participant, SbSession
 
 logger = logging.getLogger(__name__)
@@ -42,6 +44,8 @@ class SwitchboardConnection:
         self.conn = conn
         self.board: SbSession | None = None
         self.me: Participant | None = None
+        self.calls = TokenBucket(CAL_BURST, CAL_RATE, time.monotonic())
+        self.refused_calls = 0
 
     async def run(self) -> None:
         """Serve commands until the client leaves; then say BYE to the others."""
@@ -111,7 +115,19 @@ class SwitchboardConnection:
                 *self.relay(board, me, command.trid, command.args[0], command.payload)
             )
         elif verb == "CAL":
-            await self.conn.send(self.call(board, me, command))
+            try:
+                reply = self.call(board, me, command)
+            except CommandError as exc:
+                if exc.code != 713:
+                    raise
+                self.refused_calls += 1
+                await self.conn.send(formats.error(713, command.trid))
+                if self.refused_calls >= CAL_REFUSALS:
+                    logger.info("%s: %d CALs refused in a row, closing", self.conn, CAL_REFUSALS)
+                    return False
+                return True
+            self.refused_calls = 0
+            await self.conn.send(reply)
         elif verb == "OUT":
             return False
         else:
@@ -141,6 +157,10 @@ class SwitchboardConnection:
             raise CommandError(217)
         if not state.accounts[email].allows(me.email):
             raise CommandError(216)
+        if not self.calls.take(time.monotonic()):
+            raise CommandError(713)  # this connection calls too often
+        if session.outbox.room() <= self.ctx.config.send_queue // 2:
+            raise CommandError(713)  # the callee is not reading: ringing more would drop it
         cookie = state.invite(board, email)
         session.outbox.post(formats.rng(board.sessid, self.ctx.sb, cookie, me.email, me.name))
         return Command("CAL", command.trid, ("RINGING", str(board.sessid)))

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import BinaryIO
 
 from .format import (
     FORMAT_NAME,
@@ -18,9 +21,14 @@ from .format import (
 
 logger = logging.getLogger(__name__)
 
+STDIN = "-"
+"""The path that means standard input."""
+
 
 def read_capture(path: str | os.PathLike[str], *, expand_runs: bool = True) -> Iterator[Record]:
     """Yield every record of the capture at ``path``, the header first.
+
+    (``read_located`` yields the same records with where each one is in the file.)
 
     A ``run`` record (format version 2: several ordinary commands of one direction in
     one record) is yielded as the ``cmd`` records of its commands, each with the run's
@@ -33,48 +41,122 @@ def read_capture(path: str | os.PathLike[str], *, expand_runs: bool = True) -> I
     a record type its version does not have, a ``run`` that is not the commands it says,
     is an error.
 
+    ``path`` ``-`` is standard input.
+
     Raises:
         CaptureFormatError: the file is not a capture this reader understands.
     """
-    types = RECORD_TYPES_BY_VERSION[1]
+    with open_lines(path) as (lines, source):
+        for _, _, record in read_located_lines(lines, source, expand_runs=expand_runs):
+            yield record
+
+
+def read_located(
+    path: str | os.PathLike[str], *, expand_runs: bool = True
+) -> Iterator[tuple[int, int, Record]]:
+    """``read_capture``'s records as (line number from 1, index within the line, record):
+    the index counts the commands of an expanded ``run`` (0 for any other record), so a
+    reader can keep where a record is instead of the record (``record_at``).
+
+    Raises:
+        CaptureFormatError: as ``read_capture``.
+    """
+    with open_lines(path) as (lines, source):
+        yield from read_located_lines(lines, source, expand_runs=expand_runs)
+
+
+@contextmanager
+def open_lines(path: str | os.PathLike[str]) -> Iterator[tuple[BinaryIO, str | os.PathLike[str]]]:
+    """The binary file of ``path`` and the name errors give it: ``-`` is standard input
+    (``<stdin>``, left open), anything else a file, closed afterwards.
+
+    Raises:
+        OSError: the file cannot be opened.
+    """
+    if os.fspath(path) == STDIN:
+        yield sys.stdin.buffer, "<stdin>"
+        return
     with open(path, "rb") as file:
-        previous: bytes | None = None
-        number = 0
-        for line in file:
-            if previous is not None:
-                number += 1
-                record = _parse(previous, number, path, types)
-                if number == 1:
-                    types = RECORD_TYPES_BY_VERSION[record["version"]]
-                yield from _expand(record, number, path, expand_runs)
-            previous = line
-        if previous is None:
-            raise CaptureFormatError(f"{path}: empty file, not a capture")
+        yield file, path
+
+
+def read_records(
+    lines: Iterable[bytes], source: str | os.PathLike[str], *, expand_runs: bool = True
+) -> Iterator[Record]:
+    """``read_capture`` over the lines of a capture read elsewhere (a pipe, a file still
+    being written); ``source`` names it in errors. Lines keep their ``\\n``.
+
+    Raises:
+        CaptureFormatError: the lines are not a capture this reader understands.
+    """
+    for _, _, record in read_located_lines(lines, source, expand_runs=expand_runs):
+        yield record
+
+
+def read_located_lines(
+    lines: Iterable[bytes], source: str | os.PathLike[str], *, expand_runs: bool = True
+) -> Iterator[tuple[int, int, Record]]:
+    """The reader's one core: ``read_records`` as ``read_located`` numbers them (each
+    complete line is handed out as soon as it is read).
+
+    Raises:
+        CaptureFormatError: the lines are not a capture this reader understands.
+    """
+    path = source
+    types = RECORD_TYPES_BY_VERSION[1]
+    number = 0
+    for line in lines:
         number += 1
-        if previous.endswith(b"\n") or number == 1:
+        if not line.endswith(b"\n") and number > 1:  # the last line, unfinished
             # A lone first line is never "torn": a file whose only line is not JSON is
             # not a capture (a binary file, say), not a capture that lost its header.
-            yield from _expand(_parse(previous, number, path, types), number, path, expand_runs)
+            try:
+                value = _decode(line, number, path)
+            except CaptureFormatError:
+                logger.warning(
+                    "%s: line %d is torn (incomplete last record), skipped", path, number
+                )
+                return
+            yield from _expand(_check(value, number, path, types), number, path, expand_runs)
             return
-        try:
-            value = _decode(previous, number, path)
-        except CaptureFormatError:
-            logger.warning("%s: line %d is torn (incomplete last record), skipped", path, number)
-            return
-        yield from _expand(_check(value, number, path, types), number, path, expand_runs)
+        record = _parse(line, number, path, types)
+        if number == 1:
+            types = RECORD_TYPES_BY_VERSION[record["version"]]
+        yield from _expand(record, number, path, expand_runs)
+    if number == 0:
+        raise CaptureFormatError(f"{path}: empty file, not a capture")
+
+
+def record_at(line: bytes, index: int) -> Record:
+    """The record ``read_located`` said is at ``index`` of a capture ``line`` (a line it
+    read before: not checked again).
+
+    Raises:
+        CaptureFormatError: the line is not what it was (the file changed meanwhile).
+    """
+    try:
+        record = json.loads(line)
+        if isinstance(record, dict) and record.get("type") == "run":
+            return run_records(record)[index]
+    except (ValueError, IndexError):
+        raise CaptureFormatError("the capture changed while it was read") from None
+    if not isinstance(record, dict) or index:
+        raise CaptureFormatError("the capture changed while it was read")
+    return record
 
 
 def _expand(
     record: Record, number: int, path: str | os.PathLike[str], expand_runs: bool
-) -> Iterator[Record]:
+) -> Iterator[tuple[int, int, Record]]:
     if record["type"] != "run" or not expand_runs:
-        yield record
+        yield number, 0, record
         return
     try:
         records = run_records(record)
     except CaptureFormatError as exc:
         raise CaptureFormatError(f"{path}: line {number}: {exc}") from None
-    yield from records
+    for index, expanded in enumerate(records):
+        yield number, index, expanded
 
 
 def _parse(line: bytes, number: int, path: str | os.PathLike[str], types: frozenset[str]) -> Record:

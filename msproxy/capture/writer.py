@@ -24,13 +24,24 @@ def drop_written(fd: int, start: int, end: int) -> None:
         advise(fd, start, end - start, os.POSIX_FADV_DONTNEED)
 
 
+class CaptureWriteError(OSError):
+    """Raised when appending to a capture fails (a full disk, EIO): ``kept`` of the
+    call's pieces (records, for ``write``) are whole in the file, none of the others."""
+
+    def __init__(self, cause: OSError, path: Path, kept: int) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause), str(path))
+        self.kept = kept
+
+
 class CaptureWriter:
     """An open capture file, appended to with one system call per batch of records.
 
     The file is created readable and writable by its owner only (0600). Each call to
     ``write``/``write_many`` issues a single unbuffered ``write(2)``, ``write_pieces`` one
     ``writev(2)`` per 1024 pieces, so a process killed at any moment leaves a file whose
-    every complete line is a valid record.
+    every complete line is a valid record. A write that fails (a full disk, EIO) cuts the
+    file back to the end of the last piece it wrote whole, so the file still ends with a
+    complete line, and raises ``CaptureWriteError`` saying how many pieces stayed.
 
     Args:
         path: the capture file; it must not exist yet unless ``append`` is True.
@@ -59,6 +70,7 @@ class CaptureWriter:
             flags |= os.O_EXCL
         self._fd: int | None = os.open(self.path, flags, 0o600)
         self.records_written = 0
+        self.torn = False  # a failed write could not be cut back: the last line is torn
         self._end = os.fstat(self._fd).st_size  # the file's size (appends only)
         self._kept = self._end  # bytes from here on may still be in the page cache
         if not append or self._end == 0:
@@ -87,26 +99,60 @@ class CaptureWriter:
         batch into one buffer first."""
         if self._fd is None:
             raise ValueError(f"capture {self.path} is closed")
-        if _writev is None:  # pragma: no cover - not on POSIX
-            self._write(b"".join(pieces))
-        else:
-            for first in range(0, len(pieces), _IOV_MAX):
-                group = pieces[first : first + _IOV_MAX]
-                written = _writev(self._fd, group)
-                self._end += written
-                size = sum(map(len, group))
-                if written < size:  # (a short write: the rest the simple way)
-                    self._write(b"".join(group)[written:])
+        start = self._end
+        try:
+            if _writev is None:  # pragma: no cover - not on POSIX
+                self._append(b"".join(pieces))
+            else:
+                for first in range(0, len(pieces), _IOV_MAX):
+                    group = pieces[first : first + _IOV_MAX]
+                    written = _writev(self._fd, group)
+                    self._end += written
+                    size = sum(map(len, group))
+                    if written < size:  # (a short write: the rest the simple way)
+                        self._append(b"".join(group)[written:])
+        except OSError as exc:
+            raise self._failed(exc, start, pieces) from exc
         self.records_written += records
 
     def _write(self, data: bytes) -> None:
         if self._fd is None:
             raise ValueError(f"capture {self.path} is closed")
+        start = self._end
+        try:
+            self._append(data)
+        except OSError as exc:
+            raise self._failed(exc, start, [data]) from exc
+
+    def _append(self, data: bytes) -> None:
+        assert self._fd is not None
         view = memoryview(data)
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
             self._end += written
+
+    def _failed(self, exc: OSError, start: int, pieces: list[bytes]) -> CaptureWriteError:
+        """After a failed write (a full disk, EIO) of ``pieces`` from ``start``: cut the
+        file back to the end of the last piece written whole, so that no torn line is
+        left (``torn`` says when even that failed); the error to raise."""
+        assert self._fd is not None
+        done, kept, end = self._end - start, 0, start
+        for piece in pieces:
+            if done < len(piece):
+                break
+            done -= len(piece)
+            kept += 1
+            end += len(piece)
+        if self._end != end:
+            try:
+                os.ftruncate(self._fd, end)
+            except OSError:
+                self.torn = True
+            else:
+                self._end = end
+                self._kept = min(self._kept, end)
+        return CaptureWriteError(exc, self.path, kept)
 
     @property
     def cached(self) -> int:

@@ -7,6 +7,7 @@ does) and its summary (as msproxy summary does).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from functools import partial
@@ -24,6 +25,7 @@ from msproxy.inspect.clitools import use_color
 from msproxy.inspect.model import load_capture
 from msproxy.inspect.show import ShowOptions, show_lines
 from msproxy.inspect.summary import format_tables, summarize
+from msproxy.proxy.loss import CAPTURE_INCOMPLETE
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,12 +41,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="PATH",
         help="capture file to create (default captures/demo-YYYYmmdd-HHMMSS.jsonl)",
     )
-    parser.add_argument("--alice-protocol", default="MSNP8", metavar="MSNPn")
-    parser.add_argument("--bob-protocol", default="MSNP7", metavar="MSNPn")
+    parser.add_argument(
+        "--alice-protocol", default="MSNP8", metavar="MSNPn", help="alice's client (MSNP8)"
+    )
+    parser.add_argument(
+        "--bob-protocol", default="MSNP7", metavar="MSNPn", help="bob's client (MSNP7)"
+    )
     parser.add_argument(
         "--color", choices=["auto", "always", "never"], default="auto", help="colour the capture"
     )
-    parser.add_argument("-v", "--verbose", action="count", default=0)
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     parser.set_defaults(run=run)
 
 
@@ -54,10 +60,28 @@ def default_capture(folder: Path = Path("captures")) -> Path:
     return folder / time.strftime("demo-%Y%m%d-%H%M%S.jsonl")
 
 
+def capture_problem(path: Path) -> str | None:
+    """Why the capture cannot be created at ``path`` (checked before anything starts), or
+    None (another process may still take the name: the capture is created exclusively)."""
+    folder = path.parent
+    if path.exists() or path.is_symlink():
+        return f"cannot create the capture {path}: File exists (the demo never overwrites one)"
+    if not folder.is_dir():
+        return f"cannot create the capture {path}: {folder} is not a directory"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"cannot create the capture {path}: {folder} is not writable"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run the demo and print its capture; 0 on success."""
+    """Run the demo and print its capture; 0 on success, 1 when it cannot start, 3 when
+    capture records were lost."""
     configure_logging(args.verbose)
     capture = args.capture or default_capture()
+    problem = capture_problem(capture)
+    if problem is not None:
+        print(f"msproxy demo: error: {problem}", file=sys.stderr)
+        return 1
 
     def say(text: str) -> None:
         print(f"* {text}", flush=True)
@@ -82,4 +106,7 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     print(f"\n== Its summary (msproxy summary {result.capture}) ==\n")
     sys.stdout.write(format_tables(summarize(loaded)))
+    if result.loss is not None:
+        print(f"msproxy demo: {result.loss.summary()}", file=sys.stderr, flush=True)
+        return CAPTURE_INCOMPLETE
     return 0

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import functools
+import signal
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypedDict, TypeVar
 
 import trio
 
 from msmgr.cli.entry import CommandFailed, codec_accelerate, run_async
+from msmgr.client.passport import DEFAULT_NEXUS
 from msmgr.codec.address import format_address, parse_address
 from msproxy.capture import CaptureFormatError
 from msproxy.inspect.clitools import capture_parser, fail, open_capture
@@ -36,6 +39,7 @@ def register(subparsers: Any) -> None:
         "replay",
         brief="replay a recorded session or connection as the server or as the client",
         description=(
+            "Replay a recorded session or connection, as the server or as the client. "
             "--as-server: listen and stand in for the recorded server side. Without --conn, "
             "the whole session: every client connection is routed to the recorded one it "
             "stands for (SB by cookie, DS/NS by first command and order), redirects point "
@@ -76,6 +80,20 @@ def register(subparsers: Any) -> None:
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
         help=f"wait per step (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--password",
+        metavar="PW",
+        help="--as-client: the account's password, to answer the live server's login "
+        "challenge (the MD5 hash, or a Passport ticket fetched from --nexus) instead of "
+        "the recorded, redacted answer",
+    )
+    parser.add_argument(
+        "--nexus",
+        default=DEFAULT_NEXUS,
+        metavar="URL",
+        help="--as-client --password: the Passport nexus for MSNP8+ logins "
+        "(default: the original's)",
     )
     parser.set_defaults(run=run)
 
@@ -121,39 +139,89 @@ class Play(TypedDict):
     accelerate: bool | None
 
 
+class Stopped(Exception):
+    """SIGINT or SIGTERM came before the replay finished (its name is the message)."""
+
+
+async def until_signal(work: Callable[[], Awaitable[T]]) -> T:
+    """``await work()``; SIGINT or SIGTERM cancels it (as they stop ``msproxy run``).
+    Signals reach only the main thread: in another (a test's), it is just ``work()``.
+
+    Raises:
+        Stopped: a signal came first.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return await work()
+    results: list[T] = []
+    stopped: list[str] = []
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+
+            async def main() -> None:
+                results.append(await work())
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(main)
+            async for signum in signals:
+                stopped.append(signal.Signals(signum).name)
+                nursery.cancel_scope.cancel()
+                break
+    if stopped:
+        raise Stopped(stopped[0])
+    return results[0]
+
+
 async def _as_server(capture: Capture, host: str, port: int, conn: int, play: Play) -> ReplayReport:
     serve = functools.partial(serve_replay, capture, host, port, conn=conn, **play)
-    return await _serving(
-        lambda status: serve(task_status=status),
-        lambda address: f"replaying connection {conn} as the server on {address}",
+    return await until_signal(
+        lambda: _serving(
+            lambda status: serve(task_status=status),
+            lambda address: f"replaying connection {conn} as the server on {address}",
+        )
     )
 
 
 async def _session(capture: Capture, host: str, port: int, play: Play) -> SessionReport:
     serve = functools.partial(serve_session_replay, capture, host=host, port=port, **play)
     count = len(SessionPlan(capture).connections)
-    return await _serving(
-        lambda status: serve(task_status=status),
-        lambda address: (
-            f"replaying the whole session ({count} connections) as the server on {address}"
-        ),
+    return await until_signal(
+        lambda: _serving(
+            lambda status: serve(task_status=status),
+            lambda address: (
+                f"replaying the whole session ({count} connections) as the server on {address}"
+            ),
+        )
     )
 
 
-async def _as_client(capture: Capture, host: str, port: int, conn: int, play: Play) -> ReplayReport:
-    with trio.fail_after(play["step_timeout"]):
-        stream = await trio.open_tcp_stream(host, port)
-    return await replay_as_client(capture, stream, conn=conn, **play)
+async def _as_client(
+    capture: Capture, host: str, port: int, conn: int, login: Login, play: Play
+) -> ReplayReport:
+    async def replay() -> ReplayReport:
+        with trio.fail_after(play["step_timeout"]):
+            stream = await trio.open_tcp_stream(host, port)
+        return await replay_as_client(capture, stream, conn=conn, **play, **login)
+
+    return await until_signal(replay)
+
+
+class Login(TypedDict):
+    """How ``replay --as-client`` logs in: the password (None: as recorded), the nexus."""
+
+    password: str | None
+    nexus_url: str
 
 
 def run(args: argparse.Namespace) -> int:
-    """Replay; 0 without differences, 1 with, 2 on trouble."""
+    """Replay; 0 without differences, 1 with, 2 on trouble (a signal before the end too)."""
     try:
         ignore = parse_ignore(args.ignore)
         if args.as_client:
             if args.server is None:
                 raise ValueError("--as-client needs --server HOST:PORT")
             host, port = split_address(args.server, "--server")
+        elif args.password is not None:
+            raise ValueError("--password goes with --as-client")
         else:
             host, port = split_address(args.listen, "--listen")
         if args.timeout <= 0:
@@ -163,10 +231,11 @@ def run(args: argparse.Namespace) -> int:
     capture = open_capture("replay", args.capture)
     if isinstance(capture, int):
         return capture
-    action = "connect to" if args.as_client else "listen on"
 
     def reason(exc: BaseException) -> str:
-        return f"cannot {action} {host}:{port}: {str(exc) or 'timed out'}"
+        if not args.as_client:  # (the listeners' errors name the address)
+            return f"cannot listen: {exc}"
+        return f"cannot connect to {host}:{port}: {str(exc) or 'timed out'}"
 
     expected = (OSError, trio.TooSlowError)
     play = Play(ignore=ignore, step_timeout=args.timeout, accelerate=codec_accelerate())
@@ -178,10 +247,15 @@ def run(args: argparse.Namespace) -> int:
             report = run_async(session, expected=expected, describe=reason)
         else:
             conn = choose_connection(capture, args.conn)
-            runner = _as_client if args.as_client else _as_server
-            one = functools.partial(runner, capture, host, port, conn, play)
+            if args.as_client:
+                login = Login(password=args.password, nexus_url=args.nexus)
+                one = functools.partial(_as_client, capture, host, port, conn, login, play)
+            else:
+                one = functools.partial(_as_server, capture, host, port, conn, play)
             report = run_async(one, expected=expected, describe=reason)
     except (ValueError, CaptureFormatError, CommandFailed) as exc:
         return fail("replay", str(exc))
+    except Stopped as exc:
+        return fail("replay", f"stopped by {exc} before the replay finished (no report)")
     sys.stdout.write(report.format())
     return 0 if report.ok else 1

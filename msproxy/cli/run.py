@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import os
 import signal
 import sys
@@ -34,24 +35,44 @@ from msmgr.cli.entry import (
     CommandFailed,
     address_arg,
     codec_accelerate,
+    count_arg,
     debug_arg,
     leaves,
     listen_address_arg,
     run_async,
+    seconds_arg,
 )
 from msmgr.codec.address import format_address
 from msmgr.codec.versions import MSNP_PORT
 from msmgr.debug import Debug
 from msmgr.logsetup import configure_logging
 from msmgr.server import DEMO_USERS, ServerAddresses, ServerConfig, serve_reference
+from msmgr.serving import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_PER_ADDRESS,
+    ConnectionLimits,
+    fit_to_descriptors,
+    raise_open_files_limit,
+)
 from msproxy.capture.records import FORMAT_VERSION, VERSIONS
 from msproxy.capture.scan import PURE_PYTHON_ENV
 from msproxy.faults import FaultRule, FaultRuleError, parse_rule
+from msproxy.inspect.clitools import use_color
 from msproxy.proxy.allocator import tune_malloc
-from msproxy.proxy.config import ProxyConfig
+from msproxy.proxy.config import CONNECT_TIMEOUT, FIRST_COMMAND_TIMEOUT, ProxyConfig
+from msproxy.proxy.loss import CAPTURE_INCOMPLETE
 from msproxy.proxy.server import ProxyListening, UpstreamLoopError, serve_proxy
+from msproxy.view import filterlang
+from msproxy.view.console import ConsoleFormatter
+from msproxy.view.filterlang import FilterError
 
+from .web import DEFAULT_WEB, serve_web_process, web_address_arg
+
+logger = logging.getLogger(__name__)
 EXPECTED = (OSError, UpstreamLoopError)  # startup failures told in one line
+RESERVED_DESCRIPTORS = 128
+"""Descriptors kept out of the connection cap: listeners (the NS ones too), the capture,
+the embedded server's listeners, the event loop's own."""
 DEFAULT_DEBUG = Debug.COMMAND_SEND | Debug.COMMAND_RECV | Debug.OPEN | Debug.CLOSE
 
 
@@ -93,6 +114,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "per command, for tools that only read version 1)",
     )
     parser.add_argument("--debug", type=debug_arg, metavar="FLAGS", help="Net::Msmgr debug flags")
+    parser.add_argument(
+        "--filter",
+        metavar="EXPR",
+        help="which commands and connections the console shows, in the filter language of "
+        "msproxy show ('not cmd PNG,QNG,CHL,QRY'); warnings are always shown and the "
+        "capture stays complete",
+    )
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the console as msproxy show does (auto: on a terminal, unless NO_COLOR "
+        "is set)",
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     parser.add_argument("-q", "--quiet", action="count", default=0, help="less logging")
     parser.add_argument(
@@ -104,6 +139,52 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--no-redact",
         action="store_true",
         help="keep passwords' hashes, tickets and MSPAuth in the capture",
+    )
+    parser.add_argument(
+        "--web",
+        type=web_address_arg,
+        nargs="?",
+        const=DEFAULT_WEB,
+        metavar="HOST:PORT",
+        help="also serve the live web view (default 127.0.0.1 and a free port; the URL, "
+        "with its token, is printed at start)",
+    )
+    limits = parser.add_argument_group("limits and timeouts")
+    limits.add_argument(
+        "--max-connections",
+        type=count_arg,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help=f"client connections open at once; more are closed at once "
+        f"(default {DEFAULT_MAX_CONNECTIONS}; 0: no cap)",
+    )
+    limits.add_argument(
+        "--max-per-address",
+        type=count_arg,
+        default=DEFAULT_MAX_PER_ADDRESS,
+        metavar="N",
+        help=f"client connections open at once from one IP address "
+        f"(default {DEFAULT_MAX_PER_ADDRESS}; 0: no cap)",
+    )
+    limits.add_argument(
+        "--connect-timeout",
+        type=seconds_arg,
+        default=CONNECT_TIMEOUT,
+        metavar="SECONDS",
+        help="seconds to connect to a server (default %(default)g)",
+    )
+    limits.add_argument(
+        "--first-command-timeout",
+        type=seconds_arg,
+        default=FIRST_COMMAND_TIMEOUT,
+        metavar="SECONDS",
+        help="seconds a new client may take to send its first command (default %(default)g)",
+    )
+    limits.add_argument(
+        "--idle-timeout",
+        type=seconds_arg,
+        metavar="SECONDS",
+        help="close a connection where neither side sent anything for this long (default: never)",
     )
     parser.add_argument(
         "--fault",
@@ -171,16 +252,33 @@ def capture_accelerate() -> bool | None:
     return False if os.environ.get(PURE_PYTHON_ENV) else None
 
 
+def console_format(color: bool) -> None:
+    """Write the console (the root logger's handlers) in ``msproxy show``'s line format."""
+    formatter = ConsoleFormatter(color=color)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(formatter)
+
+
 def main(args: argparse.Namespace) -> int:
     """Run the proxy until SIGINT/SIGTERM; 0 on a clean stop, 1 when it cannot start
-    (2 when the upstream is the proxy itself)."""
+    (2 when the upstream is the proxy itself or the filter is not one), 3 when capture
+    records were lost."""
+    try:
+        console_filter = filterlang.compile(args.filter) if args.filter is not None else None
+    except FilterError as exc:
+        print(f"msproxy run: error: --filter: {exc}", file=sys.stderr)
+        return 2
     debug: Debug | None = args.debug
     if debug is None:
         debug = Debug.NONE if args.quiet else DEFAULT_DEBUG
     # -q turns the command lines off (above); warnings are always shown, so the level
     # never goes below WARNING (verbosity 0), however many -q.
     configure_logging(max(0, args.verbose - args.quiet), debug_loggers=bool(debug))
+    console_format(use_color(args.color, sys.stderr))
     tune_malloc()  # process-wide, like the logging: the CLI's to decide
+    raised = raise_open_files_limit()
+    if raised is not None:
+        logger.info("raised the open-files limit from %d to %d (the hard limit)", *raised)
     capture = args.capture if args.capture is not None else default_capture()
     config = ProxyConfig(
         upstream=args.upstream or ("", 0),
@@ -190,6 +288,15 @@ def main(args: argparse.Namespace) -> int:
         public_host=args.public_host,
         redact=not args.no_redact,
         debug=debug,
+        console_filter=console_filter,
+        connect_timeout=args.connect_timeout,
+        first_command_timeout=args.first_command_timeout,
+        idle_timeout=args.idle_timeout,
+        connection_limits=fit_to_descriptors(
+            ConnectionLimits(total=args.max_connections, per_address=args.max_per_address),
+            per_connection=2,  # the client's and the upstream's
+            reserve=RESERVED_DESCRIPTORS,
+        ),
         accelerate=capture_accelerate(),
         codec_accelerate=codec_accelerate(),
         faults=tuple(args.fault),
@@ -197,7 +304,13 @@ def main(args: argparse.Namespace) -> int:
     default_names = args.capture is None
     try:
         return run_async(
-            partial(run, config, embedded=args.upstream is None, default_names=default_names),
+            partial(
+                run,
+                config,
+                embedded=args.upstream is None,
+                default_names=default_names,
+                web=args.web,
+            ),
             expected=EXPECTED,
         )
     except CommandFailed as failed:  # the upstream is the proxy itself: a usage error
@@ -211,15 +324,20 @@ async def run(
     *,
     embedded: bool = False,
     default_names: bool = False,
+    web: tuple[str, int] | None = None,
     out: TextIO | None = None,
+    err: TextIO | None = None,
     task_status: trio.TaskStatus[ProxyListening] = trio.TASK_STATUS_IGNORED,
 ) -> int:
     """Run the proxy (and the embedded reference server when ``embedded``) until a signal.
 
     Prints one line saying where it listens and captures. With ``default_names`` the
     capture's name came from ``default_capture`` and is replaced if it gets taken before
-    the file is created. Cancel it (or send SIGINT or SIGTERM) to stop: connections are
-    closed and their close records written.
+    the file is created. With ``web``, the web view of the capture is served there too,
+    by a child process (its URL printed). Cancel it (or send SIGINT or SIGTERM) to stop:
+    connections are closed and their close records written. Returns 0, or
+    ``CAPTURE_INCOMPLETE`` when a capture write failed (said on ``err``, naming the file
+    and the records lost).
     """
     out = out if out is not None else sys.stdout
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -247,8 +365,17 @@ async def run(
             )
             for number, rule in enumerate(config.faults, start=1):
                 print(f"fault rule {number}: {rule}", file=out, flush=True)
+            if web is not None and listening.capture is not None:
+                url: str = await nursery.start(
+                    partial(serve_web_process, listening.capture, web, redact=config.redact)
+                )
+                print(f"msproxy web view: open {url}", file=out, flush=True)
             task_status.started(listening)
             async for _ in signals:
                 break
             nursery.cancel_scope.cancel()
-    return 0
+    loss = listening.loss
+    if loss is None:
+        return 0
+    print(f"msproxy: {loss.summary()}", file=err if err is not None else sys.stderr, flush=True)
+    return CAPTURE_INCOMPLETE

@@ -6,7 +6,7 @@ command-line front ends live in ``msproxy/cli/{show,summary,diff,replay}.py``.
 
 from __future__ import annotations
 
-from .diff import ConnectionDiff, diff_captures, format_diff
+from .diff import ConnectionDiff, diff_captures, diff_files, diff_json, format_diff
 from .model import Capture, CaptureConnection, load_capture, make_capture
 from .normalize import DEFAULT_IGNORE, IGNORE_RULES, normalize
 from .replay import ReplayIssue, ReplayReport, replay_as_client, replay_as_server, serve_replay
@@ -23,6 +23,8 @@ __all__ = [
     "ReplayReport",
     "SessionReport",
     "diff_captures",
+    "diff_files",
+    "diff_json",
     "format_diff",
     "load_capture",
     "make_capture",

@@ -5,11 +5,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from typing import TextIO
 
-from msproxy.capture import CaptureFormatError
+from msproxy.capture import CaptureFormatError, Record, read_capture
+from msproxy.capture.reader import STDIN, open_lines, read_records
 
-from .model import Capture, load_capture
+from .model import Capture, make_capture
+from .sides import same_file
+from .tail import follow_lines, progress_lines, sleeper
+
+_TICK = 4096  # records between two progress reports while loading
 
 EXIT_TROUBLE = 2
 
@@ -29,19 +35,59 @@ def capture_parser(
 ) -> argparse.ArgumentParser:
     """Add sub-command ``name`` (``brief``: its line in --help) with the ``CAPTURE`` argument."""
     parser = subparsers.add_parser(name, help=brief, description=description)
-    parser.add_argument("capture", metavar="CAPTURE", help="a capture file (JSON Lines)")
+    parser.add_argument(
+        "capture", metavar="CAPTURE", help="a capture file (JSON Lines); - for standard input"
+    )
     return parser
 
 
-def open_capture(prog: str, path: str) -> Capture | int:
-    """The capture at ``path``, or the exit status after a clear error message."""
+def where(path: str, message: str) -> str:
+    """``message`` (about the capture at ``path``) starting with the capture's name, once:
+    ``path``, or ``<stdin>`` for ``-``."""
+    name = "<stdin>" if path == STDIN else path
+    return message if message.startswith(name) else f"{name}: {message}"
+
+
+def open_capture(
+    prog: str, path: str, progress: Callable[[int, int], None] | None = None
+) -> Capture | int:
+    """The capture at ``path`` (``-``: standard input), or the exit status after a clear
+    error message; ``progress`` is told (records read, 0) as they are read."""
     try:
-        return load_capture(path)
+        records: Iterable[Record] = read_capture(path)
+        if progress is not None:
+            records = _counted(records, progress)
+        return make_capture(records, source=path)
     except CaptureFormatError as exc:
         text = str(exc)
-        return fail(prog, text if text.startswith(path) else f"{path}: {text}")
+        return fail(prog, where(path, text))
     except OSError as exc:
         return fail(prog, f"cannot read {path}: {exc.strerror or exc}")
+
+
+def _counted(records: Iterable[Record], progress: Callable[[int, int], None]) -> Iterator[Record]:
+    count = 0
+    for count, record in enumerate(records, start=1):
+        if count % _TICK == 0:
+            progress(count, 0)
+        yield record
+    progress(count, 0)
+
+
+def identical_captures(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` are byte for byte the same capture file (the header is
+    checked, the rest not parsed); never for standard input.
+
+    Raises:
+        OSError: a file cannot be read.
+        CaptureFormatError: ``a`` does not start as a capture.
+    """
+    if STDIN in (a, b):
+        return False
+    if a == b:
+        next(iter(read_capture(a)))
+        return True
+    return same_file(a, b)
 
 
 def use_color(choice: str, stream: TextIO) -> bool:
@@ -52,3 +98,30 @@ def use_color(choice: str, stream: TextIO) -> bool:
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
+
+
+def stream_records(
+    path: str,
+    *,
+    follow: bool = False,
+    progress: TextIO | None = None,
+    expand_runs: bool = True,
+) -> Iterator[Record]:
+    """The records of the capture at ``path`` (``-``: standard input), read as they are
+    used: with ``follow``, then those written later, until interrupted; with ``progress``
+    (a terminal), how far the reading is, there.
+
+    Raises (while iterating):
+        OSError: the file cannot be read.
+        CaptureFormatError: it is not a capture.
+    """
+    with open_lines(path) as (file, source):
+        lines: Iterable[bytes] = file
+        if path == STDIN:  # a pipe: read as it comes (no size, nothing to follow)
+            pass
+        elif follow:
+            lines = follow_lines(file, sleeper())
+        elif progress is not None and progress.isatty():
+            size = os.fstat(file.fileno()).st_size
+            lines = progress_lines(file, size, progress, f"reading {path}")
+        yield from read_records(lines, source, expand_runs=expand_runs)

@@ -1,11 +1,17 @@
 """msproxy/inspect/diff: compare two captures session by session, like diff(1).
 
-Connections are paired by role and order: the first DS of A with the first DS of B, the
-first NS with the first NS, the n-th switchboard with the n-th switchboard. Each pair's
+Connections are paired by session (the account that logged in on them), then role, then
+order (``pairing``); a connection without a partner is reported as unpaired. Each pair's
 commands (both directions, in capture order) are normalised under the ignore rules
-(``normalize``) and aligned with ``difflib.SequenceMatcher``; the differences are shown
-unified-style with the original command lines. A connection that exists on one side
-only is all removed or all added.
+(``normalize``), the verbs of ``ignore_cmd`` dropped, and aligned in near-linear time
+(``align``: common prefix and suffix, then anchors on unique commands); the differences
+are shown unified-style with the original command lines.
+
+Server commands that answer no pending request (no TrID of a client command of that
+connection: ``NLN``, ``CHL``, ``MSG`` from another participant, ``BYE``...) arrive when
+the server sends them, so two runs interleave them differently with the client's
+traffic. Such a command found removed on one side and added on the other within
+``reorder_window`` commands of its place is taken as moved, not as a difference.
 
 When two aligned commands differ only in their payload (same line once normalised), the
 ``+`` line carries a line-level diff of the two payloads (``payload_diff``: MIME headers
@@ -15,39 +21,51 @@ digests. ``diff_json`` gives the same differences as JSON-ready data.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from difflib import SequenceMatcher
+import functools
+import os
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-from msproxy.capture import Record, get_bytes, record_command
+from msproxy.capture import Record, header_record
 
-from .model import Capture, CaptureConnection, make_capture
-from .normalize import DEFAULT_IGNORE, normalize_record
+from .align import Opcode, opcodes
+from .model import Capture, load_capture, make_capture
+from .normalize import DEFAULT_IGNORE
+from .pairing import ROLES, Pair, ordinal_label, pair_connections, parse_roles
 from .payload_diff import payload_diff
+from .sides import Entry, Side, load_side, same_file, side_of
+
+__all__ = [
+    "DEFAULT_REORDER_WINDOW",
+    "PAYLOAD_PREFIX",
+    "ROLES",
+    "ConnectionDiff",
+    "DiffLine",
+    "Entry",
+    "Hunk",
+    "diff_captures",
+    "diff_entries",
+    "diff_files",
+    "diff_json",
+    "diff_sides",
+    "entries",
+    "format_diff",
+    "ordinal_label",
+    "pair_connections",
+    "parse_ignore_cmd",
+    "parse_roles",
+]
 
 PAYLOAD_PREFIX = "|   "  # how format_diff indents a payload diff under its command
+DEFAULT_REORDER_WINDOW = 3  # how far a server notification may move (``reorder_window``)
 
 ARROWS = {"c2s": "->", "s2c": "<-"}
-ROLE_ORDER = {"DS": 0, "NS": 1, "SB": 2}
-ROLES = tuple(ROLE_ORDER)  # what ``roles`` / ``--conn-role`` accept (any case)
 
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One compared item of a connection: a command (or raw bytes) with its key and text."""
-
-    key: str  # the normalised form: what is compared
-    text: str  # the original form: what is shown
-    record: Record
-    line_key: str = ""  # the normalised form without the payload (key when absent)
-
-    @property
-    def payload(self) -> bytes | None:
-        """The payload of a ``cmd`` entry, else None."""
-        if self.record.get("type") != "cmd":
-            return None
-        return record_command(self.record).payload
+Progress = Callable[[int, int], None]
+"""Told (done, total) in commands of A as a diff goes on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +94,16 @@ class Hunk:
 
 @dataclass(slots=True)
 class ConnectionDiff:
-    """The differences of one pair of aligned connections (either may be missing)."""
+    """The differences of one pair of connections (either may be missing: unpaired)."""
 
-    label: str  # the pair, by role and order: "DS", "NS", "SB 1", "SB 2" (ordinal_label)
+    label: str  # the pair: session, role and order ("alice@example.com SB 2")
     role: str | None
     a_conn: int | None
     b_conn: int | None
     hunks: list[Hunk] = field(default_factory=list)
     a_name: str | None = None  # each side's own connection name ("SB#3"), None when absent
     b_name: str | None = None
+    session: str | None = None  # the account's handle, None when the connections have none
 
     @property
     def removed(self) -> int:
@@ -96,9 +115,38 @@ class ConnectionDiff:
         """How many lines are only in B (``+`` lines)."""
         return sum(1 for h in self.hunks for line in h.lines if line.tag == "+")
 
+    @property
+    def unpaired(self) -> str | None:
+        """``"a"`` or ``"b"`` when only that side has the connection, else None."""
+        if self.b_conn is None:
+            return "a"
+        if self.a_conn is None:
+            return "b"
+        return None
+
+
+def _loaded(source: Source) -> Capture | Iterable[Record]:
+    """A capture given by its path, loaded (the other one is in memory anyway)."""
+    if isinstance(source, str | os.PathLike):
+        return load_capture(source)
+    return source
+
 
 def _as_capture(records: Capture | Iterable[Record]) -> Capture:
-    return records if isinstance(records, Capture) else make_capture(records)
+    """A ``Capture`` of ``records``; a list without its header (some connections'
+    records, say) gets one."""
+    if isinstance(records, Capture):
+        return records
+    listed = list(records)
+    if not listed or listed[0].get("type") != "header":
+        listed.insert(0, header_record(0.0, "records"))
+    return make_capture(listed)
+
+
+def parse_ignore_cmd(verbs: Iterable[str] | str) -> frozenset[str]:
+    """Upper-cased verbs from ``"CHL,QRY"`` or an iterable of verbs (empty items skipped)."""
+    items = verbs.split(",") if isinstance(verbs, str) else verbs
+    return frozenset(v.strip().upper() for v in items if v.strip())
 
 
 def entries(
@@ -106,85 +154,12 @@ def entries(
     conn: int,
     ignore: Iterable[str] = DEFAULT_IGNORE,
     direction: str | None = None,
+    *,
+    ignore_cmd: Iterable[str] = (),
 ) -> list[Entry]:
     """The compared items of connection ``conn``: its ``cmd`` and ``raw`` records."""
-    rules = frozenset(ignore)
-    out = []
-    for record in capture.records:
-        if record.get("conn") != conn or (direction and record.get("dir") != direction):
-            continue
-        arrow = ARROWS.get(str(record.get("dir")), "??")
-        if record.get("type") == "cmd":
-            normalized = normalize_record(record, rules)
-            command = record_command(record)
-            text = command.line
-            if normalized.payload is not None:
-                text += f"  [{normalized.payload}]"
-            line_key = f"{arrow} {replace(normalized, payload=None).text}"
-            out.append(Entry(f"{arrow} {normalized.text}", f"{arrow} {text}", record, line_key))
-        elif record.get("type") == "raw":
-            data = get_bytes(record, "data") or b""
-            text = f"{arrow} raw {data!r}"
-            out.append(Entry(text, text, record))
-    return out
-
-
-def ordinal_label(role: str | None, index: int) -> str:
-    """The label of the ``index``-th (from 0) connection of ``role`` in a pairing by role
-    and order: ``DS``, ``NS``, ``NS 2``, ``SB 1``, ``SB 2`` ("the second SB of each side").
-
-    Connection ids differ between two captures, so they cannot name a pair; and a label
-    must not look like a connection name (``SB#2`` is connection 2), hence the space.
-    """
-    if role is None:
-        return f"? {index + 1}"
-    if role == "SB" or index:
-        return f"{role} {index + 1}"
-    return role
-
-
-def parse_roles(roles: Iterable[str]) -> frozenset[str]:
-    """The upper-cased roles, each one of ``ROLES`` (any case; empty items are skipped).
-
-    Raises:
-        ValueError: an unknown role, or none at all (a typo must not make two captures
-            "equal" by comparing nothing).
-    """
-    wanted = frozenset(r.strip().upper() for r in roles if r.strip())
-    if not wanted:
-        raise ValueError(f"no connection role given (the roles are {', '.join(ROLES)})")
-    unknown = sorted(wanted - set(ROLES))
-    if unknown:
-        raise ValueError(
-            f"unknown connection role {', '.join(map(repr, unknown))} "
-            f"(the roles are {', '.join(ROLES)})"
-        )
-    return wanted
-
-
-def pair_connections(
-    a: Capture, b: Capture, roles: Iterable[str] | None = None
-) -> list[tuple[str, str | None, CaptureConnection | None, CaptureConnection | None]]:
-    """(label, role, A's connection, B's connection) for every aligned pair.
-
-    Raises:
-        ValueError: ``roles`` holds an unknown role (``parse_roles``).
-    """
-    wanted = parse_roles(roles) if roles is not None else None
-    a_groups, b_groups = a.by_role(), b.by_role()
-    pairs = []
-    for role in sorted(
-        set(a_groups) | set(b_groups), key=lambda r: (ROLE_ORDER.get(r or "", 9), r or "")
-    ):
-        if wanted is not None and (role or "").upper() not in wanted:
-            continue
-        a_list, b_list = a_groups.get(role, []), b_groups.get(role, [])
-        for index in range(max(len(a_list), len(b_list))):
-            a_conn = a_list[index] if index < len(a_list) else None
-            b_conn = b_list[index] if index < len(b_list) else None
-            label = ordinal_label(role, index)
-            pairs.append((label, role, a_conn, b_conn))
-    return pairs
+    side = side_of(capture, frozenset(ignore), parse_ignore_cmd(ignore_cmd), direction is not None)
+    return side.of(conn, direction)
 
 
 def diff_entries(
@@ -192,35 +167,162 @@ def diff_entries(
     b: list[Entry],
     context: int = 3,
     ignore: Iterable[str] = DEFAULT_IGNORE,
+    *,
+    reorder_window: int = 0,
+    progress: Callable[[int], None] | None = None,
 ) -> list[Hunk]:
-    """Unified-diff hunks between two entry lists (empty when their keys are equal)."""
+    """Unified-diff hunks between two entry lists (empty when their keys are equal).
+
+    ``reorder_window``: a movable entry (``Entry.movable``) removed from A and added to B
+    at most this many entries away from its place counts as moved, not as different.
+    The entries must hold their records (``Side.fill``).
+    """
     rules = frozenset(ignore)
-    matcher = SequenceMatcher(None, [e.key for e in a], [e.key for e in b], autojunk=False)
-    hunks = []
-    for group in matcher.get_grouped_opcodes(context):
-        first, last = group[0], group[-1]
-        hunk = Hunk(first[1] + 1, last[2] - first[1], first[3] + 1, last[4] - first[3])
-        for tag, i1, i2, j1, j2 in group:
-            if tag == "equal":
-                hunk.lines.extend(DiffLine(" ", e.text) for e in a[i1:i2])
-            elif tag == "replace":
-                hunk.lines.extend(_replaced(a[i1:i2], b[j1:j2], rules, context))
+    groups = _plan(a, b, context, reorder_window, progress)
+    return [_hunk(group, a.__getitem__, b.__getitem__, rules, context) for group in groups]
+
+
+def _plan(
+    a: list[Entry],
+    b: list[Entry],
+    context: int,
+    reorder_window: int,
+    progress: Callable[[int], None] | None,
+) -> list[list[Item]]:
+    """The hunks to show, as runs of items (no record needed yet: keys only)."""
+    a_keys, b_keys = [e.key for e in a], [e.key for e in b]
+    if a_keys == b_keys:
+        if progress is not None:
+            progress(len(a))
+        return []
+    codes = opcodes(a_keys, b_keys, progress)
+    items = list(_items(codes, a, b, reorder_window, context))
+    return list(_groups(items, context))
+
+
+# An item of the merged sequence: (tag, A index or None, B index or None); tag " " is a
+# line in both (or moved), "-" only in A, "+" only in B.
+Item = tuple[str, int | None, int | None]
+GAP: Item = ("|", None, None)  # equal entries left out: never inside a hunk
+
+
+def _items(
+    codes: list[Opcode], a: list[Entry], b: list[Entry], window: int, context: int
+) -> Iterator[Item]:
+    """The merged sequence of the alignment, with moved entries made context; of a long
+    run of equal entries only ``context`` at each end, with a gap item between."""
+    moved_a, moved_b = _moved(codes, a, b, window)
+    for tag, i1, i2, j1, j2 in codes:
+        if tag == "equal":
+            if i2 - i1 > 2 * context:
+                yield from ((" ", i1 + k, j1 + k) for k in range(context))
+                yield GAP
+                yield from ((" ", i2 - k, j2 - k) for k in range(context, 0, -1))
             else:
-                hunk.lines.extend(DiffLine("-", e.text) for e in a[i1:i2])
-                hunk.lines.extend(DiffLine("+", e.text) for e in b[j1:j2])
-        hunks.append(hunk)
-    return hunks
+                yield from ((" ", i1 + k, j1 + k) for k in range(i2 - i1))
+            continue
+        for i in range(i1, i2):
+            if i not in moved_a:
+                yield "-", i, None
+        for j in range(j1, j2):
+            yield (" ", None, j) if j in moved_b else ("+", None, j)
+
+
+def _moved(
+    codes: list[Opcode], a: list[Entry], b: list[Entry], window: int
+) -> tuple[set[int], set[int]]:
+    """The indices of A and B entries that only moved (within ``window`` of their place)."""
+    if window <= 0:
+        return set(), set()
+    removed: dict[str, list[int]] = defaultdict(list)  # key -> A indices, increasing
+    added: list[tuple[int, int]] = []  # (B index, its place in A's numbering)
+    for tag, i1, i2, j1, j2 in codes:
+        if tag == "equal":
+            continue
+        for i in range(i1, i2):
+            if a[i].movable:
+                removed[a[i].key].append(i)
+        added.extend((j, i1 + min(j - j1, i2 - i1)) for j in range(j1, j2) if b[j].movable)
+    moved_a: set[int] = set()
+    moved_b: set[int] = set()
+    for j, place in added:
+        candidates = removed.get(b[j].key, [])
+        best: int | None = None
+        for i in candidates[bisect_left(candidates, place - window - 1) :]:
+            if i > place + window:
+                break
+            distance = _distance(i, place)
+            closer = best is None or distance < _distance(best, place)
+            if i not in moved_a and distance <= window and closer:
+                best = i
+        if best is not None:
+            moved_a.add(best)
+            moved_b.add(j)
+    return moved_a, moved_b
+
+
+def _distance(i: int, place: int) -> int:
+    """How many entries an entry at A index ``i`` moved past to stand before ``place``."""
+    return place - i - 1 if place > i else i - place
+
+
+def _groups(items: list[Item], context: int) -> Iterator[list[Item]]:
+    """Runs of items around changes, each with up to ``context`` unchanged items around it."""
+    changes = [n for n, item in enumerate(items) if item[0] in "-+"]
+    if not changes:
+        return
+    start = max(0, changes[0] - context)
+    end = changes[0] + 1
+    for n in changes[1:]:
+        if n - end > 2 * context:
+            yield items[start : end + context]
+            start = n - context
+        end = n + 1
+    yield items[start : min(len(items), end + context)]
+
+
+def _hunk(
+    items: list[Item],
+    a_at: Callable[[int], Entry],
+    b_at: Callable[[int], Entry],
+    rules: frozenset[str],
+    context: int,
+) -> Hunk:
+    """The hunk of a run of items; ``a_at(i)``/``b_at(j)``: entry i of A, j of B."""
+    a_lines = [i for _, i, _ in items if i is not None]
+    b_lines = [j for _, _, j in items if j is not None]
+    hunk = Hunk(
+        a_lines[0] + 1 if a_lines else 1,
+        len(a_lines),
+        b_lines[0] + 1 if b_lines else 1,
+        len(b_lines),
+    )
+    run: list[Item] = []
+    for item in [*items, (" ", None, None)]:
+        if item[0] != " ":
+            run.append(item)
+            continue
+        if run:
+            removed = [a_at(i) for _, i, _ in run if i is not None]
+            added = [b_at(j) for _, _, j in run if j is not None]
+            hunk.lines.extend(_replaced(removed, added, rules, context))
+            run = []
+        _, i, j = item
+        if i is not None:  # context as in A; a moved entry as in B, where it now is
+            hunk.lines.append(DiffLine(" ", a_at(i).text))
+        elif j is not None:
+            hunk.lines.append(DiffLine(" ", b_at(j).text))
+    return hunk
 
 
 def _replaced(
     a: list[Entry], b: list[Entry], rules: frozenset[str], context: int
 ) -> list[DiffLine]:
     """A replaced run: pairs that differ only in their payload first get a payload diff."""
+    if not a or not b:
+        return [*(DiffLine("-", e.text) for e in a), *(DiffLine("+", e.text) for e in b)]
     lines: list[DiffLine] = []
-    matcher = SequenceMatcher(
-        None, [e.line_key or e.key for e in a], [e.line_key or e.key for e in b], autojunk=False
-    )
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in opcodes([e.line_key for e in a], [e.line_key for e in b]):
         if tag != "equal":
             lines.extend(DiffLine("-", e.text) for e in a[i1:i2])
             lines.extend(DiffLine("+", e.text) for e in b[j1:j2])
@@ -234,58 +336,222 @@ def _replaced(
     return lines
 
 
+Source = Capture | Iterable[Record] | str | os.PathLike[str]
+"""A capture as ``diff_captures`` takes it: loaded, records, or a file's path."""
+
+
 def diff_captures(
-    a_records: Capture | Iterable[Record],
-    b_records: Capture | Iterable[Record],
+    a_records: Source,
+    b_records: Source,
     ignore: Iterable[str] = DEFAULT_IGNORE,
     *,
     roles: Iterable[str] | None = None,
     context: int = 3,
     split_directions: bool = False,
+    ignore_cmd: Iterable[str] = (),
+    reorder_window: int = DEFAULT_REORDER_WINDOW,
+    progress: Progress | None = None,
 ) -> list[ConnectionDiff]:
     """The differences between two captures; an empty list means "equal".
 
     Args:
-        a_records, b_records: the captures (``Capture`` or records, header first).
+        a_records, b_records: the captures (``Capture`` or records: all of a capture,
+            header first, or any of its records, such as those of some connections;
+            or a capture file's path, read as ``diff_files`` reads it).
         ignore: the normalisation rules (``normalize.IGNORE_RULES``); default: all.
         roles: compare only connections of these roles (``["NS"]``, any case).
         context: lines of context around each difference.
         split_directions: compare each direction separately (insensitive to how the
             two directions interleave, which can vary with timing).
+        ignore_cmd: verbs left out of the comparison (``["CHL", "QRY", "PNG", "QNG"]``
+            or ``"CHL,QRY"``), in both directions.
+        reorder_window: how many commands a server command that answers no pending
+            request may move without counting as a difference (0: none may).
+        progress: called with (done, total) commands of A as the comparison goes on.
 
     Raises:
-        ValueError: ``roles`` holds an unknown role.
+        ValueError: ``roles`` holds an unknown role, or ``reorder_window`` or
+            ``context`` is negative.
         CaptureFormatError: a malformed record.
+        OSError: a capture file cannot be read.
     """
-    a, b = _as_capture(a_records), _as_capture(b_records)
-    rules = frozenset(ignore)
+    _check_options(roles, context, reorder_window)
+    options: dict[str, Any] = {
+        "roles": roles,
+        "context": context,
+        "split_directions": split_directions,
+        "ignore_cmd": ignore_cmd,
+        "reorder_window": reorder_window,
+        "progress": progress,
+    }
+    if isinstance(a_records, str | os.PathLike) and isinstance(b_records, str | os.PathLike):
+        return diff_files(a_records, b_records, ignore, **options)
+    a, b = _as_capture(_loaded(a_records)), _as_capture(_loaded(b_records))
+    if a is b or a.records == b.records:  # equal records: nothing can differ
+        return []
+    rules, skip = frozenset(ignore), parse_ignore_cmd(ignore_cmd)
+    a_side = side_of(a, rules, skip, split_directions)
+    b_side = side_of(b, rules, skip, split_directions)
+    return diff_sides(
+        a_side,
+        b_side,
+        rules,
+        roles=roles,
+        context=context,
+        reorder_window=reorder_window,
+        progress=progress,
+    )
+
+
+def diff_files(
+    a_path: str | os.PathLike[str],
+    b_path: str | os.PathLike[str],
+    ignore: Iterable[str] = DEFAULT_IGNORE,
+    *,
+    roles: Iterable[str] | None = None,
+    context: int = 3,
+    split_directions: bool = False,
+    ignore_cmd: Iterable[str] = (),
+    reorder_window: int = DEFAULT_REORDER_WINDOW,
+    progress: Progress | None = None,
+    read_progress: Callable[[str, int], None] | None = None,
+) -> list[ConnectionDiff]:
+    """``diff_captures`` of two capture files, in memory for their keys only: each file
+    is read once, and the records of the commands shown once more (``sides``); two
+    files of the same bytes are equal at once.
+
+    ``read_progress`` is told (path, records read so far) while a file is read.
+
+    Raises:
+        OSError: a file cannot be read (or is read while it changes).
+        ValueError, CaptureFormatError: as ``diff_captures``.
+    """
+    _check_options(roles, context, reorder_window)
+    if same_file(a_path, b_path):  # byte for byte the same: equal under any options
+        return []
+    rules, skip = frozenset(ignore), parse_ignore_cmd(ignore_cmd)
+    sides = []
+    for path in (a_path, b_path):
+        tick = None
+        if read_progress is not None:
+            tick = functools.partial(_read_tick, read_progress, os.fspath(path))
+        sides.append(load_side(path, rules, skip, split_directions, progress=tick))
+    return diff_sides(
+        sides[0],
+        sides[1],
+        rules,
+        roles=roles,
+        context=context,
+        reorder_window=reorder_window,
+        progress=progress,
+    )
+
+
+def _read_tick(report: Callable[[str, int], None], path: str, count: int, _: int) -> None:
+    report(path, count)
+
+
+def _check_options(roles: Iterable[str] | None, context: int, reorder_window: int) -> None:
+    if reorder_window < 0 or context < 0:
+        raise ValueError("reorder_window and context must not be negative")
+    if roles is not None:
+        parse_roles(roles)
+
+
+def diff_sides(
+    a: Side,
+    b: Side,
+    rules: frozenset[str],
+    *,
+    roles: Iterable[str] | None = None,
+    context: int = 3,
+    reorder_window: int = DEFAULT_REORDER_WINDOW,
+    progress: Progress | None = None,
+) -> list[ConnectionDiff]:
+    """The differences between two ``Side`` s (``diff_captures``' arguments)."""
+    pairs = pair_connections(
+        a.capture, b.capture, roles, a_sessions=a.sessions(), b_sessions=b.sessions()
+    )
+    directions: tuple[str | None, ...] = (None,)
+    if any(direction is not None for _, direction in a.entries.keys() | b.entries.keys()):
+        directions = ("c2s", "s2c")
+    total = sum(len(a.of(p.a.conn, d)) for p in pairs if p.a is not None for d in directions)
+    done = 0
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress is not None:
+            progress(min(done, total), total)
+
+    planned: list[tuple[ConnectionDiff, list[tuple[list[Entry], list[Entry], list[list[Item]]]]]]
+    planned = []
+    for pair in pairs:
+        parts = []
+        for direction in directions:
+            a_entries = a.of(pair.a.conn, direction) if pair.a else []
+            b_entries = b.of(pair.b.conn, direction) if pair.b else []
+            groups = _plan(a_entries, b_entries, context, reorder_window, advance)
+            if groups:
+                parts.append((a_entries, b_entries, groups))
+        if parts:
+            planned.append((_connection_diff(pair), parts))
+    a.fill(
+        a_entries[i]
+        for _, parts in planned
+        for a_entries, _, gs in parts
+        for g in gs
+        for _, i, _ in g
+        if i is not None
+    )
+    b.fill(
+        b_entries[j]
+        for _, parts in planned
+        for _, b_entries, gs in parts
+        for g in gs
+        for _, _, j in g
+        if j is not None
+    )
     result = []
-    for label, role, a_conn, b_conn in pair_connections(a, b, roles):
-        diff = ConnectionDiff(
-            label,
-            role,
-            a_conn.conn if a_conn else None,
-            b_conn.conn if b_conn else None,
-            a_name=a_conn.name if a_conn else None,
-            b_name=b_conn.name if b_conn else None,
-        )
-        for direction in ("c2s", "s2c") if split_directions else (None,):
-            a_entries = entries(a, a_conn.conn, rules, direction) if a_conn else []
-            b_entries = entries(b, b_conn.conn, rules, direction) if b_conn else []
-            diff.hunks.extend(diff_entries(a_entries, b_entries, context, rules))
-        if diff.hunks:
-            result.append(diff)
+    for diff, parts in planned:
+        for a_entries, b_entries, groups in parts:
+            for group in groups:
+                a_at = functools.partial(_filled, a, a_entries)
+                b_at = functools.partial(_filled, b, b_entries)
+                diff.hunks.append(_hunk(group, a_at, b_at, rules, context))
+        result.append(diff)
     return result
+
+
+def _filled(side: Side, entries: list[Entry], index: int) -> Entry:
+    return side.filled(entries[index])
+
+
+def _connection_diff(pair: Pair) -> ConnectionDiff:
+    return ConnectionDiff(
+        pair.label,
+        pair.role,
+        pair.a.conn if pair.a else None,
+        pair.b.conn if pair.b else None,
+        a_name=pair.a.name if pair.a else None,
+        b_name=pair.b.name if pair.b else None,
+        session=pair.session,
+    )
 
 
 def format_diff(diffs: list[ConnectionDiff], a_name: str = "a", b_name: str = "b") -> str:
     """The differences as unified-style text (empty string when there are none).
 
     Each pair starts with ``--- A SB#3`` / ``+++ B SB#5``: the file and that side's own
-    connection name (as ``show`` prints it), or ``/dev/null`` when that side has none.
+    connection name (as ``show`` prints it), or ``/dev/null`` when that side has none;
+    an unpaired connection is announced before that by ``=== <label>: unpaired, only
+    in A``.
     """
     out: list[str] = []
     for diff in diffs:
+        if diff.unpaired is not None:
+            only = a_name if diff.unpaired == "a" else b_name
+            out.append(f"=== {diff.label}: unpaired, only in {only}")
         out.append(f"--- {_side(a_name, diff.a_name, diff.a_conn)}")
         out.append(f"+++ {_side(b_name, diff.b_name, diff.b_conn)}")
         for hunk in diff.hunks:
@@ -306,19 +572,23 @@ def _side(file: str, name: str | None, conn: int | None) -> str:
 def diff_json(diffs: list[ConnectionDiff]) -> list[dict[str, Any]]:
     """The differences as JSON-ready data: one object per pair of connections.
 
-    ``[{"label", "role", "a_conn", "b_conn", "a_name", "b_name", "removed", "added",
-    "hunks": [{"a_start", "a_count", "b_start", "b_count", "lines": [{"tag", "text"[,
-    "payload_diff"]}]}]}]``: ``label`` names the pair (``SB 1``), ``a_name``/``b_name``
-    each side's connection (``SB#3``, null when that side has none).
+    ``[{"label", "session", "role", "a_conn", "b_conn", "a_name", "b_name", "unpaired",
+    "removed", "added", "hunks": [{"a_start", "a_count", "b_start", "b_count", "lines":
+    [{"tag", "text"[, "payload_diff"]}]}]}]``: ``label`` names the pair
+    (``alice@example.com SB 1``), ``session`` its account (null without one),
+    ``a_name``/``b_name`` each side's connection (``SB#3``, null when that side has
+    none), ``unpaired`` ``"a"``/``"b"`` when only that side has one, else null.
     """
     return [
         {
             "label": diff.label,
+            "session": diff.session,
             "role": diff.role,
             "a_conn": diff.a_conn,
             "b_conn": diff.b_conn,
             "a_name": diff.a_name,
             "b_name": diff.b_name,
+            "unpaired": diff.unpaired,
             "removed": diff.removed,
             "added": diff.added,
             "hunks": [

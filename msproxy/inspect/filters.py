@@ -7,26 +7,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from msproxy.capture import Record, get_bytes, record_command
+from msproxy.view import names
 
 DIRECTIONS = ("c2s", "s2c")
 
-_CONN_NAME = re.compile(r"(?:(DS|NS|SB|)#)?([0-9]+)", re.IGNORECASE)
-
 
 def parse_conn(text: str) -> tuple[int, str | None]:
-    """A connection as the user names it: an id (``52``) or the name ``show`` prints
-    (``SB#52``, ``#7``), as ``(id, role)``: the role upper-cased, None when not given.
+    """``--conn``'s value as ``(id, role)`` (``names.parse_conn``, its error naming the flag).
 
     Raises:
         ValueError: neither a number nor a ``ROLE#number`` name.
     """
-    match = _CONN_NAME.fullmatch(text.strip())
-    if match is None:
-        raise ValueError(
-            f"--conn takes connection ids or names (52, SB#52, #7), not {text.strip()!r}"
-        )
-    role = match.group(1)
-    return int(match.group(2)), role.upper() if role else None
+    try:
+        return names.parse_conn(text)
+    except ValueError as exc:
+        raise ValueError(f"--conn takes {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)

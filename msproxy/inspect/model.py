@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from msproxy.capture import CaptureFormatError, Record, read_capture
 from msproxy.capture.format import check_header
@@ -81,6 +81,19 @@ class Capture:
             groups.setdefault(connection.role, []).append(connection)
         return groups
 
+    def append(self, record: Record, number: int | None = None) -> None:
+        """Add the next record (line ``number`` of the file, for errors), updating the
+        connections: what ``make_capture`` does for each record, and a follower for
+        each record written since.
+
+        Raises:
+            CaptureFormatError: a record without an integer ``conn``, or a ``t`` too
+                large for a float.
+        """
+        number = len(self.records) + 2 if number is None else number
+        ConnectionBook(self.source, self.connections).see(record, number)
+        self.records.append(record)
+
 
 def load_capture(path: str | os.PathLike[str]) -> Capture:
     """Read the capture at ``path`` into memory.
@@ -105,16 +118,35 @@ def make_capture(records: Iterable[Record], *, source: str = "<records>") -> Cap
         raise CaptureFormatError(f"{source}: empty capture (no header)")
     check_header(header)
     _check_time(header, "started", f"{source}: the header")
-    body: list[Record] = []
-    connections: dict[int, CaptureConnection] = {}
+    capture = Capture(header, [], {}, source)
     for number, record in enumerate(iterator, start=2):
+        capture.append(record, number)
+    return capture
+
+
+@dataclass(slots=True)
+class ConnectionBook:
+    """The connections of a capture as its records go by (one entry per connection, never
+    the records): what ``make_capture`` and the streaming tools know of them."""
+
+    source: str = "<records>"
+    connections: dict[int, CaptureConnection] = field(default_factory=dict)
+
+    def see(self, record: Record, number: int) -> None:
+        """Learn from ``record`` (line ``number`` of the capture, for errors).
+
+        Raises:
+            CaptureFormatError: a record without an integer ``conn``, or a time too
+                large for a float.
+        """
+        source = self.source
         conn = record.get("conn")
         if not isinstance(conn, int) or isinstance(conn, bool):
             raise CaptureFormatError(
                 f"{source}: record {number} ({record.get('type')!r}) has no integer 'conn'"
             )
         _check_time(record, "t", f"{source}: record {number} ({record.get('type')!r})")
-        body.append(record)
+        connections = self.connections
         t = record.get("t")
         known = connections.get(conn)
         if record.get("type") == "open" and known is None:
@@ -140,7 +172,6 @@ def make_capture(records: Iterable[Record], *, source: str = "<records>") -> Cap
             # Captures from before the format was fixed said "upstream" for the server.
             known.closed_by = "server" if by == "upstream" else by
             known.close_reason = _str_or_none(record.get("reason"))
-    return Capture(header, body, connections, source)
 
 
 def _check_time(record: Record, key: str, where: str) -> None:

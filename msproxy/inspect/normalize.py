@@ -94,16 +94,18 @@ class Normalized:
     payload: str | None  # "<type> <size>B <digest>" of the normalised payload
 
     @property
+    def line(self) -> str:
+        """The normalised command line, without its payload."""
+        if self.trid is None:
+            return " ".join((self.verb, *self.args))
+        return " ".join((self.verb, self.trid, *self.args))
+
+    @property
     def text(self) -> str:
         """The normalised command as one line (payload as a digest in brackets)."""
-        parts = [self.verb]
-        if self.trid is not None:
-            parts.append(self.trid)
-        parts.extend(self.args)
-        line = " ".join(parts)
         if self.payload is not None:
-            line += f"  [{self.payload}]"
-        return line
+            return f"{self.line}  [{self.payload}]"
+        return self.line
 
 
 def normalize_record(record: Record, ignore: Iterable[str] = DEFAULT_IGNORE) -> Normalized:

@@ -3,7 +3,13 @@
 We send the recorded client commands with TrIDs renumbered from 1 and wait (up to
 ``step_timeout`` per step) for the recorded replies, matched by verb, TrID and arguments
 (volatile fields ignored) in any order; a reply that arrives early is kept for a later
-step.
+step. With the account's ``password``, the login answer is computed live
+(``replay_login``), so a redacted capture logs in; the ``QRY`` answer to the server's
+``CHL`` challenge always is (the recorded one was for another challenge).
+
+An error reply (``911``, ``500``...) to the step's request that the recording does not
+have stops the replay at that step: every later step depends on it (a refused login
+leaves nothing to re-drive), so it is reported there, once.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from collections.abc import Iterable
 
 import trio
 
+from msmgr.client.errors import ClientError
+from msmgr.client.passport import DEFAULT_NEXUS
 from msmgr.codec import Command, Dialect
 from msmgr.codec.transactions import TridMap
 from msmgr.stream import CommandStream, Role, StreamClosed
@@ -20,6 +28,7 @@ from msproxy.capture import Record, record_command
 
 from .model import Capture
 from .normalize import DEFAULT_IGNORE, normalize
+from .replay_login import LiveChallenge, LiveLogin, LoginError
 from .replay_report import ReplayIssue, ReplayReport, mismatch
 from .replay_script import as_capture, choose_connection, script
 from .replay_wire import DEFAULT_TIMEOUT, drain, send_commands
@@ -33,13 +42,17 @@ async def replay_as_client(
     ignore: Iterable[str] = DEFAULT_IGNORE,
     step_timeout: float = DEFAULT_TIMEOUT,
     accelerate: bool | None = None,
+    password: str | None = None,
+    nexus_url: str = DEFAULT_NEXUS,
 ) -> ReplayReport:
     """Re-drive a server on ``stream`` (a connection to it, closed on return) with the
     recorded client commands of ``records``' connection ``conn``.
 
     The arguments are ``replay_as_server``'s, except that ``ignore`` applies to the
     server's replies (TrIDs are renumbered, then compared) and ``step_timeout`` is the
-    wait for the replies of each step.
+    wait for the replies of each step. ``password``: the account's, to answer the live
+    server's login challenge (MD5 hash, or a Passport ticket from ``nexus_url``)
+    instead of sending the recorded (redacted) answer.
     """
     capture = as_capture(records)
     conn = choose_connection(capture, conn)
@@ -50,18 +63,37 @@ async def replay_as_client(
     backlog: list[Command] = []
     steps = script(capture, conn)
     report.steps = len(steps)
+    login = LiveLogin(password, nexus_url) if password is not None else None
+    challenge = LiveChallenge()
     try:
         for number, step in enumerate(steps, start=1):
+            sent: Command | None = None
             if step.request is not None:
                 request = record_command(step.request)
                 trids.assign(request.trid)
-                await send_commands(commands, [trids.remap(request)], report)
+                sent = await _request(trids.remap(request), login, number, report)
+                if sent is None:
+                    break
+                sent = challenge.answer(sent)
+                await send_commands(commands, [sent], report)
             pending = [trids.remap(record_command(r)) for r in step.replies]
-            if not await _collect(commands, pending, backlog, rules, number, report, step_timeout):
+            status = await _collect(
+                commands,
+                pending,
+                backlog,
+                rules,
+                number,
+                report,
+                step_timeout,
+                sent,
+                (login, challenge),
+            )
+            if status == "closed":
                 report.issues.extend(
                     ReplayIssue("closed", n, None, None, "server closed the connection")
                     for n in range(number + 1, len(steps) + 1)
                 )
+            if status != "ok":
                 break
         else:
             with trio.move_on_after(0):  # replies already buffered count as unexpected
@@ -74,6 +106,23 @@ async def replay_as_client(
     return report
 
 
+async def _request(
+    request: Command, login: LiveLogin | None, number: int, report: ReplayReport
+) -> Command | None:
+    """The request to send for a step (the login answer computed live when we have the
+    password), or None after reporting why the replay cannot go on."""
+    if login is None:
+        return request
+    login.saw_sent(request)
+    if not login.answers(request):
+        return request
+    try:
+        return await login.answer(request)
+    except (LoginError, ClientError) as exc:
+        report.issues.append(ReplayIssue("login", number, str(request), None, str(exc)))
+        return None
+
+
 async def _collect(
     commands: CommandStream,
     pending: list[Command],
@@ -82,9 +131,21 @@ async def _collect(
     number: int,
     report: ReplayReport,
     step_timeout: float,
-) -> bool:
-    """Match the expected replies of one step; False when the server closed."""
+    request: Command | None = None,
+    watchers: tuple[LiveLogin | None, LiveChallenge] | None = None,
+) -> str:
+    """Match the expected replies of one step: ``"ok"``, ``"closed"`` when the server
+    closed, ``"error"`` when it answered the request with an unexpected error."""
     wanted = [(command, normalize(command, "s2c", rules)) for command in pending]
+
+    def refused(got: Command) -> bool:
+        """An error reply to this step's request that the recording does not have."""
+        return (
+            request is not None
+            and got.is_error
+            and got.trid == request.trid
+            and not any(w.verb == got.verb for _, w in wanted)
+        )
 
     def take(got: Command) -> bool:
         have = normalize(got, "s2c", rules)
@@ -109,6 +170,17 @@ async def _collect(
             except StreamClosed:
                 alive = False
                 break
+            for watcher in watchers or ():
+                if watcher is not None:
+                    watcher.saw_received(got)
+            if refused(got):
+                expected = ", ".join(str(c) for c, _ in wanted)
+                report.issues.append(
+                    ReplayIssue(
+                        "error", number, expected, str(got), "error reply: the replay stopped here"
+                    )
+                )
+                return "error"
             if not take(got):
                 backlog.append(got)
     report.issues.extend(
@@ -121,4 +193,4 @@ async def _collect(
         )
         for expected, _ in wanted
     )
-    return alive
+    return "ok" if alive else "closed"

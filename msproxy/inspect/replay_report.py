@@ -20,8 +20,11 @@ class ReplayIssue:
     """One difference between the recording and the live peer.
 
     ``kind`` is ``"mismatch"`` (a command differs), ``"missing"`` (an expected command
-    never came), ``"unexpected"`` (a command the recording does not have) or
-    ``"closed"`` (the peer closed the connection early).
+    never came), ``"unexpected"`` (a command the recording does not have),
+    ``"closed"`` (the peer closed the connection early), ``"error"`` (the server
+    answered the step's request with an error the recording does not have: the replay
+    stopped there) or ``"login"`` (the login answer could not be computed live: the
+    replay stopped there).
     """
 
     kind: str

@@ -15,6 +15,7 @@ import trio
 
 from msmgr.codec import Command, Dialect, MsnpError
 from msmgr.codec.transactions import TridMap
+from msmgr.listeners import open_listeners
 from msmgr.stream import CommandStream, Role, StreamClosed
 from msproxy.capture import Record, record_command
 
@@ -163,7 +164,7 @@ async def serve_replay(
     """
     capture = as_capture(records)
     conn = choose_connection(capture, conn)
-    listeners = await trio.open_tcp_listeners(port, host=host)
+    listeners = await open_listeners(port, host)
     accepted: list[trio.SocketStream] = []
     try:
         task_status.started([each.socket.getsockname()[:2] for each in listeners])

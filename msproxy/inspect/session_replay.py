@@ -38,6 +38,7 @@ import trio
 from msmgr.codec import Command, Dialect, MsnpError
 from msmgr.codec.address import format_address
 from msmgr.codec.redirect import find_redirect, replace_token
+from msmgr.listeners import open_listeners
 from msmgr.stream import CommandStream, Role, StreamClosed
 from msproxy.capture import Record, record_command
 
@@ -349,7 +350,7 @@ async def serve_session_replay(
     if next(capture.commands(), None) is None:
         raise ValueError("the capture has no commands to replay")
     report = SessionReport()
-    listeners = await trio.open_tcp_listeners(port, host=host)
+    listeners = await open_listeners(port, host)
     try:
         report.addresses = [each.socket.getsockname()[:2] for each in listeners]
         async with trio.open_nursery() as nursery:

@@ -4,26 +4,23 @@ A line is: time since the capture started, connection name, a direction marker
 (``->`` client to server, ``<-`` server to client, ``**`` open/close/rewrite, ``!!``
 error or injected fault) and the command line, with a payload summary in brackets::
 
-      0.153  NS    <- MSG Hotmail Hotmail 231  [text/x-msmsgsprofile, 231 bytes]
+      0.153  NS#2  <- MSG Hotmail Hotmail 231  [text/x-msmsgsprofile, 231 bytes]
+
+The layout and colours are ``msproxy.view.console``'s, which the live console shares.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from msproxy.capture import Record, get_bytes, record_command
-from msproxy.view.payload import describe, escape, hexdump, payload_lines
+from msproxy.view.console import ARROWS, ERROR, META, layout
+from msproxy.view.names import connection_name
+from msproxy.view.payload import describe, escape, hexdump, payload_lines, raw_preview
 
 from .model import Capture, error_text, fault_text
-
-ARROWS = {"c2s": "->", "s2c": "<-"}
-META = "**"
-ERROR = "!!"
-RAW_PREVIEW = 60
-INDENT = " " * 8
-
-_COLORS = {"c2s": "32", "s2c": "36", META: "2", ERROR: "31", "num": "31"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +30,63 @@ class ShowOptions:
     payload: bool = False
     raw: bool = False
     color: bool = False
+
+
+class Names(Protocol):
+    """What a line needs besides its record: connection names and the capture's start."""
+
+    def relative(self, record: Record) -> float | None: ...
+
+    def name(self, conn: object) -> str: ...
+
+
+@dataclass(slots=True)
+class StreamNames:
+    """``Names`` learnt while reading: the header's start (else the first time seen) and
+    each connection's name from its ``open`` record. Holds one name per connection."""
+
+    started: float | None = None
+    names: dict[int, str] = field(default_factory=dict)
+    width: int = 4
+
+    def see(self, record: Record) -> None:
+        """Learn from ``record`` (call it for every record, the header first)."""
+        kind = record.get("type")
+        t = record.get("started" if kind == "header" else "t")
+        if self.started is None and isinstance(t, int | float):
+            self.started = float(t)
+        conn = record.get("conn")
+        if kind == "open" and isinstance(conn, int) and conn not in self.names:
+            role = record.get("role")
+            name = connection_name(role if isinstance(role, str) else None, conn)
+            self.names[conn] = name
+            self.width = max(self.width, len(name))
+
+    def relative(self, record: Record) -> float | None:
+        t = record.get("t")
+        if not isinstance(t, int | float) or self.started is None:
+            return None
+        return float(t) - self.started
+
+    def name(self, conn: object) -> str:
+        if isinstance(conn, int) and conn in self.names:
+            return self.names[conn]
+        return f"#{conn}"
+
+
+def stream_lines(
+    records: Iterable[Record],
+    keep: Callable[[Record], bool] = lambda record: True,
+    options: ShowOptions = ShowOptions(),
+    names: StreamNames | None = None,
+) -> Iterator[str]:
+    """The printed lines of every record that ``keep`` accepts, as the records come
+    (the header first; nothing is kept but the connections' names)."""
+    names = names if names is not None else StreamNames()
+    for record in records:
+        names.see(record)
+        if record.get("type") != "header" and keep(record):
+            yield from render_record(names, record, options, names.width)
 
 
 def show_lines(
@@ -48,21 +102,24 @@ def show_lines(
 
 
 def render_record(
-    capture: Capture, record: Record, options: ShowOptions = ShowOptions(), width: int = 4
+    capture: Names, record: Record, options: ShowOptions = ShowOptions(), width: int = 4
 ) -> list[str]:
     """The printed lines of one record: a summary line, then any payload/dump lines."""
-    rel = capture.relative(record)
-    stamp = f"{rel:10.3f}" if rel is not None else " " * 9 + "?"
     name = capture.name(record.get("conn"))
     marker, text, extra, tone = _describe(capture, record, options)
-    text = f"{marker} {text}"
-    if options.color:
-        text = f"\x1b[{_COLORS.get(tone, _COLORS[META])}m{text}\x1b[0m"
-    return [f"{stamp}  {name:<{width}}  {text}", *(INDENT + line for line in extra)]
+    return layout(
+        capture.relative(record),
+        name,
+        f"{marker} {text}",
+        extra,
+        width=width,
+        tone=tone,
+        color=options.color,
+    )
 
 
 def _describe(
-    capture: Capture, record: Record, options: ShowOptions
+    capture: Names, record: Record, options: ShowOptions
 ) -> tuple[str, str, list[str], str]:
     """(marker, text, extra lines, colour key) of one record."""
     kind = record.get("type")
@@ -88,8 +145,7 @@ def _describe(
         reason = str(record.get("reason", "?"))
         if record.get("forwarded") is False:
             reason += ", not forwarded"
-        preview = escape(data[:RAW_PREVIEW]) + ("..." if len(data) > RAW_PREVIEW else "")
-        text = f"raw {len(data)} bytes ({reason}): {preview}"
+        text = f"raw {len(data)} bytes ({reason}): {raw_preview(data)}"
         extra = hexdump(data) if options.raw or options.payload else []
         return ARROWS.get(str(direction), "??"), text, extra, ERROR
     if kind == "open":

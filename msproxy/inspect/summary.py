@@ -11,15 +11,22 @@ ends it. Requests are grouped by the request's verb.
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
+from array import array
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from tabulate import tabulate, tabulate_formats
 
 from msproxy.capture import Record, rebuild, record_command
 
-from .model import Capture, error_text, fault_text
+from .model import Capture, ConnectionBook, error_text, fault_text
+
+_V = TypeVar("_V")
 
 
 @dataclass(slots=True)
@@ -39,76 +46,242 @@ def _ms(value: float) -> str:
     return f"{value * 1000:.1f}"
 
 
+CONNECTION_HEADERS = [
+    "conn",
+    "name",
+    "role",
+    "client",
+    "upstream",
+    "parent",
+    "via",
+    "cmds c2s",
+    "cmds s2c",
+    "bytes c2s",
+    "bytes s2c",
+    "duration s",
+    "closed by",
+]
+MAX_OPEN_REQUESTS = 65_536
+"""Requests awaiting their reply that the summary remembers (the oldest is forgotten
+first): requests that never get one (``MSG N``) must not fill the memory."""
+
+
+@dataclass(slots=True)
+class Summary:
+    """The numbers of every table, gathered one record at a time (``add``), in memory
+    that grows with the connections, verbs, round trips and errors, not the records."""
+
+    book: ConnectionBook = field(default_factory=ConnectionBook)
+    started: float | None = None
+    selected_conns: set[int] | None = None
+    counts: dict[tuple[int, str], list[int]] = field(default_factory=dict)
+    verbs: dict[str, list[int]] = field(default_factory=dict)
+    pending: OrderedDict[tuple[int, int], tuple[str, float | None]] = field(
+        default_factory=OrderedDict
+    )
+    samples: dict[str, array[float]] = field(default_factory=dict)
+    requests: OrderedDict[tuple[int, int], str] = field(default_factory=OrderedDict)
+    errors: list[list[object]] = field(default_factory=list)
+    number: int = 0
+
+    def add(self, record: Record, selected: bool = True) -> None:
+        """Take ``record`` (the header first) into the connections' names and, when
+        ``selected``, into the tables.
+
+        Raises:
+            CaptureFormatError: a record without an integer ``conn``, a time too large.
+        """
+        self.number += 1
+        if record.get("type") == "header":
+            started = record.get("started")
+            if isinstance(started, int | float):
+                self.started = float(started)
+            return
+        self.book.see(record, self.number)
+        t = record.get("t")
+        if self.started is None and isinstance(t, int | float):
+            self.started = float(t)
+        if not selected:
+            return
+        if self.selected_conns is not None:
+            self.selected_conns.add(record["conn"])
+        kind = record.get("type")
+        if kind in ("cmd", "raw"):
+            cell = self.counts.setdefault((record["conn"], str(record.get("dir"))), [0, 0])
+            cell[1] += len(rebuild(record))
+            if kind == "cmd":
+                cell[0] += 1
+                self._command(record)
+        elif kind == "error":
+            self.errors.append(
+                [
+                    _seconds(self.relative(record)),
+                    self.name(record["conn"]),
+                    record.get("dir") or "-",
+                    f"{record.get('kind', '?')}",
+                    "-",
+                    error_text(record),
+                ]
+            )
+        elif kind == "fault":
+            self.errors.append(
+                [
+                    _seconds(self.relative(record)),
+                    self.name(record["conn"]),
+                    record.get("dir") or "-",
+                    f"fault {record.get('action', '?')}",
+                    "-",
+                    fault_text(record),
+                ]
+            )
+
+    def _command(self, record: Record) -> None:
+        command = record_command(record)
+        c2s = record.get("dir") == "c2s"
+        cell = self.verbs.setdefault(command.verb, [0, 0, 0, 0])
+        column = 0 if c2s else 1
+        cell[column] += 1
+        if command.payload is not None:
+            cell[column + 2] += len(command.payload)
+        trid = record.get("trid")
+        if not isinstance(trid, int):
+            return
+        key = (record["conn"], trid)
+        t = record.get("t")
+        t = float(t) if isinstance(t, int | float) else None
+        if c2s:
+            if key not in self.pending:
+                _bounded_put(self.pending, key, (command.verb, t))
+            _bounded_put(self.requests, key, command.verb)
+            return
+        request = self.pending.pop(key, None)
+        if request is not None and request[1] is not None and t is not None:
+            self.samples.setdefault(request[0], array("d")).append(t - request[1])
+        answered = self.requests.get(key)
+        if command.is_error:
+            detail = f"reply to {answered}" if answered else "no matching request"
+            if command.args:
+                detail += f" (args: {' '.join(command.args)})"
+            row = [_seconds(self.relative(record)), self.name(record["conn"]), record.get("dir")]
+            self.errors.append([*row, command.verb, trid, detail])
+
+    def relative(self, record: Record) -> float | None:
+        t = record.get("t")
+        if not isinstance(t, int | float):
+            return None
+        return float(t) - (self.started or 0.0)
+
+    def name(self, conn: object) -> str:
+        known = self.book.connections.get(conn) if isinstance(conn, int) else None
+        return known.name if known is not None else f"#{conn}"
+
+    def connection_table(self) -> Table:
+        """Per connection: role, addresses, parent, command and byte counts, duration,
+        close (with a filter: the connections it selected something of)."""
+        table = Table("Connections", list(CONNECTION_HEADERS))
+        for conn in self.book.connections.values():
+            if self.selected_conns is not None and conn.conn not in self.selected_conns:
+                continue
+            c2s = self.counts.get((conn.conn, "c2s"), [0, 0])
+            s2c = self.counts.get((conn.conn, "s2c"), [0, 0])
+            end = conn.closed if conn.closed is not None else conn.last_seen
+            duration = end - conn.opened if end is not None and conn.opened is not None else None
+            if conn.closed_by is None:
+                closed = "(open)"
+            else:
+                closed = conn.closed_by + (f": {conn.close_reason}" if conn.close_reason else "")
+            parent = self.name(conn.parent) if conn.parent is not None else "-"
+            table.rows.append(
+                [
+                    *(conn.conn, conn.name, conn.role or "-", conn.client or "-"),
+                    *(conn.upstream or "-", parent, conn.via or "-"),
+                    *(c2s[0], s2c[0], c2s[1], s2c[1], _seconds(duration), closed),
+                ]
+            )
+        return table
+
+    def verb_table(self) -> Table:
+        """Per verb: how many in each direction and their payload bytes, sorted by verb."""
+        headers = ["verb", "c2s", "s2c", "payload bytes c2s", "payload bytes s2c"]
+        table = Table("Commands", headers)
+        table.rows = [[verb, *self.verbs[verb]] for verb in sorted(self.verbs)]
+        return table
+
+    def latency_table(self) -> Table:
+        """TrID round-trip latency per request verb: count, median, p95 and max in ms."""
+        table = Table("TrID round trips (ms)", ["verb", "count", "median", "p95", "max"])
+        for verb in sorted(self.samples):
+            values = list(self.samples[verb])
+            table.rows.append(
+                [
+                    verb,
+                    len(values),
+                    _ms(statistics.median(values)),
+                    _ms(percentile(values, 0.95)),
+                    _ms(max(values)),
+                ]
+            )
+        return table
+
+    def error_table(self) -> Table:
+        """Numeric error replies (with the verb they answer), error records and injected
+        faults, in order.
+
+        Columns: time, connection, direction, the error (the numeric code, an ``error``
+        record's kind, or ``fault`` and its action), the TrID of a numeric reply (``-``
+        when none), and the detail (the verb it answers and any further arguments, the
+        ``error`` record's message, or what the fault did).
+        """
+        table = Table("Errors", ["time s", "conn", "dir", "error", "trid", "detail"])
+        table.rows = list(self.errors)
+        return table
+
+    def tables(self) -> list[Table]:
+        """All summary tables, in print order."""
+        return [
+            self.connection_table(),
+            self.verb_table(),
+            self.latency_table(),
+            self.error_table(),
+        ]
+
+
+def _bounded_put(
+    mapping: OrderedDict[tuple[int, int], _V], key: tuple[int, int], value: _V
+) -> None:
+    mapping[key] = value
+    mapping.move_to_end(key)
+    if len(mapping) > MAX_OPEN_REQUESTS:
+        mapping.popitem(last=False)
+
+
+def summarize_records(
+    records: Iterable[Record], keep: Callable[[Record], bool] | None = None
+) -> Summary:
+    """The ``Summary`` of a capture's records (the header first), read once, of the
+    records ``keep`` selects (every record is still shown to ``keep``, in order)."""
+    summary = Summary(selected_conns=set() if keep is not None else None)
+    for record in records:
+        selected = keep(record) if keep is not None and record.get("type") != "header" else True
+        summary.add(record, selected)
+    return summary
+
+
+def _of(capture: Capture) -> Summary:
+    summary = Summary(book=ConnectionBook(capture.source), started=capture.started, number=1)
+    for record in capture.records:
+        summary.add(record)
+    return summary
+
+
 def connection_table(capture: Capture) -> Table:
     """Per connection: role, addresses, parent, command and byte counts, duration, close."""
-    counts: dict[tuple[int, str], list[int]] = {}
-    for record in capture.records:
-        if record.get("type") in ("cmd", "raw"):
-            key = (record["conn"], str(record.get("dir")))
-            cell = counts.setdefault(key, [0, 0])
-            if record["type"] == "cmd":
-                cell[0] += 1
-            cell[1] += len(rebuild(record))
-    table = Table(
-        "Connections",
-        [
-            "conn",
-            "name",
-            "role",
-            "client",
-            "upstream",
-            "parent",
-            "via",
-            "cmds c2s",
-            "cmds s2c",
-            "bytes c2s",
-            "bytes s2c",
-            "duration s",
-            "closed by",
-        ],
-    )
-    for conn in capture.connections.values():
-        c2s = counts.get((conn.conn, "c2s"), [0, 0])
-        s2c = counts.get((conn.conn, "s2c"), [0, 0])
-        end = conn.closed if conn.closed is not None else conn.last_seen
-        duration = end - conn.opened if end is not None and conn.opened is not None else None
-        if conn.closed_by is None:
-            closed = "(open)"
-        else:
-            closed = conn.closed_by + (f": {conn.close_reason}" if conn.close_reason else "")
-        table.rows.append(
-            [
-                conn.conn,
-                conn.name,
-                conn.role or "-",
-                conn.client or "-",
-                conn.upstream or "-",
-                capture.name(conn.parent) if conn.parent is not None else "-",
-                conn.via or "-",
-                c2s[0],
-                s2c[0],
-                c2s[1],
-                s2c[1],
-                _seconds(duration),
-                closed,
-            ]
-        )
-    return table
+    return _of(capture).connection_table()
 
 
 def verb_table(capture: Capture) -> Table:
     """Per verb: how many in each direction and their payload bytes, sorted by verb."""
-    stats: dict[str, list[int]] = {}
-    for record in capture.commands():
-        command = record_command(record)
-        cell = stats.setdefault(command.verb, [0, 0, 0, 0])
-        column = 0 if record.get("dir") == "c2s" else 1
-        cell[column] += 1
-        if command.payload is not None:
-            cell[column + 2] += len(command.payload)
-    table = Table("Commands", ["verb", "c2s", "s2c", "payload bytes c2s", "payload bytes s2c"])
-    table.rows = [[verb, *stats[verb]] for verb in sorted(stats)]
-    return table
+    return _of(capture).verb_table()
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -137,84 +310,13 @@ def round_trips(capture: Capture) -> list[tuple[Record, Record]]:
 
 def latency_table(capture: Capture) -> Table:
     """TrID round-trip latency per request verb: count, median, p95 and max in ms."""
-    samples: dict[str, list[float]] = {}
-    for request, reply in round_trips(capture):
-        t0, t1 = request.get("t"), reply.get("t")
-        if isinstance(t0, int | float) and isinstance(t1, int | float):
-            samples.setdefault(str(request["cmd"]), []).append(float(t1) - float(t0))
-    table = Table("TrID round trips (ms)", ["verb", "count", "median", "p95", "max"])
-    for verb in sorted(samples):
-        values = samples[verb]
-        table.rows.append(
-            [
-                verb,
-                len(values),
-                _ms(statistics.median(values)),
-                _ms(percentile(values, 0.95)),
-                _ms(max(values)),
-            ]
-        )
-    return table
+    return _of(capture).latency_table()
 
 
 def error_table(capture: Capture) -> Table:
     """Numeric error replies (with the verb they answer), error records and injected
-    faults, in order.
-
-    Columns: time, connection, direction, the error (the numeric code, an ``error``
-    record's kind, or ``fault`` and its action), the TrID of a numeric reply (``-`` when
-    none), and the detail (the verb it answers and any further arguments, the ``error``
-    record's message, or what the fault did).
-    """
-    table = Table("Errors", ["time s", "conn", "dir", "error", "trid", "detail"])
-    requests: dict[tuple[int, int], str] = {}
-    for record in capture.records:
-        kind = record.get("type")
-        rel = capture.relative(record)
-        if kind == "cmd":
-            trid = record.get("trid")
-            verb = str(record.get("cmd"))
-            if record.get("dir") == "c2s" and isinstance(trid, int):
-                requests[(record["conn"], trid)] = verb
-            elif verb.isdigit():
-                answered = requests.get((record["conn"], trid)) if isinstance(trid, int) else None
-                detail = f"reply to {answered}" if answered else "no matching request"
-                args = record_command(record).args
-                if args:
-                    detail += f" (args: {' '.join(args)})"
-                table.rows.append(
-                    [
-                        _seconds(rel),
-                        capture.name(record["conn"]),
-                        record.get("dir"),
-                        verb,
-                        trid if isinstance(trid, int) else "-",
-                        detail,
-                    ]
-                )
-        elif kind == "fault":
-            table.rows.append(
-                [
-                    _seconds(rel),
-                    capture.name(record["conn"]),
-                    record.get("dir") or "-",
-                    f"fault {record.get('action', '?')}",
-                    "-",
-                    fault_text(record),
-                ]
-            )
-        elif kind == "error":
-            table.rows.append(
-                [
-                    _seconds(rel),
-                    capture.name(record["conn"]),
-                    record.get("dir") or "-",
-                    f"{record.get('kind', '?')}",
-                    "-",
-                    error_text(record),
-                ]
-            )
-    return table
+    faults, in order."""
+    return _of(capture).error_table()
 
 
 def _is_number(cell: object) -> bool:
@@ -240,12 +342,33 @@ def _alignment(table: Table) -> tuple[str, ...]:
 
 def summarize(capture: Capture) -> list[Table]:
     """All summary tables, in print order."""
-    return [
-        connection_table(capture),
-        verb_table(capture),
-        latency_table(capture),
-        error_table(capture),
-    ]
+    return _of(capture).tables()
+
+
+def tables_json(tables: list[Table]) -> str:
+    """The tables as one JSON object: each table's key (``connections``, ``commands``,
+    ``round_trips``, ``errors``) to a list of rows, each row an object keyed by the
+    column headers; numbers as numbers, ``-`` as null."""
+    keys = {"Connections": "connections", "Commands": "commands", "Errors": "errors"}
+    out = {
+        keys.get(table.title, "round_trips"): [
+            {header: _json_cell(cell) for header, cell in zip(table.headers, row, strict=True)}
+            for row in table.rows
+        ]
+        for table in tables
+    }
+    return json.dumps(out, indent=1) + "\n"
+
+
+def _json_cell(cell: object) -> object:
+    if cell == "-":
+        return None
+    if isinstance(cell, str):
+        try:
+            return float(cell) if "." in cell else int(cell)
+        except ValueError:
+            return cell
+    return cell
 
 
 def check_format(tablefmt: str) -> str:

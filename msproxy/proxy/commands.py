@@ -9,6 +9,7 @@ from msmgr.codec import Command
 from msmgr.debug import Debug
 from msproxy.capture import Record
 from msproxy.capture.encode import RecordRun
+from msproxy.view.subject import Subject
 
 from .events import Side
 
@@ -77,12 +78,14 @@ class WriteRecords:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Log:
-    """A log line selected by a debug ``flag``: ``msg % args`` at ``level``."""
+    """A log line selected by a debug ``flag``: ``msg % args`` at ``level``; ``subject``:
+    what the line is about, for the console's filter (None: always shown)."""
 
     flag: Debug
     level: int
     msg: str
     args: tuple[object, ...] = ()
+    subject: Subject | None = None
 
 
 ProxyCommand = (

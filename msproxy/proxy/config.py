@@ -12,8 +12,15 @@ import trio
 from msmgr.codec import Limits
 from msmgr.codec.versions import MSNP_PORT
 from msmgr.debug import Debug
+from msmgr.serving import ConnectionLimits
 from msproxy.capture.records import FORMAT_VERSION
 from msproxy.faults import FaultRule
+from msproxy.view.subject import Subject
+
+CONNECT_TIMEOUT = 10.0
+"""Seconds to open an upstream connection, by default."""
+FIRST_COMMAND_TIMEOUT = 60.0
+"""Seconds a new client may take to send its first command, by default."""
 
 Connect = Callable[[str, int], Awaitable[trio.abc.Stream]]
 """Opens a byte stream to (host, port); ``trio.open_tcp_stream`` by default."""
@@ -39,9 +46,16 @@ class ProxyConfig:
             redirects; default: the address the client reached the proxy on.
         redact: replace secrets in the capture (never in forwarded bytes).
         debug: Net::Msmgr debug flags selecting the console output.
+        console_filter: which console lines about commands and connections are shown
+            (``msproxy.view.filterlang.compile``); None: all. Warnings are always
+            shown, and the capture is always complete.
         connect_timeout: seconds to open an upstream connection.
         first_command_timeout: seconds a new client connection may take to send its
             first command (which routes it); a silent client is closed after that.
+        idle_timeout: seconds a connection may go with neither side sending anything
+            before the proxy closes it; None (the default): no limit.
+        connection_limits: client connections open at once, in total and per client
+            address (``msmgr.serving``); more are accepted and closed at once.
         redirect_ttl: seconds a redirect waits for the client's new connection.
         max_pending_redirects: bound on remembered redirects (oldest dropped first).
         max_ns_listeners: bound on the extra listeners, one per NS target.
@@ -64,8 +78,11 @@ class ProxyConfig:
     public_host: str | None = None
     redact: bool = True
     debug: Debug = Debug.NONE
-    connect_timeout: float = 10.0
-    first_command_timeout: float = 60.0
+    console_filter: Callable[[Subject], bool] | None = None
+    connect_timeout: float = CONNECT_TIMEOUT
+    first_command_timeout: float = FIRST_COMMAND_TIMEOUT
+    idle_timeout: float | None = None
+    connection_limits: ConnectionLimits = field(default_factory=ConnectionLimits)
     redirect_ttl: float = 300.0
     max_pending_redirects: int = 10_000
     max_ns_listeners: int = 64

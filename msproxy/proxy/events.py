@@ -58,10 +58,12 @@ class UpstreamOpened:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RedirectReady:
-    """Reply to ``RequestRedirect``: tell the client ``address`` (None: refused, forward as is)."""
+    """Reply to ``RequestRedirect``: tell the client ``address`` (None: refused, forward as
+    is, ``why`` it was refused)."""
 
     address: str | None
     t: float = 0.0
+    why: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,6 +13,7 @@ from typing import Protocol
 from msmgr.debug import Debug
 
 from .config import ProxyConfig
+from .loops import LoopWatch
 from .redact import Redactor
 from .routing import Address, Router
 from .sink import CaptureSink
@@ -25,6 +26,7 @@ class Host(Protocol):
     sink: CaptureSink
     router: Router
     redactor: Redactor | None
+    loops: LoopWatch
     now: Callable[[], float]
 
     def debug_now(self) -> Debug: ...

@@ -4,7 +4,9 @@ COMMAND_SEND for client commands, COMMAND_RECV for server commands (the proxy st
 the client's library would), PACKET_SEND / PACKET_RECV for the bytes of each chunk,
 NOTIFICATION for list and presence commands when the COMMAND flag of that direction is
 off, OPEN / CLOSE for the connection, HANDLER for rewrites, and CONFUSED (always, at
-WARNING) for malformed traffic and limits. Every line starts with the connection's name.
+WARNING) for malformed traffic and limits. Every line starts with the connection's name
+(``%s``), then says what ``msproxy show`` says of the same record: ``->``/``<-`` and the
+command, ``** open``, ``** close``, ``** rewrite``, ``!! error ...``, ``raw ...``.
 """
 
 from __future__ import annotations
@@ -14,15 +16,17 @@ import logging
 from msmgr.codec import Command, Unparsed
 from msmgr.debug import NOTIFICATION_VERBS, Debug
 from msproxy.view.console import ARROWS, command_text, hexdump
+from msproxy.view.payload import raw_preview
+from msproxy.view.subject import Subject
 
 from .commands import Log
 from .redact import SECRET_VERBS, Redactor
 from .ways import Way
 
 
-def trace(flag: Debug, name: str, msg: str, *args: object) -> Log:
+def trace(flag: Debug, name: str, msg: str, *args: object, subject: Subject | None = None) -> Log:
     """A DEBUG line under ``flag``; ``msg`` starts with ``%s`` for the connection's name."""
-    return Log(flag=flag, level=logging.DEBUG, msg=msg, args=(name, *args))
+    return Log(flag=flag, level=logging.DEBUG, msg=msg, args=(name, *args), subject=subject)
 
 
 def packet(name: str, way: Way, data: bytes | bytearray) -> Log:
@@ -36,9 +40,17 @@ def packet(name: str, way: Way, data: bytes | bytearray) -> Log:
 
 
 def command(
-    name: str, way: Way, debug: Debug, command: Command, redactor: Redactor | None
+    name: str,
+    way: Way,
+    debug: Debug,
+    command: Command,
+    redactor: Redactor | None,
+    *,
+    conn: int | None = None,
+    role: str | None = None,
 ) -> Log | None:
-    """The console line of ``command``, or None when ``debug`` shows none for it."""
+    """The console line of ``command``, or None when ``debug`` shows none for it; with
+    ``conn`` (and ``role`` when known), the line carries its subject for the filter."""
     flag = way.command_flag
     if not debug & flag:
         if not (debug & Debug.NOTIFICATION and command.verb in NOTIFICATION_VERBS):
@@ -47,11 +59,13 @@ def command(
     shown = command
     if redactor is not None and command.verb in SECRET_VERBS:
         shown = redactor.redact(way.direction, command) or command
+    text = command_text(shown) if shown is command else command_text(shown) + "  [redacted]"
     return Log(
         flag=flag,
         level=logging.DEBUG,
         msg="%s %s %s",
-        args=(name, ARROWS[way.dir], command_text(shown)),
+        args=(name, ARROWS[way.dir], text),
+        subject=None if conn is None else Subject.of_command(conn, way.dir, shown, role),
     )
 
 
@@ -64,18 +78,18 @@ def unparsed(name: str, direction: str, event: Unparsed, *, forwarded: bool) -> 
     """The warning for bytes that are not a command."""
     return confused(
         name,
-        "%s %s %s (%d bytes%s): %r",
+        "%s %s raw %d bytes (%s%s): %s",
         ARROWS[direction],
-        event.reason,
         len(event.raw),
+        event.reason,
         "" if forwarded else ", not forwarded",
-        event.raw[:80],
+        raw_preview(bytes(event.raw)),
     )
 
 
 def limit(name: str, direction: str, reason: str) -> Log:
     """The warning for a line or payload over the limits (the connection closes)."""
-    return confused(name, "%s %s %s: closing the connection", ARROWS[direction], reason)
+    return confused(name, "%s !! error limit (%s): %s", direction, reason)
 
 
 def connect_failed(name: str, role: str, upstream: str, error: str) -> Log:
@@ -83,6 +97,6 @@ def connect_failed(name: str, role: str, upstream: str, error: str) -> Log:
     return Log(
         flag=Debug.OPEN,
         level=logging.WARNING,
-        msg="%s cannot connect to %s %s: %s",
-        args=(name, role, upstream, error),
+        msg="%s !! error connect: cannot connect to %s: %s",
+        args=(name, upstream, error),
     )

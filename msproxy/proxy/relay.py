@@ -29,6 +29,7 @@ from msmgr.codec import Event as FramerEvent
 from msmgr.codec.redirect import find_redirect, replace_token
 from msmgr.debug import Debug
 from msproxy.capture import records
+from msproxy.view.subject import Subject
 
 from . import logs
 from .commands import (
@@ -126,8 +127,8 @@ class Relay(RelayBase):
         match event:
             case ConnectionClosed():
                 self._on_closed(event, out)
-            case RedirectReady(address=address, t=t):
-                self._on_redirect_ready(address, t, out)
+            case RedirectReady(address=address, t=t, why=why):
+                self._on_redirect_ready(address, t, out, why)
             case Shutdown(t=t, reason=reason):
                 batch = Batch(out)
                 for way in self._ways:  # what was forwarded unframed is not sent again
@@ -163,7 +164,15 @@ class Relay(RelayBase):
                 if record:
                     batch.records.append(self._command_record(way, event, t))
                 if log:
-                    line = logs.command(self.name, way, self._debug, event, self.redactor)
+                    line = logs.command(
+                        self.name,
+                        way,
+                        self._debug,
+                        event,
+                        self.redactor,
+                        conn=self.conn,
+                        role=self.role,
+                    )
                     if line is not None:
                         batch.logs.append(line)
                 if upstream and event.verb in REDIRECT_VERBS:
@@ -229,8 +238,18 @@ class Relay(RelayBase):
             if not self.closed:
                 self._finish("proxy", f"upstream connection failed: {event.error}", t, out)
             return
-        via = f" (via {event.via} on #{event.parent})" if event.via else ""
-        self._trace(out, Debug.OPEN, "%s %s connected to %s%s", self.client, event.upstream, via)
+        via = f" parent=#{event.parent} via={event.via}" if event.via else ""
+        opened = Subject("open", self.conn, role=event.role, parent=event.parent)
+        self._trace(
+            out,
+            Debug.OPEN,
+            "%s ** open %s client=%s upstream=%s%s",
+            event.role,
+            self.client,
+            event.upstream,
+            via,
+            subject=opened,
+        )
         self._set_state(RelayState.RELAYING, self._relaying)
         self._update_bulk()
         self._process_held(Batch(out), forward=True)
@@ -260,7 +279,9 @@ class Relay(RelayBase):
                 return
         batch.flush_records()
 
-    def _on_redirect_ready(self, address: str | None, t: float, out: list[ProxyCommand]) -> None:
+    def _on_redirect_ready(
+        self, address: str | None, t: float, out: list[ProxyCommand], why: str | None = None
+    ) -> None:
         if self._awaiting is None:
             raise RuntimeError("RedirectReady without a pending RequestRedirect")
         command, info = self._awaiting
@@ -268,15 +289,10 @@ class Relay(RelayBase):
         batch = Batch(out)
         raw = command.raw or command.to_bytes()
         if address is None:
-            message = f"redirect to {info.address} refused; forwarded unchanged"
+            because = f" ({why})" if why else ""
+            message = f"redirect to {info.address} refused{because}; forwarded unchanged"
             batch.records.append(records.error_record(self.conn, "rewrite", message, t, "s2c"))
-            out.append(
-                logs.confused(
-                    self.name,
-                    "%s cannot proxy the redirect to %s: the client will connect directly",
-                    info.address,
-                )
-            )
+            out.append(logs.confused(self.name, "%s !! error rewrite (s2c): %s", message))
             batch.chunks.append(raw)
         else:
             batch.chunks.append(replace_token(raw, info.token, address.encode("utf-8")))
@@ -295,9 +311,8 @@ class Relay(RelayBase):
             self._trace(
                 out,
                 Debug.HANDLER,
-                "%s rewrote %s %s %s -> %s",
+                "%s ** rewrite %s %s => %s",
                 command.verb,
-                info.kind,
                 info.address,
                 address,
             )
@@ -337,7 +352,13 @@ class Relay(RelayBase):
             self._finish(way.by, event.error, t, out)
             return
         self._eof.add(event.side)
-        self._trace(out, Debug.CLOSE, "%s %s closed its side", event.side.value)
+        self._trace(
+            out,
+            Debug.CLOSE,
+            "%s ** %s closed its side",
+            event.side.value,
+            subject=Subject("close", self.conn, role=self.role),
+        )
         if len(self._eof) == 2:
             first = self._first_close if self._first_close is not None else t
             self._finish(self.closed_by, "end of stream", first, out, finished=t)
@@ -363,6 +384,13 @@ class Relay(RelayBase):
                 records=[records.close_record(self.conn, by, reason, t, finished=finished)]
             )
         )
-        self._trace(out, Debug.CLOSE, "%s closed by %s: %s", by, reason)
+        self._trace(
+            out,
+            Debug.CLOSE,
+            "%s ** close by %s: %s",
+            by,
+            reason,
+            subject=Subject("close", self.conn, role=self.role),
+        )
         out.append(CloseSide(side=Side.CLIENT, half_close=False))
         out.append(CloseSide(side=Side.UPSTREAM, half_close=False))

@@ -16,6 +16,7 @@ from msmgr.codec.redirect import RedirectInfo
 from msmgr.debug import Debug
 from msproxy.capture import records
 from msproxy.view.names import connection_name
+from msproxy.view.subject import Subject
 
 from . import logs
 from .commands import ProxyCommand
@@ -203,10 +204,17 @@ class RelayBase:
             batch.chunks.append(event.raw)
         batch.logs.append(logs.unparsed(self.name, direction, event, forwarded=forward))
 
-    def _trace(self, out: list[ProxyCommand], flag: Debug, msg: str, *args: object) -> None:
+    def _trace(
+        self,
+        out: list[ProxyCommand],
+        flag: Debug,
+        msg: str,
+        *args: object,
+        subject: Subject | None = None,
+    ) -> None:
         """A DEBUG ``Log`` under ``flag`` when it is on; ``msg`` starts with the name."""
         if self._debug & flag:
-            out.append(logs.trace(flag, self.name, msg, *args))
+            out.append(logs.trace(flag, self.name, msg, *args, subject=subject))
 
     def _open_record(
         self, parent: int | None, via: str | None, ready: float | None = None

@@ -23,11 +23,15 @@ import trio
 
 from msmgr.codec.address import format_address
 from msmgr.debug import Debug, flag_logger
+from msmgr.listeners import open_listeners
+from msmgr.serving import ConnectionGate, serve_limited
 from msproxy import __version__
 from msproxy.capture import CaptureWriter
 from msproxy.capture.scan import fast_path_status
 
 from .config import ProxyConfig
+from .loops import LoopWatch
+from .loss import CaptureLoss
 from .redact import Redactor
 from .routing import Router
 from .session import Session
@@ -49,6 +53,12 @@ class ProxyListening:
     address: tuple[str, int]
     listeners: list[trio.SocketListener]
     capture: Path | None
+    sink: CaptureSink | None = None
+
+    @property
+    def loss(self) -> CaptureLoss | None:
+        """What the capture lost when a write to it failed (None: nothing lost)."""
+        return self.sink.loss if self.sink is not None else None
 
     @property
     def url(self) -> str:
@@ -82,6 +92,8 @@ class Proxy:
             max_ns_listeners=config.max_ns_listeners,
         )
         self.redactor = Redactor() if config.redact else None
+        self.gate = ConnectionGate(config.connection_limits, name="msproxy")
+        self.loops = LoopWatch()
         self._ids = itertools.count(1)
         self.now = config.clock
         self.active = 0
@@ -114,14 +126,14 @@ class Proxy:
         if self.nursery is None:
             return None
         try:
-            listeners = await trio.open_tcp_listeners(0, host=self.config.listen[0])
+            listeners = await open_listeners(0, self.config.listen[0])
         except OSError as exc:
             logger.warning("cannot open an NS listener: %s", exc)
             return None
         port = int(listeners[0].socket.getsockname()[1])
         logger.info("NS %s is proxied on port %d", format_address(*target), port)
         handler = partial(self.handle_client, ns_target=target)
-        self.nursery.start_soon(partial(trio.serve_listeners, handler, listeners))
+        self.nursery.start_soon(partial(serve_limited, handler, listeners, gate=self.gate))
         return port
 
     async def handle_client(
@@ -170,14 +182,15 @@ async def serve_proxy(
 
     Reports a ``ProxyListening`` through ``task_status`` once listening. On cancellation
     every open connection is closed and its close record written before the capture
-    file is closed.
+    file is closed. A capture write that fails stops the capture, not the proxy: what
+    was lost is in ``ProxyListening.loss``.
 
     Raises:
         OSError: the listener cannot be opened or the capture file cannot be created.
         UpstreamLoopError: the upstream is the proxy's own listening address.
     """
     host, port = config.listen
-    listeners = await trio.open_tcp_listeners(port, host=host)
+    listeners = await open_listeners(port, host)
     writer: CaptureWriter | None = None
     try:
         await check_not_itself(config.upstream, listeners)
@@ -213,8 +226,12 @@ async def serve_proxy(
                         writer.version,
                         path,
                     )
-                task_status.started(ProxyListening((bound[0], bound[1]), listeners, config.capture))
-                await trio.serve_listeners(proxy.handle_client, listeners, handler_nursery=nursery)
+                task_status.started(
+                    ProxyListening((bound[0], bound[1]), listeners, config.capture, sink)
+                )
+                await serve_limited(
+                    proxy.handle_client, listeners, gate=proxy.gate, handler_nursery=nursery
+                )
         finally:
             sink.flush()
     finally:

@@ -9,7 +9,9 @@ Where to connect and what to do with a redirect are the ``Router``'s decisions.
 Every command read is recorded: records and log lines are executed even after a send
 that failed or was cancelled. A broken connection becomes a ``ConnectionClosed`` event; a
 client that sends no first command within ``first_command_timeout`` (a deadline on its
-reads until then) and a cancelled session get a ``Shutdown``, so the capture has the close.
+reads until then), a connection where neither side sent anything for ``idle_timeout``
+(a deadline on both reads) and a cancelled session get a ``Shutdown``, so the capture has
+the close and its reason.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class Session:
     ) -> None:
         self.proxy = proxy
         self.conn = conn
+        self.client_addr = client_addr
         self.client_host = client_addr[0] if client_addr else ""
         self.local_addr = local_addr
         self.ns_target = ns_target
@@ -87,16 +90,20 @@ class Session:
         self.streams: dict[Side, trio.abc.Stream] = {Side.CLIENT: client_stream}
         self._unframed = False  # ForwardUnframed(CLIENT) came: forward, then hand in
         self._deadline = math.inf  # for the client's first command (inf once routed)
+        self._active = 0.0  # when either side last sent something (with an idle timeout)
         self._nursery: trio.Nursery | None = None
+        self._upstream_end: Address | None = None  # the local end of our upstream socket
 
     async def run(self) -> None:
         """Relay until both sides are closed (or the session is cancelled)."""
-        self._deadline = trio.current_time() + self.proxy.config.first_command_timeout
+        self._active = trio.current_time()
+        self._deadline = self._active + self.proxy.config.first_command_timeout
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 nursery.start_soon(self._pump, Side.CLIENT)
         finally:
+            self.proxy.loops.closed(self._upstream_end)
             if not self.relay.closed:
                 self._execute_now(self.relay.handle(Shutdown(t=self.proxy.now())))
             # Shielded: under cancellation the first close's checkpoint would raise and
@@ -109,16 +116,21 @@ class Session:
         """The read loop of ``side``: each chunk in, its commands executed, until closed."""
         stream, relay, proxy = self.streams[side], self.relay, self.proxy
         sink, debug = proxy.sink, bool(proxy.config.debug)
+        idle = proxy.config.idle_timeout
         while not relay.closed:
             try:
-                if self._deadline == math.inf or side is Side.UPSTREAM:
+                deadline = self._deadline if side is Side.CLIENT else math.inf
+                if idle is not None:
+                    deadline = min(deadline, self._active + idle)
+                if deadline == math.inf:
                     data = await stream.receive_some(RECEIVE_SIZE)
                 else:
-                    with trio.move_on_at(self._deadline) as waiting:
+                    with trio.move_on_at(deadline) as waiting:
                         data = await stream.receive_some(RECEIVE_SIZE)
                     if waiting.cancelled_caught:
-                        await self._no_first_command()
-                        return
+                        if await self._timed_out(side):
+                            return
+                        continue  # the other side was heard from meanwhile
             except _STREAM_ERRORS as exc:
                 error = _why(exc, "receive")
                 await self._feed(ConnectionClosed(side=side, t=proxy.now(), error=error))
@@ -126,6 +138,8 @@ class Session:
             if not data:
                 await self._feed(ConnectionClosed(side=side, t=proxy.now()))
                 return
+            if idle is not None:
+                self._active = trio.current_time()
             if debug:  # the console may have been turned down (or up) since
                 relay.debug = proxy.debug_now()
             event = DataReceived(side=side, data=data, t=proxy.now())
@@ -136,10 +150,20 @@ class Session:
             if sink.full:
                 await sink.wait_room()
 
-    async def _no_first_command(self) -> None:
-        reason = f"no command within {self.proxy.config.first_command_timeout:g} s"
-        logger.info("#%d closed: %s", self.conn, reason)
-        await self._feed(Shutdown(t=self.proxy.now(), reason=reason))
+    async def _timed_out(self, side: Side) -> bool:
+        """A read deadline passed: close the connection (True) when the client's first
+        command is overdue or neither side sent anything for ``idle_timeout``."""
+        config, now = self.proxy.config, trio.current_time()
+        if side is Side.CLIENT and now >= self._deadline:
+            reason = f"no command within {config.first_command_timeout:g} s"
+        elif config.idle_timeout is not None and now >= self._active + config.idle_timeout:
+            reason = f"idle: nothing sent either way for {config.idle_timeout:g} s"
+        else:
+            return False
+        if not self.relay.closed:
+            logger.info("#%d closed: %s", self.conn, reason)
+            await self._feed(Shutdown(t=self.proxy.now(), reason=reason))
+        return True
 
     async def _forward_unframed(self, event: DataReceived) -> None:
         """Send a client chunk on, then hand it to the relay (which asked for this); it is
@@ -196,7 +220,11 @@ class Session:
                 await self._close(side, half)
             case OpenUpstream(first=first):
                 self._deadline = math.inf  # routed: no deadline any more
-                await self._feed(await self._open_upstream(first))
+                looped = self.proxy.loops.check(self.conn, self.client_addr)
+                if looped is not None:  # our own upstream connection, come back
+                    await self._feed(Shutdown(t=self.proxy.now(), reason=looped))
+                else:
+                    await self._feed(await self._open_upstream(first))
             case RequestRedirect():
                 await self._feed(await self._redirect(command))
         return None
@@ -207,7 +235,9 @@ class Session:
             if isinstance(command, WriteRecords):
                 self.proxy.sink.put(command.records)
             elif isinstance(command, Log):
-                self.proxy.logger(command.flag).log(command.level, command.msg, *command.args)
+                shows = self.proxy.config.console_filter
+                if shows is None or command.subject is None or shows(command.subject):
+                    self.proxy.logger(command.flag).log(command.level, command.msg, *command.args)
 
     async def _close(self, side: Side, half: bool) -> None:
         if not half:  # both sides: the session is over
@@ -239,13 +269,16 @@ class Session:
             with trio.fail_after(config.connect_timeout):
                 stream = await config.connect(*route.target)
         except (OSError, trio.TooSlowError) as exc:
-            error = "timed out" if isinstance(exc, trio.TooSlowError) else str(exc)
-            logger.warning(
-                "#%d cannot connect to %s %s: %s", self.conn, route.role, upstream, error
+            # (said once, by the relay's console line: UpstreamOpened carries the error)
+            error = (
+                f"timed out after {config.connect_timeout:g} s"
+                if isinstance(exc, trio.TooSlowError)
+                else str(exc)
             )
             error = error or type(exc).__name__
         else:
             self.streams[Side.UPSTREAM] = stream
+            self._upstream_end = proxy.loops.opened(self.conn, upstream, stream)
             if config.faults:
                 self._inject_faults(route.role)
             logger.info("#%d connected to %s %s", self.conn, route.role, upstream)
@@ -280,9 +313,8 @@ class Session:
         plan = router.plan(request)
         if plan.listen and plan.target is not None:
             plan = router.listening(plan.target, await proxy.open_ns_listener(plan.target))
-        if plan.refused is not None:
-            logger.warning("#%d redirect not proxied: %s", self.conn, plan.refused)
-            return RedirectReady(address=None, t=proxy.now())
+        if plan.refused is not None:  # (said by the relay's console line and error record)
+            return RedirectReady(address=None, t=proxy.now(), why=plan.refused)
         address = router.accept(
             request,
             plan,

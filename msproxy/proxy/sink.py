@@ -9,11 +9,16 @@ goes on meanwhile. Every ``DROP_BYTES`` the file is also synced and dropped from
 cache. Above ``high_water`` records or ``high_water_bytes`` the sessions stop reading
 (``wait_room``) until the writer catches up: TCP pushes back, nothing is dropped, memory
 stays bounded. ``flush`` writes what is queued (``serve_proxy`` calls it on the way out).
+A write that fails (a full disk, EIO) stops the capture, not the relay: the file is cut
+back to its last complete line, one ERROR line says so, and from then on records are
+counted (``loss``) instead of queued.
 Why each constant has its value, with the measurements: ``docs/performance.md``.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -21,6 +26,11 @@ import trio
 
 from msproxy.capture import CaptureWriter, Record
 from msproxy.capture.encode import RecordRun, encode_pieces
+from msproxy.capture.writer import CaptureWriteError
+
+from .loss import CaptureLoss
+
+logger = logging.getLogger(__name__)
 
 HIGH_WATER = 20_000
 """Queued records above which the sessions wait for the writer."""
@@ -63,6 +73,7 @@ class CaptureSink:
         self.batch_bytes = batch_bytes
         self.interval = interval
         self.batches_written = 0
+        self.loss: CaptureLoss | None = None  # set when a write failed: the capture stopped
         self._queue: list[Record | RecordRun] = []
         self._size = 0  # records in the queue (a RecordRun item counts its records)
         self._bytes = 0  # the bytes they hold (see ``_weigh``)
@@ -90,6 +101,9 @@ class CaptureSink:
         """Queue records for writing, in order (never blocks, never drops)."""
         if self.writer is None or not records:
             return
+        if self.loss is not None:  # the capture stopped: count what it misses
+            self.loss.lost += _weigh(records)[0]
+            return
         queue = self._queue
         if not queue:
             self._wakeup.set()
@@ -109,9 +123,11 @@ class CaptureSink:
     def flush(self) -> None:
         """Write everything queued now (in this thread)."""
         batch, records = self._take()
-        if batch:
+        if batch and self.loss is not None:
+            self.loss.lost += records
+        elif batch:
             assert self.writer is not None
-            self._write(encode_pieces(batch, self.writer.version), records)
+            self._write(batch, encode_pieces(batch, self.writer.version), records)
 
     def _take(self) -> tuple[list[Record | RecordRun], int]:
         """Empty the queue (the sessions may read again); return what it held and how
@@ -127,16 +143,50 @@ class CaptureSink:
         self._room.set()
         return (queue, records) if self.writer is not None else ([], 0)
 
-    def _write(self, pieces: list[bytes], records: int, drop: bool = False) -> None:
-        """Append encoded records (``records`` lines, in pieces) with one ``writev``;
-        ``drop``: then get the capture onto the disk and out of the page cache (blocks:
-        in a thread)."""
+    def _write(
+        self,
+        batch: list[Record | RecordRun],
+        pieces: list[bytes],
+        records: int,
+        drop: bool = False,
+    ) -> None:
+        """Append ``batch``, encoded (``records`` records, one piece per item), with one
+        ``writev``; ``drop``: then get the capture onto the disk and out of the page
+        cache (blocks: in a thread). A failure stops the capture."""
+        writer = self.writer
+        assert writer is not None
+        try:
+            if pieces:
+                writer.write_pieces(pieces, records)
+                self.batches_written += 1
+        except OSError as exc:
+            kept = exc.kept if isinstance(exc, CaptureWriteError) else 0
+            self._stop(exc, batch[kept:])
+            return
+        try:
+            if drop:
+                writer.drop_cached()
+        except OSError as exc:  # written, but maybe not on the disk: stop from the next one
+            self._stop(exc, [])
+
+    def _stop(self, exc: OSError, unwritten: Sequence[Record | RecordRun]) -> None:
+        """A write failed: the capture stops here, the relay goes on (said once, as an
+        ERROR line; the details at INFO)."""
         assert self.writer is not None
-        if pieces:
-            self.writer.write_pieces(pieces, records)
-            self.batches_written += 1
-        if drop:
-            self.writer.drop_cached()
+        lost = _weigh(unwritten)[0]
+        self.loss = loss = CaptureLoss(
+            self.writer.path, exc, _since(unwritten), lost=lost, torn=self.writer.torn
+        )
+        logger.error("%s", loss.stopped())
+        logger.info(
+            "capture failure details: %r; %d records of the batch not written; the file %s",
+            exc,
+            lost,
+            "keeps a torn last line (it could not be cut back)"
+            if loss.torn
+            else "ends with its last complete line",
+            exc_info=exc,
+        )
 
     async def run(self) -> NoReturn:
         """The writer task: every ``interval`` (or ``batch`` records), one ``writev``."""
@@ -155,22 +205,34 @@ class CaptureSink:
             else:
                 pieces = encode_pieces(batch, self.writer.version)
                 if self._drop_due(pieces):
-                    await trio.to_thread.run_sync(self._write, pieces, records, True)
+                    await trio.to_thread.run_sync(self._write, batch, pieces, records, True)
                 else:
-                    self._write(pieces, records)
+                    self._write(batch, pieces, records)
+            if self.loss is not None:  # the capture stopped: what was queued is lost too
+                self.loss.lost += self._take()[1]
+                await trio.sleep_forever()
             await trio.lowlevel.checkpoint()
 
     def _encode_write(self, batch: list[Record | RecordRun], records: int) -> None:
         """Encode and append a batch (in a worker thread)."""
         assert self.writer is not None
         pieces = encode_pieces(batch, self.writer.version)
-        self._write(pieces, records, self._drop_due(pieces))
+        self._write(batch, pieces, records, self._drop_due(pieces))
 
     def _drop_due(self, pieces: list[bytes]) -> bool:
         """Whether writing ``pieces`` takes the capture past ``DROP_BYTES`` since the
         last drop."""
         assert self.writer is not None
         return self.writer.cached + sum(map(len, pieces)) >= DROP_BYTES
+
+
+def _since(batch: Sequence[Record | RecordRun]) -> float:
+    """The time of the first record of ``batch`` (now when none has one)."""
+    for record in batch:
+        t = record.get("t") if isinstance(record, dict) else getattr(record, "t", None)
+        if isinstance(t, (int, float)):
+            return float(t)
+    return time.time()
 
 
 _BULKY = ("payload", "payload_b64", "data", "data_b64", "line", "line_b64")

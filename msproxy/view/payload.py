@@ -70,3 +70,12 @@ def escape(data: bytes) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+RAW_PREVIEW = 60
+"""How many bytes of data that is not MSNP a line shows (escaped)."""
+
+
+def raw_preview(data: bytes) -> str:
+    """The first ``RAW_PREVIEW`` bytes of ``data``, escaped, ``...`` when there is more."""
+    return escape(data[:RAW_PREVIEW]) + ("..." if len(data) > RAW_PREVIEW else "")

@@ -3,7 +3,7 @@ another source tree's msproxy, all in the same run.
 
     .venv/bin/python scripts/bench/relay.py [--commands 200000] [--pings 2000] [--rounds 3]
         [--idle 2000] [--no-capture] [--capture-version 1|2]
-        [--baseline-tree PATH] [--mitmdump PATH | --no-mitmdump]
+        [--baseline-tree PATH] [--mitmdump PATH | --no-mitmdump] [--web]
 
 Over loopback, for each relay: pipelined throughput (commands/s, MB/s) of a realistic
 client command mix, the same for a server command mix (``s2c``: the direction the proxy
@@ -27,6 +27,10 @@ The relays:
   checks that msmgr and msproxy are imported from PATH and prints the C extensions each
   msproxy process loaded from its tree. ``ratios msproxy/baseline`` compares this tree
   with that one, before and after a change, in one run. It needs a capture.
+- ``web`` (``--web``): ``msproxy run -q --web`` of this source tree, with one browser
+  (headless Chromium driven by selenium, the test extra's) showing the page of the
+  chosen session as it grows: ``ratios msproxy/web`` is what a watching browser costs
+  the relay. It needs a capture, Chromium and chromedriver.
 - ``mitmproxy``: mitmproxy's TCP mode, ``mitmdump --mode reverse:tcp://...``, quiet, its
   configuration in a temporary directory. mitmproxy is not a dependency of this project:
   give its ``mitmdump`` with ``--mitmdump PATH``, or have it on PATH (``--no-mitmdump``
@@ -129,6 +133,11 @@ def parse_args() -> argparse.Namespace:
         metavar="PATH",
         help="also measure msproxy run of this source tree (its .venv if it has one)",
     )
+    parser.add_argument(
+        "--web",
+        action="store_true",
+        help="also measure msproxy run --web with a headless browser showing its page",
+    )
     mitm = parser.add_mutually_exclusive_group()
     mitm.add_argument(
         "--mitmdump", metavar="PATH", help="mitmproxy's mitmdump (default: found on PATH)"
@@ -145,6 +154,8 @@ def parse_args() -> argparse.Namespace:
         return args
     if args.baseline_tree is not None and not args.capture:
         parser.error("--baseline-tree measures msproxy run, which always captures: no --no-capture")
+    if args.web and not args.capture:
+        parser.error("--web measures msproxy run, which always captures: no --no-capture")
     if args.baseline_tree is not None and not args.baseline_tree.is_dir():
         parser.error(f"--baseline-tree {args.baseline_tree}: not a directory")
     if args.no_mitmdump:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import stat
 from pathlib import Path
@@ -97,3 +98,14 @@ def test_trouble_is_exit_status_2_and_leaves_no_half_file(
     assert "not an msnp-capture file" in capsys.readouterr().err
     assert main(["convert", str(tmp_path / "missing"), str(tmp_path / "y.jsonl")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_dashes_are_standard_input_and_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """``msproxy convert - -`` converts a pipe; the result equals the file conversion."""
+    source = write_lines(tmp_path / "v2.jsonl", [header(2), OPEN, RUN, RUN_B64, CLOSE])
+    assert main(["convert", str(source), str(tmp_path / "v1.jsonl")]) == 0
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(source.read_bytes())))
+    assert main(["convert", "-", "-"]) == 0
+    assert capsysbinary.readouterr().out == (tmp_path / "v1.jsonl").read_bytes()

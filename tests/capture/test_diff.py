@@ -15,6 +15,8 @@ from msproxy.inspect.normalize import DEFAULT_IGNORE, normalize, parse_ignore
 
 from .conftest import MD5_CHAT, TWN_LOGIN
 
+A = "alice@example.com "  # the session of every connection of MD5_CHAT: its pair labels
+
 # What differs between two runs of the same session (value in the sample -> another run).
 VOLATILE = [
     ("17262740.1050826919.32308", "99999999.1111111111.22222"),  # XFR SB cookie
@@ -57,7 +59,7 @@ def test_same_session_with_other_volatile_values_is_equal() -> None:
     assert b != a
     assert diff_captures(a, b) == []
     strict = diff_captures(a, b, ignore=())
-    assert {d.label for d in strict} == {"DS", "NS", "SB 1", "SB 2"}
+    assert {d.label for d in strict} == {A + "DS", A + "NS", A + "SB 1", A + "SB 2"}
 
 
 @pytest.mark.parametrize("rule", sorted(DEFAULT_IGNORE))
@@ -71,7 +73,7 @@ def test_a_changed_message_is_reported_in_its_switchboard() -> None:
     a = list(read_capture(MD5_CHAT))
     b = another_run(a, ("Hello Bob", "Hello Rob"))
     diffs = diff_captures(a, b)
-    assert [d.label for d in diffs] == ["SB 1"]
+    assert [d.label for d in diffs] == [A + "SB 1"]
     (hunk,) = diffs[0].hunks
     changed = [line for line in hunk.lines if line.tag != " "]
     assert [line.tag for line in changed] == ["-", "+"]
@@ -89,8 +91,8 @@ def test_a_missing_command_and_a_missing_switchboard() -> None:
     b = [r for r in another_run(a) if not (r.get("cmd") == "ILN" or r.get("conn") == 4)]
     diffs = diff_captures(a, b)
     assert [(d.label, d.removed, d.added) for d in diffs] == [
-        ("NS", 1, 0),
-        ("SB 2", 7, 0),  # every command of the second switchboard
+        (A + "NS", 1, 0),
+        (A + "SB 2", 7, 0),  # every command of the second switchboard
     ]
     assert (diffs[1].a_conn, diffs[1].b_conn) == (4, None)
     assert (diffs[1].a_name, diffs[1].b_name) == ("SB#4", None)
@@ -121,8 +123,8 @@ def test_headers_name_each_sides_connection_and_labels_name_the_pair() -> None:
     b = [r for r in b if not (r.get("conn") == 7 and r.get("cmd") == "OUT")]
     diffs = diff_captures(a, b)
     assert [(d.label, d.a_conn, d.b_conn, d.a_name, d.b_name) for d in diffs] == [
-        ("SB 1", 3, 5, "SB#3", "SB#5"),
-        ("SB 2", 4, 7, "SB#4", "SB#7"),
+        (A + "SB 1", 3, 5, "SB#3", "SB#5"),
+        (A + "SB 2", 4, 7, "SB#4", "SB#7"),
     ]
     text = format_diff(diffs, "a.jsonl", "b.jsonl")
     headers = [line for line in text.splitlines() if line[:4] in ("--- ", "+++ ")]
@@ -135,7 +137,7 @@ def test_headers_name_each_sides_connection_and_labels_name_the_pair() -> None:
     strict = diff_captures(a, renumber(a, {1: 11, 2: 12}), ignore=())
     assert strict == []
     labels = {d.label for d in diff_captures(a, another_run(a), ignore=())}
-    assert labels == {"DS", "NS", "SB 1", "SB 2"}
+    assert labels == {A + "DS", A + "NS", A + "SB 1", A + "SB 2"}
     assert not any("#" in label for label in labels)
 
 

@@ -168,7 +168,7 @@ def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         k: connection[k]
         for k in ("label", "role", "a_conn", "b_conn", "a_name", "b_name", "removed", "added")
     } == {
-        "label": "SB 1",
+        "label": "alice@example.com SB 1",
         "role": "SB",
         "a_conn": 3,
         "b_conn": 3,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import queue
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -99,3 +102,35 @@ def test_connection_refused(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["replay", str(MD5_CHAT), "--as-client", "--server", f"127.0.0.1:{port}"]
     assert main([*argv, "--timeout", "2"]) == 2
     assert "cannot connect to 127.0.0.1:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+async def test_signal_stops_replay_cleanly(sig: signal.Signals) -> None:
+    """``replay --as-server`` waiting for its client stops on SIGINT/SIGTERM as
+    ``msproxy run`` does: one line on stderr, no traceback, status 2."""
+    argv = [sys.executable, "-m", "msproxy", "replay", str(MD5_CHAT), "--as-server"]
+    with trio.fail_after(30):
+        proc = await trio.lowlevel.open_process(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        try:
+            assert proc.stdout is not None
+            assert proc.stderr is not None
+            line = b""
+            while not line.endswith(b"\n"):
+                chunk = await proc.stdout.receive_some(1000)
+                assert chunk, "msproxy replay exited early"
+                line += chunk
+            assert line.startswith(b"replaying the whole session")
+            proc.send_signal(sig)
+            assert await proc.wait() == 2
+            err = b""
+            while chunk := await proc.stderr.receive_some(1000):
+                err += chunk
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    assert err.decode() == (
+        f"msproxy replay: error: stopped by {sig.name} before the replay finished (no report)\n"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -161,7 +162,8 @@ def test_conn_takes_the_names_show_prints(
 
 def test_conn_notes_what_does_not_exist(capsys: pytest.CaptureFixture[str]) -> None:
     """No such connection: nothing to show, exit 0 (a filter, like grep), and a note
-    naming the connections there are; a name whose role is wrong gets a note too."""
+    naming the connections there are; a name whose role is wrong is an error, before
+    anything is printed."""
     assert main(["show", str(MD5_CHAT), "--conn", "99"]) == 0
     captured = capsys.readouterr()
     assert captured.out == ""
@@ -169,10 +171,28 @@ def test_conn_notes_what_does_not_exist(capsys: pytest.CaptureFixture[str]) -> N
         f"msproxy show: note: {MD5_CHAT} has no connection 99 "
         "(its connections: DS#1, NS#2, SB#3, SB#4)\n"
     )
-    assert main(["show", str(MD5_CHAT), "--conn", "NS#3,2"]) == 0
+    assert main(["show", str(MD5_CHAT), "--conn", "NS#3,2"]) == 2
     captured = capsys.readouterr()
-    assert {line.split()[1] for line in captured.out.splitlines()} == {"SB#3", "NS#2"}
-    assert captured.err == f"msproxy show: note: connection 3 of {MD5_CHAT} is SB#3, not NS#3\n"
+    assert captured.out == ""
+    assert captured.err == ("msproxy show: error: --conn NS#3: connection 3 is SB#3, not NS#3\n")
+
+
+def test_conn_with_a_wrong_role_on_standard_input(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read from a pipe, the wrong role is found when its open record comes."""
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(MD5_CHAT.read_bytes())))
+    assert main(["show", "-", "--conn", "DS#3"]) == 2
+    assert capsys.readouterr().err.endswith("connection 3 is SB#3, not DS#3\n")
+
+
+def test_cmd_that_never_occurs_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", str(MD5_CHAT), "--cmd", "MSG,XYZ", "--filter", "not cmd ZZZ"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out  # the MSGs
+    assert captured.err == f"msproxy show: note: {MD5_CHAT} has no XYZ, ZZZ command\n"
+    assert main(["show", str(MD5_CHAT), "--cmd", "BOGUS"]) == 2
+    assert "--cmd: 'BOGUS' is not an MSNP verb" in capsys.readouterr().err
 
 
 def test_color(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

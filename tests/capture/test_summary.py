@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from tabulate import tabulate_formats
 
 from msmgr.codec import Command
 from msproxy.__main__ import main
-from msproxy.capture import command_record, rebuild
+from msproxy.capture import command_record, read_capture, rebuild
 from msproxy.inspect import Capture, load_capture
 from msproxy.inspect.summary import (
     connection_table,
@@ -18,6 +19,8 @@ from msproxy.inspect.summary import (
     format_tables,
     latency_table,
     percentile,
+    summarize,
+    summarize_records,
     verb_table,
 )
 
@@ -182,3 +185,65 @@ def test_cli_summary_is_deterministic(capsys: pytest.CaptureFixture[str]) -> Non
     out = capsys.readouterr().out
     assert "Errors\n(none)" in out
     assert "| QRY " in out
+
+
+def test_streamed_summary_equals_the_in_memory_one(chat: Capture, twn: Capture) -> None:
+    for path, capture in ((MD5_CHAT, chat), (TWN_LOGIN, twn)):
+        streamed = summarize_records(read_capture(path)).tables()
+        assert format_tables(streamed) == format_tables(summarize(capture))
+
+
+def test_summary_filter_counts_only_what_it_selects(
+    capsys: pytest.CaptureFixture[str], chat: Capture
+) -> None:
+    assert main(["summary", str(MD5_CHAT), "--filter", "role SB and cmd MSG", "--json"]) == 0
+    tables = json.loads(capsys.readouterr().out)
+    assert set(tables) == {"connections", "commands", "round_trips", "errors"}
+    assert [row["verb"] for row in tables["commands"]] == ["MSG"]
+    msgs = [r for r in chat.records if r["type"] == "cmd" and r["cmd"] == "MSG" and r["conn"] > 2]
+    row = tables["commands"][0]
+    assert row["c2s"] + row["s2c"] == len(msgs)
+    assert [c["name"] for c in tables["connections"]] == ["SB#3", "SB#4"]
+    sb3 = tables["connections"][0]
+    assert sb3["cmds c2s"] == len([r for r in msgs if r["conn"] == 3 and r["dir"] == "c2s"])
+    assert sb3["parent"] == "NS#2"  # the names come from the records the filter left out
+    assert tables["errors"] == []
+
+
+def test_summary_json_matches_the_tables(capsys: pytest.CaptureFixture[str], chat: Capture) -> None:
+    assert main(["summary", str(MD5_CHAT), "--json"]) == 0
+    tables = json.loads(capsys.readouterr().out)
+    assert tables["errors"] == [
+        {
+            "time s": 0.348,
+            "conn": "SB#3",
+            "dir": "s2c",
+            "error": 217,
+            "trid": 3,
+            "detail": "reply to CAL",
+        }
+    ]
+    assert len(tables["connections"]) == len(chat.connections)
+    assert tables["connections"][0]["parent"] is None
+
+
+def test_summary_bad_filter(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["summary", str(MD5_CHAT), "--filter", "len >"]) == 2
+    assert "msproxy summary: error: --filter: 'len' needs a number" in capsys.readouterr().err
+
+
+def test_unanswered_requests_are_forgotten_oldest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests that never get a reply (MSG N) do not pile up: past the bound the
+    oldest is forgotten, and a reply to it no longer counts as a round trip."""
+    monkeypatch.setattr("msproxy.inspect.summary.MAX_OPEN_REQUESTS", 3)
+    records = [
+        header(),
+        *(
+            command_record(1, "c2s", Command("MSG", n, ("N", "0"), b""), 1000.0 + n)
+            for n in range(1, 6)
+        ),
+    ]
+    records += [command_record(1, "s2c", Command("ACK", n), 1010.0) for n in (1, 2, 5)]
+    summary = summarize_records(records)
+    assert len(summary.pending) == 2  # 3 and 4, still waiting
+    assert summary.latency_table().rows == [["MSG", 1, "5000.0", "5000.0", "5000.0"]]

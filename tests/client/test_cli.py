@@ -12,9 +12,11 @@ import pytest
 import trio
 
 from msmgr.__main__ import build_parser
+from msmgr.__main__ import main as msmgr_main
 from msmgr.cli import contacts, listen, presence, send
-from msmgr.cli.client_options import run_guarded
-from msmgr.client import Session, open_session, parse_message
+from msmgr.cli.client_options import nexus_url, run_guarded
+from msmgr.client import ClientError, Session, open_session, parse_message
+from msmgr.client.passport import DEFAULT_NEXUS
 from msmgr.codec import Command
 from msmgr.server import ServerAddresses
 
@@ -190,3 +192,22 @@ async def test_echo_bot_answers(reference_server: ServerAddresses, nursery: trio
             await conversation.send_text("echo me", ack="A")
             await until(lambda: echoes)
     assert echoes == ["echo me"]
+
+
+def test_nexus_is_needed_for_tweener_logins_elsewhere_than_microsoft() -> None:
+    assert nexus_url("127.0.0.1", 8, "http://x/rdr") == "http://x/rdr"
+    assert nexus_url("messenger.hotmail.com", 8, None) == DEFAULT_NEXUS
+    assert nexus_url("gateway.Messenger.Hotmail.COM.", 12, None) == DEFAULT_NEXUS
+    assert nexus_url("127.0.0.1", 7, None) == DEFAULT_NEXUS  # MD5: never asked
+    for host in ("127.0.0.1", "ms.example.net", "nothotmail.com"):
+        with pytest.raises(ClientError, match="pass --nexus URL"):
+            nexus_url(host, 8, None)
+
+
+def test_send_without_nexus_says_what_to_pass(capsys: pytest.CaptureFixture[str]) -> None:
+    """Before connecting anywhere (port 9 of 127.0.0.1 is never asked)."""
+    argv = ["send", "--server", "127.0.0.1:9", "--user", "a@b.c", "--password", "p"]
+    assert msmgr_main([*argv, "--to", "x@y.z", "hi"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("msmgr send: error: MSNP8 and later log in through a Passport 1.4 nexus")
+    assert "pass --nexus URL" in err

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+
 import pytest
 
 from msmgr.codec import framer
@@ -25,3 +28,21 @@ def record_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     elif not scan.accelerated():
         pytest.skip("the C extension msproxy.capture._scan is not built")
     return path
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Puts the root logger (and ``msmgr.debug``) back as they were after the test."""
+    root = logging.getLogger()
+    debug_logger = logging.getLogger("msmgr.debug")
+    handlers, level, debug_level = list(root.handlers), root.level, debug_logger.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
+    debug_logger.setLevel(debug_level)

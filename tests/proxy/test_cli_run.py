@@ -5,11 +5,9 @@ from __future__ import annotations
 import io
 import json
 import logging
-import re
 import signal
-import subprocess
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from msproxy.cli import run as cli_run
 from msproxy.cli.run import DEFAULT_DEBUG, default_capture, run
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening
+from tests.proxy_process import msproxy_process
 
 
 @pytest.mark.parametrize(
@@ -156,30 +155,14 @@ async def test_signal_stops_msproxy_run_cleanly(tmp_path: Path, sig: signal.Sign
             upstream = f"127.0.0.1:{up.socket.getsockname()[1]}"
             argv = [sys.executable, "-m", "msproxy", "run", "--listen", "127.0.0.1:0"]
             argv += ["--upstream", upstream, "--capture", str(capture)]
-            with errors.open("wb") as err:
-                proc = await trio.lowlevel.open_process(
-                    argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err
-                )
-            try:
-                assert proc.stdout is not None
-                line = b""
-                while not line.endswith(b"\n"):
-                    chunk = await proc.stdout.receive_some(1000)
-                    assert chunk, f"msproxy exited: {errors.read_text()}"
-                    line += chunk
-                match = re.match(rb"msproxy listening on 127\.0\.0\.1:(\d+),", line)
-                assert match, line
-                client = await trio.open_tcp_stream("127.0.0.1", int(match[1]))
+            async with msproxy_process(argv, errors) as (proc, address):
+                client = await trio.open_tcp_stream(*address)
                 await client.send_all(b"VER 1 MSNP8 CVR0\r\n")
                 assert await client.receive_some(100) == b"VER 1 MSNP8\r\n"
                 proc.send_signal(sig)
                 assert await proc.wait() == 0, errors.read_text()
                 assert await client.receive_some(100) == b""  # closed by the proxy
                 await client.aclose()
-            finally:
-                if proc.returncode is None:
-                    proc.kill()
-                    await proc.wait()
             nursery.cancel_scope.cancel()
     lines = capture.read_bytes().split(b"\n")
     assert lines.pop() == b""  # every line ended
@@ -228,24 +211,6 @@ def test_unknown_capture_version_exits_2(value: str, capsys: pytest.CaptureFixtu
     err = capsys.readouterr().err
     assert "argument --capture-version: invalid" in err
     assert "Traceback" not in err
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """Puts the root logger (and ``msmgr.debug``) back as they were after the test."""
-    root = logging.getLogger()
-    debug_logger = logging.getLogger("msmgr.debug")
-    handlers, level, debug_level = list(root.handlers), root.level, debug_logger.level
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    for handler in handlers:
-        if handler not in root.handlers:
-            root.addHandler(handler)
-    root.setLevel(level)
-    debug_logger.setLevel(debug_level)
 
 
 @pytest.mark.parametrize("quiet", [["-q"], ["-qq"], ["-q", "-q", "-q"]])

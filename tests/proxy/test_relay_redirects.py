@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from msproxy.proxy.commands import RequestRedirect
+from msproxy.proxy.commands import Log, RequestRedirect
 from msproxy.proxy.events import DataReceived, RedirectReady, Side
 
 from .relayutil import rebuilt, records, sent, started
@@ -137,3 +137,18 @@ def test_refused_redirect_is_forwarded_unchanged_with_an_error() -> None:
     out = relay.handle(RedirectReady(address=None))
     assert sent(out, Side.CLIENT) == line
     assert [r["kind"] for r in records(out) if r["type"] == "error"] == ["rewrite"]
+
+
+def test_refused_redirect_says_why_once() -> None:
+    """The reason the router gave is in the error record and in the one console line."""
+    relay, _ = started()
+    line = b"XFR 15 SB 1.2.3.4:1863 CKI c\r\n"
+    relay.handle(DataReceived(side=Side.UPSTREAM, data=line))
+    out = relay.handle(RedirectReady(address=None, why="an SB redirect without a cookie"))
+    (error,) = [r for r in records(out) if r["type"] == "error"]
+    message = (
+        "redirect to 1.2.3.4:1863 refused (an SB redirect without a cookie); forwarded unchanged"
+    )
+    assert error["message"] == message
+    said = [c.msg % c.args for c in out if isinstance(c, Log)]
+    assert said == [f"{relay.name} !! error rewrite (s2c): {message}"]

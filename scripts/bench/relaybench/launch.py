@@ -154,19 +154,35 @@ class Tree:
 
 
 def start_msproxy_run(
-    stack: contextlib.ExitStack, tree: Tree, upstream: int, capture: Path, version: int
-) -> tuple[Process, int]:
-    """``msproxy run -q`` of ``tree`` on a free port, capturing to ``capture``; the process
-    and its port (from the line it prints once it listens)."""
+    stack: contextlib.ExitStack,
+    tree: Tree,
+    upstream: int,
+    capture: Path,
+    version: int,
+    *,
+    web: bool = False,
+) -> tuple[Process, int, str | None]:
+    """``msproxy run -q`` of ``tree`` on a free port, capturing to ``capture`` (with
+    ``web``, serving its web view too); the process, its port (from the line it prints
+    once it listens) and its web view's URL (None without ``web``)."""
     argv = [tree.python, "-m", "msproxy", "run", "-q", "--listen", "127.0.0.1:0"]
     argv += ["--upstream", f"127.0.0.1:{upstream}", "--capture", str(capture)]
     argv += ["--capture-version", str(version)]
+    argv += ["--web", "127.0.0.1:0"] if web else []
+    if "--max-per-address" in (tree.root / "msproxy" / "cli" / "run.py").read_text():
+        argv += ["--max-connections", "0", "--max-per-address", "0"]  # the idle phase's 2,000
     proc = Process(stack, argv, interrupt=True, cwd=tree.root, env=tree.env)
     line = proc.readline()
     match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
     if match is None:
         raise RuntimeError(f"msproxy run of {tree.root} printed {line!r}, not its port")
-    return proc, int(match.group(1))
+    url = None
+    if web:
+        found = re.search(r"web view: open (\S+)", proc.readline())
+        if found is None:
+            raise RuntimeError(f"msproxy run --web of {tree.root} printed no web view URL")
+        url = found.group(1)
+    return proc, int(match.group(1)), url
 
 
 def free_port() -> int:

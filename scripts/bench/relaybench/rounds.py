@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .browser import open_browser
 from .launch import ROOT, Process, Tree, helper, mitmdump_version, start_mitmdump, start_msproxy_run
 from .procinfo import cpu_seconds, loaded_extensions, rss_kib
 from .report import Result, added_latency, best, ratios, show
@@ -45,7 +46,8 @@ def start_msproxy(
     capture (which ``msproxy run`` cannot do) ``serve_proxy`` in a helper."""
     if capture is None:
         return helper_relay(stack, "msproxy", upstream)
-    return start_msproxy_run(stack, Tree.at(ROOT), upstream, capture, version)
+    proc, port, _ = start_msproxy_run(stack, Tree.at(ROOT), upstream, capture, version)
+    return proc, port
 
 
 def start_relays(
@@ -73,8 +75,18 @@ def start_relays(
     if baseline is not None:
         assert capture is not None
         path = workdir / "baseline.jsonl"
-        proc, port = start_msproxy_run(stack, baseline, upstream, path, args.capture_version)
+        proc, port, _ = start_msproxy_run(stack, baseline, upstream, path, args.capture_version)
         relays.append(Relay("baseline", port, proc.pid, theirs, baseline.root))
+    if args.web:
+        assert capture is not None
+        path = workdir / "web.jsonl"
+        proc, port, url = start_msproxy_run(
+            stack, Tree.at(ROOT), upstream, path, args.capture_version, web=True
+        )
+        assert url is not None
+        browser = open_browser(stack, url)
+        about = f"msproxy run -q --web from this tree, with {browser} showing its page"
+        relays.append(Relay("web", port, proc.pid, about, ROOT))
     if args.mitmdump is not None:
         version = mitmdump_version(args.mitmdump)
         about = f"mitmdump --mode reverse:tcp -q ({version}, {args.mitmdump})"
@@ -143,7 +155,7 @@ def compare(args: argparse.Namespace, workdir: Path, capture: Path | None) -> No
         # The least any capture costs: the same relay writing down every byte it relays.
         ratios("tee/plain", results["tee"], base)
         ratios("msproxy/tee", mine, results["tee"])
-    for other in ("baseline", "mitmproxy"):
+    for other in ("baseline", "mitmproxy", "web"):
         if other in results:
             ratios(f"msproxy/{other}", mine, results[other])
 
