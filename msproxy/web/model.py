@@ -24,7 +24,7 @@ from msproxy.view.payload import content_type, describe, is_text
 
 PRESENCE_VERBS = frozenset({"NLN", "FLN", "ILN", "CHG", "PNG", "QNG"})
 """Presence noise: runs of these fold into one row of the ladder."""
-LADDER_TYPES = frozenset({"cmd", "rewrite", "error", "open", "close", "raw"})
+LADDER_TYPES = frozenset({"cmd", "rewrite", "error", "fault", "open", "close", "raw"})
 """The record types that make rows."""
 CLIENT_COLUMN = 0
 """The client's column; connection ``i`` of a session (in order of opening) is ``i + 1``."""
@@ -49,9 +49,9 @@ class WebSession:
 
 
 def is_error(record: Record) -> bool:
-    """True for an ``error`` record and for a numeric reply (``911 7``)."""
+    """True for an ``error`` or ``fault`` record and for a numeric reply (``911 7``)."""
     kind = record.get("type")
-    if kind == "error":
+    if kind in ("error", "fault"):
         return True
     verb = record.get("cmd")
     return kind == "cmd" and isinstance(verb, str) and verb.isdigit()
@@ -239,6 +239,11 @@ def row_label(records: Sequence[Record], row: Row) -> str:
         return f"rewrite {record.get('cmd')} {record.get('original')} -> {record.get('new')}"
     if kind == "error":
         return short(f"error {record.get('kind', '')}: {error_text(record)}")
+    if kind == "fault":
+        what = record.get("cmd") or f"{record.get('size')} bytes"
+        return short(
+            f"fault {record.get('action')} {record.get('dir')} {what} (rule {record.get('rule')})"
+        )
     if kind == "open":
         return short(f"open {record.get('role') or ''} from {record.get('client') or '?'}")
     if kind == "close":

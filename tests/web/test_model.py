@@ -174,3 +174,17 @@ def test_a_rewrite_whose_redirect_is_filtered_out_is_a_row_of_its_own(store: Web
     ]
     assert "rewrite" not in shown[0]
     assert shown[1]["text"] == "rewrite XFR 127.0.0.1:1865 -> 127.0.0.1:40002"
+
+
+def test_a_fault_is_a_red_note_on_its_connection(tmp_path: Path) -> None:
+    records = list(read_capture(CHAT))
+    ns = next(r for r in records if r.get("type") == "open" and r.get("role") == "NS")
+    fault = {"type": "fault", "t": ns["t"], "conn": ns["conn"], "dir": "s2c", "action": "drop"}
+    fault |= {"rule": 1, "cmd": "NLN", "offset": 0, "size": 40}
+    at = records.index(ns) + 1
+    store = WebStore()
+    followed = store.follow(tmp_path / "unused.jsonl")
+    store.add_records(followed, [*records[:at], fault, *records[at:]])
+    (shown,) = [row for row in rows(store) if row["kind"] == "fault"]
+    assert shown["text"] == "fault drop s2c NLN (rule 1)"
+    assert shown["error"] is True
