@@ -1,4 +1,4 @@
-"""``msproxy run`` as a child process, for the tests that need a real process (signals,
+"""``msproxy run`` as a child process (and an echoing upstream), for the tests that need a real process (signals,
 exit statuses, descriptor limits, a full disk)."""
 
 from __future__ import annotations
@@ -10,6 +10,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import trio
+
+
+async def echo(stream: trio.SocketStream) -> None:
+    """A scripted upstream that sends every byte back."""
+    async with stream:
+        try:
+            async for chunk in stream:
+                await stream.send_all(chunk)
+        except trio.BrokenResourceError:
+            pass
+
 
 LISTENING = re.compile(rb"msproxy listening on 127\.0\.0\.1:(\d+),")
 

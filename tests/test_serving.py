@@ -22,18 +22,9 @@ from msmgr.server import ServerAddresses, ServerConfig, serve_reference
 from msmgr.serving import ConnectionGate, ConnectionLimits, serve_limited
 from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.server import ProxyListening, serve_proxy
-from tests.proxy_process import msproxy_process
+from tests.proxy_process import echo, msproxy_process
 
 VER = b"VER 1 MSNP8 CVR0\r\n"
-
-
-async def echo(stream: trio.SocketStream) -> None:
-    async with stream:
-        try:
-            async for chunk in stream:
-                await stream.send_all(chunk)
-        except trio.BrokenResourceError:
-            pass
 
 
 async def served(address: tuple[str, int], *, source: str = "127.0.0.1") -> trio.SocketStream:

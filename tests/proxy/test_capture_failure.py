@@ -26,17 +26,7 @@ from msproxy.proxy.config import ProxyConfig
 from msproxy.proxy.loss import CAPTURE_INCOMPLETE
 from msproxy.proxy.server import ProxyListening, serve_proxy
 from msproxy.proxy.sink import CaptureSink
-from tests.proxy_process import msproxy_process
-
-
-async def echo(stream: trio.SocketStream) -> None:
-    """A scripted upstream sending every byte back."""
-    async with stream:
-        try:
-            async for chunk in stream:
-                await stream.send_all(chunk)
-        except trio.BrokenResourceError:
-            pass
+from tests.proxy_process import echo, msproxy_process
 
 
 def message(trid: int, size: int = 1000) -> bytes:
