@@ -1,5 +1,5 @@
-"""``msproxy run`` as a child process (and an echoing upstream), for the tests that need a real process (signals,
-exit statuses, descriptor limits, a full disk)."""
+"""``msproxy run`` as a child process, for the tests that need a real process (signals,
+exit statuses, descriptor limits, a full disk), and an upstream that echoes."""
 
 from __future__ import annotations
 
