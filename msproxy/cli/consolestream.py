@@ -2,9 +2,9 @@
 
 ``msproxy run`` writes its console through ``BackgroundStreamHandler``: a record is
 formatted by the caller and queued; a thread writes what is queued to the stream (a
-terminal or a pipe may be slow, or not read at all for a while). While it writes,
-``busy`` is True, and the proxy's console counts commands instead of showing them
-(``msproxy.proxy.console``). Queued text is bounded (``MAX_PENDING``): beyond it, lines
+terminal or a pipe may be slow, or not read at all for a while). Once more than
+``BUSY_AT`` waits, ``busy`` is True, and the proxy's console counts commands instead of
+showing them (``msproxy.proxy.console``). Queued text is bounded (``MAX_PENDING``): beyond it, lines
 are dropped and counted, and the next write says how many.
 """
 
@@ -16,6 +16,8 @@ from typing import TextIO
 
 MAX_PENDING = 1024 * 1024
 """Characters queued for the stream at most; more lines are dropped (and counted)."""
+BUSY_AT = 64 * 1024
+"""Characters queued from which the handler is ``busy`` (the stream is not keeping up)."""
 FLUSH_TIMEOUT = 2.0
 """Seconds ``flush`` waits for the queued text to be written."""
 
@@ -26,10 +28,13 @@ class BackgroundStreamHandler(logging.Handler):
 
     terminator = "\n"
 
-    def __init__(self, stream: TextIO, *, max_pending: int = MAX_PENDING) -> None:
+    def __init__(
+        self, stream: TextIO, *, max_pending: int = MAX_PENDING, busy_at: int = BUSY_AT
+    ) -> None:
         super().__init__()
         self.stream = stream
         self.max_pending = max_pending
+        self.busy_at = busy_at
         self.dropped = 0  # lines dropped since the last write said so
         self._pending: list[str] = []
         self._pending_size = 0  # queued and being written
@@ -37,8 +42,8 @@ class BackgroundStreamHandler(logging.Handler):
         self._done = threading.Condition(self.lock)
 
     def busy(self) -> bool:
-        """True while earlier lines are still being written."""
-        return self._writer is not None
+        """True while more than ``busy_at`` characters wait to be written."""
+        return self._pending_size > self.busy_at
 
     def emit(self, record: logging.LogRecord) -> None:
         try:

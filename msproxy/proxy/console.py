@@ -36,7 +36,10 @@ SHARE = 0.25
 """The most of the event loop's time the console takes: after a slice of rendering it
 pauses three times as long, so the relay keeps at least three quarters of the loop."""
 SLICE = 0.01
-"""Seconds of rendering at one go (then the relay's tasks run again)."""
+"""Seconds of rendering at one go, at most (then a pause: see ``SHARE``)."""
+STEP = 0.0002
+"""Seconds of rendering between two checkpoints within a slice, where the relay's tasks
+run: a command that arrives meanwhile waits about that long at most."""
 MIN_PAUSE = 0.01
 """Seconds the console waits at least between two slices (lines come in batches)."""
 SKIP_INTERVAL = 1.0
@@ -109,6 +112,11 @@ class Skipped:
         return f"... {what} not shown ({'; '.join(parts)}): see the capture"
 
 
+def _end(ends: bytes, index: int) -> int:
+    """Where the ``index``-th command of a run ends (``ends``: native uint32 values)."""
+    return int(array("I", ends[4 * index : 4 * index + 4])[0])
+
+
 def _verbs(raw: memoryview, ends: bytes, most: int) -> list[str]:
     """The verbs of the first ``most`` commands of a run (``ends``: where each ends)."""
     offsets = array("I", ends[: 4 * most]) if ends else array("I")
@@ -155,6 +163,7 @@ class Console:
         self._queued_bytes = 0
         self._wake = trio.Event()
         self._said = 0.0  # perf_counter when the last summary was said
+        self._done = 0  # commands of the first queued run already shown
 
     def offer(self, item: Log | LogRun) -> None:
         """Take ``item`` to show (cheap: on the relay's path); warnings always go in."""
@@ -181,32 +190,27 @@ class Console:
                 await self._wake.wait()
                 self._wake = trio.Event()
                 began = perf_counter()
-                self.show(began + SLICE)
+                await self._slice(began + SLICE)
                 spent = perf_counter() - began
                 await trio.sleep(max(MIN_PAUSE, spent * pause_per_second))
         finally:
             self.flush()
 
+    async def _slice(self, deadline: float) -> None:
+        """One slice: show what is queued until ``deadline``, letting the relay's tasks
+        run every ``STEP`` (a line never waits long on a command's path); count the rest."""
+        deadline = self._until(deadline)
+        while not self._work(min(deadline, perf_counter() + STEP)):
+            if perf_counter() >= deadline:
+                break
+            await trio.lowlevel.checkpoint()
+        self._skip_rest()
+        self._say_skipped()
+
     def show(self, deadline: float) -> None:
         """Show what is queued until ``deadline`` (``perf_counter``); count the rest."""
-        queue, skipped = self._queue, self.skipped
-        self._queued = self._queued_bytes = 0
-        if self.busy is not None and self.busy():
-            deadline = 0.0  # the output is still writing: show warnings only
-        while queue:
-            t, item = queue.popleft()
-            if perf_counter() >= deadline:
-                if type(item) is Log and item.level >= logging.WARNING:
-                    show_log(item, None, t)
-                else:
-                    skipped.add(item)
-            elif type(item) is LogRun:
-                self._show_run(t, item, deadline)
-            else:
-                assert type(item) is Log
-                show_log(item, self.shows, t)
-                if item.subject is not None and item.subject.command is not None:
-                    self.shown += 1
+        self._work(self._until(deadline))
+        self._skip_rest()
         self._say_skipped()
 
     def flush(self) -> None:
@@ -214,27 +218,67 @@ class Console:
         self.show(perf_counter() + FLUSH_TIME)
         self._say_skipped(force=True)
 
-    def _show_run(self, t: float, item: LogRun, deadline: float) -> None:
-        """The lines of a run's commands, parsed again a piece at a time until
-        ``deadline``; the commands left are counted."""
+    def _until(self, deadline: float) -> float:
+        """``deadline``, or none at all while the output is still writing earlier lines
+        (warnings only, then)."""
+        return 0.0 if self.busy is not None and self.busy() else deadline
+
+    def _work(self, until: float) -> bool:
+        """Show queued items until ``until`` (``perf_counter``); True once none is left."""
+        queue = self._queue
+        while queue:
+            if perf_counter() >= until:
+                return False
+            t, item = queue[0]
+            if type(item) is LogRun:
+                self._done = self._show_run(t, item, until, self._done)
+                if self._done < item.run.count:
+                    return False  # (the rest of the run in the next step)
+                self._done = 0
+                self._queued -= item.run.count
+                self._queued_bytes -= len(item.run.raw)
+            else:
+                assert type(item) is Log
+                show_log(item, self.shows, t)
+                if item.subject is not None and item.subject.command is not None:
+                    self.shown += 1
+                self._queued -= 1
+            queue.popleft()
+        return True
+
+    def _skip_rest(self) -> None:
+        """Count what is still queued as not shown (warnings are shown all the same)."""
+        queue, skipped = self._queue, self.skipped
+        while queue:
+            t, item = queue.popleft()
+            if type(item) is Log and item.level >= logging.WARNING:
+                show_log(item, None, t)
+            elif type(item) is LogRun and self._done:
+                run, done = item.run, self._done
+                start = _end(run.data, done - 1)
+                left = run.count - done
+                verbs = _verbs(run.raw[start:], run.data[4 * done :], _SAMPLE)
+                skipped.tally(item.name, left, verbs, left)
+                skipped.flag = item.flag
+            else:
+                skipped.add(item)
+            self._done = 0
+        self._queued = self._queued_bytes = 0
+
+    def _show_run(self, t: float, item: LogRun, until: float, done: int) -> int:
+        """The lines of a run's commands from its ``done``-th, parsed again a piece at a
+        time until ``until``; how many of its commands are done."""
         run, shows = item.run, self.shows
-        ends = array("I", run.data) if run.data else array("I")
         logger = flag_logger(item.flag)
         if not logger.isEnabledFor(logging.DEBUG):
-            return
+            return run.count
+        ends = array("I", run.data)
         name, arrow, direction = item.name, ARROWS[item.direction.value], item.direction.value
         framer = Framer(item.direction, strict=False, dialect=item.dialect)
-        done = 0
-        while done < len(ends):
-            if perf_counter() >= deadline:
-                left = len(ends) - done
-                start = ends[done - 1] if done else 0
-                self.skipped.tally(
-                    name, left, _verbs(run.raw[start:], run.data[4 * done :], _SAMPLE), left
-                )
-                self.skipped.flag = item.flag
-                return
-            stop = min(len(ends), done + _PIECE)
+        while done < run.count:
+            if perf_counter() >= until:
+                return done
+            stop = min(run.count, done + _PIECE)
             first = ends[done - 1] if done else 0
             for event in framer.feed(bytes(run.raw[first : ends[stop - 1]])):
                 if type(event) is not Command:
@@ -258,6 +302,7 @@ class Console:
                 logger.handle(record)
                 self.shown += 1
             done = stop
+        return done
 
     def _say_skipped(self, *, force: bool = False) -> None:
         """Say what was not shown, once per ``SKIP_INTERVAL`` (``force``: now)."""
@@ -265,7 +310,7 @@ class Console:
         if not skipped:
             return
         now = perf_counter()
-        if not force and (now - self._said < SKIP_INTERVAL or (self.busy and self.busy())):
+        if not force and now - self._said < SKIP_INTERVAL:
             return
         self._said = now
         logger = flag_logger(skipped.flag)
