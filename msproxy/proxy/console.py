@@ -151,8 +151,10 @@ class Console:
         busy: Callable[[], bool] | None = None,
         clock: Callable[[], float] = time.time,
         share: float = SHARE,
+        skip_interval: float = SKIP_INTERVAL,
     ) -> None:
         self.shows = shows
+        self.skip_interval = skip_interval
         self.busy = busy
         self.clock = clock
         self.share = share
@@ -187,7 +189,11 @@ class Console:
         pause_per_second = (1.0 - self.share) / self.share
         try:
             while True:
-                await self._wake.wait()
+                if self.skipped:  # said within the interval even when nothing more comes
+                    with trio.move_on_after(self.skip_interval):
+                        await self._wake.wait()
+                else:
+                    await self._wake.wait()
                 self._wake = trio.Event()
                 began = perf_counter()
                 await self._slice(began + SLICE)
@@ -305,12 +311,12 @@ class Console:
         return done
 
     def _say_skipped(self, *, force: bool = False) -> None:
-        """Say what was not shown, once per ``SKIP_INTERVAL`` (``force``: now)."""
+        """Say what was not shown, once per ``skip_interval`` (``force``: now)."""
         skipped = self.skipped
         if not skipped:
             return
         now = perf_counter()
-        if not force and now - self._said < SKIP_INTERVAL:
+        if not force and now - self._said < self.skip_interval:
             return
         self._said = now
         logger = flag_logger(skipped.flag)

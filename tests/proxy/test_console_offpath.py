@@ -123,6 +123,31 @@ def test_what_the_console_has_no_time_for_is_counted(lines: list[str]) -> None:
     assert lines == [" ... 5,000 commands not shown (DS#1 5,000: MSG): see the capture"]
 
 
+async def test_skips_are_said_once_per_interval_while_the_proxy_runs(
+    lines: list[str],
+) -> None:
+    _, driver = started(debug=SHOWN, console_runs=True)
+    busy = [True]
+    console = Console(busy=lambda: busy[0], skip_interval=0.05)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(console.run)
+        said = " ... 1,000 commands not shown (DS#1 1,000: MSG): see the capture"
+        for trid in (2, 1002):
+            for item in console_items(driver.feed(Side.CLIENT, messages(1000, trid))):
+                console.offer(item)
+            await trio.sleep(0.02)
+        assert lines == [said]  # the second batch within the interval: not said yet
+        await trio.sleep(0.2)  # nothing more comes: said all the same
+        assert lines == [said, said]
+        busy[0] = False
+        for item in console_items(driver.feed(Side.CLIENT, messages(3, 2002))):
+            console.offer(item)
+        await trio.sleep(0.1)
+        nursery.cancel_scope.cancel()
+    assert len(lines) == 2 + 3
+    assert lines[-1] == "DS#1 -> MSG 2004 N 97  [text/plain, 97 bytes]"
+
+
 class BlockedStream(io.StringIO):
     """A console output that blocks every write until ``opened`` (a pipe not read)."""
 
