@@ -366,5 +366,7 @@ async def run(
     loss = listening.loss
     if loss is None:
         return 0
+    for handler in logging.getLogger().handlers:
+        handler.flush()  # the console's last lines first (written from a thread)
     print(f"msproxy: {loss.summary()}", file=err if err is not None else sys.stderr, flush=True)
     return CAPTURE_INCOMPLETE
