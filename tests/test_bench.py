@@ -50,10 +50,13 @@ def figures_line(out: str, relay: str) -> str:
 
 def test_relay_bench_compares_plain_tee_and_msproxy() -> None:
     out = run_bench("relay.py", *TINY, "--idle", "4").stdout
-    for relay in ("plain", "tee", "msproxy"):
+    for relay in ("plain", "tee", "msproxy", "console", "con-pipe"):
         figures_line(out, relay)
-    for title in ("msproxy/plain", "tee/plain", "msproxy/tee"):
+    for title in ("msproxy/plain", "tee/plain", "msproxy/tee", "console/msproxy"):
         assert f"ratios {title}: commands/s " in out, out
+    assert re.search(r"p99 [\d.]+x the plain relay's", out), out
+    # The default console wrote its lines (all or some, and said what it did not show)
+    assert re.search(r"^console \(to a file\): [1-9][\d,]* lines, ", out, re.MULTILINE), out
     assert re.search(r"^idle connections \(4\): proxy RSS [\d.]+ KiB", out, re.MULTILINE), out
     # The capture holds every command of both throughput phases (300 each way), plus the
     # VER, END, SND and OUT exchanges around them and the pings.

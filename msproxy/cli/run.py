@@ -66,6 +66,7 @@ from msproxy.view import filterlang
 from msproxy.view.console import ConsoleFormatter
 from msproxy.view.filterlang import FilterError
 
+from .consolestream import BackgroundStreamHandler
 from .web import DEFAULT_WEB, serve_web_process, web_address_arg
 
 logger = logging.getLogger(__name__)
@@ -252,11 +253,17 @@ def capture_accelerate() -> bool | None:
     return False if os.environ.get(PURE_PYTHON_ENV) else None
 
 
-def console_format(color: bool) -> None:
-    """Write the console (the root logger's handlers) in ``msproxy show``'s line format."""
+def console_format(color: bool) -> BackgroundStreamHandler:
+    """Write the console in ``msproxy show``'s line format, to standard error from a
+    thread of its own (the root logger's handlers replaced): the handler."""
     formatter = ConsoleFormatter(color=color)
-    for handler in logging.getLogger().handlers:
-        handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    console = BackgroundStreamHandler(sys.stderr)
+    console.setFormatter(formatter)
+    root.addHandler(console)
+    return console
 
 
 def main(args: argparse.Namespace) -> int:
@@ -274,7 +281,7 @@ def main(args: argparse.Namespace) -> int:
     # -q turns the command lines off (above); warnings are always shown, so the level
     # never goes below WARNING (verbosity 0), however many -q.
     configure_logging(max(0, args.verbose - args.quiet), debug_loggers=bool(debug))
-    console_format(use_color(args.color, sys.stderr))
+    console = console_format(use_color(args.color, sys.stderr))
     tune_malloc()  # process-wide, like the logging: the CLI's to decide
     raised = raise_open_files_limit()
     if raised is not None:
@@ -289,6 +296,7 @@ def main(args: argparse.Namespace) -> int:
         redact=not args.no_redact,
         debug=debug,
         console_filter=console_filter,
+        console_busy=console.busy,
         connect_timeout=args.connect_timeout,
         first_command_timeout=args.first_command_timeout,
         idle_timeout=args.idle_timeout,
@@ -317,6 +325,8 @@ def main(args: argparse.Namespace) -> int:
         if any(isinstance(e, UpstreamLoopError) for e in leaves(failed.__cause__ or failed)):
             failed.status = 2
         raise
+    finally:
+        console.flush()  # the console's last lines, before any error printed after them
 
 
 async def run(
@@ -377,5 +387,7 @@ async def run(
     loss = listening.loss
     if loss is None:
         return 0
+    for handler in logging.getLogger().handlers:
+        handler.flush()  # the console's last lines first (written from a thread)
     print(f"msproxy: {loss.summary()}", file=err if err is not None else sys.stderr, flush=True)
     return CAPTURE_INCOMPLETE

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from msmgr.codec import Command
+from msmgr.codec import Command, CommandRun, Dialect, Direction
 from msmgr.debug import Debug
 from msproxy.capture import Record
 from msproxy.capture.encode import RecordRun
@@ -88,6 +88,29 @@ class Log:
     subject: Subject | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogRun:
+    """The console lines of a run of ordinary commands framed on the fast path, handed over
+    as the run itself (no ``Command`` or line built on the relay's path): the console
+    parses and shows them when it has time (``msproxy.proxy.console``)."""
+
+    flag: Debug  # COMMAND_SEND or COMMAND_RECV
+    name: str  # the connection's name (``SB#3``)
+    conn: int
+    role: str | None
+    direction: Direction
+    dialect: Dialect  # the connection's, to parse the run's commands again
+    run: CommandRun
+    notifications_only: bool  # only NOTIFICATION_VERBS are shown (the COMMAND flag is off)
+
+
 ProxyCommand = (
-    SendData | ForwardUnframed | CloseSide | OpenUpstream | RequestRedirect | WriteRecords | Log
+    SendData
+    | ForwardUnframed
+    | CloseSide
+    | OpenUpstream
+    | RequestRedirect
+    | WriteRecords
+    | Log
+    | LogRun
 )

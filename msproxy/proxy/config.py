@@ -49,6 +49,9 @@ class ProxyConfig:
         console_filter: which console lines about commands and connections are shown
             (``msproxy.view.filterlang.compile``); None: all. Warnings are always
             shown, and the capture is always complete.
+        console_busy: True while the console's output is still writing earlier lines (a
+            slow terminal or pipe): the console then counts commands instead of showing
+            them (``msproxy.proxy.console``). None: never busy.
         connect_timeout: seconds to open an upstream connection.
         first_command_timeout: seconds a new client connection may take to send its
             first command (which routes it); a silent client is closed after that.
@@ -79,6 +82,7 @@ class ProxyConfig:
     redact: bool = True
     debug: Debug = Debug.NONE
     console_filter: Callable[[Subject], bool] | None = None
+    console_busy: Callable[[], bool] | None = None
     connect_timeout: float = CONNECT_TIMEOUT
     first_command_timeout: float = FIRST_COMMAND_TIMEOUT
     idle_timeout: float | None = None

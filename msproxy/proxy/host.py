@@ -13,6 +13,7 @@ from typing import Protocol
 from msmgr.debug import Debug
 
 from .config import ProxyConfig
+from .console import Console
 from .loops import LoopWatch
 from .redact import Redactor
 from .routing import Address, Router
@@ -27,6 +28,7 @@ class Host(Protocol):
     router: Router
     redactor: Redactor | None
     loops: LoopWatch
+    console: Console | None
     now: Callable[[], float]
 
     def debug_now(self) -> Debug: ...

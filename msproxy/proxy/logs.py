@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import logging
 
-from msmgr.codec import Command, Unparsed
+from msmgr.codec import Command, CommandRun, Dialect, Unparsed
 from msmgr.debug import NOTIFICATION_VERBS, Debug
 from msproxy.view.console import ARROWS, command_text, hexdump
 from msproxy.view.payload import raw_preview
 from msproxy.view.subject import Subject
 
-from .commands import Log
+from .commands import Log, LogRun
 from .redact import SECRET_VERBS, Redactor
 from .ways import Way
 
@@ -66,6 +66,36 @@ def command(
         msg="%s %s %s",
         args=(name, ARROWS[way.dir], text),
         subject=None if conn is None else Subject.of_command(conn, way.dir, shown, role),
+    )
+
+
+def run(
+    name: str,
+    way: Way,
+    debug: Debug,
+    run: CommandRun,
+    *,
+    conn: int,
+    role: str | None,
+    dialect: Dialect,
+) -> LogRun | None:
+    """The console lines of a fast-path run, handed over as the run (the console parses
+    it off the relay's path), or None when ``debug`` shows none of its commands."""
+    flag = way.command_flag
+    only = not debug & flag
+    if only:
+        if not debug & Debug.NOTIFICATION:
+            return None
+        flag = Debug.NOTIFICATION
+    return LogRun(
+        flag=flag,
+        name=name,
+        conn=conn,
+        role=role,
+        direction=way.direction,
+        dialect=dialect,
+        run=run,
+        notifications_only=only,
     )
 
 

@@ -196,6 +196,18 @@ class Relay(RelayBase):
                 # (only a framer given ``way.scanner`` as its bulk scanner makes these)
                 if record:
                     batch.records.append(way.scanner.run(event, t))
+                if log:  # (only with console_runs: else runs are not made while logging)
+                    shown = logs.run(
+                        self.name,
+                        way,
+                        self._debug,
+                        event,
+                        conn=self.conn,
+                        role=self.role,
+                        dialect=self.dialect,
+                    )
+                    if shown is not None:
+                        batch.logs.append(shown)
                 chunks.append(event.raw)
             elif isinstance(event, Unparsed):
                 self._unparsed(way, event, t, batch, forward=True)

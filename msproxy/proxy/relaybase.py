@@ -55,10 +55,14 @@ class RelayBase:
             is built; True without it raises RuntimeError.
         accelerate: the framers use the codec's C extension (``Framer(accelerate=...)``);
             None (the default): when it is built.
+        console_runs: the driver's console takes ``LogRun`` commands: runs of ordinary
+            commands stay on the fast path while commands are shown (the console parses
+            them off the relay's path).
     """
 
     __slots__ = (
         "_awaiting",
+        "_console_runs",
         "_debug",
         "_eof",
         "_first_close",
@@ -94,8 +98,10 @@ class RelayBase:
         record: bool = True,
         fast: bool | None = None,
         accelerate: bool | None = None,
+        console_runs: bool = False,
     ) -> None:
         self.conn = conn
+        self._console_runs = console_runs
         self.opened = opened
         self.client = client
         self.redactor = redactor
@@ -148,9 +154,10 @@ class RelayBase:
         self._update_bulk()
 
     def _update_bulk(self) -> None:
-        """The fast path runs while relaying and logging no commands (with no capture it
-        frames only: the limits are still checked and the redirects still found)."""
-        on = not self._log_commands and self.state is RelayState.RELAYING
+        """The fast path runs while relaying, unless commands are logged one by one (with
+        no capture it frames only: the limits are still checked and the redirects still
+        found); with ``console_runs`` the console takes its runs as they are."""
+        on = self.state is RelayState.RELAYING and (self._console_runs or not self._log_commands)
         for way in self._ways:
             way.framer.bulk = way.scanner if on else None
 

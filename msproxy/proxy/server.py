@@ -30,6 +30,7 @@ from msproxy.capture import CaptureWriter
 from msproxy.capture.scan import fast_path_status
 
 from .config import ProxyConfig
+from .console import Console
 from .loops import LoopWatch
 from .loss import CaptureLoss
 from .redact import Redactor
@@ -38,12 +39,6 @@ from .session import Session
 from .sink import CaptureSink
 
 logger = logging.getLogger(__name__)
-# Flags that show each command on the console (the C fast path is off while they are).
-_COMMAND_FLAGS = Debug.COMMAND_SEND | Debug.COMMAND_RECV | Debug.NOTIFICATION
-
-
-def _names(flags: Debug) -> str:
-    return ",".join(flag.name or str(int(flag)) for flag in Debug if flag and flag in flags)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +93,7 @@ class Proxy:
         self.now = config.clock
         self.active = 0
         self.nursery: trio.Nursery | None = None
+        self.console: Console | None = None  # (set while serve_proxy runs one)
         self._loggers = {flag: flag_logger(flag) for flag in Debug}
         self._console = [
             (int(flag), self._loggers[flag])
@@ -210,16 +206,12 @@ async def serve_proxy(
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(sink.run)
+                proxy.console = Console(shows=config.console_filter, busy=config.console_busy)
+                await nursery.start(proxy.console.run)
                 proxy.nursery = nursery
                 logger.info("listening on %s", format_address(bound[0], bound[1]))
                 if writer is not None:
                     amiss, path = fast_path_status(config.accelerate)
-                    shown = proxy.debug_now() & _COMMAND_FLAGS
-                    if shown and not amiss and config.accelerate is not False:
-                        path += (
-                            f", except while each command is shown ({_names(shown)}): "
-                            "-q (or --debug without those flags) for full speed"
-                        )
                     logger.log(
                         logging.WARNING if amiss else logging.INFO,
                         "capture (format version %d): %s",
@@ -234,6 +226,8 @@ async def serve_proxy(
                 )
         finally:
             sink.flush()
+            if proxy.console is not None:  # the sessions' last lines (their closes)
+                proxy.console.flush()
     finally:
         if writer is not None:
             writer.close()

@@ -29,12 +29,14 @@ from .commands import (
     CloseSide,
     ForwardUnframed,
     Log,
+    LogRun,
     OpenUpstream,
     ProxyCommand,
     RequestRedirect,
     SendData,
     WriteRecords,
 )
+from .console import show_log
 from .events import (
     ConnectionClosed,
     DataReceived,
@@ -86,6 +88,7 @@ class Session:
             record=proxy.sink.writer is not None,
             fast=proxy.config.accelerate,
             accelerate=proxy.config.codec_accelerate,
+            console_runs=proxy.console is not None,
         )
         self.streams: dict[Side, trio.abc.Stream] = {Side.CLIENT: client_stream}
         self._unframed = False  # ForwardUnframed(CLIENT) came: forward, then hand in
@@ -212,7 +215,7 @@ class Session:
                     return ConnectionClosed(side=side, t=self.proxy.now(), error=_why(exc, "send"))
                 except FaultClose as fault:
                     return Shutdown(t=self.proxy.now(), reason=str(fault))
-            case WriteRecords() | Log():
+            case WriteRecords() | Log() | LogRun():
                 self._execute_now([command])
             case ForwardUnframed():
                 self._unframed = True
@@ -234,10 +237,12 @@ class Session:
         for command in commands:
             if isinstance(command, WriteRecords):
                 self.proxy.sink.put(command.records)
-            elif isinstance(command, Log):
-                shows = self.proxy.config.console_filter
-                if shows is None or command.subject is None or shows(command.subject):
-                    self.proxy.logger(command.flag).log(command.level, command.msg, *command.args)
+            elif isinstance(command, Log | LogRun):
+                console = self.proxy.console
+                if console is not None:  # shown off the relay's path
+                    console.offer(command)
+                elif isinstance(command, Log):
+                    show_log(command, self.proxy.config.console_filter)
 
     async def _close(self, side: Side, half: bool) -> None:
         if not half:  # both sides: the session is over

@@ -3,7 +3,7 @@ another source tree's msproxy, all in the same run.
 
     .venv/bin/python scripts/bench/relay.py [--commands 200000] [--pings 2000] [--rounds 3]
         [--idle 2000] [--no-capture] [--capture-version 1|2]
-        [--baseline-tree PATH] [--mitmdump PATH | --no-mitmdump] [--web]
+        [--baseline-tree PATH] [--mitmdump PATH | --no-mitmdump] [--web] [--no-console]
 
 Over loopback, for each relay: pipelined throughput (commands/s, MB/s) of a realistic
 client command mix, the same for a server command mix (``s2c``: the direction the proxy
@@ -31,6 +31,12 @@ The relays:
   (headless Chromium driven by selenium, the test extra's) showing the page of the
   chosen session as it grows: ``ratios msproxy/web`` is what a watching browser costs
   the relay. It needs a capture, Chromium and chromedriver.
+- ``console`` and ``con-pipe`` (unless ``--no-console``): ``msproxy run`` of this tree
+  with its default console (commands, opens and closes), written to a file
+  (``console``) or to a pipe this script reads slowly (``con-pipe``: 64 KiB every 0.1
+  s, a slow terminal); ``ratios console/msproxy`` is what the default console costs
+  against ``-q`` (issue 15's goal: at least 0.5x), and the bench says how many lines the
+  console wrote and how many commands it said it did not show.
 - ``mitmproxy``: mitmproxy's TCP mode, ``mitmdump --mode reverse:tcp://...``, quiet, its
   configuration in a temporary directory. mitmproxy is not a dependency of this project:
   give its ``mitmdump`` with ``--mitmdump PATH``, or have it on PATH (``--no-mitmdump``
@@ -134,6 +140,12 @@ def parse_args() -> argparse.Namespace:
         help="also measure msproxy run of this source tree (its .venv if it has one)",
     )
     parser.add_argument(
+        "--console",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure msproxy run with its default console (to a file, to a slow pipe)",
+    )
+    parser.add_argument(
         "--web",
         action="store_true",
         help="also measure msproxy run --web with a headless browser showing its page",
@@ -154,6 +166,8 @@ def parse_args() -> argparse.Namespace:
         return args
     if args.baseline_tree is not None and not args.capture:
         parser.error("--baseline-tree measures msproxy run, which always captures: no --no-capture")
+    if not args.capture:
+        args.console = False  # (msproxy run always captures)
     if args.web and not args.capture:
         parser.error("--web measures msproxy run, which always captures: no --no-capture")
     if args.baseline_tree is not None and not args.baseline_tree.is_dir():

@@ -239,6 +239,8 @@ def test_quiet_shows_warnings_but_not_command_lines(
     flag_logger(Debug.COMMAND_SEND).debug("conn-1 >>> VER 1 MSNP8 CVR0")
     flag_logger(Debug.OPEN).info("conn-1 opened")
     logging.getLogger("msproxy.proxy.server").info("an info line")
+    for handler in logging.getLogger().handlers:
+        handler.flush()  # (the console writes from a thread of its own)
     err = capsys.readouterr().err
     assert "a limit exceeded" in err
     assert "upstream connect failed" in err

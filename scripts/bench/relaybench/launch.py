@@ -43,6 +43,7 @@ class Process:
         cwd: Path | None = None,
         env: dict[str, str] | None = None,
         output: IO[str] | None = None,
+        errors: IO[str] | int | None = None,
     ) -> None:
         self.argv = argv
         self.interrupt = interrupt
@@ -50,7 +51,7 @@ class Process:
             argv,
             stdin=subprocess.PIPE,
             stdout=output if output is not None else subprocess.PIPE,
-            stderr=output,
+            stderr=output if errors is None else errors,
             text=True,
             cwd=cwd,
             env=env,
@@ -161,17 +162,20 @@ def start_msproxy_run(
     version: int,
     *,
     web: bool = False,
+    console: IO[str] | int | None = None,
 ) -> tuple[Process, int, str | None]:
     """``msproxy run -q`` of ``tree`` on a free port, capturing to ``capture`` (with
-    ``web``, serving its web view too); the process, its port (from the line it prints
-    once it listens) and its web view's URL (None without ``web``)."""
-    argv = [tree.python, "-m", "msproxy", "run", "-q", "--listen", "127.0.0.1:0"]
+    ``web``, serving its web view too; with ``console``, a file or ``subprocess.PIPE``,
+    ``msproxy run`` with its default console, written there); the process, its port (from
+    the line it prints once it listens) and its web view's URL (None without ``web``)."""
+    quiet = ["-q"] if console is None else []
+    argv = [tree.python, "-m", "msproxy", "run", *quiet, "--listen", "127.0.0.1:0"]
     argv += ["--upstream", f"127.0.0.1:{upstream}", "--capture", str(capture)]
     argv += ["--capture-version", str(version)]
     argv += ["--web", "127.0.0.1:0"] if web else []
     if "--max-per-address" in (tree.root / "msproxy" / "cli" / "run.py").read_text():
         argv += ["--max-connections", "0", "--max-per-address", "0"]  # the idle phase's 2,000
-    proc = Process(stack, argv, interrupt=True, cwd=tree.root, env=tree.env)
+    proc = Process(stack, argv, interrupt=True, cwd=tree.root, env=tree.env, errors=console)
     line = proc.readline()
     match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
     if match is None:

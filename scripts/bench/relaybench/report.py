@@ -37,4 +37,8 @@ def ratios(title: str, mine: Result, base: Result) -> None:
 def added_latency(mine: Result, base: Result) -> None:
     """One line: the median round trip ``mine`` adds to ``base``'s."""
     added = mine["rtt median us"] - base["rtt median us"]
-    print(f"added latency per command (median): {added:.1f} us", flush=True)
+    p99 = mine["rtt p99 us"] / base["rtt p99 us"]
+    print(
+        f"added latency per command (median): {added:.1f} us; p99 {p99:.2f}x the plain relay's",
+        flush=True,
+    )

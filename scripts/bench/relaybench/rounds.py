@@ -8,9 +8,13 @@ import argparse
 import contextlib
 import json
 import os
+import re
+import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from .browser import open_browser
 from .launch import ROOT, Process, Tree, helper, mitmdump_version, start_mitmdump, start_msproxy_run
@@ -77,6 +81,9 @@ def start_relays(
         path = workdir / "baseline.jsonl"
         proc, port, _ = start_msproxy_run(stack, baseline, upstream, path, args.capture_version)
         relays.append(Relay("baseline", port, proc.pid, theirs, baseline.root))
+    if args.console:
+        assert capture is not None
+        relays += console_relays(stack, args, upstream, workdir)
     if args.web:
         assert capture is not None
         path = workdir / "web.jsonl"
@@ -95,6 +102,52 @@ def start_relays(
         proc, port = start_mitmdump(stack, args.mitmdump, upstream, confdir)
         relays.append(Relay("mitmproxy", port, proc.pid, about))
     return relays
+
+
+CONSOLE_FILE = "console.txt"
+SLOW_READ = 64 * 1024
+"""Bytes the slow reader of ``con-pipe``'s console takes every ``SLOW_PAUSE`` seconds."""
+SLOW_PAUSE = 0.1
+
+
+def console_relays(
+    stack: contextlib.ExitStack, args: argparse.Namespace, upstream: int, workdir: Path
+) -> list[Relay]:
+    """``msproxy run`` of this tree with its default console: ``console`` writes it to a
+    file, ``con-pipe`` to a pipe this script reads slowly (640 KB/s: a slow terminal)."""
+    tree, version = Tree.at(ROOT), args.capture_version
+    log = stack.enter_context((workdir / CONSOLE_FILE).open("w"))
+    capture = workdir / "console.jsonl"
+    proc, port, _ = start_msproxy_run(stack, tree, upstream, capture, version, console=log)
+    about = "msproxy run (default console, to a file) from this tree"
+    found = [Relay("console", port, proc.pid, about, ROOT)]
+    capture = workdir / "con-pipe.jsonl"
+    proc, port, _ = start_msproxy_run(
+        stack, tree, upstream, capture, version, console=subprocess.PIPE
+    )
+    assert proc.proc.stderr is not None
+    threading.Thread(target=read_slowly, args=(proc.proc.stderr,), daemon=True).start()
+    about = "msproxy run (default console, to a pipe read slowly) from this tree"
+    found.append(Relay("con-pipe", port, proc.pid, about, ROOT))
+    return found
+
+
+def read_slowly(stream: IO[str]) -> None:
+    """Read ``stream`` ``SLOW_READ`` bytes at a time with a pause, until its end."""
+    fd = stream.fileno()
+    while os.read(fd, SLOW_READ):
+        time.sleep(SLOW_PAUSE)
+
+
+def console_lines(workdir: Path) -> str:
+    """What ``console`` wrote: its lines, and how many commands it said it skipped."""
+    text = (workdir / CONSOLE_FILE).read_text(errors="replace")
+    skipped = [
+        int(found.group(1).replace(",", ""))
+        for found in re.finditer(r" \.\.\. ([\d,]+) commands .*not shown", text)
+    ]
+    lines = text.count("\n")
+    return f"{lines:,} lines, {len(skipped)} saying {sum(skipped):,} commands were not shown"
 
 
 def one_round(load: Process, relay: Relay, commands: int) -> Result:
@@ -158,6 +211,11 @@ def compare(args: argparse.Namespace, workdir: Path, capture: Path | None) -> No
     for other in ("baseline", "mitmproxy", "web"):
         if other in results:
             ratios(f"msproxy/{other}", mine, results[other])
+    for console in ("console", "con-pipe"):
+        if console in results:  # the goal: at least 0.5x of -q's throughput
+            ratios(f"{console}/msproxy", results[console], mine)
+    if "console" in results:
+        print(f"console (to a file): {console_lines(workdir)}", flush=True)
 
 
 def idle_memory(args: argparse.Namespace, capture: Path | None, count: int) -> tuple[float, int]:
