@@ -25,9 +25,11 @@ def rebuild_direction(
         conn: the connection id.
         direction: which way.
         as_received: False (default): the bytes as the sender sent them (what the proxy
-            read). True: as the receiver got them (rewrites applied, unforwarded data out).
+            read). True: as the receiver got them (rewrites applied, unforwarded data out,
+            and what ``fault`` records say was dropped or never sent left out).
     """
     parts: list[bytes] = []
+    faults: list[Record] = []
     last_command: int | None = None  # index in parts of the last cmd of this direction
     for record in records:
         if record.get("conn") != conn or record.get("dir") != direction:
@@ -44,7 +46,49 @@ def rebuild_direction(
             parts[last_command] = _replace_address(
                 parts[last_command], str(record.get("original")), str(record.get("new"))
             )
-    return b"".join(parts)
+        elif kind == "fault" and as_received:
+            faults.append(record)
+    data = b"".join(parts)
+    return _apply_faults(data, faults) if faults else data
+
+
+def _apply_faults(data: bytes, faults: list[Record]) -> bytes:
+    """``data`` (one direction, rewrites applied) as the receiver got it under ``faults``
+    (capture-format.md, section 2.9): ``drop`` takes out ``size`` bytes at ``offset``;
+    ``stall`` and ``reset`` end the bytes at ``offset``; ``cut`` ends them once ``after``
+    bytes went on from ``offset``, dropped bytes not counted."""
+    dropped = [
+        (int(f.get("offset", 0)), int(f.get("offset", 0)) + int(f.get("size", 0)))
+        for f in faults
+        if f.get("action") == "drop"
+    ]
+    end = len(data)
+    for fault in faults:
+        action, offset = fault.get("action"), int(fault.get("offset", 0))
+        if action in ("stall", "reset"):
+            end = min(end, offset)
+        elif action == "cut":
+            end = min(end, _after(offset, int(fault.get("after", 0)), dropped))
+    kept: list[bytes] = []
+    position = 0
+    for start, stop in sorted(dropped):
+        kept.append(data[position : min(start, end)])
+        position = max(position, stop)
+    kept.append(data[position:end])
+    return b"".join(kept)
+
+
+def _after(offset: int, count: int, dropped: list[tuple[int, int]]) -> int:
+    """Where ``count`` bytes that went on from ``offset`` end, skipping ``dropped``."""
+    position = offset
+    for start, stop in sorted(dropped):
+        if stop <= position:
+            continue
+        if start - position >= count:
+            break
+        count -= max(0, start - position)
+        position = max(position, stop)
+    return position + count
 
 
 def _replace_address(data: bytes, original: str, new: str) -> bytes:

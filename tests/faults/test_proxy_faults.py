@@ -14,7 +14,7 @@ import trio
 from msproxy.capture import read_capture
 from msproxy.cli.run import run
 from msproxy.faults import parse_rule
-from msproxy.inspect import load_capture
+from msproxy.inspect import load_capture, rebuild_direction
 from msproxy.inspect.show import show_lines
 from msproxy.inspect.summary import error_table
 from msproxy.proxy.config import ProxyConfig, open_tcp
@@ -207,3 +207,31 @@ async def test_prob_with_a_seed_gives_the_same_faults_each_run(tmp_path: Path) -
     assert bytes(first.client.received) == bytes(second.client.received)
     kept = b"".join(p for p in presence if sent.index(p) not in dropped)
     assert bytes(first.client.received) == VER_REPLY + kept
+
+
+@pytest.mark.parametrize(
+    ("rule", "server_closes"),
+    [
+        ("action=drop,cmd=NLN,nth=2", True),
+        ("action=drop,cmd=NLN,every=1", True),
+        ("action=stall,cmd=NLN,nth=2", True),
+        ("action=reset,cmd=NLN,nth=3", False),
+        ("action=cut,after=30,dir=s2c", False),
+        ("action=delay,ms=10,cmd=NLN", True),
+    ],
+)
+async def test_as_received_bytes_are_what_each_side_got(
+    tmp_path: Path, rule: str, server_closes: bool
+) -> None:
+    """``rebuild_direction(..., as_received=True)`` applies the ``fault`` records."""
+    sent = VER_REPLY + b"".join(NLN) + QNG
+    out = await through_proxy(
+        tmp_path,
+        [rule, "action=drop,cmd=NLN,nth=1"],
+        server=[(VER, sent)],
+        server_closes=server_closes,
+    )
+    (conn,) = {r["conn"] for r in out.of("open")}
+    assert rebuild_direction(out.records, conn, "s2c", as_received=True) == out.client.received
+    assert rebuild_direction(out.records, conn, "c2s", as_received=True) == out.server.received
+    assert rebuild_direction(out.records, conn, "s2c") == sent  # as sent: every byte read
