@@ -17,6 +17,7 @@ import trio
 
 from msproxy.capture import CaptureFormatError, Record
 from msproxy.inspect.model import Capture
+from msproxy.view import filterlang
 
 from .filtering import compile_filter
 from .follow import CaptureFollower
@@ -174,7 +175,12 @@ class WebStore:
         key = (session.key, text.strip(), opened)
         view = self._views.get(key)
         if view is None:
-            view = LadderView(compile_filter(text), opened)
+            keep = compile_filter(text)
+            if isinstance(keep, filterlang.Filter) and keep.uses_sessions():
+                # as show does from a file: ``handle`` also selects what was said before
+                # the login (the session's records so far; later ones arrive in order)
+                keep.prime(capture.records[index] for index in session.items)
+            view = LadderView(keep, opened)
             self._views[key] = view
             while len(self._views) > VIEWS_KEPT:
                 self._views.popitem(last=False)

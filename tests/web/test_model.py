@@ -188,3 +188,14 @@ def test_a_fault_is_a_red_note_on_its_connection(tmp_path: Path) -> None:
     (shown,) = [row for row in rows(store) if row["kind"] == "fault"]
     assert shown["text"] == "fault drop s2c NLN (rule 1)"
     assert shown["error"] is True
+
+
+def test_handle_selects_the_whole_session_as_show_does(store: WebStore) -> None:
+    found = store.find("0-1")
+    assert found is not None
+    handle = found[1].handle
+    assert handle is not None
+    every = [row["first"] for row in rows(store) if row["kind"] == "cmd"]
+    selected = [row["first"] for row in rows(store, f"handle {handle}") if row["kind"] == "cmd"]
+    assert selected == every  # the commands before the login (VER, INF, USR I) too
+    assert rows(store, "handle nobody@example.com") == []
