@@ -36,7 +36,7 @@ from .model import Capture, load_capture, make_capture
 from .normalize import DEFAULT_IGNORE
 from .pairing import ROLES, Pair, ordinal_label, pair_connections, parse_roles
 from .payload_diff import payload_diff
-from .sides import Entry, Side, load_side, same_file, side_of
+from .sides import Entry, KeyCache, Side, load_side, same_file, side_of
 
 __all__ = [
     "DEFAULT_REORDER_WINDOW",
@@ -390,8 +390,9 @@ def diff_captures(
     if a is b or a.records == b.records:  # equal records: nothing can differ
         return []
     rules, skip = frozenset(ignore), parse_ignore_cmd(ignore_cmd)
-    a_side = side_of(a, rules, skip, split_directions)
-    b_side = side_of(b, rules, skip, split_directions)
+    cache: KeyCache = {}
+    a_side = side_of(a, rules, skip, split_directions, cache)
+    b_side = side_of(b, rules, skip, split_directions, cache)
     return diff_sides(
         a_side,
         b_side,
@@ -430,12 +431,13 @@ def diff_files(
     if same_file(a_path, b_path):  # byte for byte the same: equal under any options
         return []
     rules, skip = frozenset(ignore), parse_ignore_cmd(ignore_cmd)
-    sides = []
+    sides: list[Side] = []
+    cache: KeyCache = {}  # both sides: pairs are read one after the other
     for path in (a_path, b_path):
         tick = None
         if read_progress is not None:
             tick = functools.partial(_read_tick, read_progress, os.fspath(path))
-        sides.append(load_side(path, rules, skip, split_directions, progress=tick))
+        sides.append(load_side(path, rules, skip, split_directions, progress=tick, cache=cache))
     return diff_sides(
         sides[0],
         sides[1],
@@ -487,28 +489,43 @@ def diff_sides(
             progress(min(done, total), total)
 
     result = []
-    for pair in pairs:
-        a_conn = pair.a.conn if pair.a else None
-        b_conn = pair.b.conn if pair.b else None
-        a_parts = a.load(a_conn) if a_conn is not None else {}
-        b_parts = b.load(b_conn) if b_conn is not None else {}
-        diff: ConnectionDiff | None = None
-        for direction in directions:
-            a_entries = a_parts.get(direction, [])
-            b_entries = b_parts.get(direction, [])
-            groups = _plan(a_entries, b_entries, context, reorder_window, advance)
-            if not groups:
-                continue
-            a.fill(a_conn, a_entries, (i for g in groups for _, i, _ in g if i is not None))
-            b.fill(b_conn, b_entries, (j for g in groups for _, _, j in g if j is not None))
-            if diff is None:
-                diff = _connection_diff(pair)
-            for group in groups:
-                hunk = _hunk(group, a_entries.__getitem__, b_entries.__getitem__, rules, context)
-                diff.hunks.append(hunk)
+    for pair in pairs:  # one at a time: what a pair loaded is dropped on return
+        diff = _pair_diff(a, b, pair, directions, rules, context, reorder_window, advance)
         if diff is not None:
             result.append(diff)
     return result
+
+
+def _pair_diff(
+    a: Side,
+    b: Side,
+    pair: Pair,
+    directions: tuple[str | None, ...],
+    rules: frozenset[str],
+    context: int,
+    reorder_window: int,
+    advance: Callable[[int], None],
+) -> ConnectionDiff | None:
+    """The differences of one pair of connections (None: equal)."""
+    a_conn = pair.a.conn if pair.a else None
+    b_conn = pair.b.conn if pair.b else None
+    a_parts = a.load(a_conn) if a_conn is not None else {}
+    b_parts = b.load(b_conn) if b_conn is not None else {}
+    diff: ConnectionDiff | None = None
+    for direction in directions:
+        a_entries = a_parts.get(direction, [])
+        b_entries = b_parts.get(direction, [])
+        groups = _plan(a_entries, b_entries, context, reorder_window, advance)
+        if not groups:
+            continue
+        a.fill(a_conn, a_entries, (i for g in groups for _, i, _ in g if i is not None))
+        b.fill(b_conn, b_entries, (j for g in groups for _, _, j in g if j is not None))
+        if diff is None:
+            diff = _connection_diff(pair)
+        for group in groups:
+            hunk = _hunk(group, a_entries.__getitem__, b_entries.__getitem__, rules, context)
+            diff.hunks.append(hunk)
+    return diff
 
 
 def _connection_diff(pair: Pair) -> ConnectionDiff:

@@ -32,8 +32,10 @@ ARROWS = {"c2s": "->", "s2c": "<-"}
 _TICK = 4096  # records between two progress reports while reading
 
 CACHED_PAYLOAD = 512  # commands with a longer payload are normalised without the cache
-CACHE_SIZE = 65_536  # distinct commands the cache holds before it starts again
+CACHE_SIZE = 16_384  # distinct commands the cache holds before it starts again
 EntryKey = tuple[int, str | None]  # (connection, direction or None for both)
+KeyCache = dict[object, tuple[str, int]]
+"""Normalised commands by what they depend on (``EntryBuilder``): one for a set of rules."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,14 +88,20 @@ class Entry:
 class EntryBuilder:
     """Turns the records of a capture, in order, into the entries of each connection."""
 
-    def __init__(self, rules: frozenset[str], skip: frozenset[str], split: bool) -> None:
+    def __init__(
+        self,
+        rules: frozenset[str],
+        skip: frozenset[str],
+        split: bool,
+        cache: KeyCache | None = None,
+    ) -> None:
         self.rules = rules
         self.skip = skip
         self.split = split
         self.entries: dict[EntryKey, list[Entry]] = defaultdict(list)
         self.handles: dict[int, str] = {}  # the account that logged in on each connection
         self._requests: dict[int, set[object]] = defaultdict(set)  # TrIDs the client sent
-        self._cache: dict[object, tuple[str, int]] = {}
+        self._cache: KeyCache = {} if cache is None else cache  # may be another's too
         self._no_trid = "trid" in rules
 
     def add(self, record: Record, where: int, keep: bool) -> None:
@@ -212,10 +220,12 @@ class FileSide(Side):
     """A capture file as compared: each connection's entries built when it is compared
     (``load``) from its records read back (``CaptureIndex``), and dropped after."""
 
-    def __init__(self, capture: Capture, census: Census, index: CaptureIndex) -> None:
+    def __init__(
+        self, capture: Capture, census: Census, index: CaptureIndex, cache: KeyCache | None
+    ) -> None:
         super().__init__(capture, census.handles, census.counts)
         self.index = index
-        self._builder = EntryBuilder(census.rules, census.skip, census.split)
+        self._builder = EntryBuilder(census.rules, census.skip, census.split, cache)
 
     def load(self, conn: int) -> dict[str | None, list[Entry]]:
         """The entries of connection ``conn`` by direction (None: both), their records not
@@ -274,11 +284,16 @@ class Census:
 
 
 def side_of(
-    records: Capture | Iterable[Record], rules: frozenset[str], skip: frozenset[str], split: bool
+    records: Capture | Iterable[Record],
+    rules: frozenset[str],
+    skip: frozenset[str],
+    split: bool,
+    cache: KeyCache | None = None,
 ) -> MemorySide:
-    """The ``Side`` of a capture in memory (its records kept in the entries)."""
+    """The ``Side`` of a capture in memory (its records kept in the entries; ``cache``
+    as ``load_side``'s)."""
     capture = records if isinstance(records, Capture) else make_capture(records)
-    builder = EntryBuilder(rules, skip, split)
+    builder = EntryBuilder(rules, skip, split, cache)
     for index, record in enumerate(capture.records):
         if record.get("type") in ("cmd", "raw"):
             builder.add(record, index, keep=True)
@@ -293,11 +308,13 @@ def load_side(
     *,
     progress: Callable[[int, int], None] | None = None,
     source: str | None = None,
+    cache: KeyCache | None = None,
 ) -> Side:
     """The ``Side`` of the capture file at ``path``, read once to index it (``FileSide``:
     each connection's commands are read again when it is compared); standard input
     (``-``) or a pipe, which cannot be read again, is held in memory (``side_of``).
-    ``progress`` is told (records read, 0).
+    ``progress`` is told (records read, 0). ``cache``: normalised commands, shared with
+    the other side of the diff (the same commands, compared right after), the same rules.
 
     Raises:
         OSError: the file cannot be read.
@@ -308,14 +325,14 @@ def load_side(
         if progress is not None:
             records = _counted(records, progress)
         capture = make_capture(records, source=source or os.fspath(path))
-        return side_of(capture, rules, skip, split)
+        return side_of(capture, rules, skip, split, cache)
     census = Census(rules, skip, split)
     index = index_capture(path, census.see, progress=progress, source=source)
     capture = make_capture(index.kept, source=source or os.fspath(path))
     for conn in index.spans:  # commands of a connection without an ``open`` record
         if conn not in capture.connections:
             capture.connections[conn] = CaptureConnection(conn, f"#{conn}")
-    return FileSide(capture, census, index)
+    return FileSide(capture, census, index, cache)
 
 
 def _counted(records: Iterable[Record], progress: Callable[[int, int], None]) -> Iterator[Record]:
