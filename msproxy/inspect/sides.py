@@ -16,6 +16,7 @@ from __future__ import annotations
 import filecmp
 import os
 import stat
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -169,7 +170,7 @@ class EntryBuilder:
         return known
 
 
-class Side:
+class Side(ABC):
     """One capture as compared: its connections, their sessions, and how many entries each
     has; ``load`` gives the entries of one connection, ``fill`` the records of some."""
 
@@ -188,10 +189,11 @@ class Side:
         """How many entries connection ``conn`` has (one direction, or both: None)."""
         return self.counts.get((conn, direction), 0)
 
+    @abstractmethod
     def load(self, conn: int) -> dict[str | None, list[Entry]]:
         """The entries of connection ``conn`` by direction (None: both)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def fill(self, conn: int | None, entries: list[Entry], wanted: Iterable[int]) -> None:
         """Give the ``wanted`` (indices) of ``entries`` (``load(conn)``'s) their records."""
 
@@ -214,6 +216,9 @@ class MemorySide(Side):
     def load(self, conn: int) -> dict[str | None, list[Entry]]:
         """The entries of connection ``conn`` by direction (None: both)."""
         return self._by_conn.get(conn, {})
+
+    def fill(self, conn: int | None, entries: list[Entry], wanted: Iterable[int]) -> None:
+        """Nothing to do: the entries hold their records."""
 
 
 class FileSide(Side):
