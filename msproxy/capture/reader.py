@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 STDIN = "-"
 """The path that means standard input."""
 
+_raw_decode = json.JSONDecoder().raw_decode
+_JSON_SPACE = " \t\n\r"
+
 
 def read_capture(path: str | os.PathLike[str], *, expand_runs: bool = True) -> Iterator[Record]:
     """Yield every record of the capture at ``path``, the header first.
@@ -135,7 +138,7 @@ def record_at(line: bytes, index: int) -> Record:
         CaptureFormatError: the line is not what it was (the file changed meanwhile).
     """
     try:
-        record = json.loads(line)
+        record = decode_line(line)
         if isinstance(record, dict) and record.get("type") == "run":
             return run_records(record)[index]
     except (ValueError, IndexError):
@@ -143,6 +146,28 @@ def record_at(line: bytes, index: int) -> Record:
     if not isinstance(record, dict) or index:
         raise CaptureFormatError("the capture changed while it was read")
     return record
+
+
+def decode_line(line: bytes) -> object:
+    """``json.loads(line)``, with less work on what capture lines are (UTF-8 text of a
+    JSON object, ending with a newline): ``json.loads`` of bytes first guesses their
+    encoding, then matches the text around the value again. Any other line (another
+    encoding, a leading space, extra data, not JSON) is left to ``json.loads``, so the
+    value, or the exception, is always the one it gives.
+
+    Raises:
+        ValueError, RecursionError: as ``json.loads``.
+    """
+    if line[:1] == b"{" and line[1:2] != b"\x00":  # json.detect_encoding: UTF-8
+        try:
+            text = line.decode("utf-8", "surrogatepass")  # as json.loads decodes bytes
+            value, end = _raw_decode(text)
+        except ValueError:
+            pass
+        else:
+            if end == len(text) or not text[end:].strip(_JSON_SPACE):
+                return value
+    return json.loads(line)
 
 
 def _expand(
@@ -165,7 +190,7 @@ def _parse(line: bytes, number: int, path: str | os.PathLike[str], types: frozen
 
 def _decode(line: bytes, number: int, path: str | os.PathLike[str]) -> object:
     try:
-        return json.loads(line)
+        return decode_line(line)
     except (ValueError, RecursionError) as exc:
         # ValueError: not UTF-8, not JSON, an integer of too many digits;
         # RecursionError: arrays/objects nested too deep

@@ -23,7 +23,7 @@ from msproxy.inspect.diff import (
     parse_roles,
 )
 from msproxy.inspect.normalize import IGNORE_RULES, parse_ignore
-from msproxy.inspect.sides import Side, load_side, side_of
+from msproxy.inspect.sides import KeyCache, Side, load_side, side_of
 
 
 def register(subparsers: Any) -> None:
@@ -114,10 +114,11 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write("[]\n")
         return 0
     show = sys.stderr.isatty() and not args.quiet
-    sides = []
+    sides: list[Side] = []
+    cache: KeyCache = {}
     for path in (args.a, args.b):
         with _progress(show, f"reading {path}", "records") as tick:
-            side = _side(path, ignore, ignore_cmd, args.split_directions, tick)
+            side = _side(path, ignore, ignore_cmd, args.split_directions, tick, cache)
         if isinstance(side, int):
             return side
         sides.append(side)
@@ -149,19 +150,21 @@ def _side(
     ignore_cmd: frozenset[str],
     split: bool,
     tick: Progress | None,
+    cache: KeyCache,
 ) -> Side | int:
-    """The capture at ``path`` as compared (a file: streamed, keys only; ``-``: standard
-    input, in memory), or the exit status after a clear error message."""
+    """The capture at ``path`` as compared (a file: indexed, each connection read again
+    when compared; ``-``: standard input, in memory; ``cache`` shared by both), or the
+    exit status after a clear error message."""
     if path == STDIN:
         capture = open_capture("diff", path, tick)
         if isinstance(capture, int):
             return capture
         try:
-            return side_of(capture, ignore, ignore_cmd, split)
+            return side_of(capture, ignore, ignore_cmd, split, cache)
         except CaptureFormatError as exc:
             return fail("diff", where(path, str(exc)))
     try:
-        return load_side(path, ignore, ignore_cmd, split, progress=tick)
+        return load_side(path, ignore, ignore_cmd, split, progress=tick, cache=cache)
     except CaptureFormatError as exc:
         text = str(exc)
         return fail("diff", where(path, text))

@@ -36,7 +36,7 @@ from .model import Capture, load_capture, make_capture
 from .normalize import DEFAULT_IGNORE
 from .pairing import ROLES, Pair, ordinal_label, pair_connections, parse_roles
 from .payload_diff import payload_diff
-from .sides import Entry, Side, load_side, same_file, side_of
+from .sides import Entry, KeyCache, Side, load_side, same_file, side_of
 
 __all__ = [
     "DEFAULT_REORDER_WINDOW",
@@ -390,8 +390,9 @@ def diff_captures(
     if a is b or a.records == b.records:  # equal records: nothing can differ
         return []
     rules, skip = frozenset(ignore), parse_ignore_cmd(ignore_cmd)
-    a_side = side_of(a, rules, skip, split_directions)
-    b_side = side_of(b, rules, skip, split_directions)
+    cache: KeyCache = {}
+    a_side = side_of(a, rules, skip, split_directions, cache)
+    b_side = side_of(b, rules, skip, split_directions, cache)
     return diff_sides(
         a_side,
         b_side,
@@ -416,9 +417,9 @@ def diff_files(
     progress: Progress | None = None,
     read_progress: Callable[[str, int], None] | None = None,
 ) -> list[ConnectionDiff]:
-    """``diff_captures`` of two capture files, in memory for their keys only: each file
-    is read once, and the records of the commands shown once more (``sides``); two
-    files of the same bytes are equal at once.
+    """``diff_captures`` of two capture files, in memory for one pair of connections at a
+    time: each file is read once to index it, then each pair's commands once more, and
+    those shown once more (``sides``); two files of the same bytes are equal at once.
 
     ``read_progress`` is told (path, records read so far) while a file is read.
 
@@ -430,12 +431,13 @@ def diff_files(
     if same_file(a_path, b_path):  # byte for byte the same: equal under any options
         return []
     rules, skip = frozenset(ignore), parse_ignore_cmd(ignore_cmd)
-    sides = []
+    sides: list[Side] = []
+    cache: KeyCache = {}  # both sides: pairs are read one after the other
     for path in (a_path, b_path):
         tick = None
         if read_progress is not None:
             tick = functools.partial(_read_tick, read_progress, os.fspath(path))
-        sides.append(load_side(path, rules, skip, split_directions, progress=tick))
+        sides.append(load_side(path, rules, skip, split_directions, progress=tick, cache=cache))
     return diff_sides(
         sides[0],
         sides[1],
@@ -468,14 +470,16 @@ def diff_sides(
     reorder_window: int = DEFAULT_REORDER_WINDOW,
     progress: Progress | None = None,
 ) -> list[ConnectionDiff]:
-    """The differences between two ``Side`` s (``diff_captures``' arguments)."""
+    """The differences between two ``Side`` s (``diff_captures``' arguments), one pair
+    of connections at a time: its entries are loaded, compared, the records of those
+    shown fetched, and all of it dropped before the next pair."""
     pairs = pair_connections(
         a.capture, b.capture, roles, a_sessions=a.sessions(), b_sessions=b.sessions()
     )
     directions: tuple[str | None, ...] = (None,)
-    if any(direction is not None for _, direction in a.entries.keys() | b.entries.keys()):
+    if any(direction is not None for _, direction in a.counts.keys() | b.counts.keys()):
         directions = ("c2s", "s2c")
-    total = sum(len(a.of(p.a.conn, d)) for p in pairs if p.a is not None for d in directions)
+    total = sum(a.count(p.a.conn, d) for p in pairs if p.a is not None for d in directions)
     done = 0
 
     def advance(count: int) -> None:
@@ -484,47 +488,44 @@ def diff_sides(
         if progress is not None:
             progress(min(done, total), total)
 
-    planned: list[tuple[ConnectionDiff, list[tuple[list[Entry], list[Entry], list[list[Item]]]]]]
-    planned = []
-    for pair in pairs:
-        parts = []
-        for direction in directions:
-            a_entries = a.of(pair.a.conn, direction) if pair.a else []
-            b_entries = b.of(pair.b.conn, direction) if pair.b else []
-            groups = _plan(a_entries, b_entries, context, reorder_window, advance)
-            if groups:
-                parts.append((a_entries, b_entries, groups))
-        if parts:
-            planned.append((_connection_diff(pair), parts))
-    a.fill(
-        a_entries[i]
-        for _, parts in planned
-        for a_entries, _, gs in parts
-        for g in gs
-        for _, i, _ in g
-        if i is not None
-    )
-    b.fill(
-        b_entries[j]
-        for _, parts in planned
-        for _, b_entries, gs in parts
-        for g in gs
-        for _, _, j in g
-        if j is not None
-    )
     result = []
-    for diff, parts in planned:
-        for a_entries, b_entries, groups in parts:
-            for group in groups:
-                a_at = functools.partial(_filled, a, a_entries)
-                b_at = functools.partial(_filled, b, b_entries)
-                diff.hunks.append(_hunk(group, a_at, b_at, rules, context))
-        result.append(diff)
+    for pair in pairs:  # one at a time: what a pair loaded is dropped on return
+        diff = _pair_diff(a, b, pair, directions, rules, context, reorder_window, advance)
+        if diff is not None:
+            result.append(diff)
     return result
 
 
-def _filled(side: Side, entries: list[Entry], index: int) -> Entry:
-    return side.filled(entries[index])
+def _pair_diff(
+    a: Side,
+    b: Side,
+    pair: Pair,
+    directions: tuple[str | None, ...],
+    rules: frozenset[str],
+    context: int,
+    reorder_window: int,
+    advance: Callable[[int], None],
+) -> ConnectionDiff | None:
+    """The differences of one pair of connections (None: equal)."""
+    a_conn = pair.a.conn if pair.a else None
+    b_conn = pair.b.conn if pair.b else None
+    a_parts = a.load(a_conn) if a_conn is not None else {}
+    b_parts = b.load(b_conn) if b_conn is not None else {}
+    diff: ConnectionDiff | None = None
+    for direction in directions:
+        a_entries = a_parts.get(direction, [])
+        b_entries = b_parts.get(direction, [])
+        groups = _plan(a_entries, b_entries, context, reorder_window, advance)
+        if not groups:
+            continue
+        a.fill(a_conn, a_entries, (i for g in groups for _, i, _ in g if i is not None))
+        b.fill(b_conn, b_entries, (j for g in groups for _, _, j in g if j is not None))
+        if diff is None:
+            diff = _connection_diff(pair)
+        for group in groups:
+            hunk = _hunk(group, a_entries.__getitem__, b_entries.__getitem__, rules, context)
+            diff.hunks.append(hunk)
+    return diff
 
 
 def _connection_diff(pair: Pair) -> ConnectionDiff:

@@ -1,26 +1,30 @@
-"""msproxy/inspect/sides: one capture as ``diff`` compares it, built in one pass.
+"""msproxy/inspect/sides: one capture as ``diff`` compares it, a connection at a time.
 
 A diff needs, for each connection, the normalised key of every command (what is
-compared) and, for the few commands it shows, the command itself. ``Side`` keeps the
-keys and where each command is; ``load_side`` builds one from a file while reading it,
-keeping no record in memory but the connections' ``open``/``close`` records, so a
-capture of any size costs memory for its keys only (the same normalised command is
-one shared string however often it repeats). ``Side.fill`` then fetches the records
-of the commands shown, in one more pass over the file (parsing those lines only).
-``side_of`` builds the same from a capture already in memory.
+compared) and, for the few commands it shows, the command itself. ``load_side`` reads a
+file once to index it (``capture_index``: where each connection's commands are, its
+login handle, how many entries it has), keeping no command in memory; ``Side.load`` then
+builds the entries of one connection from its records read back, for the diff to
+compare and drop before the next, so a capture of any size costs memory for its largest
+connection (and 12 bytes a command for the index). ``Side.fill`` fetches again the
+records of the commands shown. ``side_of`` builds the same from a capture already in
+memory (standard input, records a test holds).
 """
 
 from __future__ import annotations
 
 import filecmp
 import os
+import stat
+from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 
-from msproxy.capture import CaptureFormatError, Record, get_bytes, record_command
-from msproxy.capture.reader import read_capture, read_located, record_at
+from msproxy.capture import Record, get_bytes, read_capture, record_command
+from msproxy.capture.reader import STDIN
 
+from .capture_index import CaptureIndex, index_capture
 from .model import Capture, CaptureConnection, make_capture
 from .normalize import normalize_record
 from .pairing import inherit, login_handle
@@ -28,10 +32,11 @@ from .pairing import inherit, login_handle
 ARROWS = {"c2s": "->", "s2c": "<-"}
 _TICK = 4096  # records between two progress reports while reading
 
-RUN_BITS = 24  # a file location is line << RUN_BITS | index of the command in its line
 CACHED_PAYLOAD = 512  # commands with a longer payload are normalised without the cache
-CACHE_SIZE = 65_536  # distinct commands the cache holds before it starts again
+CACHE_SIZE = 16_384  # distinct commands the cache holds before it starts again
 EntryKey = tuple[int, str | None]  # (connection, direction or None for both)
+KeyCache = dict[object, tuple[str, int]]
+"""Normalised commands by what they depend on (``EntryBuilder``): one for a set of rules."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +49,8 @@ class Entry:
     key: str  # the normalised form: what is compared
     record: Record | None
     movable: bool = False  # a server command answering no pending request
-    where: int = 0  # where ``record`` is: in the file (line << RUN_BITS | index in the
-    # line, as ``read_located`` numbers them), or the index in ``Capture.records``
+    where: int = 0  # where ``record`` is: its number among its connection's commands in
+    # the file (``CaptureIndex.records``), or its index in ``Capture.records``
     cut: int = -1  # where the key's payload part starts (-1: it has none)
 
     @property
@@ -84,14 +89,20 @@ class Entry:
 class EntryBuilder:
     """Turns the records of a capture, in order, into the entries of each connection."""
 
-    def __init__(self, rules: frozenset[str], skip: frozenset[str], split: bool) -> None:
+    def __init__(
+        self,
+        rules: frozenset[str],
+        skip: frozenset[str],
+        split: bool,
+        cache: KeyCache | None = None,
+    ) -> None:
         self.rules = rules
         self.skip = skip
         self.split = split
         self.entries: dict[EntryKey, list[Entry]] = defaultdict(list)
         self.handles: dict[int, str] = {}  # the account that logged in on each connection
         self._requests: dict[int, set[object]] = defaultdict(set)  # TrIDs the client sent
-        self._cache: dict[object, tuple[str, int]] = {}
+        self._cache: KeyCache = {} if cache is None else cache  # may be another's too
         self._no_trid = "trid" in rules
 
     def add(self, record: Record, where: int, keep: bool) -> None:
@@ -117,6 +128,13 @@ class EntryBuilder:
         key, cut = self._normalized(record, arrow)
         movable = direction == "s2c" and (trid is None or trid not in requests)
         slot.append(Entry(key, record if keep else None, movable, where, cut))
+
+    def take(self, conn: int) -> dict[str | None, list[Entry]]:
+        """The entries of connection ``conn`` by direction (None: both), forgotten here
+        (what the builder knows of the connection's requests too)."""
+        self._requests.pop(conn, None)
+        taken = {d: self.entries.pop((c, d)) for c, d in list(self.entries) if c == conn}
+        return taken
 
     def _normalized(self, record: Record, arrow: str) -> tuple[str, int]:
         """(key, where its payload part starts or -1), cached by what they depend on: a capture
@@ -152,56 +170,139 @@ class EntryBuilder:
         return known
 
 
-@dataclass(slots=True)
-class Side:
-    """One capture as compared: its connections, sessions, and entries per connection."""
+class Side(ABC):
+    """One capture as compared: its connections, their sessions, and how many entries each
+    has; ``load`` gives the entries of one connection, ``fill`` the records of some."""
 
-    capture: Capture  # header, connections, and (from a file) no cmd or raw record
-    entries: dict[EntryKey, list[Entry]]
-    handles: dict[int, str]
-    path: str | None = None  # the file the entries' records are fetched from
-    fetched: dict[int, Record] = field(default_factory=dict)
+    def __init__(
+        self, capture: Capture, handles: dict[int, str], counts: dict[EntryKey, int]
+    ) -> None:
+        self.capture = capture  # header and connections; from a file, no cmd or raw record
+        self.handles = handles  # the account that logged in on each connection
+        self.counts = counts  # entries per (connection, direction or None)
 
     def sessions(self) -> dict[int, str | None]:
         """The session (account handle) of every connection (``pairing.inherit``)."""
         return inherit(self.capture.connections, self.handles)
 
+    def count(self, conn: int, direction: str | None) -> int:
+        """How many entries connection ``conn`` has (one direction, or both: None)."""
+        return self.counts.get((conn, direction), 0)
+
+    @abstractmethod
+    def load(self, conn: int) -> dict[str | None, list[Entry]]:
+        """The entries of connection ``conn`` by direction (None: both)."""
+
+    @abstractmethod
+    def fill(self, conn: int | None, entries: list[Entry], wanted: Iterable[int]) -> None:
+        """Give the ``wanted`` (indices) of ``entries`` (``load(conn)``'s) their records."""
+
+
+class MemorySide(Side):
+    """A capture in memory as compared: every entry built at once, with its record."""
+
+    def __init__(self, capture: Capture, builder: EntryBuilder) -> None:
+        entries = dict(builder.entries)
+        super().__init__(capture, builder.handles, {k: len(v) for k, v in entries.items()})
+        self.entries = entries
+        self._by_conn: dict[int, dict[str | None, list[Entry]]] = defaultdict(dict)
+        for (conn, direction), listed in entries.items():
+            self._by_conn[conn][direction] = listed
+
     def of(self, conn: int, direction: str | None) -> list[Entry]:
         """The entries of connection ``conn`` (one direction, or both: None)."""
         return self.entries.get((conn, direction), [])
 
-    def fill(self, wanted: Iterable[Entry]) -> None:
-        """Fetch the records of ``wanted`` entries (those without one) in one pass."""
-        need = {e.where for e in wanted if e.record is None} - self.fetched.keys()
-        if not need:
-            return
-        if self.path is None:  # pragma: no cover - a side in memory keeps its records
-            raise LookupError("no file to fetch records from")
-        lines: dict[int, list[int]] = defaultdict(list)
-        for where in need:
-            lines[where >> RUN_BITS].append(where & ((1 << RUN_BITS) - 1))
-        with open(self.path, "rb") as file:
-            for number, line in enumerate(file, start=1):
-                for index in lines.get(number, ()):
-                    self.fetched[number << RUN_BITS | index] = record_at(line, index)
+    def load(self, conn: int) -> dict[str | None, list[Entry]]:
+        """The entries of connection ``conn`` by direction (None: both)."""
+        return self._by_conn.get(conn, {})
 
-    def filled(self, entry: Entry) -> Entry:
-        """``entry`` with its record (fetched by ``fill``)."""
-        if entry.record is not None:
-            return entry
-        return replace(entry, record=self.fetched[entry.where])
+    def fill(self, conn: int | None, entries: list[Entry], wanted: Iterable[int]) -> None:
+        """Nothing to do: the entries hold their records."""
+
+
+class FileSide(Side):
+    """A capture file as compared: each connection's entries built when it is compared
+    (``load``) from its records read back (``CaptureIndex``), and dropped after."""
+
+    def __init__(
+        self, capture: Capture, census: Census, index: CaptureIndex, cache: KeyCache | None
+    ) -> None:
+        super().__init__(capture, census.handles, census.counts)
+        self.index = index
+        self._builder = EntryBuilder(census.rules, census.skip, census.split, cache)
+
+    def load(self, conn: int) -> dict[str | None, list[Entry]]:
+        """The entries of connection ``conn`` by direction (None: both), their records not
+        kept (``where``: the record's number among the connection's).
+
+        Raises:
+            OSError, CaptureFormatError: the file cannot be read, or changed.
+        """
+        builder = self._builder
+        for number, record in enumerate(self.index.records(conn)):
+            builder.add(record, number, keep=False)
+        return builder.take(conn)
+
+    def fill(self, conn: int | None, entries: list[Entry], wanted: Iterable[int]) -> None:
+        """Give the ``wanted`` (indices) of ``entries`` (``load(conn)``'s) their records,
+        read back from the file.
+
+        Raises:
+            OSError, CaptureFormatError: the file cannot be read, or changed.
+        """
+        need = {entries[i].where: i for i in wanted if entries[i].record is None}
+        if conn is None or not need:
+            return
+        numbers = sorted(need)
+        for number, record in zip(numbers, self.index.records(conn, numbers), strict=True):
+            entries[need[number]] = replace(entries[need[number]], record=record)
+
+
+class Census:
+    """What a diff needs of every command while a file is indexed: each connection's
+    login handle and how many entries each (connection, direction) will have."""
+
+    def __init__(self, rules: frozenset[str], skip: frozenset[str], split: bool) -> None:
+        self.rules = rules
+        self.skip = skip
+        self.split = split
+        self.handles: dict[int, str] = {}
+        self.counts: dict[EntryKey, int] = {}
+
+    def see(self, record: Record) -> None:
+        """Count one ``cmd`` or ``raw`` record (as ``EntryBuilder.add`` would take it)."""
+        get = record.get
+        conn, direction = record["conn"], get("dir")
+        key = (conn, direction if self.split else None)
+        counts = self.counts
+        if get("type") != "raw":
+            verb = get("cmd")
+            if direction == "c2s" and conn not in self.handles:
+                handle = login_handle(str(verb), get("args"))
+                if handle is not None:
+                    self.handles[conn] = handle
+            if verb in self.skip:
+                counts.setdefault(key, 0)
+                return
+        counts[key] = counts.get(key, 0) + 1
 
 
 def side_of(
-    records: Capture | Iterable[Record], rules: frozenset[str], skip: frozenset[str], split: bool
-) -> Side:
-    """The ``Side`` of a capture in memory (its records kept in the entries)."""
+    records: Capture | Iterable[Record],
+    rules: frozenset[str],
+    skip: frozenset[str],
+    split: bool,
+    cache: KeyCache | None = None,
+) -> MemorySide:
+    """The ``Side`` of a capture in memory (its records kept in the entries; ``cache``
+    as ``load_side``'s)."""
     capture = records if isinstance(records, Capture) else make_capture(records)
-    builder = EntryBuilder(rules, skip, split)
+    builder = EntryBuilder(rules, skip, split, cache)
     for index, record in enumerate(capture.records):
         if record.get("type") in ("cmd", "raw"):
             builder.add(record, index, keep=True)
-    return Side(capture, dict(builder.entries), builder.handles)
+    return MemorySide(capture, builder)
 
 
 def load_side(
@@ -212,40 +313,40 @@ def load_side(
     *,
     progress: Callable[[int, int], None] | None = None,
     source: str | None = None,
+    cache: KeyCache | None = None,
 ) -> Side:
-    """The ``Side`` of the capture file at ``path``, read once, its commands' records
-    not kept (``Side.fill`` fetches those shown); ``progress`` is told (records read, 0).
+    """The ``Side`` of the capture file at ``path``, read once to index it (``FileSide``:
+    each connection's commands are read again when it is compared); standard input
+    (``-``) or a pipe, which cannot be read again, is held in memory (``side_of``).
+    ``progress`` is told (records read, 0). ``cache``: normalised commands, shared with
+    the other side of the diff (the same commands, compared right after), the same rules.
 
     Raises:
         OSError: the file cannot be read.
         CaptureFormatError: it is not a capture this reader understands.
     """
-    builder = EntryBuilder(rules, skip, split)
-    kept: list[Record] = []
-    count = 0
-    for count, (line, index, record) in enumerate(read_located(path), start=1):
-        if progress is not None and count % _TICK == 0:
-            progress(count, 0)
-        kind = record.get("type")
-        if kind in ("cmd", "raw") and count > 1:
-            conn = record.get("conn")
-            if not isinstance(conn, int) or isinstance(conn, bool):
-                where = source or os.fspath(path)
-                raise CaptureFormatError(f"{where}: line {line} has no integer 'conn'")
-            if index >> RUN_BITS:
-                raise CaptureFormatError(
-                    f"{source or os.fspath(path)}: line {line} is too long a run"
-                )
-            builder.add(record, line << RUN_BITS | index, keep=False)
-        else:
-            kept.append(record)
-    if progress is not None:
-        progress(count, 0)
-    capture = make_capture(kept, source=source or os.fspath(path))
-    for conn, _ in builder.entries:  # commands of a connection without an ``open`` record
+    if os.fspath(path) == STDIN or not stat.S_ISREG(os.stat(path).st_mode):
+        records: Iterable[Record] = read_capture(path)
+        if progress is not None:
+            records = _counted(records, progress)
+        capture = make_capture(records, source=source or os.fspath(path))
+        return side_of(capture, rules, skip, split, cache)
+    census = Census(rules, skip, split)
+    index = index_capture(path, census.see, progress=progress, source=source)
+    capture = make_capture(index.kept, source=source or os.fspath(path))
+    for conn in index.spans:  # commands of a connection without an ``open`` record
         if conn not in capture.connections:
             capture.connections[conn] = CaptureConnection(conn, f"#{conn}")
-    return Side(capture, dict(builder.entries), builder.handles, os.fspath(path))
+    return FileSide(capture, census, index, cache)
+
+
+def _counted(records: Iterable[Record], progress: Callable[[int, int], None]) -> Iterator[Record]:
+    count = 0
+    for count, record in enumerate(records, start=1):
+        if count % _TICK == 0:
+            progress(count, 0)
+        yield record
+    progress(count, 0)
 
 
 def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:

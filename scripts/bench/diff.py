@@ -1,7 +1,9 @@
 """Benchmark: ``msproxy diff`` on large captures, against the cost of merely reading them.
 
 Generates a capture of N commands (an NS per account with presence, state changes,
-pings and challenges, and switchboards with text messages, from eight accounts), and a
+pings and challenges, and switchboards with text messages, from eight accounts or
+``--accounts``: more accounts spread the same commands over more, smaller connections),
+and a
 changed copy: another run of the same session (TrIDs shifted, switchboard addresses
 changed), with a few messages edited, commands deleted and inserted, and server
 notifications moved by one place. Then it times:
@@ -14,7 +16,8 @@ notifications moved by one place. Then it times:
 
 Each figure is printed in seconds and as a ratio to the floor of the same run.
 
-Usage: python scripts/bench/diff.py [--commands N] [--edits E] [--keep DIR] [--in-memory]
+Usage: python scripts/bench/diff.py [--commands N] [--accounts A] [--edits E] [--keep DIR]
+    [--in-memory]
 """
 
 from __future__ import annotations
@@ -47,8 +50,9 @@ def _text(rng: random.Random, n: int) -> bytes:
     return (head + body).encode()
 
 
-def generate(commands: int, seed: int = 1) -> list[dict[str, Any]]:
-    """A capture (records, header first) of about ``commands`` commands."""
+def generate(commands: int, seed: int = 1, accounts: int = ACCOUNTS) -> list[dict[str, Any]]:
+    """A capture (records, header first) of about ``commands`` commands from ``accounts``
+    accounts, one after the other."""
     rng = random.Random(seed)
     out: list[dict[str, Any]] = [header_record(STARTED, "bench", version=1)]
     t = STARTED
@@ -61,8 +65,8 @@ def generate(commands: int, seed: int = 1) -> list[dict[str, Any]]:
         count += 1
         out.append(command_record(c, direction, command, round(t, 3)))
 
-    per_account = commands // ACCOUNTS
-    for a in range(ACCOUNTS):
+    per_account = commands // accounts
+    for a in range(accounts):
         handle = f"user{a}@example.com"
         conn += 1
         ns = conn
@@ -109,17 +113,17 @@ def generate(commands: int, seed: int = 1) -> list[dict[str, Any]]:
                 )
                 cmd(sb, "c2s", Command("USR", 1, (handle, cookie)))
                 cmd(sb, "s2c", Command("USR", 1, ("OK", handle, "Name")))
-                cmd(sb, "c2s", Command("CAL", 2, (f"user{(a + 1) % ACCOUNTS}@example.com",)))
+                cmd(sb, "c2s", Command("CAL", 2, (f"user{(a + 1) % accounts}@example.com",)))
                 cmd(sb, "s2c", Command("CAL", 2, ("RINGING", str(rng.randint(1, 10**8)))))
-                cmd(sb, "s2c", Command("JOI", None, (f"user{(a + 1) % ACCOUNTS}@example.com", "N")))
+                cmd(sb, "s2c", Command("JOI", None, (f"user{(a + 1) % accounts}@example.com", "N")))
                 for n in range(rng.randint(5, 60)):
                     cmd(sb, "c2s", Command("MSG", 3 + n, ("N",), _text(rng, count)))
                     if rng.random() < 0.5:
-                        peer = f"user{(a + 1) % ACCOUNTS}@example.com"
+                        peer = f"user{(a + 1) % accounts}@example.com"
                         cmd(sb, "s2c", Command("MSG", None, (peer, "N"), _text(rng, count)))
                 cmd(sb, "c2s", Command("OUT"))
             elif r < 0.40:
-                who = f"user{rng.randrange(ACCOUNTS)}@example.com"
+                who = f"user{rng.randrange(accounts)}@example.com"
                 cmd(ns, "s2c", Command("NLN", None, (rng.choice(["NLN", "AWY", "BSY"]), who, "N")))
             elif r < 0.55:
                 cmd(ns, "c2s", Command("PNG"))
@@ -214,6 +218,7 @@ def cli(*args: str) -> tuple[float, int, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commands", type=int, default=600_000)
+    parser.add_argument("--accounts", type=int, default=ACCOUNTS, help="NS connections (8)")
     parser.add_argument("--edits", type=int, default=20)
     parser.add_argument("--keep", type=Path, help="write the captures here and keep them")
     parser.add_argument(
@@ -226,14 +231,14 @@ def main() -> None:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         a_path, b_path = folder / "a.jsonl", folder / "b.jsonl"
-        records = generate(args.commands)
+        records = generate(args.commands, accounts=args.accounts)
         write(a_path, records)
         write(b_path, changed_copy(records, args.edits))
         del records
         size = a_path.stat().st_size / 2**20
         t_floor, lines = timed(functools.partial(floor, a_path, b_path))
         print(
-            f"captures: {lines:,} lines in both, {size:.1f} MiB each; "
+            f"captures: {lines:,} lines in both, {size:.1f} MiB each, {args.accounts} accounts; "
             f"the copy has {args.edits} edits of each kind"
         )
         print(f"floor (json.loads of every line of both): {t_floor:.2f} s")
