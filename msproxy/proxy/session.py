@@ -50,6 +50,7 @@ from .faulty import FaultClose, FaultyStream
 from .host import Host
 from .relay import Relay
 from .routing import Address
+from .sendnow import send_all
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +173,7 @@ class Session:
         """Send a client chunk on, then hand it to the relay (which asked for this); it is
         recorded even when that send fails or is cancelled."""
         try:
-            await self.streams[Side.UPSTREAM].send_all(event.data)
+            await send_all(self.streams[Side.UPSTREAM], event.data)
         except _STREAM_ERRORS as exc:
             self._execute_now(self.relay.handle(event))
             error = _why(exc, "send")
@@ -210,7 +211,7 @@ class Session:
         match command:
             case SendData(side=side, data=data):
                 try:
-                    await self.streams[side].send_all(data)
+                    await send_all(self.streams[side], data)
                 except _STREAM_ERRORS as exc:
                     return ConnectionClosed(side=side, t=self.proxy.now(), error=_why(exc, "send"))
                 except FaultClose as fault:
