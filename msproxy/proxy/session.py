@@ -50,7 +50,7 @@ from .faulty import FaultClose, FaultyStream
 from .host import Host
 from .relay import Relay
 from .routing import Address
-from .sendnow import send_all
+from .sockio import receive_some, send_all
 
 logger = logging.getLogger(__name__)
 
@@ -127,10 +127,10 @@ class Session:
                 if idle is not None:
                     deadline = min(deadline, self._active + idle)
                 if deadline == math.inf:
-                    data = await stream.receive_some(RECEIVE_SIZE)
+                    data = await receive_some(stream, RECEIVE_SIZE)
                 else:
                     with trio.move_on_at(deadline) as waiting:
-                        data = await stream.receive_some(RECEIVE_SIZE)
+                        data = await receive_some(stream, RECEIVE_SIZE)
                     if waiting.cancelled_caught:
                         if await self._timed_out(side):
                             return

@@ -1,4 +1,4 @@
-"""msproxy/proxy/sendnow: forwarding without a scheduler pass, with send_all's results."""
+"""msproxy/proxy/sockio: fewer scheduler passes, the stream's own results."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 import trio
 import trio.testing
 
-from msproxy.proxy import sendnow
-from msproxy.proxy.sendnow import send_all
+from msproxy.proxy import sockio
+from msproxy.proxy.sockio import receive_some, send_all
 
 
 async def pair() -> tuple[trio.SocketStream, trio.SocketStream]:
@@ -51,7 +51,7 @@ async def test_the_kernel_taking_part_of_a_chunk_sends_the_rest_in_order() -> No
 
         nursery.start_soon(reader)
         await send_all(left, big)
-        assert not sendnow._waiting  # the stream's wait is over
+        assert not sockio._waiting  # the stream's wait is over
         await send_all(left, b"PNG\r\n")
     assert got == [big + b"PNG\r\n"]
 
@@ -63,7 +63,7 @@ async def test_a_send_waiting_for_room_keeps_later_sends_behind_it() -> None:
     async with left, right, trio.open_nursery() as nursery:
         nursery.start_soon(send_all, left, big)
         await trio.testing.wait_all_tasks_blocked()
-        assert left in sendnow._waiting
+        assert left in sockio._waiting
         with pytest.raises(trio.BusyResourceError):  # as send_all says: never interleaved
             await send_all(left, b"PNG\r\n")
         assert await read_exactly(right, len(big)) == big
@@ -89,3 +89,56 @@ async def test_other_streams_use_their_own_send_all() -> None:
     left, right = trio.testing.memory_stream_pair()
     await send_all(left, b"PNG\r\n")
     assert await right.receive_some(100) == b"PNG\r\n"
+
+
+async def test_a_read_waits_for_bytes_then_returns_them_at_the_end_b() -> None:
+    left, right = await pair()
+    async with left, right, trio.open_nursery() as nursery:
+        got: list[bytes | bytearray] = []
+
+        async def reader() -> None:
+            got.append(await receive_some(right, 1000))
+            got.append(await receive_some(right, 1000))
+
+        nursery.start_soon(reader)
+        await trio.testing.wait_all_tasks_blocked()
+        assert got == []  # waiting: nothing was there
+        await left.send_all(b"PNG\r\n")
+        await trio.testing.wait_all_tasks_blocked()
+        assert got == [b"PNG\r\n"]
+        await left.send_eof()
+    assert got == [b"PNG\r\n", b""]
+
+
+async def test_a_read_checkpoints_and_says_what_receive_some_says() -> None:
+    left, right = await pair()
+    await left.send_all(b"PNG\r\n")
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await receive_some(right, 1000)  # raises Cancelled: bytes there or not
+    assert scope.cancelled_caught
+    assert await receive_some(right, 1000) == b"PNG\r\n"  # not taken by the cancelled read
+    await right.aclose()
+    with pytest.raises(trio.ClosedResourceError):
+        await receive_some(right, 1000)
+    await left.aclose()
+    memory_left, memory_right = trio.testing.memory_stream_pair()
+    await memory_left.send_all(b"QNG 50\r\n")
+    assert await receive_some(memory_right, 1000) == b"QNG 50\r\n"
+
+
+async def test_a_read_on_a_connection_the_peer_reset_is_broken() -> None:
+    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
+    async with listener:
+        port = listener.socket.getsockname()[1]
+        client = await trio.open_tcp_stream("127.0.0.1", port)
+        server = await listener.accept()
+        assert isinstance(server, trio.SocketStream)
+        # a close with unread data sends a reset
+        await server.send_all(b"PNG\r\n")
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, bytes([1, 0, 0, 0, 0, 0, 0, 0]))
+        await client.aclose()
+        await trio.sleep(0.01)  # the reset arrives
+        with pytest.raises(trio.BrokenResourceError, match="reset"):  # not a plain end
+            await receive_some(server, 1000)
+        await server.aclose()
