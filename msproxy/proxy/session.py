@@ -121,16 +121,17 @@ class Session:
         stream, relay, proxy = self.streams[side], self.relay, self.proxy
         sink, debug = proxy.sink, bool(proxy.config.debug)
         idle = proxy.config.idle_timeout
+        last = 0  # bytes of the read before
         while not relay.closed:
             try:
                 deadline = self._deadline if side is Side.CLIENT else math.inf
                 if idle is not None:
                     deadline = min(deadline, self._active + idle)
                 if deadline == math.inf:
-                    data = await receive_some(stream, RECEIVE_SIZE)
+                    data = await receive_some(stream, RECEIVE_SIZE, last=last)
                 else:
                     with trio.move_on_at(deadline) as waiting:
-                        data = await receive_some(stream, RECEIVE_SIZE)
+                        data = await receive_some(stream, RECEIVE_SIZE, last=last)
                     if waiting.cancelled_caught:
                         if await self._timed_out(side):
                             return
@@ -142,6 +143,7 @@ class Session:
             if not data:
                 await self._feed(ConnectionClosed(side=side, t=proxy.now()))
                 return
+            last = len(data)
             if idle is not None:
                 self._active = trio.current_time()
             if debug:  # the console may have been turned down (or up) since

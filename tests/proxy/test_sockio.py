@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -39,9 +40,25 @@ async def test_a_chunk_the_kernel_takes_is_sent_without_a_checkpoint() -> None:
         assert await right.receive_some(100) == b"PNG\r\n"
 
 
-async def test_the_kernel_taking_part_of_a_chunk_sends_the_rest_in_order() -> None:
+async def test_a_small_chunk_the_kernel_has_no_room_for_waits_and_goes_in_order() -> None:
     left, right = await pair()
     left.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    filled = bytearray()
+    while True:  # fill the socket's buffers
+        try:
+            filled += b"x" * os.write(left.socket.fileno(), b"x" * 1000)
+        except BlockingIOError:
+            break
+    async with left, right, trio.open_nursery() as nursery:
+        nursery.start_soon(send_all, left, b"PNG\r\n")
+        await trio.testing.wait_all_tasks_blocked()
+        assert left in sockio._waiting  # waiting for room, through SocketStream.send_all
+        assert await read_exactly(right, len(filled) + 5) == filled + b"PNG\r\n"
+    assert not sockio._waiting
+
+
+async def test_a_big_chunk_goes_through_send_all_in_order() -> None:
+    left, right = await pair()
     big = bytes(range(256)) * 8192  # 2 MiB: more than the socket buffers hold
     async with left, right, trio.open_nursery() as nursery:
         got: list[bytes] = []
@@ -51,7 +68,6 @@ async def test_the_kernel_taking_part_of_a_chunk_sends_the_rest_in_order() -> No
 
         nursery.start_soon(reader)
         await send_all(left, big)
-        assert not sockio._waiting  # the stream's wait is over
         await send_all(left, b"PNG\r\n")
     assert got == [big + b"PNG\r\n"]
 
