@@ -50,6 +50,7 @@ from .faulty import FaultClose, FaultyStream
 from .host import Host
 from .relay import Relay
 from .routing import Address
+from .sockio import receive_some, send_all
 
 logger = logging.getLogger(__name__)
 
@@ -120,16 +121,17 @@ class Session:
         stream, relay, proxy = self.streams[side], self.relay, self.proxy
         sink, debug = proxy.sink, bool(proxy.config.debug)
         idle = proxy.config.idle_timeout
+        last = 0  # bytes of the read before
         while not relay.closed:
             try:
                 deadline = self._deadline if side is Side.CLIENT else math.inf
                 if idle is not None:
                     deadline = min(deadline, self._active + idle)
                 if deadline == math.inf:
-                    data = await stream.receive_some(RECEIVE_SIZE)
+                    data = await receive_some(stream, RECEIVE_SIZE, last=last)
                 else:
                     with trio.move_on_at(deadline) as waiting:
-                        data = await stream.receive_some(RECEIVE_SIZE)
+                        data = await receive_some(stream, RECEIVE_SIZE, last=last)
                     if waiting.cancelled_caught:
                         if await self._timed_out(side):
                             return
@@ -141,6 +143,7 @@ class Session:
             if not data:
                 await self._feed(ConnectionClosed(side=side, t=proxy.now()))
                 return
+            last = len(data)
             if idle is not None:
                 self._active = trio.current_time()
             if debug:  # the console may have been turned down (or up) since
@@ -172,7 +175,7 @@ class Session:
         """Send a client chunk on, then hand it to the relay (which asked for this); it is
         recorded even when that send fails or is cancelled."""
         try:
-            await self.streams[Side.UPSTREAM].send_all(event.data)
+            await send_all(self.streams[Side.UPSTREAM], event.data)
         except _STREAM_ERRORS as exc:
             self._execute_now(self.relay.handle(event))
             error = _why(exc, "send")
@@ -193,7 +196,11 @@ class Session:
     async def _execute(self, commands: list[ProxyCommand]) -> None:
         """Execute ``commands`` in order; after a failed or cancelled one, the records and
         logs that follow are still executed (every command read gets recorded)."""
+        sink = self.proxy.sink
         for index, command in enumerate(commands):
+            if type(command) is WriteRecords:  # most of them, and nothing to wait for
+                sink.put(command.records)
+                continue
             try:
                 failed = await self._execute_one(command)
             except BaseException:
@@ -210,7 +217,7 @@ class Session:
         match command:
             case SendData(side=side, data=data):
                 try:
-                    await self.streams[side].send_all(data)
+                    await send_all(self.streams[side], data)
                 except _STREAM_ERRORS as exc:
                     return ConnectionClosed(side=side, t=self.proxy.now(), error=_why(exc, "send"))
                 except FaultClose as fault:
