@@ -48,6 +48,7 @@ from .events import (
 )
 from .faulty import FaultClose, FaultyStream
 from .host import Host
+from .loops import Ends
 from .relay import Relay
 from .routing import Address
 from .sockio import receive_some, send_all
@@ -96,7 +97,7 @@ class Session:
         self._deadline = math.inf  # for the client's first command (inf once routed)
         self._active = 0.0  # when either side last sent something (with an idle timeout)
         self._nursery: trio.Nursery | None = None
-        self._upstream_end: Address | None = None  # the local end of our upstream socket
+        self._upstream_ends: Ends | None = None  # both ends of our upstream socket
 
     async def run(self) -> None:
         """Relay until both sides are closed (or the session is cancelled)."""
@@ -107,7 +108,7 @@ class Session:
                 self._nursery = nursery
                 nursery.start_soon(self._pump, Side.CLIENT)
         finally:
-            self.proxy.loops.closed(self._upstream_end)
+            self.proxy.loops.closed(self._upstream_ends)
             if not self.relay.closed:
                 self._execute_now(self.relay.handle(Shutdown(t=self.proxy.now())))
             # Shielded: under cancellation the first close's checkpoint would raise and
@@ -230,7 +231,7 @@ class Session:
                 await self._close(side, half)
             case OpenUpstream(first=first):
                 self._deadline = math.inf  # routed: no deadline any more
-                looped = self.proxy.loops.check(self.conn, self.client_addr)
+                looped = self.proxy.loops.check(self.conn, self.streams[Side.CLIENT])
                 if looped is not None:  # our own upstream connection, come back
                     await self._feed(Shutdown(t=self.proxy.now(), reason=looped))
                 else:
@@ -290,7 +291,7 @@ class Session:
             error = error or type(exc).__name__
         else:
             self.streams[Side.UPSTREAM] = stream
-            self._upstream_end = proxy.loops.opened(self.conn, upstream, stream)
+            self._upstream_ends = proxy.loops.opened(self.conn, upstream, stream)
             if config.faults:
                 self._inject_faults(route.role)
             logger.info("#%d connected to %s %s", self.conn, route.role, upstream)

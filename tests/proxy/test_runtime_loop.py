@@ -12,6 +12,7 @@ import trio.testing
 
 from msproxy.capture import read_capture
 from msproxy.proxy.config import ProxyConfig
+from msproxy.proxy.loops import LoopWatch
 from msproxy.proxy.server import ProxyListening, serve_proxy
 
 VER = b"VER 1 MSNP8 CVR0\r\n"
@@ -62,3 +63,36 @@ async def test_a_looping_connection_is_closed_one_step_deep(
         "leads back into this proxy (name the real server); closing such connections "
         "before they connect anywhere"
     ]
+
+
+class FakeSocket:
+    def __init__(self, local: tuple[str, int], remote: tuple[str, int]) -> None:
+        self.local, self.remote = local, remote
+
+    def getsockname(self) -> tuple[str, int]:
+        return self.local
+
+    def getpeername(self) -> tuple[str, int]:
+        return self.remote
+
+
+class FakeStream:
+    def __init__(self, local: tuple[str, int], remote: tuple[str, int]) -> None:
+        self.socket = FakeSocket(local, remote)
+
+
+async def test_a_reused_source_port_is_not_a_loop() -> None:
+    """The system may give the same source port to connections to different places: only
+    both ends together say a client connection is one of ours come back."""
+    watch = LoopWatch()
+    proxy, server, source = ("127.0.0.1", 1863), ("127.0.0.1", 1864), ("127.0.0.1", 40000)
+    ends = watch.opened(1, "127.0.0.1:1864", FakeStream(source, server))
+    # a client from the same address and port, to the proxy's listener: another connection
+    assert watch.check(2, FakeStream(proxy, source)) is None
+    # our own connection to the listener, come back: both ends match
+    watch.opened(3, "127.0.0.1:1863", FakeStream(("127.0.0.1", 40001), proxy))
+    reason = watch.check(4, FakeStream(proxy, ("127.0.0.1", 40001)))
+    assert reason is not None
+    assert reason.startswith("loop: this connection is the proxy's own upstream connection #3 ")
+    watch.closed(ends)
+    assert watch.check(5, FakeStream(server, source)) is None
