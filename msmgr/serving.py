@@ -28,8 +28,10 @@ import trio
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_CONNECTIONS = 1000
-"""Connections a server holds at once, by default (the proxy's use two descriptors each)."""
+DEFAULT_MAX_CONNECTIONS = 10_000
+"""Connections a server holds at once, by default, where the open-files limit allows so
+many (``fit_to_descriptors`` lowers it quietly where it does not; the proxy's
+connections use two descriptors each)."""
 DEFAULT_MAX_PER_ADDRESS = 200
 """Connections one client address holds at once, by default: a few clients on one
 machine, each with its NS and a handful of switchboards, stay far below it."""
@@ -235,11 +237,13 @@ def fit_to_descriptors(
     per_connection: int,
     reserve: int,
     available: int | None = None,
+    asked: bool = True,
 ) -> ConnectionLimits:
     """``limits`` with a total cap that ``available`` descriptors (default: the soft
     limit now) can hold, each connection taking ``per_connection`` and ``reserve`` kept
-    for listeners and files; lowered with a warning when it was higher. No cap (0)
-    stays so: whoever asked for none gets none."""
+    for listeners and files. Lowered when it was higher: with a warning when the cap was
+    ``asked`` for, at INFO when it is the default. No cap (0) stays so: whoever asked for
+    none gets none."""
     if available is None:
         available = open_files_limit()
     if available is None or not limits.total:
@@ -247,7 +251,8 @@ def fit_to_descriptors(
     fits = max(1, (available - reserve) // per_connection)
     if limits.total <= fits:
         return limits
-    logger.warning(
+    logger.log(
+        logging.WARNING if asked else logging.INFO,
         "the open-files limit (%d descriptors) holds about %d connections: the "
         "connection limit is lowered from %d to %d",
         available,

@@ -231,6 +231,12 @@ def test_caps_are_fitted_to_the_descriptor_limit(caplog: pytest.LogCaptureFixtur
         uncapped
     )
     assert len(caplog.records) == 1
+    caplog.clear()
+    default = serving.fit_to_descriptors(
+        ConnectionLimits(), per_connection=2, reserve=128, available=1024, asked=False
+    )
+    assert default.total == 448
+    assert caplog.records == []  # the default cap is fitted quietly (INFO)
 
 
 def test_soft_descriptor_limit_is_raised_to_the_hard_one() -> None:

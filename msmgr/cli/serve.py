@@ -104,10 +104,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--max-connections",
         type=count_arg,
-        default=DEFAULT_MAX_CONNECTIONS,
         metavar="N",
         help=f"connections open at once, all roles together; more are closed at once "
-        f"(default {DEFAULT_MAX_CONNECTIONS}; 0: no cap)",
+        f"(default: as many as the open-files limit holds, at most "
+        f"{DEFAULT_MAX_CONNECTIONS}; 0: no cap)",
     )
     parser.add_argument(
         "--max-per-address",
@@ -140,7 +140,13 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
         challenge_interval=args.challenge_interval,
         accelerate=codec_accelerate(),
         connection_limits=fit_to_descriptors(
-            ConnectionLimits(total=args.max_connections, per_address=args.max_per_address),
+            ConnectionLimits(
+                total=DEFAULT_MAX_CONNECTIONS
+                if args.max_connections is None
+                else args.max_connections,
+                per_address=args.max_per_address,
+            ),
+            asked=args.max_connections is not None,
             per_connection=1,
             reserve=64,  # the four listeners, stdio, the event loop's own
         ),

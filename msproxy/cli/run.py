@@ -154,10 +154,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     limits.add_argument(
         "--max-connections",
         type=count_arg,
-        default=DEFAULT_MAX_CONNECTIONS,
         metavar="N",
         help=f"client connections open at once; more are closed at once "
-        f"(default {DEFAULT_MAX_CONNECTIONS}; 0: no cap)",
+        f"(default: as many as the open-files limit holds, at most "
+        f"{DEFAULT_MAX_CONNECTIONS}; 0: no cap)",
     )
     limits.add_argument(
         "--max-per-address",
@@ -301,7 +301,13 @@ def main(args: argparse.Namespace) -> int:
         first_command_timeout=args.first_command_timeout,
         idle_timeout=args.idle_timeout,
         connection_limits=fit_to_descriptors(
-            ConnectionLimits(total=args.max_connections, per_address=args.max_per_address),
+            ConnectionLimits(
+                total=DEFAULT_MAX_CONNECTIONS
+                if args.max_connections is None
+                else args.max_connections,
+                per_address=args.max_per_address,
+            ),
+            asked=args.max_connections is not None,
             per_connection=2,  # the client's and the upstream's
             reserve=RESERVED_DESCRIPTORS,
         ),

@@ -11,6 +11,7 @@ import pytest
 import trio
 import trio.testing
 
+from msmgr.serving import DEFAULT_MAX_CONNECTIONS, open_files_limit
 from msproxy.__main__ import main
 from msproxy.capture import Record, read_capture
 from msproxy.cli import run as cli_run
@@ -155,8 +156,11 @@ def test_timeout_and_limit_flags_reach_the_config(
     defaults = started[1].args[0]
     assert (defaults.connect_timeout, defaults.first_command_timeout) == (10.0, 60.0)
     assert defaults.idle_timeout is None
+    limit = open_files_limit()  # as main left it: raised to the hard limit
+    assert limit is not None
+    fits = min(DEFAULT_MAX_CONNECTIONS, (limit - cli_run.RESERVED_DESCRIPTORS) // 2)
     assert (defaults.connection_limits.total, defaults.connection_limits.per_address) == (
-        1000,
+        fits,
         200,
     )
 
