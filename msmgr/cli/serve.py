@@ -18,17 +18,11 @@ from pathlib import Path
 
 import trio
 
-from msmgr.cli.entry import CommandFailed, codec_accelerate, count_arg, run_async
+from msmgr.cli.entry import CommandFailed, codec_accelerate, run_async
+from msmgr.cli.limits import add_limit_arguments, limits_from_args, raise_descriptor_limit
 from msmgr.codec.versions import MSNP_PORT
 from msmgr.logsetup import configure_logging
 from msmgr.server import DEMO_NAMES, DEMO_USERS, ServerAddresses, ServerConfig, serve_reference
-from msmgr.serving import (
-    DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_PER_ADDRESS,
-    ConnectionLimits,
-    fit_to_descriptors,
-    raise_open_files_limit,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -101,22 +95,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="SECONDS",
         help="send CHL again this often (default: only after the first CHG)",
     )
-    parser.add_argument(
-        "--max-connections",
-        type=count_arg,
-        metavar="N",
-        help=f"connections open at once, all roles together; more are closed at once "
-        f"(default: as many as the open-files limit holds, at most "
-        f"{DEFAULT_MAX_CONNECTIONS}; 0: no cap)",
-    )
-    parser.add_argument(
-        "--max-per-address",
-        type=count_arg,
-        default=DEFAULT_MAX_PER_ADDRESS,
-        metavar="N",
-        help=f"connections open at once from one IP address (default "
-        f"{DEFAULT_MAX_PER_ADDRESS}; 0: no cap)",
-    )
+    add_limit_arguments(parser, "connections (all roles together)")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log every command")
     parser.add_argument("-q", "--quiet", action="count", default=0, help="log warnings only")
     parser.set_defaults(run=run)
@@ -139,14 +118,8 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
         advertise_host=args.advertise,
         challenge_interval=args.challenge_interval,
         accelerate=codec_accelerate(),
-        connection_limits=fit_to_descriptors(
-            ConnectionLimits(
-                total=DEFAULT_MAX_CONNECTIONS
-                if args.max_connections is None
-                else args.max_connections,
-                per_address=args.max_per_address,
-            ),
-            asked=args.max_connections is not None,
+        connection_limits=limits_from_args(
+            args,
             per_connection=1,
             reserve=64,  # the four listeners, stdio, the event loop's own
         ),
@@ -179,9 +152,7 @@ async def serve_until_signal(config: ServerConfig, out: Callable[[str], None]) -
 def run(args: argparse.Namespace) -> int:
     """Run the server; 0 after Ctrl-C, 1 on a bad users file or a port in use."""
     configure_logging(1 + args.verbose - args.quiet)
-    raised = raise_open_files_limit()
-    if raised is not None:
-        logger.info("raised the open-files limit from %d to %d (the hard limit)", *raised)
+    raise_descriptor_limit()
     try:
         config = build_config(args)
     except (OSError, ValueError) as exc:

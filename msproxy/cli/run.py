@@ -35,25 +35,18 @@ from msmgr.cli.entry import (
     CommandFailed,
     address_arg,
     codec_accelerate,
-    count_arg,
     debug_arg,
     leaves,
     listen_address_arg,
     run_async,
     seconds_arg,
 )
+from msmgr.cli.limits import add_limit_arguments, limits_from_args, raise_descriptor_limit
 from msmgr.codec.address import format_address
 from msmgr.codec.versions import MSNP_PORT
 from msmgr.debug import Debug
 from msmgr.logsetup import configure_logging
 from msmgr.server import DEMO_USERS, ServerAddresses, ServerConfig, serve_reference
-from msmgr.serving import (
-    DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_PER_ADDRESS,
-    ConnectionLimits,
-    fit_to_descriptors,
-    raise_open_files_limit,
-)
 from msproxy.capture.records import FORMAT_VERSION, VERSIONS
 from msproxy.capture.scan import PURE_PYTHON_ENV
 from msproxy.faults import FaultRule, FaultRuleError, parse_rule
@@ -151,22 +144,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "with its token, is printed at start)",
     )
     limits = parser.add_argument_group("limits and timeouts")
-    limits.add_argument(
-        "--max-connections",
-        type=count_arg,
-        metavar="N",
-        help=f"client connections open at once; more are closed at once "
-        f"(default: as many as the open-files limit holds, at most "
-        f"{DEFAULT_MAX_CONNECTIONS}; 0: no cap)",
-    )
-    limits.add_argument(
-        "--max-per-address",
-        type=count_arg,
-        default=DEFAULT_MAX_PER_ADDRESS,
-        metavar="N",
-        help=f"client connections open at once from one IP address "
-        f"(default {DEFAULT_MAX_PER_ADDRESS}; 0: no cap)",
-    )
+    add_limit_arguments(limits, "client connections")
     limits.add_argument(
         "--connect-timeout",
         type=seconds_arg,
@@ -283,9 +261,7 @@ def main(args: argparse.Namespace) -> int:
     configure_logging(max(0, args.verbose - args.quiet), debug_loggers=bool(debug))
     console = console_format(use_color(args.color, sys.stderr))
     tune_malloc()  # process-wide, like the logging: the CLI's to decide
-    raised = raise_open_files_limit()
-    if raised is not None:
-        logger.info("raised the open-files limit from %d to %d (the hard limit)", *raised)
+    raise_descriptor_limit()
     capture = args.capture if args.capture is not None else default_capture()
     config = ProxyConfig(
         upstream=args.upstream or ("", 0),
@@ -300,14 +276,8 @@ def main(args: argparse.Namespace) -> int:
         connect_timeout=args.connect_timeout,
         first_command_timeout=args.first_command_timeout,
         idle_timeout=args.idle_timeout,
-        connection_limits=fit_to_descriptors(
-            ConnectionLimits(
-                total=DEFAULT_MAX_CONNECTIONS
-                if args.max_connections is None
-                else args.max_connections,
-                per_address=args.max_per_address,
-            ),
-            asked=args.max_connections is not None,
+        connection_limits=limits_from_args(
+            args,
             per_connection=2,  # the client's and the upstream's
             reserve=RESERVED_DESCRIPTORS,
         ),

@@ -11,6 +11,7 @@ import pytest
 import trio
 import trio.testing
 
+import msmgr.cli.limits as cli_limits
 from msmgr.serving import DEFAULT_MAX_CONNECTIONS, open_files_limit
 from msproxy.__main__ import main
 from msproxy.capture import Record, read_capture
@@ -186,7 +187,7 @@ def test_bad_limit_values_exit_2(argv: list[str], capsys: pytest.CaptureFixture[
 def test_msproxy_run_verbose_says_it_raised_the_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(cli_run, "raise_open_files_limit", lambda: (256, 4096))
+    monkeypatch.setattr(cli_limits, "raise_open_files_limit", lambda: (256, 4096))
     monkeypatch.setattr(cli_run, "run_async", lambda fn, **kwargs: 0)
     assert main(["run", "-v", "--capture", str(tmp_path / "c.jsonl")]) == 0
     assert "raised the open-files limit from 256 to 4096 (the hard limit)" in (
