@@ -16,7 +16,7 @@ traffic. Such a command found removed on one side and added on the other within
 When two aligned commands differ only in their payload (same line once normalised), the
 ``+`` line carries a line-level diff of the two payloads (``payload_diff``: MIME headers
 and body, volatile headers ignored under the same rules); binary payloads keep only their
-digests. ``diff_json`` gives the same differences as JSON-ready data.
+digests. The differences are told as text and as JSON-ready data by ``diff_report``.
 """
 
 from __future__ import annotations
@@ -26,12 +26,19 @@ import os
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from msproxy.capture import Record, header_record
 
 from .align import Opcode, opcodes
+from .diff_report import (
+    PAYLOAD_PREFIX,
+    ConnectionDiff,
+    DiffLine,
+    Hunk,
+    diff_json,
+    format_diff,
+)
 from .model import Capture, load_capture, make_capture
 from .normalize import DEFAULT_IGNORE
 from .pairing import ROLES, Pair, ordinal_label, pair_connections, parse_roles
@@ -59,70 +66,12 @@ __all__ = [
     "parse_roles",
 ]
 
-PAYLOAD_PREFIX = "|   "  # how format_diff indents a payload diff under its command
 DEFAULT_REORDER_WINDOW = 3  # how far a server notification may move (``reorder_window``)
 
 ARROWS = {"c2s": "->", "s2c": "<-"}
 
 Progress = Callable[[int, int], None]
 """Told (done, total) in commands of A as a diff goes on."""
-
-
-@dataclass(frozen=True, slots=True)
-class DiffLine:
-    """A line of a hunk: ``" "`` in both, ``"-"`` only in A, ``"+"`` only in B.
-
-    ``payload_diff`` (on a ``"+"`` line right after its ``"-"`` counterpart, when the two
-    commands differ only in their text payloads) holds the payload's unified diff lines.
-    """
-
-    tag: str
-    text: str
-    payload_diff: tuple[str, ...] = ()
-
-
-@dataclass(slots=True)
-class Hunk:
-    """A run of differences with context; starts are 1-based entry numbers."""
-
-    a_start: int
-    a_count: int
-    b_start: int
-    b_count: int
-    lines: list[DiffLine] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class ConnectionDiff:
-    """The differences of one pair of connections (either may be missing: unpaired)."""
-
-    label: str  # the pair: session, role and order ("alice@example.com SB 2")
-    role: str | None
-    a_conn: int | None
-    b_conn: int | None
-    hunks: list[Hunk] = field(default_factory=list)
-    a_name: str | None = None  # each side's own connection name ("SB#3"), None when absent
-    b_name: str | None = None
-    session: str | None = None  # the account's handle, None when the connections have none
-
-    @property
-    def removed(self) -> int:
-        """How many lines are only in A (``-`` lines)."""
-        return sum(1 for h in self.hunks for line in h.lines if line.tag == "-")
-
-    @property
-    def added(self) -> int:
-        """How many lines are only in B (``+`` lines)."""
-        return sum(1 for h in self.hunks for line in h.lines if line.tag == "+")
-
-    @property
-    def unpaired(self) -> str | None:
-        """``"a"`` or ``"b"`` when only that side has the connection, else None."""
-        if self.b_conn is None:
-            return "a"
-        if self.a_conn is None:
-            return "b"
-        return None
 
 
 def _loaded(source: Source) -> Capture | Iterable[Record]:
@@ -538,77 +487,3 @@ def _connection_diff(pair: Pair) -> ConnectionDiff:
         b_name=pair.b.name if pair.b else None,
         session=pair.session,
     )
-
-
-def format_diff(diffs: list[ConnectionDiff], a_name: str = "a", b_name: str = "b") -> str:
-    """The differences as unified-style text (empty string when there are none).
-
-    Each pair starts with ``--- A SB#3`` / ``+++ B SB#5``: the file and that side's own
-    connection name (as ``show`` prints it), or ``/dev/null`` when that side has none;
-    an unpaired connection is announced before that by ``=== <label>: unpaired, only
-    in A``.
-    """
-    out: list[str] = []
-    for diff in diffs:
-        if diff.unpaired is not None:
-            only = a_name if diff.unpaired == "a" else b_name
-            out.append(f"=== {diff.label}: unpaired, only in {only}")
-        out.append(f"--- {_side(a_name, diff.a_name, diff.a_conn)}")
-        out.append(f"+++ {_side(b_name, diff.b_name, diff.b_conn)}")
-        for hunk in diff.hunks:
-            out.append(f"@@ -{hunk.a_start},{hunk.a_count} +{hunk.b_start},{hunk.b_count} @@")
-            for line in hunk.lines:
-                out.append(f"{line.tag}{line.text}")
-                out.extend(PAYLOAD_PREFIX + detail for detail in line.payload_diff)
-    return "".join(line + "\n" for line in out)
-
-
-def _side(file: str, name: str | None, conn: int | None) -> str:
-    """A header's side: ``a.jsonl SB#3``, or ``/dev/null`` without a connection."""
-    if conn is None:
-        return "/dev/null"
-    return f"{file} {name if name is not None else f'#{conn}'}"
-
-
-def diff_json(diffs: list[ConnectionDiff]) -> list[dict[str, Any]]:
-    """The differences as JSON-ready data: one object per pair of connections.
-
-    ``[{"label", "session", "role", "a_conn", "b_conn", "a_name", "b_name", "unpaired",
-    "removed", "added", "hunks": [{"a_start", "a_count", "b_start", "b_count", "lines":
-    [{"tag", "text"[, "payload_diff"]}]}]}]``: ``label`` names the pair
-    (``alice@example.com SB 1``), ``session`` its account (null without one),
-    ``a_name``/``b_name`` each side's connection (``SB#3``, null when that side has
-    none), ``unpaired`` ``"a"``/``"b"`` when only that side has one, else null.
-    """
-    return [
-        {
-            "label": diff.label,
-            "session": diff.session,
-            "role": diff.role,
-            "a_conn": diff.a_conn,
-            "b_conn": diff.b_conn,
-            "a_name": diff.a_name,
-            "b_name": diff.b_name,
-            "unpaired": diff.unpaired,
-            "removed": diff.removed,
-            "added": diff.added,
-            "hunks": [
-                {
-                    "a_start": hunk.a_start,
-                    "a_count": hunk.a_count,
-                    "b_start": hunk.b_start,
-                    "b_count": hunk.b_count,
-                    "lines": [_line_json(line) for line in hunk.lines],
-                }
-                for hunk in diff.hunks
-            ],
-        }
-        for diff in diffs
-    ]
-
-
-def _line_json(line: DiffLine) -> dict[str, Any]:
-    data: dict[str, Any] = {"tag": line.tag, "text": line.text}
-    if line.payload_diff:
-        data["payload_diff"] = list(line.payload_diff)
-    return data
