@@ -12,10 +12,8 @@ from msproxy.capture import CaptureFormatError, Record, read_capture
 from msproxy.capture.reader import STDIN, open_lines, read_records
 
 from .model import Capture, make_capture
-from .sides import same_file
+from .sides import counted, same_file
 from .tail import follow_lines, progress_lines, sleeper
-
-_TICK = 4096  # records between two progress reports while loading
 
 EXIT_TROUBLE = 2
 
@@ -56,22 +54,13 @@ def open_capture(
     try:
         records: Iterable[Record] = read_capture(path)
         if progress is not None:
-            records = _counted(records, progress)
+            records = counted(records, progress)
         return make_capture(records, source=path)
     except CaptureFormatError as exc:
         text = str(exc)
         return fail(prog, where(path, text))
     except OSError as exc:
         return fail(prog, f"cannot read {path}: {exc.strerror or exc}")
-
-
-def _counted(records: Iterable[Record], progress: Callable[[int, int], None]) -> Iterator[Record]:
-    count = 0
-    for count, record in enumerate(records, start=1):
-        if count % _TICK == 0:
-            progress(count, 0)
-        yield record
-    progress(count, 0)
 
 
 def identical_captures(a: str, b: str) -> bool:

@@ -328,7 +328,7 @@ def load_side(
     if os.fspath(path) == STDIN or not stat.S_ISREG(os.stat(path).st_mode):
         records: Iterable[Record] = read_capture(path)
         if progress is not None:
-            records = _counted(records, progress)
+            records = counted(records, progress)
         capture = make_capture(records, source=source or os.fspath(path))
         return side_of(capture, rules, skip, split, cache)
     census = Census(rules, skip, split)
@@ -340,7 +340,9 @@ def load_side(
     return FileSide(capture, census, index, cache)
 
 
-def _counted(records: Iterable[Record], progress: Callable[[int, int], None]) -> Iterator[Record]:
+def counted(records: Iterable[Record], progress: Callable[[int, int], None]) -> Iterator[Record]:
+    """``records`` as they go by, telling ``progress`` (records so far, 0) every
+    ``_TICK`` records and once at the end."""
     count = 0
     for count, record in enumerate(records, start=1):
         if count % _TICK == 0:

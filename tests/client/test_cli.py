@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import trio
@@ -19,6 +16,7 @@ from msmgr.client import ClientError, Session, open_session, parse_message
 from msmgr.client.passport import DEFAULT_NEXUS
 from msmgr.codec import Command
 from msmgr.server import ServerAddresses
+from tests.echo_bot_module import load_echo_bot
 
 from .scripted import until
 
@@ -145,16 +143,6 @@ async def test_presence_and_listen(
     assert "carol@example.com is now Offline" in out  # presence logged in, set BSY, left
     assert "alice@example.com: are you there?" in out
     assert "alice@example.com is now Online" in out
-
-
-def load_echo_bot() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("echo_bot", ROOT / "scripts" / "echo_bot.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("echo_bot", module)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_echo_bot_debug_flags_are_checked_like_msmgrs(

@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import trio
@@ -14,20 +11,11 @@ import trio
 from msmgr.client import open_session, parse_message
 from msmgr.codec import Command
 from msproxy.fixtures import MsnpCassette
+from tests.echo_bot_module import load_echo_bot
 
 ROOT = Path(__file__).resolve().parents[2]
 BOT, BOT_PASSWORD = "bob@example.com", "bob-password"
 USER, USER_PASSWORD = "alice@example.com", "alice-password"
-
-
-def load_echo_bot() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("echo_bot", ROOT / "scripts" / "echo_bot.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("echo_bot", module)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.msnp_cassette
